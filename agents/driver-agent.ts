@@ -1,0 +1,264 @@
+// A driver node: registers with the orchestrator over Kafka, heartbeats every second, and runs
+// the tests it is configured and triggered for, reporting metrics every second and at the end.
+import { errorMessage, type Logger } from '../common/logger';
+import type { KafkaBus, Subscription } from '../protocol/kafka-bus';
+import { MessageIntake } from '../protocol/message-intake';
+import {
+  DRIVER_HEADER,
+  encodeHeartbeat,
+  encodeMetrics,
+  encodeRegister,
+  type MetricsMessage,
+  type TestConfigMessage,
+  type TopicNames,
+  type TriggerMessage,
+} from '../protocol/wire-protocol';
+import { LoadGenerator } from './load-generator';
+import { ProcessStats } from './process-stats';
+import { planFor } from './request-plan';
+
+export interface AgentOptions {
+  bus: KafkaBus;
+  topics: TopicNames;
+  nodeId: string;
+  nodeIp: string;
+  /** The orchestrator this agent serves; commands that name another one are ignored. */
+  orchestrator?: string;
+  /** Used when a test_config names no target (as other implementations' configs do). */
+  defaultTarget: string;
+  logger: Logger;
+  version: string;
+  heartbeatIntervalMs?: number;
+  reportIntervalMs?: number;
+  /** How long a trigger waits for its test_config before it is dropped as unknown. */
+  heldTriggerMs?: number;
+}
+
+interface RunningTest {
+  config: TestConfigMessage;
+  generator: LoadGenerator;
+  reports: number;
+  reportTimer: NodeJS.Timeout;
+}
+
+const REMEMBERED_CONFIGS = 100;
+
+export class DriverAgent {
+  private readonly configs = new Map<string, TestConfigMessage>();
+  private readonly heldTriggers = new Map<string, NodeJS.Timeout>();
+  private readonly finishedTests = new Set<string>();
+  private readonly stats = new ProcessStats();
+  private readonly intake: MessageIntake;
+  private readonly log: Logger;
+  private subscription: Subscription | undefined;
+  private heartbeatTimer: NodeJS.Timeout | undefined;
+  private heartbeatPending = false;
+  private current: RunningTest | undefined;
+  /** Reports go out one after another, so the final one is always last. */
+  private publishing: Promise<void> = Promise.resolve();
+  private stopping = false;
+
+  constructor(private readonly options: AgentOptions) {
+    this.log = options.logger;
+    this.intake = new MessageIntake(options.topics, { test_config: (m) => this.onConfig(m), trigger: (m) => this.onTrigger(m) }, this.log);
+  }
+
+  get state(): 'idle' | 'running' {
+    return this.current ? 'running' : 'idle';
+  }
+
+  /** Joins the command topics first, so that the orchestrator never sees a driver that could miss a command. */
+  async start(): Promise<void> {
+    const { bus, topics } = this.options;
+    await bus.ensureTopics(Object.values(topics));
+    this.subscription = await bus.subscribe({
+      groupId: `lt-agent-${this.options.nodeId}-${process.pid}-${Date.now()}`,
+      topics: [
+        { topic: topics.test_config, from: 'now' },
+        { topic: topics.trigger, from: 'now' },
+      ],
+      onMessage: this.intake.accept,
+    });
+    await bus.publish(
+      topics.register,
+      encodeRegister({
+        node_id: this.options.nodeId,
+        node_IP: this.options.nodeIp,
+        message_type: 'DRIVER_NODE_REGISTER',
+        orchestrator: this.options.orchestrator,
+        agent_version: this.options.version,
+      }),
+      this.options.nodeId,
+    );
+    await this.heartbeat();
+    this.heartbeatTimer = setInterval(() => void this.heartbeat(), this.options.heartbeatIntervalMs ?? 1000);
+  }
+
+  private servesSender(command: { orchestrator?: string; orchestrator_names?: string[] }): boolean {
+    const mine = this.options.orchestrator?.toLowerCase();
+    if (!mine) return true;
+    const names = [command.orchestrator, ...(command.orchestrator_names ?? [])].filter((n): n is string => !!n).map((n) => n.toLowerCase());
+    // Commands that name no orchestrator come from other implementations of the spec: obey them.
+    return names.length === 0 || names.includes(mine);
+  }
+
+  private onConfig(config: TestConfigMessage): void {
+    if (!this.servesSender(config)) {
+      this.log.info(`ignoring test_config ${config.test_id} from orchestrator ${config.orchestrator}, not ${this.options.orchestrator}`);
+      return;
+    }
+    if (config.driver_ids && !config.driver_ids.includes(this.options.nodeId)) {
+      this.log.debug(`test ${config.test_id} does not include this driver`);
+      return;
+    }
+    this.configs.set(config.test_id, config);
+    if (this.configs.size > REMEMBERED_CONFIGS) this.configs.delete(this.configs.keys().next().value!);
+    this.log.info(`received test_config ${config.test_id}: ${config.test_type}, ${config.message_count_per_driver} requests`);
+    const held = this.heldTriggers.get(config.test_id);
+    if (held) {
+      clearTimeout(held);
+      this.heldTriggers.delete(config.test_id);
+      this.log.info(`running ${config.test_id}, whose trigger arrived before its config`);
+      this.runTest(config);
+    }
+  }
+
+  private onTrigger(trigger: TriggerMessage): void {
+    if (!this.servesSender(trigger)) {
+      this.log.info(`ignoring trigger for ${trigger.test_id} from orchestrator ${trigger.orchestrator}, not ${this.options.orchestrator}`);
+      return;
+    }
+    if (trigger.trigger === 'STOP') {
+      if (this.current?.config.test_id === trigger.test_id) {
+        this.log.info(`stopping ${trigger.test_id} on the orchestrator's request`);
+        this.current.generator.stop();
+      }
+      const held = this.heldTriggers.get(trigger.test_id);
+      if (held) clearTimeout(held);
+      this.heldTriggers.delete(trigger.test_id);
+      return;
+    }
+    const config = this.configs.get(trigger.test_id);
+    if (config) {
+      this.runTest(config);
+      return;
+    }
+    if (this.heldTriggers.has(trigger.test_id)) return;
+    const waitMs = this.options.heldTriggerMs ?? 30_000;
+    this.log.info(`trigger for ${trigger.test_id} arrived before its config; holding it for up to ${waitMs / 1000} s`);
+    this.heldTriggers.set(
+      trigger.test_id,
+      setTimeout(() => {
+        this.heldTriggers.delete(trigger.test_id);
+        this.log.warn(`ignored the trigger for unknown test ${trigger.test_id}: no test_config for it arrived`);
+      }, waitMs),
+    );
+  }
+
+  private runTest(config: TestConfigMessage): void {
+    if (this.stopping) return;
+    if (this.finishedTests.has(config.test_id) || this.current?.config.test_id === config.test_id) {
+      this.log.info(`test ${config.test_id} already ran here; ignoring the repeated trigger`);
+      return;
+    }
+    if (this.current) {
+      this.log.warn(`busy with test ${this.current.config.test_id}; ignoring the trigger for ${config.test_id}`);
+      return;
+    }
+    let generator: LoadGenerator;
+    try {
+      generator = new LoadGenerator(planFor(config, this.options.defaultTarget, { [DRIVER_HEADER]: this.options.nodeId, 'user-agent': `lt-agent/${this.options.version}` }));
+    } catch (error) {
+      this.log.error(`cannot run test ${config.test_id}: ${errorMessage(error)}`);
+      this.finishedTests.add(config.test_id);
+      this.queueReport(config.test_id, { requests_sent: 0, responses: 0, errors: { invalid_config: 1 }, status_codes: {}, elapsed_ms: 0, metrics: { mean_latency: 0, median_latency: 0, min_latency: 0, max_latency: 0 } }, 'complete', 1);
+      return;
+    }
+    const test: RunningTest = {
+      config,
+      generator,
+      reports: 0,
+      reportTimer: setInterval(() => this.report(test, 'running'), this.options.reportIntervalMs ?? 1000),
+    };
+    this.current = test;
+    this.log.info(`test ${config.test_id} started`);
+    void this.heartbeat();
+    generator.start().then(() => {
+      clearInterval(test.reportTimer);
+      this.finishedTests.add(config.test_id);
+      this.report(test, 'complete');
+      const r = generator.recorder;
+      this.log.info(`test ${config.test_id} ${generator.wasStopped ? 'stopped' : 'complete'}: ${r.requestsSent} sent, ${r.responses} responses, ${r.errorTotal} errors in ${(generator.elapsedMs / 1000).toFixed(1)} s`);
+      this.current = undefined;
+      void this.heartbeat();
+    });
+  }
+
+  private report(test: RunningTest, status: 'running' | 'complete'): void {
+    const snapshot = test.generator.recorder.snapshot();
+    test.reports++;
+    this.queueReport(test.config.test_id, { ...snapshot, elapsed_ms: Math.round(test.generator.elapsedMs), stopped: status === 'complete' && test.generator.wasStopped ? true : undefined }, status, test.reports);
+  }
+
+  private queueReport(testId: string, body: Omit<MetricsMessage, 'node_id' | 'test_id' | 'report_id' | 'test_status'>, status: 'running' | 'complete', seq: number): void {
+    const message = encodeMetrics({
+      node_id: this.options.nodeId,
+      test_id: testId,
+      report_id: `${testId}:${this.options.nodeId}:${seq}`,
+      test_status: status,
+      timestamp: Date.now(),
+      ...body,
+    });
+    this.publishing = this.publishing
+      .then(() => this.options.bus.publish(this.options.topics.metrics, message, this.options.nodeId))
+      .catch((error) => this.log.error(`could not publish a metrics report for ${testId}: ${errorMessage(error)}`));
+  }
+
+  private async heartbeat(leaving = false): Promise<void> {
+    if (this.heartbeatPending && !leaving) return;
+    this.heartbeatPending = true;
+    try {
+      const load = this.stats.sample();
+      await this.options.bus.publish(
+        this.options.topics.heartbeat,
+        encodeHeartbeat({
+          node_id: this.options.nodeId,
+          heartbeat: 'YES',
+          timestamp: Date.now(),
+          node_IP: this.options.nodeIp,
+          state: this.state,
+          test_id: this.current?.config.test_id,
+          orchestrator: this.options.orchestrator,
+          leaving: leaving || undefined,
+          ...load,
+        }),
+        this.options.nodeId,
+      );
+    } catch (error) {
+      this.log.warn(`heartbeat not sent: ${errorMessage(error)}`);
+    } finally {
+      this.heartbeatPending = false;
+    }
+  }
+
+  /** Ends a running test with a final report, says goodbye, and leaves the consumer group. */
+  async shutdown(): Promise<void> {
+    if (this.stopping) return;
+    this.stopping = true;
+    if (this.heartbeatTimer) clearInterval(this.heartbeatTimer);
+    for (const timer of this.heldTriggers.values()) clearTimeout(timer);
+    const test = this.current;
+    if (test) {
+      test.generator.stop();
+      const settleMs = 2000;
+      const settled = await Promise.race([test.generator.done.then(() => true), new Promise<boolean>((r) => setTimeout(() => r(false), settleMs))]);
+      // Requests still out after that are abandoned; the final report still goes out when they fail.
+      if (!settled) await test.generator.destroy();
+      await test.generator.done;
+    }
+    await this.publishing;
+    await this.heartbeat(true);
+    await this.subscription?.close();
+    this.stats.dispose();
+  }
+}

@@ -1,0 +1,83 @@
+// What one driver measured during one test: counters and two latency histograms. Memory is
+// fixed whatever the request count: histograms, a status-code table and a few numbers.
+import { createLatencyHistogram, encodeHistogram, latencyStats, type Histogram } from '../protocol/latency-histogram';
+import type { MetricsBlock } from '../protocol/wire-protocol';
+
+export type ErrorKind = 'timeout' | 'connection_refused' | 'connection_reset' | 'http_4xx' | 'http_5xx' | 'other';
+
+export interface RecorderSnapshot {
+  requests_sent: number;
+  responses: number;
+  errors: Record<string, number>;
+  status_codes: Record<string, number>;
+  metrics: MetricsBlock;
+}
+
+/** Maps an undici or socket error to the kind reported in metrics. */
+export function classifyError(error: Error & { code?: string }): ErrorKind {
+  switch (error.code) {
+    case 'UND_ERR_HEADERS_TIMEOUT':
+    case 'UND_ERR_BODY_TIMEOUT':
+    case 'UND_ERR_CONNECT_TIMEOUT':
+    case 'ETIMEDOUT':
+      return 'timeout';
+    case 'ECONNREFUSED':
+      return 'connection_refused';
+    case 'ECONNRESET':
+    case 'EPIPE':
+    case 'UND_ERR_SOCKET':
+    case 'UND_ERR_CLOSED':
+      return 'connection_reset';
+    default:
+      return 'other';
+  }
+}
+
+export class LatencyRecorder {
+  requestsSent = 0;
+  responses = 0;
+  /** measured from the time each request was due (coordinated omission corrected) */
+  readonly corrected: Histogram = createLatencyHistogram();
+  /** measured from the time each request was actually sent */
+  readonly uncorrected: Histogram = createLatencyHistogram();
+  private readonly statusCounts = new Float64Array(600);
+  private readonly errorCounts: Record<ErrorKind, number> = { timeout: 0, connection_refused: 0, connection_reset: 0, http_4xx: 0, http_5xx: 0, other: 0 };
+
+  /** Times in milliseconds from performance.now(); the histograms hold integer microseconds. */
+  recordResponse(status: number, dueAt: number, sentAt: number, endAt: number): void {
+    this.responses++;
+    if (status >= 100 && status < 600) this.statusCounts[status]++;
+    if (status >= 500) this.errorCounts.http_5xx++;
+    else if (status >= 400) this.errorCounts.http_4xx++;
+    this.corrected.recordValue(Math.max(1, Math.round((endAt - dueAt) * 1000)));
+    this.uncorrected.recordValue(Math.max(1, Math.round((endAt - sentAt) * 1000)));
+  }
+
+  recordFailure(kind: ErrorKind): void {
+    this.errorCounts[kind]++;
+  }
+
+  get errorTotal(): number {
+    let total = 0;
+    for (const kind in this.errorCounts) total += this.errorCounts[kind as ErrorKind];
+    return total;
+  }
+
+  snapshot(): RecorderSnapshot {
+    const status_codes: Record<string, number> = {};
+    for (let code = 100; code < 600; code++) if (this.statusCounts[code] > 0) status_codes[String(code)] = this.statusCounts[code];
+    const errors: Record<string, number> = {};
+    for (const [kind, count] of Object.entries(this.errorCounts)) if (count > 0) errors[kind] = count;
+    return {
+      requests_sent: this.requestsSent,
+      responses: this.responses,
+      errors,
+      status_codes,
+      metrics: {
+        ...latencyStats(this.corrected),
+        histogram: encodeHistogram(this.corrected),
+        uncorrected: { ...latencyStats(this.uncorrected), histogram: encodeHistogram(this.uncorrected) },
+      },
+    };
+  }
+}

@@ -1,0 +1,148 @@
+// Sends a test's requests to the target and records every outcome. The hot path is undici's
+// Pool.dispatch with one small handler object per request: no promises, no body streams.
+import { performance } from 'node:perf_hooks';
+import { Pool } from 'undici';
+import type { Dispatcher } from 'undici';
+import { classifyError, LatencyRecorder } from './latency-recorder';
+import type { RequestPlan } from './request-plan';
+
+type DispatchController = Parameters<NonNullable<Dispatcher.DispatchHandler['onResponseStart']>>[0];
+
+export class LoadGenerator {
+  readonly recorder = new LatencyRecorder();
+  /** performance.now() when the first request became due */
+  startedAt = 0;
+  finishedAt = 0;
+  private readonly pool: Pool;
+  private readonly dispatchOptions: Dispatcher.DispatchOptions;
+  private next = 0;
+  private inFlight = 0;
+  private settled = 0;
+  private stopped = false;
+  private timer: NodeJS.Timeout | undefined;
+  private resolveDone!: () => void;
+  readonly done: Promise<void>;
+
+  constructor(private readonly plan: RequestPlan) {
+    this.pool = new Pool(plan.url.origin, {
+      connections: plan.connections,
+      pipelining: 1,
+      keepAliveTimeout: 30_000,
+      headersTimeout: plan.timeoutMs,
+      bodyTimeout: plan.timeoutMs,
+    });
+    // One options object serves every request: undici copies what it needs.
+    this.dispatchOptions = {
+      origin: plan.url.origin,
+      path: plan.url.pathname + plan.url.search,
+      method: plan.method as Dispatcher.HttpMethod,
+      headers: plan.headers,
+      body: plan.body ?? null,
+      headersTimeout: plan.timeoutMs,
+      bodyTimeout: plan.timeoutMs,
+    };
+    this.done = new Promise((resolve) => (this.resolveDone = resolve));
+  }
+
+  /** Starts sending; `done` resolves when every request has been answered or has failed, or after stop(). */
+  start(): Promise<void> {
+    this.startedAt = performance.now();
+    this.pump();
+    return this.done;
+  }
+
+  /** Sends nothing more; `done` resolves once the requests in flight settle. */
+  stop(): void {
+    if (this.stopped) return;
+    this.stopped = true;
+    if (this.timer) clearTimeout(this.timer);
+    this.maybeFinish();
+  }
+
+  get wasStopped(): boolean {
+    return this.stopped && this.settled < this.plan.count;
+  }
+
+  get elapsedMs(): number {
+    return this.startedAt === 0 ? 0 : (this.finishedAt || performance.now()) - this.startedAt;
+  }
+
+  private pump = (): void => {
+    this.timer = undefined;
+    const { count, intervalMs, maxInFlight } = this.plan;
+    const now = performance.now();
+    while (this.next < count && this.inFlight < maxInFlight && !this.stopped) {
+      const dueAt = intervalMs > 0 ? this.startedAt + this.next * intervalMs : now;
+      if (dueAt > now) {
+        // Due times are absolute, so a late timer makes the next batch catch up instead of drifting.
+        this.timer = setTimeout(this.pump, dueAt - now);
+        return;
+      }
+      this.next++;
+      this.send(dueAt, now);
+    }
+  };
+
+  private send(dueAt: number, sentAt: number): void {
+    this.inFlight++;
+    this.recorder.requestsSent++;
+    this.pool.dispatch(this.dispatchOptions, new ResponseHandler(this, dueAt, sentAt));
+  }
+
+  /** Called by a ResponseHandler exactly once per request. */
+  settle(status: number, dueAt: number, sentAt: number, error?: Error): void {
+    this.inFlight--;
+    this.settled++;
+    if (error) this.recorder.recordFailure(classifyError(error));
+    else this.recorder.recordResponse(status, dueAt, sentAt, performance.now());
+    if (!this.maybeFinish() && this.timer === undefined) this.pump();
+  }
+
+  private maybeFinish(): boolean {
+    const allSettled = this.settled >= this.plan.count;
+    if (!(allSettled || (this.stopped && this.inFlight === 0))) return false;
+    if (this.finishedAt === 0) {
+      this.finishedAt = performance.now();
+      this.pool.close().catch(() => {});
+      this.resolveDone();
+    }
+    return true;
+  }
+
+  /** Ends the connections at once, abandoning requests in flight (agent shutdown). */
+  async destroy(): Promise<void> {
+    this.stop();
+    await this.pool.destroy().catch(() => {});
+  }
+}
+
+class ResponseHandler implements Dispatcher.DispatchHandler {
+  private status = 0;
+  private finished = false;
+
+  constructor(
+    private readonly generator: LoadGenerator,
+    private readonly dueAt: number,
+    private readonly sentAt: number,
+  ) {}
+
+  onRequestStart(): void {}
+
+  onResponseStart(_controller: DispatchController, statusCode: number): void {
+    this.status = statusCode;
+  }
+
+  onResponseData(): void {}
+
+  onResponseEnd(): void {
+    if (this.finished) return;
+    this.finished = true;
+    this.generator.settle(this.status, this.dueAt, this.sentAt);
+  }
+
+  onResponseError(_controller: DispatchController, error: Error): void {
+    if (this.finished) return;
+    this.finished = true;
+    this.generator.settle(this.status, this.dueAt, this.sentAt, error);
+  }
+}

@@ -1,0 +1,103 @@
+// `lt-agent`: a driver node. Runs until SIGINT/SIGTERM, across any number of tests.
+import { hostname } from 'node:os';
+import { formatHelp, parseOptions, runCli, UsageError, wantsHelp } from '../common/cli-options';
+import { createLogger, errorMessage, isLogLevel } from '../common/logger';
+import { primaryAddress } from '../common/network-address';
+import { PRODUCT_VERSION } from '../common/version';
+import { KafkaBus, parseBrokerList } from '../protocol/kafka-bus';
+import { topicNames } from '../protocol/wire-protocol';
+import { DriverAgent } from './driver-agent';
+
+const OPTIONS = {
+  kafka: { type: 'string', value: 'HOST:PORT', default: '127.0.0.1:9092', env: 'LT_KAFKA', description: 'Kafka bootstrap server(s), comma-separated.' },
+  orchestrator: {
+    type: 'string',
+    value: 'HOST',
+    env: 'LT_ORCHESTRATOR',
+    description: 'The orchestrator this agent serves (its host, address or id); commands from another one are ignored. Without it, every orchestrator is obeyed.',
+  },
+  id: { type: 'string', value: 'ID', env: 'LT_AGENT_ID', description: 'This driver’s node_id (default: HOSTNAME-PID).' },
+  ip: { type: 'string', value: 'IP', env: 'LT_AGENT_IP', description: 'The node_IP this driver announces (default: its first external IPv4 address).' },
+  target: {
+    type: 'string',
+    value: 'URL',
+    default: 'http://127.0.0.1:8080/ping',
+    env: 'LT_TARGET_URL',
+    description: 'Target used when a test_config names none (as other implementations’ configs do).',
+  },
+  'topic-prefix': { type: 'string', value: 'PREFIX', default: '', env: 'LT_TOPIC_PREFIX', description: 'Prefix of the five topic names, to share a cluster.' },
+  'log-level': { type: 'string', value: 'LEVEL', default: 'info', env: 'LT_LOG_LEVEL', description: 'error, warn, info or debug.' },
+} as const;
+
+const HELP = formatHelp(
+  'lt-agent --kafka HOST:PORT --orchestrator HOST [options]',
+  'A driver node of the distributed load tester. It registers with the orchestrator over Kafka,\nheartbeats every second, and runs every test it is configured and triggered for (AVALANCHE or\nTSUNAMI), reporting latency metrics every second. It runs until SIGINT or SIGTERM.',
+  OPTIONS,
+);
+
+runCli('lt-agent', async () => {
+  const { options } = parseOptions(OPTIONS, process.argv.slice(2));
+  if (wantsHelp(options)) {
+    process.stdout.write(HELP);
+    return 0;
+  }
+  const level = options['log-level']!;
+  if (!isLogLevel(level)) throw new UsageError(`--log-level must be error, warn, info or debug, got "${level}"`);
+  let brokers: string[];
+  try {
+    brokers = parseBrokerList(options.kafka!);
+  } catch (error) {
+    throw new UsageError(`--kafka: ${errorMessage(error)}`);
+  }
+  try {
+    new URL(options.target!);
+  } catch {
+    throw new UsageError(`--target must be a URL such as http://127.0.0.1:8080/ping, got "${options.target}"`);
+  }
+  const nodeId = options.id ?? `${hostname()}-${process.pid}`;
+  const log = createLogger(`lt-agent ${nodeId}`, level);
+
+  let shuttingDown = false;
+  let agent: DriverAgent | undefined;
+  let bus: KafkaBus | undefined;
+  const stopped = new Promise<void>((resolve) => {
+    const stop = (signal: string) => {
+      if (shuttingDown) return;
+      shuttingDown = true;
+      log.info(`${signal}: leaving`);
+      resolve();
+    };
+    process.once('SIGINT', () => stop('SIGINT'));
+    process.once('SIGTERM', () => stop('SIGTERM'));
+  });
+
+  // An agent may start before its broker: keep trying, and say so.
+  for (let attempt = 1; !bus && !shuttingDown; attempt++) {
+    try {
+      bus = await KafkaBus.connect({ brokers, clientId: `lt-agent-${nodeId}`, logger: log, connectRetries: 2 });
+    } catch (error) {
+      log.warn(`waiting for Kafka at ${brokers.join(',')} (attempt ${attempt}): ${errorMessage(error)}`);
+      await Promise.race([stopped, new Promise((r) => setTimeout(r, Math.min(5000, 500 * attempt)))]);
+    }
+  }
+  if (!bus) return 0;
+
+  agent = new DriverAgent({
+    bus,
+    topics: topicNames(options['topic-prefix']),
+    nodeId,
+    nodeIp: options.ip ?? primaryAddress(),
+    orchestrator: options.orchestrator,
+    defaultTarget: options.target!,
+    logger: log,
+    version: PRODUCT_VERSION,
+  });
+  await agent.start();
+  log.info(
+    `registered as ${nodeId} via Kafka at ${brokers.join(',')}; ${options.orchestrator ? `serving orchestrator ${options.orchestrator}` : 'serving any orchestrator'}`,
+  );
+  await stopped;
+  await agent.shutdown();
+  await bus.close();
+  return 0;
+});

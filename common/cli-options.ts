@@ -1,0 +1,89 @@
+// Declarative command-line options: each flag has a default, an optional environment variable
+// and a description, so `--help` is generated from the same table the parser reads.
+import { parseArgs } from 'node:util';
+
+export interface OptionSpec {
+  type: 'string' | 'boolean';
+  description: string;
+  default?: string | boolean;
+  env?: string;
+  short?: string;
+  /** Placeholder shown in --help, e.g. HOST:PORT. */
+  value?: string;
+}
+
+export type OptionTable = Record<string, OptionSpec>;
+
+export type ParsedOptions<T extends OptionTable> = {
+  [K in keyof T]: T[K]['type'] extends 'boolean' ? boolean : string | undefined;
+};
+
+/** A usage error: the CLI prints it with a pointer to --help and exits with code 2. */
+export class UsageError extends Error {}
+
+export function parseOptions<T extends OptionTable>(
+  table: T,
+  argv: string[],
+  env: NodeJS.ProcessEnv = process.env,
+): { options: ParsedOptions<T>; positionals: string[] } {
+  const config: Record<string, { type: 'string' | 'boolean'; short?: string }> = { help: { type: 'boolean', short: 'h' } };
+  for (const [name, spec] of Object.entries(table)) config[name] = spec.short ? { type: spec.type, short: spec.short } : { type: spec.type };
+  let parsed;
+  try {
+    parsed = parseArgs({ args: argv, options: config, allowPositionals: true, strict: true });
+  } catch (error) {
+    throw new UsageError((error as Error).message.replace(/^.*?: /, ''));
+  }
+  const options: Record<string, string | boolean | undefined> = { help: parsed.values.help === true };
+  for (const [name, spec] of Object.entries(table)) {
+    const given = parsed.values[name];
+    const fromEnv = spec.env ? env[spec.env] : undefined;
+    if (given !== undefined) options[name] = given;
+    else if (fromEnv !== undefined && fromEnv !== '') options[name] = spec.type === 'boolean' ? /^(1|true|yes)$/i.test(fromEnv) : fromEnv;
+    else options[name] = spec.default ?? (spec.type === 'boolean' ? false : undefined);
+  }
+  return { options: options as ParsedOptions<T>, positionals: parsed.positionals };
+}
+
+export function wantsHelp(options: object): boolean {
+  return (options as { help?: boolean }).help === true;
+}
+
+export function formatHelp(usage: string, summary: string, table: OptionTable, footer = ''): string {
+  const rows = Object.entries(table).map(([name, spec]) => {
+    const flag = `${spec.short ? `-${spec.short}, ` : ''}--${name}${spec.type === 'string' ? ` ${spec.value ?? 'VALUE'}` : ''}`;
+    const extras = [
+      spec.default !== undefined && spec.default !== false && spec.default !== '' ? `default: ${spec.default}` : '',
+      spec.env ? `env: ${spec.env}` : '',
+    ].filter(Boolean);
+    return { flag, text: spec.description + (extras.length ? ` (${extras.join('; ')})` : '') };
+  });
+  rows.push({ flag: '-h, --help', text: 'Show this help and exit.' });
+  const width = Math.max(...rows.map((r) => r.flag.length)) + 2;
+  const lines = rows.map((r) => `  ${r.flag.padEnd(width)}${r.text}`);
+  return `Usage: ${usage}\n\n${summary}\n\nOptions:\n${lines.join('\n')}\n${footer ? `\n${footer}\n` : ''}`;
+}
+
+export function parseNumberOption(name: string, raw: string | undefined, check: { min?: number; integer?: boolean } = {}): number | undefined {
+  if (raw === undefined) return undefined;
+  const value = Number(raw);
+  if (!Number.isFinite(value) || (check.integer && !Number.isInteger(value)) || (check.min !== undefined && value < check.min)) {
+    const kind = check.integer ? 'a whole number' : 'a number';
+    throw new UsageError(`--${name} must be ${kind}${check.min !== undefined ? ` of at least ${check.min}` : ''}, got "${raw}"`);
+  }
+  return value;
+}
+
+/** Runs a CLI's main function with the exit-code contract: 0 ok, 1 test failed, 2 usage or runtime error. */
+export function runCli(name: string, main: () => Promise<number>): void {
+  main().then(
+    (code) => {
+      process.exitCode = code;
+    },
+    (error: unknown) => {
+      if (error instanceof UsageError) process.stderr.write(`${name}: ${error.message}\nRun '${name} --help' for the options.\n`);
+      else process.stderr.write(`${name}: ${error instanceof Error ? error.message : String(error)}\n`);
+      process.exitCode = 2;
+    },
+  );
+}

@@ -1,0 +1,56 @@
+// Routes raw Kafka messages to typed handlers through the tolerant parsers. A message that is not
+// JSON or not of its topic's shape is logged with the reason and skipped; it never throws into
+// the consumer. Warnings are limited per topic so that a flood of bad messages cannot drown the log.
+import type { Logger } from '../common/logger';
+import type { BusMessage } from './kafka-bus';
+import { PARSERS, TOPIC_KEYS, type MessageByTopic, type TopicKey, type TopicNames } from './wire-protocol';
+
+export type TopicHandlers = { [K in TopicKey]?: (message: MessageByTopic[K], raw: BusMessage) => void | Promise<void> };
+
+const WARNINGS_PER_WINDOW = 5;
+const WINDOW_MS = 10_000;
+
+export class MessageIntake {
+  readonly skipped: Record<TopicKey, number> = { register: 0, test_config: 0, trigger: 0, metrics: 0, heartbeat: 0 };
+  private readonly keyByTopic = new Map<string, TopicKey>();
+  private readonly window = new Map<TopicKey, { start: number; warned: number; suppressed: number }>();
+
+  constructor(
+    topics: TopicNames,
+    private readonly handlers: TopicHandlers,
+    private readonly logger: Logger,
+  ) {
+    for (const key of TOPIC_KEYS) this.keyByTopic.set(topics[key], key);
+  }
+
+  readonly accept = async (raw: BusMessage): Promise<void> => {
+    const key = this.keyByTopic.get(raw.topic);
+    if (!key) return;
+    const handler = this.handlers[key] as ((m: unknown, r: BusMessage) => void | Promise<void>) | undefined;
+    if (!handler) return;
+    const parsed = PARSERS[key](raw.value);
+    if (!parsed.ok) {
+      this.skip(key, raw, parsed.reason);
+      return;
+    }
+    for (const note of parsed.notes) this.logger.debug(`${raw.topic}@${raw.offset}: ${note}`);
+    await handler(parsed.message, raw);
+  };
+
+  private skip(key: TopicKey, raw: BusMessage, reason: string): void {
+    this.skipped[key]++;
+    const now = Date.now();
+    let w = this.window.get(key);
+    if (!w || now - w.start > WINDOW_MS) {
+      if (w && w.suppressed > 0) this.logger.warn(`skipped ${w.suppressed} more malformed message(s) on ${raw.topic} in the last ${WINDOW_MS / 1000} s`);
+      w = { start: now, warned: 0, suppressed: 0 };
+      this.window.set(key, w);
+    }
+    if (w.warned < WARNINGS_PER_WINDOW) {
+      w.warned++;
+      this.logger.warn(`skipped a message on ${raw.topic} (partition ${raw.partition}, offset ${raw.offset}): ${reason}`);
+    } else {
+      w.suppressed++;
+    }
+  }
+}

@@ -1,0 +1,23 @@
+// Bundles every entry point with esbuild: one self-contained file each, so a driver machine
+// needs only Node and the packed tarball, and the extension's .vsix carries no node_modules.
+import { build } from 'esbuild';
+
+const entryPoints = {
+  'lt-agent': 'agents/lt-agent.ts',
+  'lt-target': 'target-server/lt-target.ts',
+  'lt-orchestrator': 'extension/cli/lt-orchestrator.ts',
+  'kafka-broker': 'scripts/kafka-broker.ts',
+  demo: 'scripts/demo.ts',
+};
+
+await build({
+  entryPoints,
+  outdir: 'dist',
+  bundle: true,
+  platform: 'node',
+  target: 'node20',
+  format: 'cjs',
+  sourcemap: true,
+  banner: { js: '#!/usr/bin/env node' },
+  logLevel: 'warning',
+});

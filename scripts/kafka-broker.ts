@@ -1,0 +1,50 @@
+// `npm run kafka:start` / `npm run kafka:stop`: a local single-node Kafka broker for trying the product.
+import { formatHelp, parseNumberOption, parseOptions, runCli, UsageError, wantsHelp } from '../common/cli-options';
+import { brokerStateDir, startBroker, stopBroker } from './local-kafka';
+
+const OPTIONS = {
+  port: { type: 'string', value: 'PORT', default: '9092', env: 'LT_KAFKA_PORT', description: 'Port clients connect to.' },
+  'advertised-host': {
+    type: 'string',
+    value: 'HOST',
+    default: '127.0.0.1',
+    env: 'LT_KAFKA_ADVERTISED_HOST',
+    description: 'Host name the broker tells clients to use; set it to this machine’s address when agents run elsewhere.',
+  },
+  'listen-host': { type: 'string', value: 'HOST', default: '127.0.0.1', env: 'LT_KAFKA_LISTEN_HOST', description: 'Address to listen on (0.0.0.0 for every interface).' },
+  fresh: { type: 'boolean', description: 'Delete the broker’s stored topics before starting.' },
+} as const;
+
+const HELP = formatHelp(
+  'kafka-broker start|stop [options]',
+  'Starts (and waits until it accepts clients) or stops a local single-node Apache Kafka broker (KRaft),\nrun from jars fetched from Maven Central into .kafka/. Needs Java 17+ and Maven.',
+  OPTIONS,
+  'With Docker instead: docker run -d -p 9092:9092 apache/kafka:3.9.1',
+);
+
+runCli('kafka-broker', async () => {
+  const { options, positionals } = parseOptions(OPTIONS, process.argv.slice(2));
+  if (wantsHelp(options)) {
+    process.stdout.write(HELP);
+    return 0;
+  }
+  const port = parseNumberOption('port', options.port, { min: 1, integer: true })!;
+  const action = positionals[0];
+  if (action === 'start') {
+    const broker = await startBroker({
+      port,
+      advertisedHost: options['advertised-host']!,
+      listenHost: options['listen-host']!,
+      fresh: options.fresh,
+      onProgress: (line) => process.stderr.write(line + '\n'),
+    });
+    process.stdout.write(`Kafka is ready at ${broker.bootstrap} (pid ${broker.pid}). Stop it with: npm run kafka:stop${port === 9092 ? '' : ` -- --port ${port}`}\n`);
+    return 0;
+  }
+  if (action === 'stop') {
+    const stopped = await stopBroker(brokerStateDir(port));
+    process.stdout.write(stopped ? `Stopped the Kafka broker on port ${port}.\n` : `No local Kafka broker was running on port ${port}.\n`);
+    return 0;
+  }
+  throw new UsageError(action ? `unknown action "${action}": use start or stop` : 'say start or stop');
+});

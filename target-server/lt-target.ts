@@ -1,0 +1,63 @@
+// `lt-target`: the HTTP target server.
+import { formatHelp, parseNumberOption, parseOptions, runCli, UsageError, wantsHelp } from '../common/cli-options';
+import { startTarget } from './target-server';
+
+const OPTIONS = {
+  port: { type: 'string', short: 'p', value: 'PORT', default: '8080', env: 'LT_TARGET_PORT', description: 'Port to listen on (0 picks a free one).' },
+  host: { type: 'string', value: 'HOST', default: '127.0.0.1', env: 'LT_TARGET_HOST', description: 'Address to listen on.' },
+  latency: { type: 'string', value: 'MS', default: '0', env: 'LT_TARGET_LATENCY', description: 'Milliseconds added to every response.' },
+  jitter: { type: 'string', value: 'MS', default: '0', env: 'LT_TARGET_JITTER', description: 'Up to this many more milliseconds, uniformly random.' },
+  'error-rate': { type: 'string', value: 'FRACTION', default: '0', env: 'LT_TARGET_ERROR_RATE', description: 'Fraction of /ping requests answered with HTTP 500 (0 to 1).' },
+  'driver-latency': {
+    type: 'string',
+    value: 'ID=MS[,ID=MS]',
+    env: 'LT_TARGET_DRIVER_LATENCY',
+    description: 'Extra milliseconds for requests from the named drivers (x-loadtest-driver header).',
+  },
+} as const;
+
+const HELP = formatHelp(
+  'lt-target [options]',
+  'HTTP target for load tests.\n  GET /ping     {"message":"pong"}\n  GET /metrics  requests received and responses sent: Prometheus text, or JSON\n                {"requests_sent": n, "responses_sent": n} with Accept: application/json or ?format=json',
+  OPTIONS,
+);
+
+function parseDriverLatency(raw: string | undefined): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const part of (raw ?? '').split(',').filter(Boolean)) {
+    const [id, ms] = part.split('=');
+    const value = Number(ms);
+    if (!id || !Number.isFinite(value) || value < 0) throw new UsageError(`--driver-latency expects ID=MS pairs, got "${part}"`);
+    out[id.trim()] = value;
+  }
+  return out;
+}
+
+runCli('lt-target', async () => {
+  const { options } = parseOptions(OPTIONS, process.argv.slice(2));
+  if (wantsHelp(options)) {
+    process.stdout.write(HELP);
+    return 0;
+  }
+  const errorRate = parseNumberOption('error-rate', options['error-rate'], { min: 0 })!;
+  if (errorRate > 1) throw new UsageError('--error-rate must be between 0 and 1');
+  const target = await startTarget({
+    port: parseNumberOption('port', options.port, { min: 0, integer: true }),
+    host: options.host,
+    latencyMs: parseNumberOption('latency', options.latency, { min: 0 }),
+    jitterMs: parseNumberOption('jitter', options.jitter, { min: 0 }),
+    errorRate,
+    driverLatencyMs: parseDriverLatency(options['driver-latency']),
+  }).catch((error: NodeJS.ErrnoException) => {
+    if (error.code === 'EADDRINUSE') throw new Error(`port ${options.port} is taken; pick another with --port`);
+    throw error;
+  });
+  process.stdout.write(`lt-target listening on ${target.url} (GET /ping, GET /metrics)\n`);
+  await new Promise<void>((resolve) => {
+    const stop = () => resolve();
+    process.once('SIGINT', stop);
+    process.once('SIGTERM', stop);
+  });
+  await target.close();
+  return 0;
+});

@@ -1,0 +1,107 @@
+// The HTTP target for trying the product and for its tests: GET /ping answers {"message":"pong"},
+// GET /metrics counts what it received and answered. Plain node:http rather than express: the
+// target must never be the bottleneck when drivers are measured against it.
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { formatPrometheus, PROMETHEUS_CONTENT_TYPE } from '../common/prometheus-text';
+import { DRIVER_HEADER } from '../protocol/wire-protocol';
+
+
+export interface TargetOptions {
+  port: number;
+  host: string;
+  /** milliseconds added to every load response */
+  latencyMs: number;
+  /** up to this many milliseconds more, uniformly random per response */
+  jitterMs: number;
+  /** fraction (0..1) of load requests answered with 500 */
+  errorRate: number;
+  /** extra milliseconds for requests from particular drivers (by their x-loadtest-driver header) */
+  driverLatencyMs: Record<string, number>;
+}
+
+export interface TargetCounters {
+  requests_sent: number;
+  responses_sent: number;
+}
+
+export interface RunningTarget {
+  url: string;
+  port: number;
+  counters(): TargetCounters;
+  close(): Promise<void>;
+}
+
+export const DEFAULT_TARGET_OPTIONS: TargetOptions = { port: 8080, host: '127.0.0.1', latencyMs: 0, jitterMs: 0, errorRate: 0, driverLatencyMs: {} };
+
+const PONG = Buffer.from('{"message":"pong"}');
+const INJECTED_ERROR = Buffer.from('{"error":"injected failure"}');
+const NOT_FOUND = Buffer.from('{"error":"not found"}');
+
+export async function startTarget(options: Partial<TargetOptions> = {}): Promise<RunningTarget> {
+  const settings: TargetOptions = { ...DEFAULT_TARGET_OPTIONS, ...options };
+  // "sent" as the spec names it: requests the drivers sent and this server received.
+  const counters: TargetCounters = { requests_sent: 0, responses_sent: 0 };
+  const started = Date.now();
+
+  const answer = (res: ServerResponse, status: number, body: Buffer) => {
+    res.writeHead(status, { 'content-type': 'application/json', 'content-length': body.length });
+    res.end(body);
+    counters.responses_sent++;
+  };
+
+  const serveMetrics = (req: IncomingMessage, res: ServerResponse, query: string) => {
+    const wantsJson = /application\/json/.test(req.headers.accept ?? '') || /(^|&)format=json(&|$)/.test(query);
+    if (wantsJson) {
+      const body = Buffer.from(JSON.stringify(counters));
+      res.writeHead(200, { 'content-type': 'application/json', 'content-length': body.length });
+      res.end(body);
+      return;
+    }
+    const text = formatPrometheus([
+      { name: 'lt_target_requests_received_total', help: 'Load requests received (every request but GET /metrics).', type: 'counter', samples: [{ value: counters.requests_sent }] },
+      { name: 'lt_target_responses_sent_total', help: 'Responses sent to load requests.', type: 'counter', samples: [{ value: counters.responses_sent }] },
+      { name: 'lt_target_uptime_seconds', help: 'Seconds since the target started.', type: 'gauge', samples: [{ value: (Date.now() - started) / 1000 }] },
+    ]);
+    res.writeHead(200, { 'content-type': PROMETHEUS_CONTENT_TYPE, 'content-length': Buffer.byteLength(text) });
+    res.end(text);
+  };
+
+  const handle = (req: IncomingMessage, res: ServerResponse) => {
+    const url = req.url ?? '/';
+    const q = url.indexOf('?');
+    const path = q === -1 ? url : url.slice(0, q);
+    if (path === '/metrics' && req.method === 'GET') return serveMetrics(req, res, q === -1 ? '' : url.slice(q + 1));
+    counters.requests_sent++;
+    // Drain any request body before answering so keep-alive connections stay usable.
+    req.resume();
+    const driver = req.headers[DRIVER_HEADER];
+    const delay = settings.latencyMs + (settings.jitterMs > 0 ? Math.random() * settings.jitterMs : 0) + (typeof driver === 'string' ? settings.driverLatencyMs[driver] ?? 0 : 0);
+    const respond = () => {
+      if (path !== '/ping') return answer(res, 404, NOT_FOUND);
+      if (settings.errorRate > 0 && Math.random() < settings.errorRate) return answer(res, 500, INJECTED_ERROR);
+      answer(res, 200, PONG);
+    };
+    if (delay > 0) setTimeout(respond, delay);
+    else respond();
+  };
+
+  const server: Server = createServer({ keepAliveTimeout: 60_000 }, handle);
+  server.headersTimeout = 65_000;
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(settings.port, settings.host, () => resolve());
+  });
+  const { port } = server.address() as AddressInfo;
+  const host = settings.host.includes(':') ? `[${settings.host}]` : settings.host;
+  return {
+    url: `http://${host}:${port}`,
+    port,
+    counters: () => ({ ...counters }),
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }),
+  };
+}
