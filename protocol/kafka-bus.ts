@@ -59,6 +59,21 @@ function kafkaLogCreator(logger: Logger) {
   };
 }
 
+/**
+ * Retries errors Kafka marks as passing, such as "not the leader" while a new topic's leadership
+ * settles, which some kafkajs admin calls hand back instead of retrying.
+ */
+async function retryWhileRetriable<T>(operation: () => Promise<T>, attempts = 40, delayMs = 250): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await operation();
+    } catch (error) {
+      if (attempt >= attempts || !(error as { retriable?: boolean }).retriable) throw error;
+      await new Promise((r) => setTimeout(r, delayMs));
+    }
+  }
+}
+
 export class KafkaBus {
   private readonly subscriptions = new Set<Subscription>();
   private closed = false;
@@ -127,7 +142,7 @@ export class KafkaBus {
     const startAt = new Map<string, Map<number, bigint>>();
     for (const { topic, from } of options.topics) {
       if (from !== 'now') continue;
-      const ends = await this.admin.fetchTopicOffsets(topic);
+      const ends = await retryWhileRetriable(() => this.admin.fetchTopicOffsets(topic));
       startAt.set(topic, new Map(ends.map((p) => [p.partition, BigInt(p.high)])));
     }
     const log = this.logger.child(options.groupId);

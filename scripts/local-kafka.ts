@@ -192,7 +192,7 @@ export async function startBroker(options: BrokerOptions): Promise<RunningBroker
   // Storage is formatted once per data folder; the cluster id is 16 random bytes, as Kafka's own tool makes it.
   if (!existsSync(join(dataDir, 'meta.properties'))) {
     const clusterId = randomBytes(16).toString('base64url');
-    const format = spawnSync('java', ['-cp', classpath, `-Dlog4j.configuration=file:${log4jFile}`, 'kafka.tools.StorageTool', 'format', '-t', clusterId, '-c', propsFile, '--ignore-formatted'], {
+    const format = spawnSync('java', ['-cp', classpath, `-Dlog4j.configuration=file:${log4jFile}`, 'kafka.tools.StorageTool', 'format', `--cluster-id=${clusterId}`, '--config', propsFile, '--ignore-formatted'], {
       encoding: 'utf8',
     });
     if (format.error) throw new Error(`cannot run java: ${format.error.message}. Install Java 17 (or newer) to run the local broker.`);

@@ -1,0 +1,161 @@
+// `lt-orchestrator`: the orchestrator without VS Code, for CI and terminals.
+//   run FILE     runs one test on the registered drivers; exit 0 pass, 1 thresholds failed, 2 error
+//   serve        runs the REST API until SIGINT/SIGTERM
+//   drivers      lists the drivers heard from
+import { readFileSync, writeFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { formatHelp, parseNumberOption, parseOptions, runCli, UsageError, wantsHelp } from '../../common/cli-options';
+import { createLogger, errorMessage, isLogLevel, type Logger } from '../../common/logger';
+import { KafkaUnreachableError, parseBrokerList } from '../../protocol/kafka-bus';
+import { parseDefinition } from '../core/loadtest-definition';
+import { Orchestrator, OrchestratorError } from '../core/orchestrator';
+import { startRestApi } from '../core/rest-api';
+import { progressLine, summaryTable } from './test-report-format';
+
+const OPTIONS = {
+  kafka: { type: 'string', value: 'HOST:PORT', default: '127.0.0.1:9092', env: 'LT_KAFKA', description: 'Kafka bootstrap server(s), comma-separated.' },
+  'topic-prefix': { type: 'string', value: 'PREFIX', default: '', env: 'LT_TOPIC_PREFIX', description: 'Prefix of the five topic names, to share a cluster.' },
+  store: { type: 'string', value: 'DIR', default: '.loadtest', env: 'LT_STORE', description: 'Folder of the metrics store (test history).' },
+  id: { type: 'string', value: 'ID', env: 'LT_ORCHESTRATOR_ID', description: 'This orchestrator’s id in its commands (default: this machine’s address).' },
+  wait: { type: 'string', value: 'SECONDS', default: '15', env: 'LT_WAIT_FOR_DRIVERS', description: 'run: how long to wait for enough drivers to register.' },
+  json: { type: 'string', value: 'FILE', description: 'run: also write the result as JSON to FILE.' },
+  target: { type: 'string', value: 'URL', env: 'LT_TARGET_URL', description: 'run: send the requests to URL instead of the file’s target URL.' },
+  quiet: { type: 'boolean', description: 'run: no progress lines, only the summary.' },
+  host: { type: 'string', value: 'HOST', default: '127.0.0.1', env: 'LT_API_HOST', description: 'serve: address of the REST API.' },
+  port: { type: 'string', value: 'PORT', default: '7070', env: 'LT_API_PORT', description: 'serve: port of the REST API.' },
+  'log-level': { type: 'string', value: 'LEVEL', default: 'warn', env: 'LT_LOG_LEVEL', description: 'error, warn, info or debug (logs go to stderr).' },
+} as const;
+
+const HELP = formatHelp(
+  'lt-orchestrator run FILE.loadtest.json [options]\n       lt-orchestrator serve [options]\n       lt-orchestrator drivers [options]',
+  'The orchestrator of the distributed load tester, without VS Code.\n' +
+    '  run      Sends the test to the registered drivers over Kafka, triggers it, prints one progress line\n' +
+    '           per second and a summary table. Exit code: 0 thresholds passed, 1 failed, 2 error.\n' +
+    '  serve    Runs the REST API (see the README) until SIGINT or SIGTERM.\n' +
+    '  drivers  Lists the drivers heard from in the last few seconds.',
+  OPTIONS,
+);
+
+type Options = ReturnType<typeof parseOptions<typeof OPTIONS>>['options'];
+
+async function connect(options: Options, log: Logger): Promise<Orchestrator> {
+  let brokers: string[];
+  try {
+    brokers = parseBrokerList(options.kafka!);
+  } catch (error) {
+    throw new UsageError(`--kafka: ${errorMessage(error)}`);
+  }
+  try {
+    return await Orchestrator.start({ brokers, topicPrefix: options['topic-prefix'], storeDir: resolve(options.store!), id: options.id, logger: log, connectRetries: 3 });
+  } catch (error) {
+    if (error instanceof KafkaUnreachableError) throw new Error(`${error.message}\nStart a local broker with 'npm run kafka:start', or point --kafka (or LT_KAFKA) at a running one.`);
+    throw error;
+  }
+}
+
+/** Resolves on the first SIGINT or SIGTERM. */
+function untilSignal(): Promise<string> {
+  return new Promise((done) => {
+    process.once('SIGINT', () => done('SIGINT'));
+    process.once('SIGTERM', () => done('SIGTERM'));
+  });
+}
+
+async function run(file: string | undefined, options: Options, log: Logger): Promise<number> {
+  if (!file) throw new UsageError('run needs a .loadtest.json file');
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (error) {
+    throw new UsageError(`cannot read ${file}: ${errorMessage(error)}`);
+  }
+  const parsed = parseDefinition(text);
+  if (!parsed.ok) throw new UsageError(`${file} is not a valid load test:\n  ${parsed.errors.join('\n  ')}`);
+  const waitMs = parseNumberOption('wait', options.wait, { min: 0 })! * 1000;
+  const definition = parsed.definition;
+  if (options.target) {
+    try {
+      new URL(options.target);
+    } catch {
+      throw new UsageError(`--target must be a URL such as http://127.0.0.1:8080/ping, got "${options.target}"`);
+    }
+    definition.target = typeof definition.target === 'string' ? options.target : { ...definition.target, url: options.target };
+  }
+
+  const orchestrator = await connect(options, log);
+  let interrupted = false;
+  try {
+    const needed = definition.drivers ?? 1;
+    process.stderr.write(`Waiting up to ${waitMs / 1000} s for ${needed} driver(s) on Kafka ${orchestrator.brokers.join(',')}...\n`);
+    const runStarted = await orchestrator.startTest(definition, { waitForDriversMs: waitMs }).catch((error) => {
+      if (error instanceof OrchestratorError) throw new Error(error.message);
+      throw error;
+    });
+    process.stderr.write(`Test ${runStarted.testId} triggered on ${runStarted.participants.join(', ')}\n`);
+    if (!options.quiet) runStarted.on('update', (s) => process.stdout.write(progressLine(s) + '\n'));
+    const signal = untilSignal().then(async (name) => {
+      interrupted = true;
+      process.stderr.write(`${name}: stopping the test...\n`);
+      await orchestrator.stopTest(runStarted.testId).catch(() => {});
+    });
+    void signal;
+    const result = await orchestrator.waitForEnd(runStarted.testId);
+    process.stdout.write(summaryTable(result));
+    if (options.json) writeFileSync(options.json, JSON.stringify(result, null, 2));
+    if (interrupted) return 2;
+    return result.thresholds.passed ? 0 : 1;
+  } finally {
+    await orchestrator.shutdown();
+  }
+}
+
+async function serve(options: Options, log: Logger): Promise<number> {
+  const port = parseNumberOption('port', options.port, { min: 0, integer: true })!;
+  const orchestrator = await connect(options, log);
+  try {
+    const api = await startRestApi(orchestrator, { host: options.host!, port });
+    process.stdout.write(`REST API on ${api.url} (orchestrator ${orchestrator.id}, Kafka ${orchestrator.brokers.join(',')}). Ctrl-C stops it.\n`);
+    await untilSignal();
+    await api.close();
+    return 0;
+  } finally {
+    await orchestrator.shutdown();
+  }
+}
+
+async function drivers(options: Options, log: Logger): Promise<number> {
+  const orchestrator = await connect(options, log);
+  try {
+    // One heartbeat interval and a margin: every live driver is heard from by then.
+    await new Promise((r) => setTimeout(r, 2500));
+    const list = orchestrator.drivers();
+    if (list.length === 0) process.stdout.write('No drivers. Start one with: npx lt-agent --kafka ' + orchestrator.brokers.join(',') + ` --orchestrator ${orchestrator.id}\n`);
+    for (const d of list) process.stdout.write(`${d.node_id.padEnd(24)} ${d.node_IP.padEnd(16)} ${d.health.padEnd(6)} ${d.activity}${d.foreign ? `  (serves ${d.orchestrator})` : ''}\n`);
+    return 0;
+  } finally {
+    await orchestrator.shutdown();
+  }
+}
+
+runCli('lt-orchestrator', async () => {
+  const { options, positionals } = parseOptions(OPTIONS, process.argv.slice(2));
+  if (wantsHelp(options)) {
+    process.stdout.write(HELP);
+    return 0;
+  }
+  const level = options['log-level']!;
+  if (!isLogLevel(level)) throw new UsageError(`--log-level must be error, warn, info or debug, got "${level}"`);
+  const log = createLogger('lt-orchestrator', level);
+  const [command, ...rest] = positionals;
+  switch (command) {
+    case 'run':
+      return run(rest[0], options, log);
+    case 'serve':
+      return serve(options, log);
+    case 'drivers':
+      return drivers(options, log);
+    default:
+      throw new UsageError(command ? `unknown command "${command}": use run, serve or drivers` : 'say run, serve or drivers');
+  }
+});
+

@@ -1,0 +1,59 @@
+// How a test looks in a terminal: one progress line per second, and the final table.
+import type { LatencySummary } from '../core/metrics-aggregator';
+import type { TestResult, TestSnapshot } from '../core/test-run';
+
+const int = (n: number | null | undefined) => (n === null || n === undefined ? '-' : Math.round(n).toLocaleString('en-US'));
+const msText = (n: number | null | undefined) => (n === null || n === undefined ? '-' : n < 10 ? n.toFixed(2) : n < 100 ? n.toFixed(1) : Math.round(n).toString());
+
+export function progressLine(s: TestSnapshot): string {
+  const a = s.aggregate;
+  const running = s.per_driver.filter((d) => d.state === 'running').length;
+  const lat = a.latency;
+  return [
+    `${s.elapsed_s.toFixed(0).padStart(4)}s`,
+    `drivers ${running}/${s.participants.length} running`,
+    `sent ${int(a.requests_sent).padStart(9)}`,
+    `resp ${int(a.responses).padStart(9)}`,
+    `err ${int(a.errors)}`,
+    `rate ${int(a.rate).padStart(7)}/s`,
+    lat ? `p50 ${msText(lat.median)} ms  p99 ${msText(lat.p99)} ms${lat.approximate ? ' (approx.)' : ''}` : 'no responses yet',
+  ].join('  ');
+}
+
+function table(rows: string[][], rightAlignFrom: number): string {
+  const widths = rows[0].map((_, c) => Math.max(...rows.map((r) => r[c].length)));
+  return rows.map((r) => r.map((cell, c) => (c >= rightAlignFrom ? cell.padStart(widths[c]) : cell.padEnd(widths[c]))).join('  ')).join('\n');
+}
+
+function latencyCells(l: LatencySummary | null): string[] {
+  return l ? [msText(l.mean), msText(l.median), msText(l.p90), msText(l.p95), msText(l.p99), msText(l.max)] : ['-', '-', '-', '-', '-', '-'];
+}
+
+export function summaryTable(r: TestResult): string {
+  const header = ['driver', 'state', 'sent', 'responses', 'errors', 'req/s', 'mean', 'p50', 'p90', 'p95', 'p99', 'max'];
+  const rows = [header];
+  for (const d of r.per_driver) {
+    const avgRate = d.responses !== null && d.elapsed_s ? d.responses / d.elapsed_s : null;
+    rows.push([d.node_id, d.state, int(d.requests_sent), int(d.responses), int(d.errors), int(avgRate), ...latencyCells(d.latency)]);
+  }
+  const a = r.aggregate;
+  rows.push(['all drivers', r.status, int(a.requests_sent), int(a.responses), int(a.errors), int(r.throughput), ...latencyCells(a.latency)]);
+  const lines = [
+    '',
+    `Test ${r.test_id}${r.name ? ` (${r.name})` : ''}: ${r.test_type}, ${r.status} in ${r.elapsed_s.toFixed(1)} s on ${r.participants.length} driver(s)`,
+    '',
+    table(rows, 2),
+    '          latency in milliseconds; req/s is responses per second over each driver’s run' + (a.latency?.approximate ? '; global percentiles are approximate (a driver sent no histogram)' : ''),
+  ];
+  if (a.uncorrected && a.latency && a.uncorrected.p99 !== a.latency.p99) {
+    lines.push(`Measured from the actual send instead of the scheduled time (uncorrected): p50 ${msText(a.uncorrected.median)} ms, p99 ${msText(a.uncorrected.p99)} ms, max ${msText(a.uncorrected.max)} ms`);
+  }
+  if (Object.keys(a.error_kinds).length) lines.push(`Errors: ${Object.entries(a.error_kinds).map(([k, v]) => `${k} ${v}`).join(', ')}`);
+  if (Object.keys(a.status_codes).length) lines.push(`Status codes: ${Object.entries(a.status_codes).map(([k, v]) => `${k} ${int(v)}`).join(', ')}`);
+  if (r.thresholds.checks.length) {
+    lines.push('', 'Thresholds:');
+    for (const c of r.thresholds.checks) lines.push(`  ${c.passed ? 'PASS' : 'FAIL'}  ${c.text}`);
+  }
+  lines.push('', `Result: ${r.thresholds.passed ? 'PASSED' : 'FAILED'}`);
+  return lines.join('\n') + '\n';
+}

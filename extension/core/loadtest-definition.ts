@@ -1,0 +1,146 @@
+// A `.loadtest.json` file: validated against schemas/loadtest.schema.json (the one definition the
+// CLI, the REST API and the editor share) and turned into the test_config the drivers receive.
+import Ajv, { type ErrorObject } from 'ajv';
+import { randomBytes } from 'node:crypto';
+import schema from '../../schemas/loadtest.schema.json';
+import type { HttpTarget, TestConfigMessage, TestType } from '../../protocol/wire-protocol';
+
+export interface Thresholds {
+  mean_latency_ms?: number;
+  median_latency_ms?: number;
+  p90_latency_ms?: number;
+  p95_latency_ms?: number;
+  p99_latency_ms?: number;
+  max_latency_ms?: number;
+  error_rate?: number;
+  min_throughput?: number;
+}
+
+export interface LoadTestDefinition {
+  name?: string;
+  test_id?: string;
+  test_type: TestType;
+  /** seconds */
+  test_message_delay?: number;
+  message_count_per_driver: number;
+  /** requests per second per driver */
+  target_throughput?: number;
+  concurrency?: number;
+  drivers?: number;
+  target: string | { url: string; method?: string; headers?: Record<string, string>; body?: string; timeout_ms?: number };
+  thresholds?: Thresholds;
+}
+
+export type DefinitionResult = { ok: true; definition: LoadTestDefinition } | { ok: false; errors: string[] };
+
+const ajv = new Ajv({ allErrors: true, verbose: true, strict: false });
+const validate = ajv.compile<LoadTestDefinition>(schema);
+
+export const LOADTEST_SCHEMA = schema;
+
+function fieldPath(instancePath: string): string {
+  return instancePath.replace(/^\//, '').replace(/\//g, '.');
+}
+
+function join(path: string, name: string): string {
+  return path ? `${path}.${name}` : name;
+}
+
+function describe(error: ErrorObject): string {
+  const path = fieldPath(error.instancePath);
+  const hint = (error.parentSchema as { description?: string } | undefined)?.description;
+  const at = path || 'the file';
+  switch (error.keyword) {
+    case 'required': {
+      const field = join(path, (error.params as { missingProperty: string }).missingProperty);
+      const fieldSchema = (error.parentSchema as { properties?: Record<string, { description?: string }> })?.properties?.[(error.params as { missingProperty: string }).missingProperty];
+      return `${field}: is required${fieldSchema?.description ? ` (${fieldSchema.description})` : ''}`;
+    }
+    case 'additionalProperties': {
+      const extra = (error.params as { additionalProperty: string }).additionalProperty;
+      const known = Object.keys((error.parentSchema as { properties?: object })?.properties ?? {});
+      const close = known.find((k) => k.toLowerCase().replace(/_/g, '') === extra.toLowerCase().replace(/[_-]/g, ''));
+      return `${join(path, extra)}: is not a known field${close ? `; did you mean "${close}"?` : `; known fields: ${known.filter((k) => k !== '$schema').join(', ')}`}`;
+    }
+    case 'enum':
+      return `${at}: must be one of ${(error.params as { allowedValues: unknown[] }).allowedValues.map((v) => JSON.stringify(v)).join(', ')}, got ${JSON.stringify(error.data)}`;
+    case 'pattern':
+      return `${at}: ${hint ?? `must match ${(error.params as { pattern: string }).pattern}`}; got ${JSON.stringify(error.data)}`;
+    case 'oneOf':
+      return `${at}: ${hint ?? 'does not match any allowed form'}`;
+    default:
+      return `${at}: ${error.message}${hint ? ` (${hint})` : ''}, got ${JSON.stringify(error.data)}`;
+  }
+}
+
+/** Keeps the errors a person can act on: drops the summaries of `oneOf` and `if` when details exist. */
+function relevantErrors(errors: ErrorObject[]): ErrorObject[] {
+  const oneOfPaths = new Set(errors.filter((e) => e.keyword === 'oneOf').map((e) => e.instancePath));
+  let kept = errors.filter((e) => e.keyword !== 'if');
+  for (const path of oneOfPaths) {
+    // In a oneOf, the branch whose type fits the value explains the problem; the others only say "wrong type".
+    const details = kept.filter((e) => e.instancePath.startsWith(path) && e.keyword !== 'oneOf' && !(e.keyword === 'type' && e.instancePath === path));
+    if (details.length > 0) kept = kept.filter((e) => !(e.instancePath === path && (e.keyword === 'oneOf' || e.keyword === 'type')));
+    else kept = kept.filter((e) => !(e.instancePath === path && e.keyword === 'type'));
+  }
+  return kept.length ? kept : errors;
+}
+
+export function validateDefinition(value: unknown): DefinitionResult {
+  if (!validate(value)) {
+    const messages = relevantErrors(validate.errors ?? []).map(describe);
+    return { ok: false, errors: [...new Set(messages)] };
+  }
+  const definition = value as LoadTestDefinition;
+  const url = typeof definition.target === 'string' ? definition.target : definition.target.url;
+  try {
+    new URL(url);
+  } catch {
+    return { ok: false, errors: [`target${typeof definition.target === 'string' ? '' : '.url'}: "${url}" is not a valid URL`] };
+  }
+  return { ok: true, definition };
+}
+
+/** Parses a file's text; JSON syntax errors name the line and column. */
+export function parseDefinition(text: string): DefinitionResult {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (error) {
+    const message = (error as Error).message;
+    const position = /position (\d+)/.exec(message);
+    if (position) {
+      const offset = Number(position[1]);
+      const before = text.slice(0, offset).split('\n');
+      return { ok: false, errors: [`not valid JSON at line ${before.length}, column ${before[before.length - 1].length + 1}: ${message}`] };
+    }
+    return { ok: false, errors: [`not valid JSON: ${message}`] };
+  }
+  return validateDefinition(value);
+}
+
+export function targetOf(definition: LoadTestDefinition): HttpTarget {
+  const t = typeof definition.target === 'string' ? { url: definition.target } : definition.target;
+  return { url: t.url, method: t.method ?? 'GET', headers: 'headers' in t ? t.headers : undefined, body: 'body' in t ? t.body : undefined, timeout_ms: t.timeout_ms ?? 10_000 };
+}
+
+/** A fresh, sortable, readable test id: lt-20261121-050500-3fa2. */
+export function newTestId(now = new Date()): string {
+  const stamp = now.toISOString().replace(/[-:]/g, '').replace('T', '-').slice(0, 15);
+  return `lt-${stamp}-${randomBytes(2).toString('hex')}`;
+}
+
+export function toTestConfig(definition: LoadTestDefinition, testId: string, sender: { id: string; names: string[] }, driverIds: string[]): TestConfigMessage {
+  return {
+    test_id: testId,
+    test_type: definition.test_type,
+    test_message_delay: definition.test_type === 'TSUNAMI' ? definition.test_message_delay! : (definition.test_message_delay ?? 0),
+    message_count_per_driver: definition.message_count_per_driver,
+    orchestrator: sender.id,
+    orchestrator_names: sender.names,
+    target: targetOf(definition),
+    target_throughput: definition.target_throughput,
+    concurrency: definition.concurrency,
+    driver_ids: driverIds,
+  };
+}

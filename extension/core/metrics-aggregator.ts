@@ -1,0 +1,221 @@
+// Turns drivers' metrics reports into the numbers shown to users. Reports are cumulative for the
+// test so far, so the latest report of each driver is its whole story. Global percentiles come
+// from merging the drivers' histograms (never from averaging their medians); a driver that sends
+// no histogram is combined soundly (count-weighted mean, true min and max) and the result's
+// percentiles are marked approximate.
+import { decodeHistogram, latencyStats, mergeHistograms, type Histogram } from '../../protocol/latency-histogram';
+import type { LatencyStats, MetricsMessage } from '../../protocol/wire-protocol';
+
+/** Latency in milliseconds. */
+export interface LatencySummary {
+  mean: number;
+  median: number;
+  min: number;
+  max: number;
+  p90: number | null;
+  p95: number | null;
+  p99: number | null;
+  /** true when a percentile had to be estimated from drivers that sent no histogram */
+  approximate: boolean;
+  /** how many latencies these figures describe, when known */
+  count: number | null;
+}
+
+export type DriverTestState = 'waiting' | 'running' | 'complete' | 'lost' | 'silent';
+
+export interface DriverStats {
+  node_id: string;
+  state: DriverTestState;
+  requests_sent: number | null;
+  responses: number | null;
+  errors: number | null;
+  error_kinds: Record<string, number>;
+  status_codes: Record<string, number>;
+  /** responses per second over the interval between this driver's last two reports */
+  rate: number | null;
+  elapsed_s: number | null;
+  latency: LatencySummary | null;
+  uncorrected: LatencySummary | null;
+  reports: number;
+  stopped: boolean;
+}
+
+export interface AggregateStats {
+  drivers: number;
+  drivers_reporting: number;
+  requests_sent: number;
+  responses: number;
+  errors: number;
+  error_rate: number;
+  /** responses per second, summed over drivers */
+  rate: number;
+  latency: LatencySummary | null;
+  uncorrected: LatencySummary | null;
+  error_kinds: Record<string, number>;
+  status_codes: Record<string, number>;
+}
+
+/** What the aggregator keeps of one driver's latest report, with its histograms decoded once. */
+export interface DriverReport {
+  message: MetricsMessage;
+  histogram: Histogram | null;
+  uncorrectedHistogram: Histogram | null;
+  receivedAt: number;
+}
+
+export function decodeReport(message: MetricsMessage, receivedAt: number): DriverReport {
+  return {
+    message,
+    histogram: safeDecode(message.metrics.histogram),
+    uncorrectedHistogram: safeDecode(message.metrics.uncorrected?.histogram),
+    receivedAt,
+  };
+}
+
+function safeDecode(base64: string | undefined): Histogram | null {
+  if (!base64) return null;
+  try {
+    return decodeHistogram(base64);
+  } catch {
+    return null; // a damaged histogram is treated like a missing one: the report's own figures still count
+  }
+}
+
+function fromWire(stats: LatencyStats, count: number | null): LatencySummary {
+  return {
+    mean: stats.mean_latency,
+    median: stats.median_latency,
+    min: stats.min_latency,
+    max: stats.max_latency,
+    p90: stats.p90_latency ?? null,
+    p95: stats.p95_latency ?? null,
+    p99: stats.p99_latency ?? null,
+    approximate: false,
+    count,
+  };
+}
+
+export function summarizeHistogram(histogram: Histogram): LatencySummary {
+  return { ...fromWire(latencyStats(histogram), histogram.totalCount), approximate: false };
+}
+
+/** One driver's figures from its latest report and the one before it (for the rate). */
+export function driverStats(nodeId: string, state: DriverTestState, latest: DriverReport | undefined, previous: DriverReport | undefined, reports: number): DriverStats {
+  if (!latest) {
+    return { node_id: nodeId, state, requests_sent: null, responses: null, errors: null, error_kinds: {}, status_codes: {}, rate: null, elapsed_s: null, latency: null, uncorrected: null, reports, stopped: false };
+  }
+  const m = latest.message;
+  const errorKinds = m.errors ?? {};
+  const errorCount = m.errors ? Object.values(errorKinds).reduce((a, b) => a + b, 0) : null;
+  let rate: number | null = null;
+  if (previous && m.responses !== undefined && previous.message.responses !== undefined && m.elapsed_ms !== undefined && previous.message.elapsed_ms !== undefined) {
+    const dt = (m.elapsed_ms - previous.message.elapsed_ms) / 1000;
+    if (dt > 0) rate = (m.responses - previous.message.responses) / dt;
+  } else if (m.responses !== undefined && m.elapsed_ms !== undefined && m.elapsed_ms > 0) {
+    rate = m.responses / (m.elapsed_ms / 1000);
+  }
+  const latency = latest.histogram ? summarizeHistogram(latest.histogram) : fromWire(m.metrics, m.responses ?? null);
+  const uncorrected = latest.uncorrectedHistogram
+    ? summarizeHistogram(latest.uncorrectedHistogram)
+    : m.metrics.uncorrected
+      ? fromWire(m.metrics.uncorrected, m.responses ?? null)
+      : null;
+  return {
+    node_id: nodeId,
+    state,
+    requests_sent: m.requests_sent ?? null,
+    responses: m.responses ?? null,
+    errors: errorCount,
+    error_kinds: errorKinds,
+    status_codes: m.status_codes ?? {},
+    rate,
+    elapsed_s: m.elapsed_ms !== undefined ? m.elapsed_ms / 1000 : null,
+    latency: (latency.count ?? 1) > 0 ? latency : null,
+    uncorrected: uncorrected && (uncorrected.count ?? 1) > 0 ? uncorrected : null,
+    reports,
+    stopped: m.stopped === true,
+  };
+}
+
+interface LatencySource {
+  histogram: Histogram | null;
+  summary: LatencySummary | null;
+}
+
+/**
+ * Combines drivers' latencies. With every driver's histogram the result is exact (within the
+ * histogram's precision). Otherwise the mean is count-weighted, min and max are the true
+ * extremes, and percentiles are count-weighted estimates marked approximate.
+ */
+export function combineLatency(sources: LatencySource[]): LatencySummary | null {
+  const present = sources.filter((s) => s.summary !== null && (s.summary.count ?? 1) > 0);
+  if (present.length === 0) return null;
+  if (present.every((s) => s.histogram)) {
+    const merged = mergeHistograms(present.map((s) => s.histogram!));
+    return summarizeHistogram(merged);
+  }
+  // Drivers with no known count weigh as one report each; the result is marked approximate anyway.
+  const weight = (s: LatencySource) => s.summary!.count ?? 1;
+  const total = present.reduce((a, s) => a + weight(s), 0);
+  const weighted = (pick: (l: LatencySummary) => number | null): number | null => {
+    if (present.some((s) => pick(s.summary!) === null)) return null;
+    return present.reduce((a, s) => a + pick(s.summary!)! * weight(s), 0) / total;
+  };
+  const round = (v: number | null) => (v === null ? null : Math.round(v * 1000) / 1000);
+  return {
+    mean: round(weighted((l) => l.mean))!,
+    median: round(weighted((l) => l.median))!,
+    min: Math.min(...present.map((s) => s.summary!.min)),
+    max: Math.max(...present.map((s) => s.summary!.max)),
+    p90: round(weighted((l) => l.p90)),
+    p95: round(weighted((l) => l.p95)),
+    p99: round(weighted((l) => l.p99)),
+    approximate: true,
+    count: present.every((s) => s.summary!.count !== null) ? present.reduce((a, s) => a + s.summary!.count!, 0) : null,
+  };
+}
+
+function addCounts(into: Record<string, number>, from: Record<string, number>): void {
+  for (const [k, v] of Object.entries(from)) into[k] = (into[k] ?? 0) + v;
+}
+
+export function aggregate(drivers: { stats: DriverStats; report: DriverReport | undefined }[]): AggregateStats {
+  const reporting = drivers.filter((d) => d.report);
+  const sum = (pick: (s: DriverStats) => number | null) => reporting.reduce((a, d) => a + (pick(d.stats) ?? 0), 0);
+  const errorKinds: Record<string, number> = {};
+  const statusCodes: Record<string, number> = {};
+  for (const d of reporting) {
+    addCounts(errorKinds, d.stats.error_kinds);
+    addCounts(statusCodes, d.stats.status_codes);
+  }
+  const requests = sum((s) => s.requests_sent);
+  const errors = sum((s) => s.errors);
+  return {
+    drivers: drivers.length,
+    drivers_reporting: reporting.length,
+    requests_sent: requests,
+    responses: sum((s) => s.responses),
+    errors,
+    error_rate: requests > 0 ? errors / requests : 0,
+    rate: sum((s) => (s.state === 'running' ? s.rate : 0)),
+    latency: combineLatency(reporting.map((d) => ({ histogram: d.report!.histogram, summary: d.stats.latency }))),
+    uncorrected: combineLatency(reporting.map((d) => ({ histogram: d.report!.uncorrectedHistogram, summary: d.stats.uncorrected }))),
+    error_kinds: errorKinds,
+    status_codes: statusCodes,
+  };
+}
+
+/** Latency of just the last interval: the merged cumulative histogram now, less the one before. */
+export function intervalLatency(current: Histogram | null, previous: Histogram | null): LatencySummary | null {
+  if (!current) return null;
+  if (!previous) return current.totalCount > 0 ? summarizeHistogram(current) : null;
+  const interval = mergeHistograms([current]);
+  interval.subtract(previous);
+  return interval.totalCount > 0 ? summarizeHistogram(interval) : null;
+}
+
+export function mergedHistogram(reports: (DriverReport | undefined)[]): Histogram | null {
+  const histograms = reports.filter((r): r is DriverReport => !!r).map((r) => r.histogram);
+  if (histograms.length === 0 || histograms.some((h) => h === null)) return null;
+  return mergeHistograms(histograms as Histogram[]);
+}

@@ -1,0 +1,127 @@
+// The orchestrator's REST API on localhost. Every body is the JSON of a `.loadtest.json` file;
+// every error is JSON {"error": "...", "details": [...]} with a 4xx status naming what to fix.
+import express, { type NextFunction, type Request, type Response } from 'express';
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { PROMETHEUS_CONTENT_TYPE } from '../../common/prometheus-text';
+import { OrchestratorError, type Orchestrator } from './orchestrator';
+import { orchestratorMetrics } from './orchestrator-metrics';
+
+export interface RestApiOptions {
+  host: string;
+  port: number;
+}
+
+export interface RunningRestApi {
+  url: string;
+  port: number;
+  close(): Promise<void>;
+}
+
+type Handler = (req: Request, res: Response) => Promise<unknown> | unknown;
+
+/** Passes thrown errors (sync or async) to the error handler. */
+const route = (handler: Handler) => (req: Request, res: Response, next: NextFunction) => {
+  Promise.resolve()
+    .then(() => handler(req, res))
+    .catch(next);
+};
+
+function requireBody(req: Request): unknown {
+  if (!req.is('application/json')) throw new OrchestratorError('send the load test definition as a JSON body with Content-Type: application/json', 400);
+  return req.body;
+}
+
+function waitOption(req: Request): number {
+  const raw = req.query.wait_for_drivers;
+  if (raw === undefined) return 0;
+  const seconds = Number(raw);
+  if (!Number.isFinite(seconds) || seconds < 0 || seconds > 600) throw new OrchestratorError('wait_for_drivers must be a number of seconds from 0 to 600', 400);
+  return seconds * 1000;
+}
+
+export function createRestApi(orchestrator: Orchestrator): express.Express {
+  const app = express();
+  app.disable('x-powered-by');
+  app.use(express.json({ limit: '1mb' }));
+
+  app.get('/api/health', (_req, res) => {
+    res.json({ status: 'ok', orchestrator: orchestrator.id, kafka: orchestrator.brokers, topics: orchestrator.topics });
+  });
+  app.get('/api/drivers', (_req, res) => {
+    res.json({ drivers: orchestrator.drivers() });
+  });
+  app.get('/api/tests', (_req, res) => {
+    res.json({ tests: orchestrator.listTests() });
+  });
+  app.post(
+    '/api/tests',
+    route(async (req, res) => {
+      res.status(201).json(await orchestrator.createTest(requireBody(req), { waitForDriversMs: waitOption(req) }));
+    }),
+  );
+  app.post(
+    '/api/tests/run',
+    route(async (req, res) => {
+      const run = await orchestrator.startTest(requireBody(req), { waitForDriversMs: waitOption(req) });
+      res.status(202).json(run.current());
+    }),
+  );
+  app.post(
+    '/api/tests/:id/trigger',
+    route(async (req, res) => {
+      res.status(202).json(await orchestrator.triggerTest(String(req.params.id)));
+    }),
+  );
+  app.post(
+    '/api/tests/:id/stop',
+    route(async (req, res) => {
+      res.status(202).json(await orchestrator.stopTest(String(req.params.id)));
+    }),
+  );
+  app.get('/api/tests/:id', (req, res) => {
+    const test = orchestrator.getTest(req.params.id);
+    if (!test) return void res.status(404).json({ error: `no test ${req.params.id}` });
+    res.json(test);
+  });
+  app.get('/api/tests/:id/timeseries', (req, res) => {
+    const points = orchestrator.getTimeSeries(req.params.id);
+    if (!points) return void res.status(404).json({ error: `no test ${req.params.id}` });
+    res.json({ test_id: req.params.id, points });
+  });
+  app.get('/metrics', (_req, res) => {
+    res.type(PROMETHEUS_CONTENT_TYPE).send(orchestratorMetrics(orchestrator));
+  });
+  app.use((req, res) => {
+    res.status(404).json({ error: `no route ${req.method} ${req.path}; see the README's REST API section` });
+  });
+  app.use((error: Error & { status?: number; type?: string }, _req: Request, res: Response, _next: NextFunction) => {
+    if (error instanceof OrchestratorError) return void res.status(error.status).json({ error: error.message, details: error.details });
+    if (error.type === 'entity.parse.failed') return void res.status(400).json({ error: `the body is not valid JSON: ${error.message}` });
+    if (error.type === 'entity.too.large') return void res.status(413).json({ error: 'the body is larger than 1 MB' });
+    res.status(500).json({ error: error.message });
+  });
+  return app;
+}
+
+export async function startRestApi(orchestrator: Orchestrator, options: RestApiOptions): Promise<RunningRestApi> {
+  const app = createRestApi(orchestrator);
+  const server: Server = await new Promise((resolve, reject) => {
+    const s = app.listen(options.port, options.host);
+    s.once('listening', () => resolve(s));
+    s.once('error', (error: NodeJS.ErrnoException) => {
+      reject(error.code === 'EADDRINUSE' ? new Error(`port ${options.port} on ${options.host} is taken; choose another REST API port`) : error);
+    });
+  });
+  const { port } = server.address() as AddressInfo;
+  const host = options.host.includes(':') ? `[${options.host}]` : options.host;
+  return {
+    url: `http://${host}:${port}`,
+    port,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }),
+  };
+}
