@@ -1,0 +1,146 @@
+// Real product processes for integration tests, started from the built bundles in dist/, and
+// stopped after every test. Waiting is always on an event or a condition, with a generous limit.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { createLogger, type Logger } from '../../common/logger';
+import { Orchestrator } from '../../extension/core/orchestrator';
+
+export const ROOT = resolve(__dirname, '..', '..', '..');
+export const DIST = join(ROOT, 'dist');
+
+interface Tracked {
+  child: ChildProcess;
+  exited: Promise<number | null>;
+}
+
+const running = new Set<Tracked>();
+const orchestrators = new Set<Orchestrator>();
+
+function track(child: ChildProcess): Tracked {
+  const tracked: Tracked = { child, exited: new Promise((r) => child.once('exit', (code) => r(code))) };
+  running.add(tracked);
+  void tracked.exited.then(() => running.delete(tracked));
+  return tracked;
+}
+
+export async function waitFor<T>(check: () => T | undefined | null | false | Promise<T | undefined | null | false>, what: string, timeoutMs = 30_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await check();
+    if (value) return value;
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs / 1000} s waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+export interface ProductProcess {
+  pid: number;
+  child: ChildProcess;
+  output(): string;
+  exited: Promise<number | null>;
+  kill(signal?: NodeJS.Signals): void;
+}
+
+function spawnBin(bin: string, args: string[], env: NodeJS.ProcessEnv = {}): ProductProcess {
+  const child = spawn(process.execPath, [join(DIST, `${bin}.js`), ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  let output = '';
+  child.stdout!.on('data', (d: Buffer) => (output += d.toString()));
+  child.stderr!.on('data', (d: Buffer) => (output += d.toString()));
+  const tracked = track(child);
+  return { pid: child.pid!, child, output: () => output, exited: tracked.exited, kill: (signal = 'SIGTERM') => child.kill(signal) };
+}
+
+export interface TargetProcess extends ProductProcess {
+  url: string;
+  counters(): Promise<{ requests_sent: number; responses_sent: number }>;
+}
+
+export async function startTargetProcess(args: string[] = []): Promise<TargetProcess> {
+  const p = spawnBin('lt-target', ['--port', '0', ...args]);
+  const url = await waitFor(() => /listening on (\S+)/.exec(p.output())?.[1], 'lt-target to listen', 15_000);
+  return {
+    ...p,
+    url,
+    counters: async () => (await fetch(`${url}/metrics`, { headers: { accept: 'application/json' } })).json() as Promise<{ requests_sent: number; responses_sent: number }>,
+  };
+}
+
+export interface AgentProcess extends ProductProcess {
+  id: string;
+}
+
+export interface AgentOptions {
+  kafka: string;
+  prefix: string;
+  orchestrator?: string;
+  target?: string;
+  extraArgs?: string[];
+}
+
+export async function startAgent(id: string, options: AgentOptions): Promise<AgentProcess> {
+  const args = ['--id', id, '--kafka', options.kafka, '--topic-prefix', options.prefix, ...(options.extraArgs ?? [])];
+  if (options.orchestrator) args.push('--orchestrator', options.orchestrator);
+  if (options.target) args.push('--target', options.target);
+  const p = spawnBin('lt-agent', args);
+  await waitFor(() => p.output().includes(`registered as ${id}`), `agent ${id} to register`, 60_000);
+  return { ...p, id };
+}
+
+export async function startAgents(count: number, name: string, options: AgentOptions): Promise<AgentProcess[]> {
+  return Promise.all(Array.from({ length: count }, (_, i) => startAgent(`${name}-${i + 1}`, options)));
+}
+
+export function quietLogger(): Logger & { lines: string[] } {
+  const lines: string[] = [];
+  const logger = createLogger('test', 'info', (level, scope, message) => lines.push(`${level} [${scope}] ${message}`));
+  return Object.assign(logger, { lines });
+}
+
+export function tempDir(name: string): string {
+  return mkdtempSync(join(tmpdir(), `lt-${name}-`));
+}
+
+export async function startOrchestrator(kafka: string, prefix: string, storeDir = tempDir('store'), id = 'test-orchestrator'): Promise<Orchestrator & { logLines: string[] }> {
+  const logger = quietLogger();
+  const orchestrator = await Orchestrator.start({ brokers: [kafka], topicPrefix: prefix, storeDir, id, logger });
+  orchestrators.add(orchestrator);
+  return Object.assign(orchestrator, { logLines: logger.lines });
+}
+
+export async function stopOrchestrator(orchestrator: Orchestrator): Promise<void> {
+  orchestrators.delete(orchestrator);
+  await orchestrator.shutdown();
+}
+
+export interface CliResult {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+export async function runBin(bin: string, args: string[], env: NodeJS.ProcessEnv = {}, cwd = ROOT): Promise<CliResult> {
+  const child = spawn(process.execPath, [join(DIST, `${bin}.js`), ...args], { env: { ...process.env, ...env }, cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+  const tracked = track(child);
+  const code = await tracked.exited;
+  return { code, stdout, stderr };
+}
+
+/** Stops every process and orchestrator a test started: SIGTERM, then SIGKILL after 10 s. */
+export async function stopAllProcesses(): Promise<void> {
+  await Promise.allSettled([...orchestrators].map((o) => stopOrchestrator(o)));
+  await Promise.all(
+    [...running].map(async (t) => {
+      if (t.child.exitCode !== null || t.child.signalCode !== null) return;
+      t.child.kill('SIGTERM');
+      const timer = setTimeout(() => t.child.kill('SIGKILL'), 10_000);
+      await t.exited;
+      clearTimeout(timer);
+    }),
+  );
+}

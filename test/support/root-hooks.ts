@@ -1,0 +1,11 @@
+import { stopKafkaFixture } from './kafka-fixture';
+import { stopAllProcesses } from './processes';
+
+export const mochaHooks = {
+  async afterEach(): Promise<void> {
+    await stopAllProcesses();
+  },
+  async afterAll(): Promise<void> {
+    await stopKafkaFixture();
+  },
+};

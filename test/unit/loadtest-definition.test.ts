@@ -1,0 +1,67 @@
+import assert from 'node:assert/strict';
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { parseDefinition, toTestConfig, validateDefinition } from '../../extension/core/loadtest-definition';
+import { ROOT } from '../support/processes';
+
+const errorsOf = (value: unknown): string[] => {
+  const r = validateDefinition(value);
+  assert.equal(r.ok, false, 'expected the definition to be rejected');
+  return (r as { errors: string[] }).errors;
+};
+
+const base = { test_type: 'AVALANCHE', message_count_per_driver: 10, target: 'http://127.0.0.1:8080/ping' };
+
+describe('.loadtest.json definitions', () => {
+  it('every example in examples/ is valid', () => {
+    const files = readdirSync(join(ROOT, 'examples')).filter((f) => f.endsWith('.loadtest.json'));
+    assert.ok(files.length >= 2);
+    for (const f of files) {
+      const r = parseDefinition(readFileSync(join(ROOT, 'examples', f), 'utf8'));
+      assert.ok(r.ok, `${f}: ${(r as { errors?: string[] }).errors?.join('; ')}`);
+    }
+  });
+
+  it('a missing field is named, with what it is for', () => {
+    const errors = errorsOf({ test_type: 'AVALANCHE', target: 'http://x/' });
+    assert.ok(errors.some((e) => /^message_count_per_driver: is required \(How many requests/.test(e)), errors.join('\n'));
+  });
+
+  it('a wrong test_type lists the allowed values', () => {
+    assert.ok(errorsOf({ ...base, test_type: 'FLOOD' }).some((e) => e.includes('test_type: must be one of "AVALANCHE", "TSUNAMI", got "FLOOD"')));
+  });
+
+  it('TSUNAMI needs a positive test_message_delay', () => {
+    assert.ok(errorsOf({ ...base, test_type: 'TSUNAMI' }).some((e) => e.startsWith('test_message_delay: is required')));
+    assert.ok(errorsOf({ ...base, test_type: 'TSUNAMI', test_message_delay: 0 }).some((e) => e.startsWith('test_message_delay:')));
+  });
+
+  it('a misspelt field gets a suggestion', () => {
+    assert.ok(errorsOf({ ...base, target_thoughput: 5 }).some((e) => e.includes('target_thoughput: is not a known field')));
+    assert.ok(errorsOf({ ...base, 'message-count-per-driver': 5 }).some((e) => e.includes('did you mean "message_count_per_driver"')));
+  });
+
+  it('a target that is not an http URL says what is expected', () => {
+    const errors = errorsOf({ ...base, target: 'ftp://x' });
+    assert.deepEqual(errors, ['target: An http:// or https:// URL, e.g. http://127.0.0.1:8080/ping.; got "ftp://x"']);
+    assert.ok(errorsOf({ ...base, target: { url: 'nope' } }).some((e) => e.startsWith('target.url:')));
+    assert.ok(errorsOf({ ...base, target: { url: 'http://x/', method: 'FETCH' } }).some((e) => e.startsWith('target.method: must be one of')));
+  });
+
+  it('JSON syntax errors give the line and column', () => {
+    const r = parseDefinition('{\n  "test_type": "AVALANCHE",\n  oops\n}');
+    assert.equal(r.ok, false);
+    assert.match((r as { errors: string[] }).errors[0], /line 3, column/);
+  });
+
+  it('becomes a test_config under the spec’s names, with our extensions', () => {
+    const r = validateDefinition({ ...base, test_type: 'TSUNAMI', test_message_delay: 0.5, target_throughput: 3, concurrency: 2 });
+    assert.ok(r.ok);
+    const config = toTestConfig(r.definition, 'id-1', { id: 'o', names: ['o'] }, ['a', 'b']);
+    assert.equal(config.test_id, 'id-1');
+    assert.equal(config.test_message_delay, 0.5);
+    assert.equal(config.message_count_per_driver, 10);
+    assert.deepEqual(config.target, { url: 'http://127.0.0.1:8080/ping', method: 'GET', headers: undefined, body: undefined, timeout_ms: 10_000 });
+    assert.deepEqual(config.driver_ids, ['a', 'b']);
+  });
+});

@@ -1,0 +1,71 @@
+import assert from 'node:assert/strict';
+import { appendFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { AggregateStats } from '../../extension/core/metrics-aggregator';
+import { MetricsStore } from '../../extension/core/metrics-store';
+import { evaluateThresholds } from '../../extension/core/thresholds';
+import { tempDir } from '../support/processes';
+
+const stats = (over: Partial<AggregateStats> = {}): AggregateStats => ({
+  drivers: 1,
+  drivers_reporting: 1,
+  requests_sent: 1000,
+  responses: 990,
+  errors: 10,
+  error_rate: 0.01,
+  rate: 0,
+  latency: { mean: 5, median: 4, min: 1, max: 90, p90: 8, p95: 12, p99: 40, approximate: false, count: 990 },
+  uncorrected: null,
+  error_kinds: {},
+  status_codes: {},
+  ...over,
+});
+
+describe('thresholds', () => {
+  it('pass when every limit holds, and say each figure', () => {
+    const r = evaluateThresholds({ p99_latency_ms: 50, error_rate: 0.02, min_throughput: 100 }, stats(), 150);
+    assert.equal(r.passed, true);
+    assert.deepEqual(r.checks.map((c) => c.text), ['p99 latency 40 ms <= 50 ms', 'error rate 0.01 <= 0.02', 'throughput 150 req/s >= 100 req/s']);
+  });
+
+  it('fail when one limit is exceeded', () => {
+    const r = evaluateThresholds({ p99_latency_ms: 30, error_rate: 0.02 }, stats(), 150);
+    assert.equal(r.passed, false);
+    assert.equal(r.checks.find((c) => !c.passed)!.name, 'p99_latency_ms');
+  });
+
+  it('fail when there is nothing to measure', () => {
+    assert.equal(evaluateThresholds({ p99_latency_ms: 30 }, stats({ latency: null }), 0).passed, false);
+  });
+});
+
+describe('metrics store', () => {
+  const config = { test_id: 't-1', test_type: 'AVALANCHE' as const, test_message_delay: 0, message_count_per_driver: 5 };
+  const definition = { test_type: 'AVALANCHE' as const, message_count_per_driver: 5, target: 'http://127.0.0.1/' };
+
+  it('keeps tests across a new store on the same folder, and calls a triggered test without result interrupted', () => {
+    const dir = tempDir('store-unit');
+    const first = new MetricsStore(dir);
+    first.saveTest({ test_id: 't-1', created_at: 1, triggered_at: 2, definition, config, participants: ['a'] });
+    first.appendPoint('t-1', { t: 1, timestamp: 3, requests_sent: 5, responses: 5, errors: 0, rate: 5, latency: null, per_driver: {} });
+    const reopened = new MetricsStore(dir);
+    const [listing] = reopened.list();
+    assert.equal(listing.test_id, 't-1');
+    assert.equal(listing.status, 'interrupted');
+    assert.equal(reopened.loadTimeSeries('t-1').length, 1);
+  });
+
+  it('skips a last line cut short by a crash', () => {
+    const dir = tempDir('store-crash');
+    const store = new MetricsStore(dir);
+    store.saveTest({ test_id: 't-1', created_at: 1, definition, config, participants: [] });
+    store.appendPoint('t-1', { t: 1, timestamp: 3, requests_sent: 5, responses: 5, errors: 0, rate: 5, latency: null, per_driver: {} });
+    appendFileSync(join(dir, 'tests', 't-1', 'timeseries.ndjson'), '{"t":2,"timest');
+    assert.equal(store.loadTimeSeries('t-1').length, 1);
+  });
+
+  it('refuses test ids that would leave its folder', () => {
+    const store = new MetricsStore(tempDir('store-ids'));
+    assert.throws(() => store.saveTest({ test_id: '../evil', created_at: 1, definition, config, participants: [] }), /cannot be stored/);
+  });
+});

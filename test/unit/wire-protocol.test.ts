@@ -1,0 +1,120 @@
+import assert from 'node:assert/strict';
+import {
+  encodeHeartbeat,
+  encodeMetrics,
+  encodeRegister,
+  encodeTestConfig,
+  EncodeError,
+  parseHeartbeat,
+  parseMetrics,
+  parseRegister,
+  parseTestConfig,
+  parseTrigger,
+  topicNames,
+} from '../../protocol/wire-protocol';
+
+const ok = <T>(r: { ok: true; message: T } | { ok: false; reason: string }): T => {
+  if (!r.ok) assert.fail(`expected a parsed message, got: ${r.reason}`);
+  return r.message;
+};
+const reason = (r: { ok: boolean; reason?: string }): string => {
+  assert.equal(r.ok, false, 'expected the message to be rejected');
+  return r.reason!;
+};
+
+describe('wire protocol', () => {
+  describe('topics', () => {
+    it('are named exactly as the spec says, with an optional prefix', () => {
+      assert.deepEqual(topicNames(), { register: 'register', test_config: 'test_config', trigger: 'trigger', metrics: 'metrics', heartbeat: 'heartbeat' });
+      assert.equal(topicNames('ci-1.').metrics, 'ci-1.metrics');
+    });
+  });
+
+  describe('what we emit', () => {
+    it('a test_config has numbers, not numeric strings, and the delay in seconds', () => {
+      const json = JSON.parse(encodeTestConfig({ test_id: 't1', test_type: 'TSUNAMI', test_message_delay: 0.25, message_count_per_driver: 100 }));
+      assert.deepEqual(json, { test_id: 't1', test_type: 'TSUNAMI', test_message_delay: 0.25, message_count_per_driver: 100 });
+    });
+
+    it('a register and a heartbeat carry the spec fields exactly', () => {
+      assert.deepEqual(JSON.parse(encodeRegister({ node_id: 'n', node_IP: '10.0.0.2', message_type: 'DRIVER_NODE_REGISTER' })), {
+        node_id: 'n',
+        node_IP: '10.0.0.2',
+        message_type: 'DRIVER_NODE_REGISTER',
+      });
+      const beat = JSON.parse(encodeHeartbeat({ node_id: 'n', heartbeat: 'YES', timestamp: 1_700_000_000_000 }));
+      assert.equal(beat.heartbeat, 'YES');
+      assert.equal(typeof beat.timestamp, 'number');
+    });
+
+    it('refuses to encode a message with a non-finite latency or a missing id', () => {
+      const metrics = { mean_latency: NaN, median_latency: 1, min_latency: 1, max_latency: 1 };
+      assert.throws(() => encodeMetrics({ node_id: 'n', test_id: 't', report_id: 'r', metrics }), EncodeError);
+      assert.throws(() => encodeTestConfig({ test_id: '', test_type: 'AVALANCHE', test_message_delay: 0, message_count_per_driver: 1 }), EncodeError);
+      assert.throws(() => encodeTestConfig({ test_id: 't', test_type: 'AVALANCHE', test_message_delay: 0, message_count_per_driver: 1.5 }), EncodeError);
+    });
+
+    it('what it emits, it reads back unchanged', () => {
+      const message = {
+        node_id: 'n1',
+        test_id: 't1',
+        report_id: 't1:n1:3',
+        metrics: { mean_latency: 1.5, median_latency: 1.2, min_latency: 0.3, max_latency: 9, p90_latency: 2, p95_latency: 3, p99_latency: 8 },
+        test_status: 'running' as const,
+        requests_sent: 10,
+        responses: 9,
+        errors: { timeout: 1 },
+        status_codes: { '200': 9 },
+        elapsed_ms: 1000,
+        timestamp: 1_700_000_000_000,
+      };
+      assert.deepEqual(ok(parseMetrics(encodeMetrics(message))), { ...message, stopped: undefined });
+    });
+  });
+
+  describe('what we accept from other implementations', () => {
+    it('numeric strings as numbers and test_type in any case', () => {
+      const config = ok(parseTestConfig('{"test_id":"7","test_type":"tsunami","test_message_delay":"0.5","message_count_per_driver":"20"}'));
+      assert.equal(config.test_type, 'TSUNAMI');
+      assert.equal(config.test_message_delay, 0.5);
+      assert.equal(config.message_count_per_driver, 20);
+    });
+
+    it('node_IP, node_ip, nodeIp and node_ID variants', () => {
+      for (const text of ['{"node_id":"a","node_IP":"1.2.3.4"}', '{"node_ID":"a","node_ip":"1.2.3.4"}', '{"nodeId":"a","nodeIp":"1.2.3.4","message_type":"driver_node_register"}']) {
+        const m = ok(parseRegister(text));
+        assert.equal(m.node_id, 'a');
+        assert.equal(m.node_IP, '1.2.3.4');
+      }
+    });
+
+    it('a heartbeat with a missing, second-based or date-string timestamp', () => {
+      const receivedAt = 1_800_000_000_000;
+      assert.equal(ok(parseHeartbeat('{"node_id":"a","heartbeat":"YES"}', receivedAt)).timestamp, receivedAt);
+      assert.equal(ok(parseHeartbeat('{"node_id":"a","heartbeat":"YES","timestamp":1700000000}', receivedAt)).timestamp, 1_700_000_000_000);
+      assert.equal(ok(parseHeartbeat('{"node_id":"a","heartbeat":"YES","timestamp":"2024-01-01T00:00:00Z"}', receivedAt)).timestamp, Date.parse('2024-01-01T00:00:00Z'));
+      assert.equal(ok(parseHeartbeat('{"node_id":"a","heartbeat":"YES","timestamp":"soon"}', receivedAt)).timestamp, receivedAt);
+    });
+
+    it('a metrics message without our extensions, with latencies as strings and extra fields', () => {
+      const m = ok(parseMetrics('{"node_id":"x","test_id":"t","report_id":"r1","metrics":{"mean_latency":"2.5","median_latency":"2","min_latency":"1","max_latency":"9"},"something_else":true}'));
+      assert.equal(m.metrics.mean_latency, 2.5);
+      assert.equal(m.metrics.histogram, undefined);
+      assert.equal(m.requests_sent, undefined);
+    });
+
+    it('a trigger whose value is yes in any case', () => {
+      assert.equal(ok(parseTrigger('{"test_id":"t","trigger":"yes"}')).trigger, 'YES');
+    });
+  });
+
+  describe('what we skip, with the reason', () => {
+    it('text that is not JSON', () => assert.match(reason(parseHeartbeat('hello')), /not JSON/));
+    it('JSON that is not an object', () => assert.match(reason(parseRegister('[1,2]')), /not a JSON object/));
+    it('an empty message', () => assert.match(reason(parseTrigger(null)), /empty/));
+    it('a test_config of an unknown type', () => assert.match(reason(parseTestConfig('{"test_id":"t","test_type":"DRIZZLE","message_count_per_driver":1}')), /test_type/));
+    it('a TSUNAMI config without a delay', () => assert.match(reason(parseTestConfig('{"test_id":"t","test_type":"TSUNAMI","message_count_per_driver":1}')), /test_message_delay/));
+    it('a metrics message missing latencies', () => assert.match(reason(parseMetrics('{"node_id":"x","test_id":"t","metrics":{"mean_latency":1}}')), /median_latency/));
+    it('a trigger that does not say YES', () => assert.match(reason(parseTrigger('{"test_id":"t","trigger":"MAYBE"}')), /expected "YES"/));
+  });
+});
