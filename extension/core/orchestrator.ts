@@ -21,6 +21,8 @@ export interface OrchestratorOptions {
   id?: string;
   logger: Logger;
   lostAfterMs?: number;
+  /** A participant that sends no test_status is done after this long without a new report (ms). */
+  quietAfterMs?: number;
   connectRetries?: number;
 }
 
@@ -58,6 +60,7 @@ export class Orchestrator extends EventEmitter<OrchestratorEvents> {
   private readonly runs = new Map<string, TestRun>();
   private subscription: Subscription | undefined;
   private readonly log: Logger;
+  private readonly quietAfterMs: number | undefined;
 
   private constructor(
     private readonly bus: KafkaBus,
@@ -65,6 +68,7 @@ export class Orchestrator extends EventEmitter<OrchestratorEvents> {
   ) {
     super();
     this.log = options.logger;
+    this.quietAfterMs = options.quietAfterMs;
     this.id = options.id ?? primaryAddress();
     this.names = [...new Set([this.id, ...ownAddresses()])];
     this.topics = topicNames(options.topicPrefix);
@@ -167,7 +171,7 @@ export class Orchestrator extends EventEmitter<OrchestratorEvents> {
     }
     const participants = (definition.drivers ? available.slice(0, definition.drivers) : available).map((d) => d.node_id);
     const config = toTestConfig(definition, testId, { id: this.id, names: this.names }, participants);
-    const run = new TestRun({ definition, config, participants, store: this.store });
+    const run = new TestRun({ definition, config, participants, store: this.store, quietAfterMs: this.quietAfterMs });
     run.on('update', (s) => this.emit('update', s));
     run.on('end', (r) => {
       for (const id of r.participants) {

@@ -102,9 +102,20 @@ export function tempDir(name: string): string {
   return mkdtempSync(join(tmpdir(), `lt-${name}-`));
 }
 
-export async function startOrchestrator(kafka: string, prefix: string, storeDir = tempDir('store'), id = 'test-orchestrator'): Promise<Orchestrator & { logLines: string[] }> {
+export async function startOrchestrator(
+  kafka: string,
+  prefix: string,
+  options: { storeDir?: string; id?: string; quietAfterMs?: number } = {},
+): Promise<Orchestrator & { logLines: string[] }> {
   const logger = quietLogger();
-  const orchestrator = await Orchestrator.start({ brokers: [kafka], topicPrefix: prefix, storeDir, id, logger });
+  const orchestrator = await Orchestrator.start({
+    brokers: [kafka],
+    topicPrefix: prefix,
+    storeDir: options.storeDir ?? tempDir('store'),
+    id: options.id ?? 'test-orchestrator',
+    quietAfterMs: options.quietAfterMs,
+    logger,
+  });
   orchestrators.add(orchestrator);
   return Object.assign(orchestrator, { logLines: logger.lines });
 }

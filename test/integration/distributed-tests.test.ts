@@ -1,0 +1,155 @@
+// Full tests over the real broker: agents as separate processes, a real lt-target process, and
+// the orchestrator core that the CLI and the extension run.
+import assert from 'node:assert/strict';
+import type { Orchestrator } from '../../extension/core/orchestrator';
+import type { LoadTestDefinition } from '../../extension/core/loadtest-definition';
+import type { TestResult } from '../../extension/core/test-run';
+import { decodeHistogram, mergeHistograms } from '../../protocol/latency-histogram';
+import { kafkaBootstrap, uniquePrefix } from '../support/kafka-fixture';
+import { startAgents, startOrchestrator, startTargetProcess, type TargetProcess } from '../support/processes';
+
+async function runToEnd(orchestrator: Orchestrator, definition: LoadTestDefinition): Promise<TestResult> {
+  const run = await orchestrator.startTest(definition, { waitForDriversMs: 30_000 });
+  return orchestrator.waitForEnd(run.testId);
+}
+
+function assertCountsAddUp(result: TestResult, perDriver: number, drivers: number): void {
+  assert.equal(result.status, 'complete');
+  assert.equal(result.per_driver.length, drivers);
+  for (const d of result.per_driver) {
+    assert.equal(d.state, 'complete', `${d.node_id} completed`);
+    assert.equal(d.requests_sent, perDriver, `${d.node_id} sent every request`);
+    assert.equal(d.responses, perDriver, `${d.node_id} got every response`);
+  }
+  assert.equal(result.aggregate.requests_sent, perDriver * drivers);
+  assert.equal(result.aggregate.errors, 0);
+}
+
+async function assertTargetSaw(target: TargetProcess, result: TestResult): Promise<void> {
+  const counters = await target.counters();
+  const reported = result.per_driver.reduce((sum, d) => sum + (d.requests_sent ?? 0), 0);
+  assert.equal(counters.requests_sent, reported, 'the target received exactly what the drivers report sending');
+  assert.equal(counters.responses_sent, reported);
+}
+
+for (const drivers of [2, 8]) {
+  describe(`a distributed test with ${drivers} drivers`, function () {
+    let kafka: string;
+    let prefix: string;
+    let target: TargetProcess;
+    let orchestrator: Orchestrator;
+
+    beforeEach(async function () {
+      kafka = await kafkaBootstrap();
+      prefix = uniquePrefix(`d${drivers}`);
+      target = await startTargetProcess();
+      await startAgents(drivers, 'driver', { kafka, prefix, orchestrator: 'test-orchestrator' });
+      orchestrator = await startOrchestrator(kafka, prefix);
+    });
+
+    it('AVALANCHE: every driver sends its requests, and the target’s count equals the drivers’ sum', async () => {
+      const perDriver = drivers === 2 ? 2000 : 400;
+      const result = await runToEnd(orchestrator, { test_type: 'AVALANCHE', message_count_per_driver: perDriver, concurrency: 4, drivers, target: `${target.url}/ping` });
+      assertCountsAddUp(result, perDriver, drivers);
+      await assertTargetSaw(target, result);
+      assert.ok(result.aggregate.latency && result.aggregate.latency.count === perDriver * drivers, 'every response is in the merged histogram');
+      const series = orchestrator.getTimeSeries(result.test_id)!;
+      assert.ok(series.length >= 1, 'a time series point was stored');
+      assert.equal(series.at(-1)!.requests_sent, perDriver * drivers);
+    });
+
+    it('TSUNAMI: requests go out on the delay’s schedule, and counts add up', async () => {
+      const perDriver = 40;
+      const delay = 0.025;
+      const result = await runToEnd(orchestrator, { test_type: 'TSUNAMI', test_message_delay: delay, message_count_per_driver: perDriver, drivers, target: `${target.url}/ping` });
+      assertCountsAddUp(result, perDriver, drivers);
+      await assertTargetSaw(target, result);
+      for (const d of result.per_driver) {
+        // The last request is due at (count - 1) × delay: no driver can finish earlier.
+        assert.ok(d.elapsed_s! >= (perDriver - 1) * delay, `${d.node_id} ran ${d.elapsed_s} s`);
+      }
+    });
+  });
+}
+
+describe('request scheduling', function () {
+  let kafka: string;
+  let prefix: string;
+
+  beforeEach(async () => {
+    kafka = await kafkaBootstrap();
+    prefix = uniquePrefix('sched');
+  });
+
+  it('the throughput cap holds each driver to target_throughput, not in bursts at the start', async () => {
+    const target = await startTargetProcess();
+    await startAgents(2, 'capped', { kafka, prefix, orchestrator: 'test-orchestrator' });
+    const orchestrator = await startOrchestrator(kafka, prefix);
+    const cap = 100;
+    const count = 150;
+    const result = await runToEnd(orchestrator, { test_type: 'AVALANCHE', message_count_per_driver: count, concurrency: 8, target_throughput: cap, drivers: 2, target: `${target.url}/ping` });
+    assertCountsAddUp(result, count, 2);
+    for (const d of result.per_driver) {
+      // Request k is due at k / cap seconds; uncapped, 150 requests take a few milliseconds here.
+      assert.ok(d.elapsed_s! >= (count - 1) / cap, `${d.node_id} finished in ${d.elapsed_s} s; the cap allows no less than ${(count - 1) / cap} s`);
+      assert.ok(d.requests_sent! / d.elapsed_s! <= cap * 1.02, `${d.node_id} averaged ${d.requests_sent! / d.elapsed_s!} req/s`);
+    }
+    const points = orchestrator.getTimeSeries(result.test_id)!.filter((p) => p.t >= 1);
+    assert.ok(points.length >= 1);
+    assert.ok(points.every((p) => p.requests_sent <= 2 * cap * (p.t + 0.5)), `no burst ahead of schedule: ${JSON.stringify(points.map((p) => [p.t, p.requests_sent]))}`);
+  });
+
+  it('TSUNAMI is an open schedule: a slow target does not slow the sending', async () => {
+    const target = await startTargetProcess(['--latency', '200']);
+    await startAgents(1, 'open', { kafka, prefix, orchestrator: 'test-orchestrator' });
+    const orchestrator = await startOrchestrator(kafka, prefix);
+    const result = await runToEnd(orchestrator, { test_type: 'TSUNAMI', test_message_delay: 0.01, message_count_per_driver: 30, drivers: 1, target: `${target.url}/ping` });
+    assertCountsAddUp(result, 30, 1);
+    const [d] = result.per_driver;
+    // Sending one request after each 200 ms response would take 30 × 0.2 = 6 s.
+    assert.ok(d.elapsed_s! < 3, `30 requests every 10 ms against a 200 ms target took ${d.elapsed_s} s`);
+    assert.ok(d.latency!.min >= 200, 'each latency includes the target’s 200 ms');
+  });
+
+  it('latency is counted from each request’s due time: a stall shows in the corrected figures only', async () => {
+    // One connection and a 100 ms target: at 50 req/s the requests queue behind each other,
+    // so the time waiting for the connection counts in the corrected latency.
+    const target = await startTargetProcess(['--latency', '100']);
+    await startAgents(1, 'co', { kafka, prefix, orchestrator: 'test-orchestrator' });
+    const orchestrator = await startOrchestrator(kafka, prefix);
+    const result = await runToEnd(orchestrator, { test_type: 'AVALANCHE', message_count_per_driver: 20, concurrency: 1, target_throughput: 50, drivers: 1, target: `${target.url}/ping` });
+    const a = result.aggregate;
+    assert.ok(a.uncorrected!.max < 200, `each request itself took about 100 ms (uncorrected max ${a.uncorrected!.max})`);
+    assert.ok(a.latency!.max > 1000, `the last request was due at 0.38 s but answered near 2 s (corrected max ${a.latency!.max})`);
+  });
+});
+
+describe('global percentiles', function () {
+  it('are those of all drivers’ latencies pooled: one slow driver among fast ones is not averaged away', async () => {
+    const kafka = await kafkaBootstrap();
+    const prefix = uniquePrefix('pool');
+    const target = await startTargetProcess(['--driver-latency', 'pool-3=40']);
+    await startAgents(3, 'pool', { kafka, prefix, orchestrator: 'test-orchestrator' });
+    const orchestrator = await startOrchestrator(kafka, prefix);
+    const result = await runToEnd(orchestrator, { test_type: 'AVALANCHE', message_count_per_driver: 300, concurrency: 4, drivers: 3, target: `${target.url}/ping` });
+    assertCountsAddUp(result, 300, 3);
+    const slow = result.per_driver.find((d) => d.node_id === 'pool-3')!;
+    const fast = result.per_driver.filter((d) => d.node_id !== 'pool-3');
+    assert.ok(slow.latency!.median >= 40);
+    const g = result.aggregate.latency!;
+    assert.equal(g.approximate, false);
+    // Two thirds of all latencies are fast, so the pooled median is a fast one...
+    assert.ok(g.median < 40, `global median ${g.median} ms`);
+    // ...and the slowest third dominates p90, which an average of per-driver p90s would hide.
+    assert.ok(g.p90! >= 40, `global p90 ${g.p90} ms`);
+    const meanOfP90s = (slow.latency!.p90! + fast[0].latency!.p90! + fast[1].latency!.p90!) / 3;
+    assert.ok(g.p90! > meanOfP90s + 5, `global p90 ${g.p90} ms vs mean of drivers' p90s ${meanOfP90s} ms`);
+    // The same figures from the drivers' final histograms as stored, pooled independently.
+    const finals = new Map<string, string>();
+    for (const r of orchestrator.store.loadReports(result.test_id)) if (r.metrics.histogram) finals.set(r.node_id, r.metrics.histogram);
+    const pooled = mergeHistograms([...finals.values()].map(decodeHistogram));
+    assert.equal(pooled.totalCount, 900);
+    assert.equal(g.p99, Math.round(pooled.getValueAtPercentile(99)) / 1000);
+    assert.equal(g.median, Math.round(pooled.getValueAtPercentile(50)) / 1000);
+  });
+});
