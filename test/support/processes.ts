@@ -17,12 +17,34 @@ interface Tracked {
 
 const running = new Set<Tracked>();
 const orchestrators = new Set<Orchestrator>();
+/** Processes a whole suite shares: not stopped after each test, but by stopSuiteProcesses(). */
+const suiteRunning = new Set<Tracked>();
+let suiteScope = false;
 
 function track(child: ChildProcess): Tracked {
   const tracked: Tracked = { child, exited: new Promise((r) => child.once('exit', (code) => r(code))) };
-  running.add(tracked);
-  void tracked.exited.then(() => running.delete(tracked));
+  const set = suiteScope ? suiteRunning : running;
+  set.add(tracked);
+  void tracked.exited.then(() => set.delete(tracked));
   return tracked;
+}
+
+/** Whatever `start` launches (processes, orchestrators) lives until stopSuiteProcesses(). */
+export async function inSuiteScope<T>(start: () => Promise<T>): Promise<T> {
+  suiteScope = true;
+  try {
+    return await start();
+  } finally {
+    suiteScope = false;
+  }
+}
+
+const suiteOrchestrators = new Set<Orchestrator>();
+
+export async function stopSuiteProcesses(): Promise<void> {
+  await Promise.allSettled([...suiteOrchestrators].map((o) => o.shutdown()));
+  suiteOrchestrators.clear();
+  await stopTracked(suiteRunning);
 }
 
 export async function waitFor<T>(check: () => T | undefined | null | false | Promise<T | undefined | null | false>, what: string, timeoutMs = 30_000): Promise<T> {
@@ -116,7 +138,7 @@ export async function startOrchestrator(
     quietAfterMs: options.quietAfterMs,
     logger,
   });
-  orchestrators.add(orchestrator);
+  (suiteScope ? suiteOrchestrators : orchestrators).add(orchestrator);
   return Object.assign(orchestrator, { logLines: logger.lines });
 }
 
@@ -145,8 +167,12 @@ export async function runBin(bin: string, args: string[], env: NodeJS.ProcessEnv
 /** Stops every process and orchestrator a test started: SIGTERM, then SIGKILL after 10 s. */
 export async function stopAllProcesses(): Promise<void> {
   await Promise.allSettled([...orchestrators].map((o) => stopOrchestrator(o)));
+  await stopTracked(running);
+}
+
+async function stopTracked(set: Set<Tracked>): Promise<void> {
   await Promise.all(
-    [...running].map(async (t) => {
+    [...set].map(async (t) => {
       if (t.child.exitCode !== null || t.child.signalCode !== null) return;
       t.child.kill('SIGTERM');
       const timer = setTimeout(() => t.child.kill('SIGKILL'), 10_000);

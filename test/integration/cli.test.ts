@@ -1,0 +1,101 @@
+// The command lines as a user runs them: help, exit codes, output, and the packed tarball.
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { kafkaBootstrap, uniquePrefix } from '../support/kafka-fixture';
+import { ROOT, runBin, startAgents, startTargetProcess, tempDir } from '../support/processes';
+
+describe('command-line interfaces', function () {
+  describe('--help', () => {
+    for (const [bin, flags] of [
+      ['lt-agent', ['--kafka HOST:PORT', '--orchestrator HOST', '--id ID', '--ip IP', 'env: LT_KAFKA']],
+      ['lt-target', ['--port PORT', '--latency MS', '--error-rate FRACTION', 'default: 8080']],
+      ['lt-orchestrator', ['run FILE.loadtest.json', 'serve', '--kafka HOST:PORT', '--json FILE', 'Exit code: 0']],
+      ['kafka-broker', ['start|stop', '--port PORT', '--advertised-host HOST', 'docker run']],
+    ] as const) {
+      it(`${bin} shows every flag with its default and exits 0`, async () => {
+        const r = await runBin(bin, ['--help']);
+        assert.equal(r.code, 0);
+        for (const flag of flags) assert.ok(r.stdout.includes(flag), `${bin} --help mentions ${flag}`);
+      });
+    }
+    it('an unknown flag is a usage error (exit 2) that points to --help', async () => {
+      const r = await runBin('lt-agent', ['--colour']);
+      assert.equal(r.code, 2);
+      assert.match(r.stderr, /Unknown option '--colour'[\s\S]*lt-agent --help/);
+    });
+  });
+
+  describe('lt-orchestrator run', () => {
+    let kafka: string;
+    let prefix: string;
+    let targetUrl: string;
+    const env = () => ({ LT_KAFKA: kafka, LT_TOPIC_PREFIX: prefix, LT_ORCHESTRATOR_ID: 'test-cli', LT_STORE: tempDir('cli-store') });
+
+    beforeEach(async () => {
+      kafka = await kafkaBootstrap();
+      prefix = uniquePrefix('cli');
+      targetUrl = (await startTargetProcess()).url;
+      await startAgents(2, 'cli', { kafka, prefix, orchestrator: 'test-cli' });
+    });
+
+    const writeTest = (definition: object) => {
+      const file = join(tempDir('cli-file'), 'test.loadtest.json');
+      writeFileSync(file, JSON.stringify(definition));
+      return file;
+    };
+
+    it('exits 0 when thresholds pass, printing progress, the table and writing the JSON result', async () => {
+      const file = writeTest({ test_type: 'TSUNAMI', test_message_delay: 0.01, message_count_per_driver: 150, drivers: 2, target: `${targetUrl}/ping`, thresholds: { error_rate: 0.01, p99_latency_ms: 5000 } });
+      const json = join(tempDir('cli-json'), 'result.json');
+      const r = await runBin('lt-orchestrator', ['run', file, '--json', json], env());
+      assert.equal(r.code, 0, r.stdout + r.stderr);
+      assert.match(r.stdout, /^\s+1s\s+drivers \d\/2 running\s+sent/m, 'a progress line per second');
+      assert.match(r.stdout, /cli-1\s+complete\s+150\s+150\s+0/);
+      assert.match(r.stdout, /all drivers\s+complete\s+300\s+300\s+0/);
+      assert.match(r.stdout, /PASS\s+error rate 0 <= 0.01/);
+      assert.match(r.stdout, /Result: PASSED/);
+      const result = JSON.parse(readFileSync(json, 'utf8'));
+      assert.equal(result.aggregate.requests_sent, 300);
+      assert.equal(result.thresholds.passed, true);
+    });
+
+    it('exits 1 when a threshold fails', async () => {
+      const file = writeTest({ test_type: 'AVALANCHE', message_count_per_driver: 100, drivers: 2, target: `${targetUrl}/ping`, thresholds: { max_latency_ms: 0.001 } });
+      const r = await runBin('lt-orchestrator', ['run', file, '--quiet'], env());
+      assert.equal(r.code, 1, r.stdout + r.stderr);
+      assert.match(r.stdout, /FAIL\s+max latency [\d.]+ ms <= 0.001 ms/);
+      assert.match(r.stdout, /Result: FAILED/);
+    });
+
+    it('exits 2 with the field named when the file is invalid', async () => {
+      const file = writeTest({ test_type: 'TSUNAMI', message_count_per_driver: 10, target: `${targetUrl}/ping` });
+      const r = await runBin('lt-orchestrator', ['run', file], env());
+      assert.equal(r.code, 2);
+      assert.match(r.stderr, /is not a valid load test:\n\s+test_message_delay: is required/);
+    });
+
+    it('exits 2 with what to do when too few drivers come', async () => {
+      const file = writeTest({ test_type: 'AVALANCHE', message_count_per_driver: 10, drivers: 3, target: `${targetUrl}/ping` });
+      const r = await runBin('lt-orchestrator', ['run', file, '--wait', '1'], env());
+      assert.equal(r.code, 2);
+      assert.match(r.stderr, /needs 3 drivers but 2 are available[\s\S]*npx lt-agent --kafka/);
+    });
+  });
+
+  it('lt-orchestrator exits 2 with advice when Kafka cannot be reached', async () => {
+    const file = join(ROOT, 'examples', 'ping-avalanche.loadtest.json');
+    const r = await runBin('lt-orchestrator', ['run', file, '--kafka', '127.0.0.1:1'], { LT_STORE: tempDir('cli-nokafka') });
+    assert.equal(r.code, 2);
+    assert.match(r.stderr, /cannot reach Kafka at 127.0.0.1:1[\s\S]*npm run kafka:start/);
+  });
+
+  it('the packed tarball runs lt-agent --help in an empty folder, as on a driver machine', async function () {
+    const packDir = tempDir('pack');
+    const tarball = execFileSync('npm', ['pack', '--silent', '--pack-destination', packDir], { cwd: ROOT, encoding: 'utf8' }).trim().split('\n').pop()!;
+    const empty = tempDir('driver-machine');
+    const out = execFileSync('npx', ['--yes', '--package', join(packDir, tarball), 'lt-agent', '--help'], { cwd: empty, encoding: 'utf8', env: { ...process.env, npm_config_yes: 'true' } });
+    assert.match(out, /Usage: lt-agent --kafka HOST:PORT --orchestrator HOST/);
+  });
+});

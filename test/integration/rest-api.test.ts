@@ -1,0 +1,117 @@
+// The REST API over a live orchestrator with real agents: the happy path and every bad input.
+import assert from 'node:assert/strict';
+import type { Orchestrator } from '../../extension/core/orchestrator';
+import { startRestApi, type RunningRestApi } from '../../extension/core/rest-api';
+import { kafkaBootstrap, uniquePrefix } from '../support/kafka-fixture';
+import { inSuiteScope, startAgents, startOrchestrator, startTargetProcess, stopSuiteProcesses, waitFor, type TargetProcess } from '../support/processes';
+
+describe('REST API', function () {
+  let orchestrator: Orchestrator;
+  let api: RunningRestApi;
+  let target: TargetProcess;
+
+  // One set of agents serves every test of this suite.
+  before(async function () {
+    const kafka = await kafkaBootstrap();
+    const prefix = uniquePrefix('rest');
+    await inSuiteScope(async () => {
+      target = await startTargetProcess();
+      await startAgents(2, 'rest', { kafka, prefix, orchestrator: 'test-orchestrator' });
+      orchestrator = await startOrchestrator(kafka, prefix);
+    });
+    api = await startRestApi(orchestrator, { host: '127.0.0.1', port: 0 });
+    await waitFor(() => orchestrator.registry.available().length === 2, 'both drivers');
+  });
+  after(async () => {
+    await api?.close();
+    await stopSuiteProcesses();
+  });
+
+  const call = async (method: string, path: string, body?: unknown, contentType = 'application/json') => {
+    const response = await fetch(`${api.url}${path}`, {
+      method,
+      headers: body === undefined ? {} : { 'content-type': contentType },
+      body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
+    });
+    const text = await response.text();
+    return { status: response.status, body: response.headers.get('content-type')?.includes('json') ? JSON.parse(text) : text };
+  };
+  const definition = () => ({ test_type: 'AVALANCHE', message_count_per_driver: 300, drivers: 2, target: `${target.url}/ping` });
+
+  describe('rejects bad input with a 4xx that names the problem', () => {
+    it('a body that is not JSON', async () => {
+      const r = await call('POST', '/api/tests', '{"test_type": ', 'application/json');
+      assert.equal(r.status, 400);
+      assert.match(r.body.error, /not valid JSON/);
+    });
+    it('a body sent as something other than JSON', async () => {
+      const r = await call('POST', '/api/tests', 'test_type=AVALANCHE', 'application/x-www-form-urlencoded');
+      assert.equal(r.status, 400);
+      assert.match(r.body.error, /Content-Type: application\/json/);
+    });
+    it('a definition missing a field', async () => {
+      const r = await call('POST', '/api/tests', { test_type: 'AVALANCHE', target: `${target.url}/ping` });
+      assert.equal(r.status, 400);
+      assert.ok(r.body.details.some((d: string) => d.startsWith('message_count_per_driver: is required')), JSON.stringify(r.body));
+    });
+    it('a definition with a wrong value', async () => {
+      const r = await call('POST', '/api/tests/run', { ...definition(), test_type: 'FLOOD', concurrency: 0 });
+      assert.equal(r.status, 400);
+      assert.ok(r.body.details.some((d: string) => d.startsWith('test_type: must be one of')));
+      assert.ok(r.body.details.some((d: string) => d.startsWith('concurrency: must be >= 1')));
+    });
+    it('a test needing more drivers than are alive', async () => {
+      const r = await call('POST', '/api/tests', { ...definition(), drivers: 5 });
+      assert.equal(r.status, 409);
+      assert.match(r.body.error, /needs 5 drivers but 2 are available.*npx lt-agent/);
+    });
+    it('an unknown test, an unknown route, a bad wait', async () => {
+      assert.equal((await call('GET', '/api/tests/nope')).status, 404);
+      assert.equal((await call('POST', '/api/tests/nope/trigger')).status, 404);
+      assert.equal((await call('GET', '/api/nothing')).status, 404);
+      assert.equal((await call('POST', '/api/tests?wait_for_drivers=soon', definition())).status, 400);
+    });
+  });
+
+  it('creates, triggers and reports a test, with its time series and history', async () => {
+    const created = await call('POST', '/api/tests', { ...definition(), name: 'via rest' });
+    assert.equal(created.status, 201);
+    assert.equal(created.body.status, 'created');
+    assert.deepEqual(created.body.participants.sort(), ['rest-1', 'rest-2']);
+    const id = created.body.test_id;
+    const triggered = await call('POST', `/api/tests/${id}/trigger`);
+    assert.equal(triggered.status, 202);
+    assert.equal((await call('POST', `/api/tests/${id}/trigger`)).status, 409, 'a second trigger is refused');
+    const done = await waitFor(async () => {
+      const r = await call('GET', `/api/tests/${id}`);
+      return r.body.status === 'complete' && r.body;
+    }, 'the test to complete');
+    assert.equal(done.aggregate.requests_sent, 600);
+    assert.equal(done.per_driver.length, 2);
+    assert.equal(done.thresholds.passed, true);
+    const series = await call('GET', `/api/tests/${id}/timeseries`);
+    assert.ok(series.body.points.length >= 1);
+    const list = await call('GET', '/api/tests');
+    assert.ok(list.body.tests.some((t: { test_id: string; name: string }) => t.test_id === id && t.name === 'via rest'));
+    const drivers = await call('GET', '/api/drivers');
+    assert.deepEqual(drivers.body.drivers.map((d: { node_id: string }) => d.node_id), ['rest-1', 'rest-2']);
+    const metrics = await call('GET', '/metrics');
+    assert.match(metrics.body, /lt_drivers\{health="alive"\} 2/);
+    assert.match(metrics.body, new RegExp(`lt_test_requests_sent\\{test_id="${id}"\\} 600`));
+  });
+
+  it('stops a running test: drivers end early and the result says stopped', async () => {
+    const started = await call('POST', '/api/tests/run', { test_type: 'TSUNAMI', test_message_delay: 0.02, message_count_per_driver: 1000, drivers: 2, target: `${target.url}/ping` });
+    assert.equal(started.status, 202, JSON.stringify(started.body));
+    const id = started.body.test_id;
+    await waitFor(async () => (await call('GET', `/api/tests/${id}`)).body.aggregate.requests_sent > 0, 'requests to flow');
+    assert.equal((await call('POST', `/api/tests/${id}/stop`)).status, 202);
+    const done = await waitFor(async () => {
+      const r = await call('GET', `/api/tests/${id}`);
+      return r.body.status === 'stopped' && r.body;
+    }, 'the test to stop');
+    assert.ok(done.aggregate.requests_sent < 2000, `stopped after ${done.aggregate.requests_sent} of 2000`);
+    assert.ok(done.per_driver.every((d: { stopped: boolean }) => d.stopped));
+    assert.equal((await call('POST', `/api/tests/${id}/stop`)).status, 409);
+  });
+});
