@@ -170,7 +170,7 @@ export class DriverAgent {
       generator = new LoadGenerator(planFor(config, this.options.defaultTarget, { [DRIVER_HEADER]: this.options.nodeId, 'user-agent': `lt-agent/${this.options.version}` }));
     } catch (error) {
       this.log.error(`cannot run test ${config.test_id}: ${errorMessage(error)}`);
-      this.finishedTests.add(config.test_id);
+      this.rememberFinished(config.test_id);
       this.queueReport(config.test_id, { requests_sent: 0, responses: 0, errors: { invalid_config: 1 }, status_codes: {}, elapsed_ms: 0, metrics: { mean_latency: 0, median_latency: 0, min_latency: 0, max_latency: 0 } }, 'complete', 1);
       return;
     }
@@ -185,13 +185,18 @@ export class DriverAgent {
     void this.heartbeat();
     generator.start().then(() => {
       clearInterval(test.reportTimer);
-      this.finishedTests.add(config.test_id);
+      this.rememberFinished(config.test_id);
       this.report(test, 'complete');
       const r = generator.recorder;
       this.log.info(`test ${config.test_id} ${generator.wasStopped ? 'stopped' : 'complete'}: ${r.requestsSent} sent, ${r.responses} responses, ${r.errorTotal} errors in ${(generator.elapsedMs / 1000).toFixed(1)} s`);
       this.current = undefined;
       void this.heartbeat();
     });
+  }
+
+  private rememberFinished(testId: string): void {
+    this.finishedTests.add(testId);
+    if (this.finishedTests.size > REMEMBERED_CONFIGS) this.finishedTests.delete(this.finishedTests.values().next().value!);
   }
 
   private report(test: RunningTest, status: 'running' | 'complete'): void {

@@ -1,6 +1,6 @@
 // `lt-agent`: a driver node. Runs until SIGINT/SIGTERM, across any number of tests.
 import { hostname } from 'node:os';
-import { formatHelp, parseOptions, runCli, UsageError, wantsHelp } from '../common/cli-options';
+import { formatHelp, httpUrl, parseOptions, parseOptionWith, runCli, UsageError, wantsHelp } from '../common/cli-options';
 import { createLogger, errorMessage, isLogLevel } from '../common/logger';
 import { primaryAddress } from '../common/network-address';
 import { PRODUCT_VERSION } from '../common/version';
@@ -43,17 +43,8 @@ runCli('lt-agent', async () => {
   }
   const level = options['log-level']!;
   if (!isLogLevel(level)) throw new UsageError(`--log-level must be error, warn, info or debug, got "${level}"`);
-  let brokers: string[];
-  try {
-    brokers = parseBrokerList(options.kafka!);
-  } catch (error) {
-    throw new UsageError(`--kafka: ${errorMessage(error)}`);
-  }
-  try {
-    new URL(options.target!);
-  } catch {
-    throw new UsageError(`--target must be a URL such as http://127.0.0.1:8080/ping, got "${options.target}"`);
-  }
+  const brokers = parseOptionWith('kafka', options.kafka!, parseBrokerList);
+  parseOptionWith('target', options.target!, httpUrl);
   const nodeId = options.id ?? `${hostname()}-${process.pid}`;
   const log = createLogger(`lt-agent ${nodeId}`, level);
 

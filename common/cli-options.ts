@@ -74,6 +74,27 @@ export function parseNumberOption(name: string, raw: string | undefined, check: 
   return value;
 }
 
+/** Parses an option's value with `parse`; whatever it throws becomes a usage error naming the flag. */
+export function parseOptionWith<T>(name: string, raw: string, parse: (value: string) => T): T {
+  try {
+    return parse(raw);
+  } catch (error) {
+    throw new UsageError(`--${name}: ${error instanceof Error ? error.message : String(error)}`);
+  }
+}
+
+/** An http(s) URL, for --target flags. */
+export function httpUrl(value: string): URL {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    throw new Error(`"${value}" is not a URL; give one such as http://127.0.0.1:8080/ping`);
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new Error(`"${value}" is not an http:// or https:// URL`);
+  return url;
+}
+
 /** Runs a CLI's main function with the exit-code contract: 0 ok, 1 test failed, 2 usage or runtime error. */
 export function runCli(name: string, main: () => Promise<number>): void {
   main().then(

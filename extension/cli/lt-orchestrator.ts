@@ -4,7 +4,7 @@
 //   drivers      lists the drivers heard from
 import { readFileSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { formatHelp, parseNumberOption, parseOptions, runCli, UsageError, wantsHelp } from '../../common/cli-options';
+import { formatHelp, httpUrl, parseNumberOption, parseOptions, parseOptionWith, runCli, UsageError, wantsHelp } from '../../common/cli-options';
 import { createLogger, errorMessage, isLogLevel, type Logger } from '../../common/logger';
 import { KafkaUnreachableError, parseBrokerList } from '../../protocol/kafka-bus';
 import { parseDefinition } from '../core/loadtest-definition';
@@ -39,12 +39,7 @@ const HELP = formatHelp(
 type Options = ReturnType<typeof parseOptions<typeof OPTIONS>>['options'];
 
 async function connect(options: Options, log: Logger): Promise<Orchestrator> {
-  let brokers: string[];
-  try {
-    brokers = parseBrokerList(options.kafka!);
-  } catch (error) {
-    throw new UsageError(`--kafka: ${errorMessage(error)}`);
-  }
+  const brokers = parseOptionWith('kafka', options.kafka!, parseBrokerList);
   try {
     return await Orchestrator.start({ brokers, topicPrefix: options['topic-prefix'], storeDir: resolve(options.store!), id: options.id, logger: log, connectRetries: 3 });
   } catch (error) {
@@ -74,11 +69,7 @@ async function run(file: string | undefined, options: Options, log: Logger): Pro
   const waitMs = parseNumberOption('wait', options.wait, { min: 0 })! * 1000;
   const definition = parsed.definition;
   if (options.target) {
-    try {
-      new URL(options.target);
-    } catch {
-      throw new UsageError(`--target must be a URL such as http://127.0.0.1:8080/ping, got "${options.target}"`);
-    }
+    parseOptionWith('target', options.target, httpUrl);
     definition.target = typeof definition.target === 'string' ? options.target : { ...definition.target, url: options.target };
   }
 
