@@ -97,7 +97,7 @@ runCli('demo', async () => {
 
     const orchestrator = spawn(
       process.execPath,
-      [join(dist, 'lt-orchestrator.js'), 'run', join(root, options.file!), '--id', 'demo', '--target', `${targetUrl}/ping`, '--store', join(logs, 'store'), '--wait', '60', '--log-level', 'warn'],
+      [join(dist, 'lt-orchestrator.js'), 'run', join(root, options.file!), '--id', 'demo', '--target', `${targetUrl}/ping`, '--drivers', String(agentCount), '--store', join(logs, 'store'), '--wait', '60', '--log-level', 'warn'],
       { env: { ...env, LT_WAIT_FOR_DRIVERS: '60' }, stdio: ['ignore', 'inherit', 'inherit'] },
     );
     children.push(orchestrator);

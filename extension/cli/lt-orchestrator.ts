@@ -17,6 +17,7 @@ const OPTIONS = {
   'topic-prefix': { type: 'string', value: 'PREFIX', default: '', env: 'LT_TOPIC_PREFIX', description: 'Prefix of the five topic names, to share a cluster.' },
   store: { type: 'string', value: 'DIR', default: '.loadtest', env: 'LT_STORE', description: 'Folder of the metrics store (test history).' },
   id: { type: 'string', value: 'ID', env: 'LT_ORCHESTRATOR_ID', description: 'This orchestrator’s id in its commands (default: this machine’s address).' },
+  drivers: { type: 'string', value: 'N', env: 'LT_DRIVERS', description: 'run: how many drivers the test needs (overrides the file’s "drivers").' },
   wait: { type: 'string', value: 'SECONDS', default: '15', env: 'LT_WAIT_FOR_DRIVERS', description: 'run: how long to wait for enough drivers to register.' },
   json: { type: 'string', value: 'FILE', description: 'run: also write the result as JSON to FILE.' },
   target: { type: 'string', value: 'URL', env: 'LT_TARGET_URL', description: 'run: send the requests to URL instead of the file’s target URL.' },
@@ -68,6 +69,7 @@ async function run(file: string | undefined, options: Options, log: Logger): Pro
   if (!parsed.ok) throw new UsageError(`${file} is not a valid load test:\n  ${parsed.errors.join('\n  ')}`);
   const waitMs = parseNumberOption('wait', options.wait, { min: 0 })! * 1000;
   const definition = parsed.definition;
+  if (options.drivers !== undefined) definition.drivers = parseNumberOption('drivers', options.drivers, { min: 1, integer: true });
   if (options.target) {
     parseOptionWith('target', options.target, httpUrl);
     definition.target = typeof definition.target === 'string' ? options.target : { ...definition.target, url: options.target };

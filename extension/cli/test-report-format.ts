@@ -16,7 +16,7 @@ export function progressLine(s: TestSnapshot): string {
     `resp ${int(a.responses).padStart(9)}`,
     `err ${int(a.errors)}`,
     `rate ${int(a.rate).padStart(7)}/s`,
-    lat ? `p50 ${msText(lat.median)} ms  p99 ${msText(lat.p99)} ms${lat.approximate ? ' (approx.)' : ''}` : 'no responses yet',
+    lat ? `p50 ${msText(lat.median)} ms  p99 ${msText(lat.p99)} ms${lat.approximate ? ' (approx.)' : ''}` : a.drivers_reporting === 0 ? 'waiting for the first reports' : 'no responses yet',
   ].join('  ');
 }
 

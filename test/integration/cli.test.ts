@@ -47,9 +47,9 @@ describe('command-line interfaces', function () {
     };
 
     it('exits 0 when thresholds pass, printing progress, the table and writing the JSON result', async () => {
-      const file = writeTest({ test_type: 'TSUNAMI', test_message_delay: 0.01, message_count_per_driver: 150, drivers: 2, target: `${targetUrl}/ping`, thresholds: { error_rate: 0.01, p99_latency_ms: 5000 } });
+      const file = writeTest({ test_type: 'TSUNAMI', test_message_delay: 0.01, message_count_per_driver: 150, target: `${targetUrl}/ping`, thresholds: { error_rate: 0.01, p99_latency_ms: 5000 } });
       const json = join(tempDir('cli-json'), 'result.json');
-      const r = await runBin('lt-orchestrator', ['run', file, '--json', json], env());
+      const r = await runBin('lt-orchestrator', ['run', file, '--drivers', '2', '--json', json], env());
       assert.equal(r.code, 0, r.stdout + r.stderr);
       assert.match(r.stdout, /^\s+1s\s+drivers \d\/2 running\s+sent/m, 'a progress line per second');
       assert.match(r.stdout, /cli-1\s+complete\s+150\s+150\s+0/);
