@@ -1,5 +1,6 @@
 // A driver node: registers with the orchestrator over Kafka, heartbeats every second, and runs
 // the tests it is configured and triggered for, reporting metrics every second and at the end.
+import { join } from 'node:path';
 import { errorMessage, type Logger } from '../common/logger';
 import type { KafkaBus, Subscription } from '../protocol/kafka-bus';
 import { MessageIntake } from '../protocol/message-intake';
@@ -13,6 +14,7 @@ import {
   type TopicNames,
   type TriggerMessage,
 } from '../protocol/wire-protocol';
+import { LatencyLog } from './latency-log';
 import { LoadGenerator } from './load-generator';
 import { ProcessStats } from './process-stats';
 import { planFor } from './request-plan';
@@ -32,6 +34,8 @@ export interface AgentOptions {
   reportIntervalMs?: number;
   /** How long a trigger waits for its test_config before it is dropped as unknown. */
   heldTriggerMs?: number;
+  /** When set, every latency of every test is also written to DIR/NODE-TEST.u32 (see latency-log.ts). */
+  latencyLogDir?: string;
 }
 
 interface RunningTest {
@@ -167,7 +171,9 @@ export class DriverAgent {
     }
     let generator: LoadGenerator;
     try {
-      generator = new LoadGenerator(planFor(config, this.options.defaultTarget, { [DRIVER_HEADER]: this.options.nodeId, 'user-agent': `lt-agent/${this.options.version}` }));
+      const plan = planFor(config, this.options.defaultTarget, { [DRIVER_HEADER]: this.options.nodeId, 'user-agent': `lt-agent/${this.options.version}` });
+      const log = this.options.latencyLogDir ? new LatencyLog(join(this.options.latencyLogDir, `${this.options.nodeId}-${config.test_id}.u32`)) : undefined;
+      generator = new LoadGenerator(plan, log);
     } catch (error) {
       this.log.error(`cannot run test ${config.test_id}: ${errorMessage(error)}`);
       this.rememberFinished(config.test_id);
@@ -202,7 +208,7 @@ export class DriverAgent {
   private report(test: RunningTest, status: 'running' | 'complete'): void {
     const snapshot = test.generator.recorder.snapshot();
     test.reports++;
-    this.queueReport(test.config.test_id, { ...snapshot, elapsed_ms: Math.round(test.generator.elapsedMs), stopped: status === 'complete' && test.generator.wasStopped ? true : undefined }, status, test.reports);
+    this.queueReport(test.config.test_id, { ...snapshot, elapsed_ms: Math.round(test.generator.elapsedMs), first_send_at: test.generator.firstSendEpoch, stopped: status === 'complete' && test.generator.wasStopped ? true : undefined }, status, test.reports);
   }
 
   private queueReport(testId: string, body: Omit<MetricsMessage, 'node_id' | 'test_id' | 'report_id' | 'test_status'>, status: 'running' | 'complete', seq: number): void {

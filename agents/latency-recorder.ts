@@ -1,7 +1,7 @@
 // What one driver measured during one test: counters and two latency histograms. Memory is
 // fixed whatever the request count: histograms, a status-code table and a few numbers.
 import { createLatencyHistogram, encodeHistogram, latencyStats, type Histogram } from '../protocol/latency-histogram';
-import type { MetricsBlock } from '../protocol/wire-protocol';
+import type { MetricsBlock, SendLag } from '../protocol/wire-protocol';
 
 export type ErrorKind = 'timeout' | 'connection_refused' | 'connection_reset' | 'http_4xx' | 'http_5xx' | 'other';
 
@@ -11,6 +11,8 @@ export interface RecorderSnapshot {
   errors: Record<string, number>;
   status_codes: Record<string, number>;
   metrics: MetricsBlock;
+  send_lag_ms?: SendLag;
+  send_window_ms?: number;
 }
 
 /** Maps an undici or socket error to the kind reported in metrics. */
@@ -40,8 +42,20 @@ export class LatencyRecorder {
   readonly corrected: Histogram = createLatencyHistogram();
   /** measured from the time each request was actually sent */
   readonly uncorrected: Histogram = createLatencyHistogram();
+  /** how late each request went out after its due time, in µs: the driver's own schedule error */
+  readonly sendLag: Histogram = createLatencyHistogram();
+  /** performance.now() of the first and the latest send */
+  firstSentAt = 0;
+  lastSentAt = 0;
   private readonly statusCounts = new Float64Array(600);
   private readonly errorCounts: Record<ErrorKind, number> = { timeout: 0, connection_refused: 0, connection_reset: 0, http_4xx: 0, http_5xx: 0, other: 0 };
+
+  recordSend(dueAt: number, sentAt: number): void {
+    this.requestsSent++;
+    if (this.firstSentAt === 0) this.firstSentAt = sentAt;
+    this.lastSentAt = sentAt;
+    this.sendLag.recordValue(Math.round((sentAt - dueAt) * 1000));
+  }
 
   /** Times in milliseconds from performance.now(); the histograms hold integer microseconds. */
   recordResponse(status: number, dueAt: number, sentAt: number, endAt: number): void {
@@ -78,6 +92,10 @@ export class LatencyRecorder {
         histogram: encodeHistogram(this.corrected),
         uncorrected: { ...latencyStats(this.uncorrected), histogram: encodeHistogram(this.uncorrected) },
       },
+      send_lag_ms: this.requestsSent
+        ? { p50: this.sendLag.getValueAtPercentile(50) / 1000, p99: this.sendLag.getValueAtPercentile(99) / 1000, max: this.sendLag.maxValue / 1000 }
+        : undefined,
+      send_window_ms: this.requestsSent ? Math.round((this.lastSentAt - this.firstSentAt) * 1000) / 1000 : undefined,
     };
   }
 }

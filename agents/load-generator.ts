@@ -4,6 +4,7 @@ import { performance } from 'node:perf_hooks';
 import { Pool } from 'undici';
 import type { Dispatcher } from 'undici';
 import { classifyError, LatencyRecorder } from './latency-recorder';
+import type { LatencyLog } from './latency-log';
 import type { RequestPlan } from './request-plan';
 
 type DispatchController = Parameters<NonNullable<Dispatcher.DispatchHandler['onResponseStart']>>[0];
@@ -12,6 +13,8 @@ export class LoadGenerator {
   readonly recorder = new LatencyRecorder();
   /** performance.now() when the first request became due */
   startedAt = 0;
+  /** Date.now() at the same moment, to turn performance.now() times into epoch times */
+  startedAtEpoch = 0;
   finishedAt = 0;
   private readonly pool: Pool;
   private readonly dispatchOptions: Dispatcher.DispatchOptions;
@@ -23,7 +26,11 @@ export class LoadGenerator {
   private resolveDone!: () => void;
   readonly done: Promise<void>;
 
-  constructor(private readonly plan: RequestPlan) {
+  /** `latencyLog`, when given, receives every corrected latency (for exact offline percentiles). */
+  constructor(
+    private readonly plan: RequestPlan,
+    private readonly latencyLog?: LatencyLog,
+  ) {
     this.pool = new Pool(plan.url.origin, {
       connections: plan.connections,
       pipelining: 1,
@@ -47,6 +54,7 @@ export class LoadGenerator {
   /** Starts sending; `done` resolves when every request has been answered or has failed, or after stop(). */
   start(): Promise<void> {
     this.startedAt = performance.now();
+    this.startedAtEpoch = Date.now();
     this.pump();
     return this.done;
   }
@@ -63,6 +71,12 @@ export class LoadGenerator {
     return this.stopped && this.settled < this.plan.count;
   }
 
+  /** Epoch milliseconds of the first request sent, if any. */
+  get firstSendEpoch(): number | undefined {
+    const first = this.recorder.firstSentAt;
+    return first === 0 ? undefined : Math.round(this.startedAtEpoch + (first - this.startedAt));
+  }
+
   get elapsedMs(): number {
     return this.startedAt === 0 ? 0 : (this.finishedAt || performance.now()) - this.startedAt;
   }
@@ -72,20 +86,23 @@ export class LoadGenerator {
     const { count, intervalMs, maxInFlight } = this.plan;
     const now = performance.now();
     while (this.next < count && this.inFlight < maxInFlight && !this.stopped) {
-      const dueAt = intervalMs > 0 ? this.startedAt + this.next * intervalMs : now;
-      if (dueAt > now) {
+      const dueAt = intervalMs > 0 ? this.startedAt + this.next * intervalMs : undefined;
+      if (dueAt !== undefined && dueAt > now) {
         // Due times are absolute, so a late timer makes the next batch catch up instead of drifting.
         this.timer = setTimeout(this.pump, dueAt - now);
         return;
       }
       this.next++;
-      this.send(dueAt, now);
+      this.send(dueAt);
     }
   };
 
-  private send(dueAt: number, sentAt: number): void {
+  /** Without a schedule (`dueAt` undefined) a request is due when it is sent. */
+  private send(scheduledAt: number | undefined): void {
+    const sentAt = performance.now();
+    const dueAt = scheduledAt ?? sentAt;
     this.inFlight++;
-    this.recorder.requestsSent++;
+    this.recorder.recordSend(dueAt, sentAt);
     this.pool.dispatch(this.dispatchOptions, new ResponseHandler(this, dueAt, sentAt));
   }
 
@@ -94,7 +111,11 @@ export class LoadGenerator {
     this.inFlight--;
     this.settled++;
     if (error) this.recorder.recordFailure(classifyError(error));
-    else this.recorder.recordResponse(status, dueAt, sentAt, performance.now());
+    else {
+      const endAt = performance.now();
+      this.recorder.recordResponse(status, dueAt, sentAt, endAt);
+      this.latencyLog?.write(endAt - dueAt);
+    }
     if (!this.maybeFinish() && this.timer === undefined) this.pump();
   }
 
@@ -104,6 +125,7 @@ export class LoadGenerator {
     if (this.finishedAt === 0) {
       this.finishedAt = performance.now();
       this.pool.close().catch(() => {});
+      this.latencyLog?.close();
       this.resolveDone();
     }
     return true;

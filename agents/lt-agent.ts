@@ -26,6 +26,12 @@ const OPTIONS = {
     description: 'Target used when a test_config names none (as other implementations’ configs do).',
   },
   'topic-prefix': { type: 'string', value: 'PREFIX', default: '', env: 'LT_TOPIC_PREFIX', description: 'Prefix of the five topic names, to share a cluster.' },
+  'latency-log': {
+    type: 'string',
+    value: 'DIR',
+    env: 'LT_LATENCY_LOG',
+    description: 'Also write every latency of every test to DIR/NODE-TEST.u32 (uint32 little-endian microseconds), for exact offline analysis.',
+  },
   'log-level': { type: 'string', value: 'LEVEL', default: 'info', env: 'LT_LOG_LEVEL', description: 'error, warn, info or debug.' },
 } as const;
 
@@ -80,6 +86,7 @@ runCli('lt-agent', async () => {
     nodeIp: options.ip ?? primaryAddress(),
     orchestrator: options.orchestrator,
     defaultTarget: options.target!,
+    latencyLogDir: options['latency-log'],
     logger: log,
     version: PRODUCT_VERSION,
   });

@@ -86,6 +86,13 @@ export interface MetricsBlock extends LatencyStats {
 
 export type TestStatus = 'running' | 'complete';
 
+/** How late a driver sent its requests after their due times, in milliseconds. */
+export interface SendLag {
+  p50: number;
+  p99: number;
+  max: number;
+}
+
 export interface MetricsMessage {
   node_id: string;
   test_id: string;
@@ -99,6 +106,12 @@ export interface MetricsMessage {
   status_codes?: Record<string, number>;
   /** milliseconds since this driver started the test */
   elapsed_ms?: number;
+  /** epoch milliseconds of this driver's first request */
+  first_send_at?: number;
+  /** milliseconds from the first request sent to the latest */
+  send_window_ms?: number;
+  /** the driver's own lateness against the schedule; a large p99 means the driver is the bottleneck */
+  send_lag_ms?: SendLag;
   /** true on the final report of a test that was stopped before its request count */
   stopped?: boolean;
   /** epoch milliseconds when the report was made */
@@ -385,10 +398,21 @@ export function parseMetrics(raw: Buffer | string | null | undefined): ParseResu
       errors: countRecord(fields.record('errors')),
       status_codes: countRecord(fields.record('status_codes')),
       elapsed_ms: fields.number('elapsed_ms'),
+      first_send_at: readTimestamp(fields.raw('first_send_at')),
+      send_window_ms: fields.number('send_window_ms'),
+      send_lag_ms: parseSendLag(fields.record('send_lag_ms')),
       stopped: stopped === undefined ? undefined : isYes(stopped),
       timestamp: readTimestamp(fields.raw('timestamp')),
     },
   };
+}
+
+function parseSendLag(value: Record<string, unknown> | undefined): SendLag | undefined {
+  if (!value) return undefined;
+  const p50 = toNumber(value.p50);
+  const p99 = toNumber(value.p99);
+  const max = toNumber(value.max);
+  return p50 !== undefined && p99 !== undefined && max !== undefined ? { p50, p99, max } : undefined;
 }
 
 /** Epoch milliseconds from a number (seconds or milliseconds), numeric string or date string. */

@@ -18,7 +18,7 @@ const OPTIONS = {
 
 const HELP = formatHelp(
   'lt-target [options]',
-  'HTTP target for load tests.\n  GET /ping     {"message":"pong"}\n  GET /metrics  requests received and responses sent: Prometheus text, or JSON\n                {"requests_sent": n, "responses_sent": n} with Accept: application/json or ?format=json',
+  'HTTP target for load tests.\n  GET /ping     {"message":"pong"}\n  GET /metrics  requests received and responses sent: Prometheus text, or JSON\n                {"requests_sent": n, "responses_sent": n} with Accept: application/json or ?format=json\n  POST /stall?ms=N  hold every response for N ms from now (a stalled server, for latency tests)',
   OPTIONS,
 );
 

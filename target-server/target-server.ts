@@ -67,17 +67,33 @@ export async function startTarget(options: Partial<TargetOptions> = {}): Promise
     res.end(text);
   };
 
+  // Until this epoch time every response waits, as a stalled server's would.
+  let stalledUntil = 0;
+  const stall = (res: ServerResponse, query: string) => {
+    const ms = Number(/(?:^|&)ms=(\d+(?:\.\d+)?)/.exec(query)?.[1]);
+    if (!Number.isFinite(ms) || ms <= 0 || ms > 600_000) {
+      res.writeHead(400, { 'content-type': 'application/json' });
+      return void res.end('{"error":"POST /stall?ms=N with N from 1 to 600000"}');
+    }
+    stalledUntil = Math.max(stalledUntil, Date.now() + ms);
+    res.writeHead(202, { 'content-type': 'application/json' });
+    res.end(JSON.stringify({ stalled_until: stalledUntil }));
+  };
+
   const handle = (req: IncomingMessage, res: ServerResponse) => {
     const url = req.url ?? '/';
     const q = url.indexOf('?');
     const path = q === -1 ? url : url.slice(0, q);
     if (path === '/metrics' && req.method === 'GET') return serveMetrics(req, res, q === -1 ? '' : url.slice(q + 1));
+    if (path === '/stall' && req.method === 'POST') return stall(res, q === -1 ? '' : url.slice(q + 1));
     counters.requests_sent++;
     // Drain any request body before answering so keep-alive connections stay usable.
     req.resume();
     const driver = req.headers[DRIVER_HEADER];
     const delay = settings.latencyMs + (settings.jitterMs > 0 ? Math.random() * settings.jitterMs : 0) + (typeof driver === 'string' ? settings.driverLatencyMs[driver] ?? 0 : 0);
-    const respond = () => {
+    const respond = (): void => {
+      const wait = stalledUntil - Date.now();
+      if (wait > 0) return void setTimeout(respond, wait);
       if (path !== '/ping') return answer(res, 404, NOT_FOUND);
       if (settings.errorRate > 0 && Math.random() < settings.errorRate) return answer(res, 500, INJECTED_ERROR);
       answer(res, 200, PONG);

@@ -4,7 +4,7 @@
 // no histogram is combined soundly (count-weighted mean, true min and max) and the result's
 // percentiles are marked approximate.
 import { decodeHistogram, latencyStats, mergeHistograms, type Histogram } from '../../protocol/latency-histogram';
-import type { LatencyStats, MetricsMessage } from '../../protocol/wire-protocol';
+import type { LatencyStats, MetricsMessage, SendLag } from '../../protocol/wire-protocol';
 
 /** Latency in milliseconds. */
 export interface LatencySummary {
@@ -38,6 +38,12 @@ export interface DriverStats {
   uncorrected: LatencySummary | null;
   reports: number;
   stopped: boolean;
+  /** the driver's lateness against its schedule; large values mean the driver was the bottleneck */
+  send_lag_ms: SendLag | null;
+  /** epoch ms of its first request */
+  first_send_at: number | null;
+  /** milliseconds from its first request to its latest */
+  send_window_ms: number | null;
 }
 
 export interface AggregateStats {
@@ -102,7 +108,24 @@ export function summarizeHistogram(histogram: Histogram): LatencySummary {
 /** One driver's figures from its latest report and the one before it (for the rate). */
 export function driverStats(nodeId: string, state: DriverTestState, latest: DriverReport | undefined, previous: DriverReport | undefined, reports: number): DriverStats {
   if (!latest) {
-    return { node_id: nodeId, state, requests_sent: null, responses: null, errors: null, error_kinds: {}, status_codes: {}, rate: null, elapsed_s: null, latency: null, uncorrected: null, reports, stopped: false };
+    return {
+      node_id: nodeId,
+      state,
+      requests_sent: null,
+      responses: null,
+      errors: null,
+      error_kinds: {},
+      status_codes: {},
+      rate: null,
+      elapsed_s: null,
+      latency: null,
+      uncorrected: null,
+      reports,
+      stopped: false,
+      send_lag_ms: null,
+      first_send_at: null,
+      send_window_ms: null,
+    };
   }
   const m = latest.message;
   const errorKinds = m.errors ?? {};
@@ -134,6 +157,9 @@ export function driverStats(nodeId: string, state: DriverTestState, latest: Driv
     uncorrected: uncorrected && (uncorrected.count ?? 1) > 0 ? uncorrected : null,
     reports,
     stopped: m.stopped === true,
+    send_lag_ms: m.send_lag_ms ?? null,
+    first_send_at: m.first_send_at ?? null,
+    send_window_ms: m.send_window_ms ?? null,
   };
 }
 

@@ -68,7 +68,8 @@ describe('wire protocol', () => {
         elapsed_ms: 1000,
         timestamp: 1_700_000_000_000,
       };
-      assert.deepEqual(ok(parseMetrics(encodeMetrics(message))), { ...message, stopped: undefined });
+      const roundTrip = { ...message, first_send_at: 1_700_000_000_123, send_window_ms: 990.5, send_lag_ms: { p50: 0.01, p99: 0.2, max: 1.5 } };
+      assert.deepEqual(JSON.parse(JSON.stringify(ok(parseMetrics(encodeMetrics(roundTrip))))), roundTrip);
     });
   });
 
