@@ -36,6 +36,13 @@ export function classifyError(error: Error & { code?: string }): ErrorKind {
 }
 
 export class LatencyRecorder {
+  /**
+   * `scheduled` is false when requests are due the moment they are sent (AVALANCHE without a
+   * cap): corrected and uncorrected latencies are then the same numbers and the send lag is
+   * always zero, so one histogram serves for both and the hot path records once.
+   */
+  constructor(private readonly scheduled = true) {}
+
   requestsSent = 0;
   responses = 0;
   /** measured from the time each request was due (coordinated omission corrected) */
@@ -54,7 +61,7 @@ export class LatencyRecorder {
     this.requestsSent++;
     if (this.firstSentAt === 0) this.firstSentAt = sentAt;
     this.lastSentAt = sentAt;
-    this.sendLag.recordValue(Math.round((sentAt - dueAt) * 1000));
+    if (this.scheduled) this.sendLag.recordValue(Math.round((sentAt - dueAt) * 1000));
   }
 
   /** Times in milliseconds from performance.now(); the histograms hold integer microseconds. */
@@ -64,7 +71,7 @@ export class LatencyRecorder {
     if (status >= 500) this.errorCounts.http_5xx++;
     else if (status >= 400) this.errorCounts.http_4xx++;
     this.corrected.recordValue(Math.max(1, Math.round((endAt - dueAt) * 1000)));
-    this.uncorrected.recordValue(Math.max(1, Math.round((endAt - sentAt) * 1000)));
+    if (this.scheduled) this.uncorrected.recordValue(Math.max(1, Math.round((endAt - sentAt) * 1000)));
   }
 
   recordFailure(kind: ErrorKind): void {
@@ -82,6 +89,8 @@ export class LatencyRecorder {
     for (let code = 100; code < 600; code++) if (this.statusCounts[code] > 0) status_codes[String(code)] = this.statusCounts[code];
     const errors: Record<string, number> = {};
     for (const [kind, count] of Object.entries(this.errorCounts)) if (count > 0) errors[kind] = count;
+    const corrected = encodeHistogram(this.corrected);
+    const uncorrected = this.scheduled ? this.uncorrected : this.corrected;
     return {
       requests_sent: this.requestsSent,
       responses: this.responses,
@@ -89,10 +98,10 @@ export class LatencyRecorder {
       status_codes,
       metrics: {
         ...latencyStats(this.corrected),
-        histogram: encodeHistogram(this.corrected),
-        uncorrected: { ...latencyStats(this.uncorrected), histogram: encodeHistogram(this.uncorrected) },
+        histogram: corrected,
+        uncorrected: { ...latencyStats(uncorrected), histogram: this.scheduled ? encodeHistogram(uncorrected) : corrected },
       },
-      send_lag_ms: this.requestsSent
+      send_lag_ms: this.requestsSent && this.scheduled
         ? { p50: this.sendLag.getValueAtPercentile(50) / 1000, p99: this.sendLag.getValueAtPercentile(99) / 1000, max: this.sendLag.maxValue / 1000 }
         : undefined,
       send_window_ms: this.requestsSent ? Math.round((this.lastSentAt - this.firstSentAt) * 1000) / 1000 : undefined,

@@ -7,10 +7,8 @@ import { classifyError, LatencyRecorder } from './latency-recorder';
 import type { LatencyLog } from './latency-log';
 import type { RequestPlan } from './request-plan';
 
-type DispatchController = Parameters<NonNullable<Dispatcher.DispatchHandler['onResponseStart']>>[0];
-
 export class LoadGenerator {
-  readonly recorder = new LatencyRecorder();
+  readonly recorder: LatencyRecorder;
   /** performance.now() when the first request became due */
   startedAt = 0;
   /** Date.now() at the same moment, to turn performance.now() times into epoch times */
@@ -43,11 +41,13 @@ export class LoadGenerator {
       origin: plan.url.origin,
       path: plan.url.pathname + plan.url.search,
       method: plan.method as Dispatcher.HttpMethod,
-      headers: plan.headers,
+      // A flat [name, value, ...] array is the form undici walks with the least work per request.
+      headers: Object.entries(plan.headers).flat(),
       body: plan.body ?? null,
       headersTimeout: plan.timeoutMs,
       bodyTimeout: plan.timeoutMs,
     };
+    this.recorder = new LatencyRecorder(plan.intervalMs > 0);
     this.done = new Promise((resolve) => (this.resolveDone = resolve));
   }
 
@@ -55,7 +55,7 @@ export class LoadGenerator {
   start(): Promise<void> {
     this.startedAt = performance.now();
     this.startedAtEpoch = Date.now();
-    this.pump();
+    this.pump(this.startedAt);
     return this.done;
   }
 
@@ -81,25 +81,31 @@ export class LoadGenerator {
     return this.startedAt === 0 ? 0 : (this.finishedAt || performance.now()) - this.startedAt;
   }
 
-  private pump = (): void => {
+  private readonly onTimer = (): void => this.pump();
+
+  /** `now` may be passed by a caller that has just read the clock. */
+  private pump = (now: number = performance.now()): void => {
     this.timer = undefined;
     const { count, intervalMs, maxInFlight } = this.plan;
-    const now = performance.now();
     while (this.next < count && this.inFlight < maxInFlight && !this.stopped) {
       const dueAt = intervalMs > 0 ? this.startedAt + this.next * intervalMs : undefined;
       if (dueAt !== undefined && dueAt > now) {
         // Due times are absolute, so a late timer makes the next batch catch up instead of drifting.
-        this.timer = setTimeout(this.pump, dueAt - now);
+        this.timer = setTimeout(this.onTimer, dueAt - now);
         return;
       }
       this.next++;
-      this.send(dueAt);
+      this.send(dueAt, now);
     }
   };
 
-  /** Without a schedule (`dueAt` undefined) a request is due when it is sent. */
-  private send(scheduledAt: number | undefined): void {
-    const sentAt = performance.now();
+  /**
+   * Without a schedule (`scheduledAt` undefined) a request is due when it is sent, and the
+   * pump's clock reading is exact enough. With one, the send time is read afresh: it is what
+   * the send lag measures.
+   */
+  private send(scheduledAt: number | undefined, now: number): void {
+    const sentAt = scheduledAt === undefined ? now : performance.now();
     const dueAt = scheduledAt ?? sentAt;
     this.inFlight++;
     this.recorder.recordSend(dueAt, sentAt);
@@ -110,13 +116,13 @@ export class LoadGenerator {
   settle(status: number, dueAt: number, sentAt: number, error?: Error): void {
     this.inFlight--;
     this.settled++;
+    const endAt = performance.now();
     if (error) this.recorder.recordFailure(classifyError(error));
     else {
-      const endAt = performance.now();
       this.recorder.recordResponse(status, dueAt, sentAt, endAt);
       this.latencyLog?.write(endAt - dueAt);
     }
-    if (!this.maybeFinish() && this.timer === undefined) this.pump();
+    if (!this.maybeFinish() && this.timer === undefined) this.pump(endAt);
   }
 
   private maybeFinish(): boolean {
@@ -138,7 +144,13 @@ export class LoadGenerator {
   }
 }
 
-class ResponseHandler implements Dispatcher.DispatchHandler {
+/**
+ * undici's core calls these (its "legacy" handler methods) directly. A handler written against
+ * the newer onResponse* methods is wrapped per request and has every response's headers parsed
+ * into an object; this driver never reads them, and skipping that work is several percent of
+ * the driver's CPU per request (see BENCHMARKS.md). undici is pinned to 7.x in package.json.
+ */
+class ResponseHandler {
   private status = 0;
   private finished = false;
 
@@ -148,21 +160,24 @@ class ResponseHandler implements Dispatcher.DispatchHandler {
     private readonly sentAt: number,
   ) {}
 
-  onRequestStart(): void {}
+  onConnect(): void {}
 
-  onResponseStart(_controller: DispatchController, statusCode: number): void {
+  onHeaders(statusCode: number): boolean {
     this.status = statusCode;
+    return true;
   }
 
-  onResponseData(): void {}
+  onData(): boolean {
+    return true;
+  }
 
-  onResponseEnd(): void {
+  onComplete(): void {
     if (this.finished) return;
     this.finished = true;
     this.generator.settle(this.status, this.dueAt, this.sentAt);
   }
 
-  onResponseError(_controller: DispatchController, error: Error): void {
+  onError(error: Error): void {
     if (this.finished) return;
     this.finished = true;
     this.generator.settle(this.status, this.dueAt, this.sentAt, error);

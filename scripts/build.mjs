@@ -8,6 +8,7 @@ const entryPoints = {
   'lt-orchestrator': 'extension/cli/lt-orchestrator.ts',
   'kafka-broker': 'scripts/kafka-broker.ts',
   demo: 'scripts/demo.ts',
+  bench: 'bench/run-benchmarks.ts',
 };
 
 await build({

@@ -44,6 +44,8 @@ export interface DriverStats {
   first_send_at: number | null;
   /** milliseconds from its first request to its latest */
   send_window_ms: number | null;
+  /** epoch ms when the driver made its latest report */
+  report_timestamp: number | null;
 }
 
 export interface AggregateStats {
@@ -125,6 +127,7 @@ export function driverStats(nodeId: string, state: DriverTestState, latest: Driv
       send_lag_ms: null,
       first_send_at: null,
       send_window_ms: null,
+      report_timestamp: null,
     };
   }
   const m = latest.message;
@@ -160,6 +163,7 @@ export function driverStats(nodeId: string, state: DriverTestState, latest: Driv
     send_lag_ms: m.send_lag_ms ?? null,
     first_send_at: m.first_send_at ?? null,
     send_window_ms: m.send_window_ms ?? null,
+    report_timestamp: m.timestamp ?? null,
   };
 }
 

@@ -89,6 +89,10 @@ interface DriverTrack {
 
 const DONE: ReadonlySet<DriverTestState> = new Set(['complete', 'lost', 'silent']);
 const SEEN_REPORT_IDS = 10_000;
+/** At most this often, even if reports come faster. */
+const MIN_EMIT_INTERVAL_MS = 250;
+/** At least this often while a test runs. */
+const EMIT_INTERVAL_MS = 1000;
 
 export class TestRun extends EventEmitter<TestRunEvents> {
   readonly testId: string;
@@ -100,6 +104,8 @@ export class TestRun extends EventEmitter<TestRunEvents> {
   private readonly seenReports = new Set<string>();
   private readonly now: () => number;
   private ticker: NodeJS.Timeout | undefined;
+  private lastEmitAt = 0;
+  private readonly reportedSinceEmit = new Set<string>();
   private stopRequested = false;
   private previousMerged: Histogram | null = null;
   private lastSnapshot: TestSnapshot | undefined;
@@ -137,7 +143,8 @@ export class TestRun extends EventEmitter<TestRunEvents> {
     this.triggeredAt = this.now();
     this.status = 'running';
     this.options.store.saveTest({ ...this.options.store.loadTest(this.testId)!, triggered_at: this.triggeredAt });
-    this.ticker = setInterval(() => this.tick(), 1000);
+    this.lastEmitAt = this.triggeredAt;
+    this.ticker = setInterval(() => this.onTimer(), 200);
   }
 
   markStopRequested(): void {
@@ -165,6 +172,26 @@ export class TestRun extends EventEmitter<TestRunEvents> {
     if (message.test_status) track.sendsStatus = true;
     if (track.state !== 'lost') track.state = message.test_status === 'complete' ? 'complete' : 'running';
     if (track.state === 'complete') this.checkCompletion();
+    this.reportedSinceEmit.add(message.node_id);
+    this.emitIfRoundComplete();
+  }
+
+  /**
+   * Drivers report once a second, in step (they start within milliseconds of one trigger), so
+   * the aggregate is freshest right after the last report of each round: emit then, rather
+   * than on a clock of our own that would add up to a second of age.
+   */
+  private emitIfRoundComplete(): void {
+    if (this.status !== 'running' || this.now() - this.lastEmitAt < MIN_EMIT_INTERVAL_MS) return;
+    for (const [id, track] of this.tracks) if ((track.state === 'running' || track.state === 'waiting') && !this.reportedSinceEmit.has(id)) return;
+    this.tick();
+  }
+
+  /** The fallback clock: emits when a round never completes (a driver is late, lost or silent). */
+  private onTimer(): void {
+    this.checkTimeouts();
+    this.checkCompletion();
+    if (this.status === 'running' && this.now() - this.lastEmitAt >= EMIT_INTERVAL_MS) this.tick();
   }
 
   onDriverLost(nodeId: string): void {
@@ -225,9 +252,9 @@ export class TestRun extends EventEmitter<TestRunEvents> {
   }
 
   private tick(): void {
-    this.checkTimeouts();
-    this.checkCompletion();
     if (this.status !== 'running') return;
+    this.lastEmitAt = this.now();
+    this.reportedSinceEmit.clear();
     const snapshot = this.snapshot();
     this.lastSnapshot = snapshot;
     this.options.store.appendPoint(this.testId, this.timePoint(snapshot));

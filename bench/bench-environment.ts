@@ -1,0 +1,156 @@
+// What the benchmark runs against and how it reads the cost of a client: targets (nginx when
+// installed, so that the target is not the bottleneck; else lt-target), agents pinned to their
+// own core, CPU seconds and peak memory of a process from /proc, and a description of the machine.
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpus, totalmem, release } from 'node:os';
+import { join } from 'node:path';
+import { freePort, projectRoot } from '../scripts/local-kafka';
+
+const CLOCK_TICKS_PER_SECOND = Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).stdout.trim()) || 100;
+
+export const DIST = () => join(projectRoot(), 'dist');
+
+export function has(command: string): boolean {
+  return spawnSync('sh', ['-c', `command -v ${command}`], { stdio: 'ignore' }).status === 0;
+}
+
+/** Clients run on the last core and targets on the first, when taskset is there to say so. */
+export function pinned(core: 'client' | 'target', command: string, args: string[]): [string, string[]] {
+  if (!has('taskset') || cpus().length < 2) return [command, args];
+  return ['taskset', ['-c', core === 'client' ? String(cpus().length - 1) : '0', command, ...args]];
+}
+
+/** CPU seconds (user + system) a live process has used so far. */
+export function cpuSeconds(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS_PER_SECOND; // utime, stime
+}
+
+/** Peak resident memory of a live process, in MiB. */
+export function peakRssMiB(pid: number): number {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  return Number(/VmHWM:\s+(\d+) kB/.exec(status)?.[1] ?? NaN) / 1024;
+}
+
+export interface Managed {
+  child: ChildProcess;
+  output(): string;
+  stop(): Promise<void>;
+}
+
+export function manage(command: string, args: string[], env: NodeJS.ProcessEnv = {}): Managed {
+  const child = spawn(command, args, { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  let output = '';
+  child.stdout!.on('data', (d: Buffer) => (output += d.toString()));
+  child.stderr!.on('data', (d: Buffer) => (output += d.toString()));
+  const exited = new Promise<void>((r) => child.once('exit', () => r()));
+  return {
+    child,
+    output: () => output,
+    stop: async () => {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+      const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
+      await exited;
+      clearTimeout(timer);
+    },
+  };
+}
+
+export async function waitForOutput(p: Managed, pattern: RegExp, what: string, timeoutMs = 60_000): Promise<RegExpExecArray> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const match = pattern.exec(p.output());
+    if (match) return match;
+    if (p.child.exitCode !== null) throw new Error(`${what} exited: ${p.output()}`);
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}: ${p.output()}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+export interface Target extends Managed {
+  url: string;
+  kind: string;
+}
+
+/** nginx answering /ping from memory with keep-alive: tens of thousands of responses per second on one core. */
+export async function startNginxTarget(workDir: string): Promise<Target | undefined> {
+  const nginx = ['/usr/sbin/nginx', '/usr/bin/nginx'].find((p) => existsSync(p));
+  if (!nginx) return undefined;
+  const port = await freePort();
+  const dir = join(workDir, 'nginx');
+  mkdirSync(join(dir, 'logs'), { recursive: true });
+  const conf = join(dir, 'nginx.conf');
+  writeFileSync(
+    conf,
+    `worker_processes 1;
+daemon off;
+pid ${dir}/nginx.pid;
+error_log ${dir}/logs/error.log warn;
+events { worker_connections 4096; }
+http {
+  access_log off;
+  client_body_temp_path ${dir}/body; proxy_temp_path ${dir}/proxy; fastcgi_temp_path ${dir}/fastcgi; uwsgi_temp_path ${dir}/uwsgi; scgi_temp_path ${dir}/scgi;
+  keepalive_requests 100000000;
+  keepalive_timeout 60s;
+  server {
+    listen 127.0.0.1:${port};
+    location /ping { default_type application/json; return 200 '{"message":"pong"}'; }
+  }
+}
+`,
+  );
+  const [command, args] = pinned('target', nginx, ['-p', dir, '-c', conf]);
+  const process = manage(command, args);
+  const url = `http://127.0.0.1:${port}`;
+  const deadline = Date.now() + 10_000;
+  for (;;) {
+    try {
+      if ((await fetch(`${url}/ping`)).ok) break;
+    } catch {
+      if (Date.now() > deadline || process.child.exitCode !== null) throw new Error(`nginx did not start: ${process.output()}`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+  return { ...process, url, kind: `nginx ${spawnSync(nginx, ['-v'], { encoding: 'utf8' }).stderr.trim().replace(/^nginx version: nginx\//, '')}` };
+}
+
+export async function startLtTarget(args: string[] = []): Promise<Target> {
+  const [command, argv] = pinned('target', process.execPath, [join(DIST(), 'lt-target.js'), '--port', '0', ...args]);
+  const p = manage(command, argv);
+  const [, url] = await waitForOutput(p, /listening on (\S+)/, 'lt-target');
+  return { ...p, url, kind: 'lt-target' };
+}
+
+export interface Agent extends Managed {
+  id: string;
+  pid: number;
+}
+
+export async function startAgent(id: string, kafka: string, prefix: string, extraArgs: string[] = [], core: 'client' | 'target' = 'client'): Promise<Agent> {
+  const [command, args] = pinned(core, process.execPath, [join(DIST(), 'lt-agent.js'), '--id', id, '--kafka', kafka, '--topic-prefix', prefix, '--orchestrator', 'bench', ...extraArgs]);
+  const p = manage(command, args);
+  await waitForOutput(p, new RegExp(`registered as ${id}`), `agent ${id}`);
+  return { ...p, id, pid: p.child.pid! };
+}
+
+export interface MachineInfo {
+  cpu: string;
+  cores: number;
+  memory_gib: number;
+  os: string;
+  node: string;
+  date: string;
+}
+
+export function machineInfo(): MachineInfo {
+  return {
+    cpu: cpus()[0]?.model ?? 'unknown',
+    cores: cpus().length,
+    memory_gib: Math.round(totalmem() / 2 ** 30),
+    os: `Linux ${release()}`,
+    node: process.version,
+    date: new Date().toISOString().slice(0, 10),
+  };
+}

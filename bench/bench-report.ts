@@ -1,0 +1,62 @@
+// The benchmark's output: one table for the terminal, the same as Markdown with the machine it
+// ran on (BENCHMARKS.md), and everything measured as JSON (benchmarks.json).
+import type { MachineInfo } from './bench-environment';
+
+export type Cell = string | number | null;
+
+export interface Section {
+  name: string;
+  title: string;
+  columns: string[];
+  rows: Cell[][];
+  notes: string[];
+  data: unknown;
+}
+
+export interface BenchReport {
+  machine: MachineInfo;
+  quick: boolean;
+  scale: number;
+  sections: Section[];
+}
+
+function text(cell: Cell): string {
+  if (cell === null) return '—';
+  if (typeof cell === 'number') return Number.isInteger(cell) ? cell.toLocaleString('en-US') : String(Math.round(cell * 1000) / 1000);
+  return cell;
+}
+
+function machineLine(m: MachineInfo): string {
+  return `${m.cpu}, ${m.cores} cores, ${m.memory_gib} GiB, ${m.os}, Node ${m.node}, ${m.date}`;
+}
+
+export function renderTable(report: BenchReport): string {
+  const out = [`\nBenchmarks on ${machineLine(report.machine)}${report.quick ? ' (quick mode: the figures only show the harness works)' : ''}\n`];
+  for (const s of report.sections) {
+    const rows = [s.columns, ...s.rows.map((r) => r.map(text))];
+    const widths = s.columns.map((_, c) => Math.max(...rows.map((r) => String(r[c]).length)));
+    out.push(s.title);
+    for (const r of rows) out.push('  ' + r.map((cell, c) => (c === 0 ? String(cell).padEnd(widths[c]) : String(cell).padStart(widths[c]))).join('  '));
+    out.push('');
+  }
+  return out.join('\n') + '\n';
+}
+
+export function renderMarkdown(report: BenchReport): string {
+  const out = [
+    '# Benchmarks',
+    '',
+    `Measured by \`npm run bench${report.quick ? ' -- --quick' : report.scale !== 1 ? ` -- --scale ${report.scale}` : ''}\` on ${machineLine(report.machine)}.`,
+    report.quick ? '\n**Quick mode:** these runs are too short for the figures to mean anything; run `npm run bench` for real ones.' : '',
+    'Every figure below comes from one run; `benchmarks.json` has them all. Rerun it to refresh this file.',
+    '',
+  ];
+  for (const s of report.sections) {
+    out.push(`## ${s.title}`, '', `| ${s.columns.join(' | ')} |`, `|${s.columns.map((_, i) => (i === 0 ? '---' : '---:')).join('|')}|`);
+    for (const r of s.rows) out.push(`| ${r.map(text).join(' | ')} |`);
+    out.push('');
+    for (const note of s.notes) out.push(`- ${note}`);
+    out.push('');
+  }
+  return out.join('\n');
+}
