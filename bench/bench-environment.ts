@@ -28,10 +28,11 @@ export function cpuSeconds(pid: number): number {
   return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS_PER_SECOND; // utime, stime
 }
 
-/** Peak resident memory of a live process, in MiB. */
-export function peakRssMiB(pid: number): number {
+/** Resident memory of a live process, in MiB: now, and its peak so far. */
+export function rssMiB(pid: number): { now: number; peak: number } {
   const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-  return Number(/VmHWM:\s+(\d+) kB/.exec(status)?.[1] ?? NaN) / 1024;
+  const read = (field: string) => Number(new RegExp(`${field}:\\s+(\\d+) kB`).exec(status)?.[1] ?? NaN) / 1024;
+  return { now: read('VmRSS'), peak: read('VmHWM') };
 }
 
 export interface Managed {

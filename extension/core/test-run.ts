@@ -91,8 +91,11 @@ const DONE: ReadonlySet<DriverTestState> = new Set(['complete', 'lost', 'silent'
 const SEEN_REPORT_IDS = 10_000;
 /** At most this often, even if reports come faster. */
 const MIN_EMIT_INTERVAL_MS = 250;
-/** At least this often while a test runs. */
-const EMIT_INTERVAL_MS = 1000;
+/**
+ * At least this often while a test runs. Longer than the drivers' 1 s report interval, so that
+ * complete rounds, not this clock, pace the updates; it only speaks when a driver falls silent.
+ */
+const EMIT_INTERVAL_MS = 1500;
 
 export class TestRun extends EventEmitter<TestRunEvents> {
   readonly testId: string;

@@ -5,8 +5,11 @@ import type { Orchestrator } from '../../extension/core/orchestrator';
 import type { LoadTestDefinition } from '../../extension/core/loadtest-definition';
 import type { TestResult } from '../../extension/core/test-run';
 import { decodeHistogram, mergeHistograms } from '../../protocol/latency-histogram';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { readLatencyLog } from '../../agents/latency-log';
 import { kafkaBootstrap, uniquePrefix } from '../support/kafka-fixture';
-import { startAgents, startOrchestrator, startTargetProcess, type TargetProcess } from '../support/processes';
+import { startAgents, startOrchestrator, startTargetProcess, tempDir, waitFor, type TargetProcess } from '../support/processes';
 
 async function runToEnd(orchestrator: Orchestrator, definition: LoadTestDefinition): Promise<TestResult> {
   const run = await orchestrator.startTest(definition, { waitForDriversMs: 30_000 });
@@ -122,6 +125,48 @@ describe('request scheduling', function () {
     const a = result.aggregate;
     assert.ok(a.uncorrected!.max < 200, `each request itself took about 100 ms (uncorrected max ${a.uncorrected!.max})`);
     assert.ok(a.latency!.max > 1000, `the last request was due at 0.38 s but answered near 2 s (corrected max ${a.latency!.max})`);
+  });
+});
+
+describe('what drivers measure about themselves', function () {
+  it('a target stall shows in the corrected percentiles, and barely in the uncorrected ones', async () => {
+    const kafka = await kafkaBootstrap();
+    const prefix = uniquePrefix('stall');
+    const target = await startTargetProcess();
+    await startAgents(1, 'stall', { kafka, prefix, orchestrator: 'test-orchestrator' });
+    const orchestrator = await startOrchestrator(kafka, prefix);
+    const run = await orchestrator.startTest({ test_type: 'AVALANCHE', target_throughput: 200, concurrency: 2, message_count_per_driver: 600, drivers: 1, target: `${target.url}/ping` }, { waitForDriversMs: 30_000 });
+    await waitFor(() => run.snapshot().aggregate.requests_sent > 100, 'the run to be under way');
+    const stall = await fetch(`${target.url}/stall?ms=500`, { method: 'POST' });
+    assert.equal(stall.status, 202);
+    const result = await orchestrator.waitForEnd(run.testId);
+    assertCountsAddUp(result, 600, 1);
+    const { latency, uncorrected } = result.aggregate;
+    // About 100 of the 600 requests fell due during the 500 ms stall while both connections were blocked.
+    assert.ok(latency!.p99! > 250, `corrected p99 ${latency!.p99} ms`);
+    assert.ok(uncorrected!.max >= 400, `the requests in flight during the stall waited (uncorrected max ${uncorrected!.max} ms)`);
+    assert.ok(uncorrected!.p99! < 100, `only those few did, from their actual send (uncorrected p99 ${uncorrected!.p99} ms)`);
+    const [d] = result.per_driver;
+    assert.ok(d.send_lag_ms && d.send_lag_ms.max >= 400, `the driver reports how late it had to send: ${JSON.stringify(d.send_lag_ms)}`);
+    assert.ok(d.first_send_at! >= result.triggered_at! - 1000 && d.first_send_at! <= result.ended_at!, 'first_send_at lies within the test');
+    assert.ok(d.send_window_ms! >= (599 / 200) * 1000 - 1, `sends spread over ${d.send_window_ms} ms`);
+  });
+
+  it('with --latency-log, every latency is written for exact offline percentiles', async () => {
+    const kafka = await kafkaBootstrap();
+    const prefix = uniquePrefix('rawlog');
+    const logs = tempDir('latency-log');
+    const target = await startTargetProcess(['--jitter', '5']);
+    await startAgents(1, 'rawlog', { kafka, prefix, orchestrator: 'test-orchestrator', extraArgs: ['--latency-log', logs] });
+    const orchestrator = await startOrchestrator(kafka, prefix);
+    const result = await runToEnd(orchestrator, { test_type: 'AVALANCHE', message_count_per_driver: 1000, concurrency: 8, drivers: 1, target: `${target.url}/ping` });
+    const raw = readLatencyLog(readFileSync(join(logs, `rawlog-1-${result.test_id}.u32`)));
+    assert.equal(raw.length, 1000);
+    const sorted = [...raw].sort((a, b) => a - b);
+    for (const [p, reported] of [[50, result.aggregate.latency!.median], [99, result.aggregate.latency!.p99!]] as const) {
+      const exact = sorted[Math.ceil((p / 100) * sorted.length) - 1] / 1000;
+      assert.ok(Math.abs(reported - exact) <= exact * 0.001 + 0.001, `p${p}: histogram ${reported} ms, exact ${exact} ms`);
+    }
   });
 });
 

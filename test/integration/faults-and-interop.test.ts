@@ -113,7 +113,7 @@ describe('commands between agent and orchestrator', function () {
   let bus: KafkaBus;
   afterEach(async () => bus?.close());
 
-  async function collectMetrics(kafka: string, prefix: string): Promise<MetricsMessage[]> {
+  async function collectMetrics(prefix: string): Promise<MetricsMessage[]> {
     const seen: MetricsMessage[] = [];
     await bus.subscribe({
       groupId: `test-metrics-${Date.now()}`,
@@ -134,7 +134,7 @@ describe('commands between agent and orchestrator', function () {
     const agent = await startAgent('interop', { kafka, prefix, orchestrator: 'someone', target: `${target.url}/ping` });
     bus = await rawBus(kafka);
     await bus.ensureTopics(Object.values(topics));
-    const metrics = await collectMetrics(kafka, prefix);
+    const metrics = await collectMetrics(prefix);
     await bus.publish(topics.trigger, '{"test_id":"other-impl-1","trigger":"YES"}');
     await waitFor(() => agent.output().includes('arrived before its config'), 'the agent to hold the trigger');
     await bus.publish(topics.test_config, '{"test_id":"other-impl-1","test_type":"avalanche","test_message_delay":"0","message_count_per_driver":"50"}');
