@@ -70,6 +70,7 @@ export async function runWrk(url: string, connections: number, seconds: number):
   const p50 = /^\s+50%\s+(\S+)/m.exec(stdout)?.[1];
   const p99 = /^\s+99%\s+(\S+)/m.exec(stdout)?.[1];
   if (/Non-2xx|Socket errors/.test(stdout)) throw new Error(`wrk saw errors:\n${stdout}`);
-  const version = /wrk ([\d.]+)/.exec(spawnSync('wrk', ['-v'], { encoding: 'utf8' }).stdout)?.[1] ?? '';
+  const said = spawnSync('wrk', ['-v'], { encoding: 'utf8' });
+  const version = /wrk (?:\S*\/)?(\d[\d.]*)/.exec(`${said.stdout}${said.stderr}`)?.[1] ?? '';
   return { client: `wrk ${version}`.trim(), requests, wall_s: wall, cpu_s: cpu, p50_ms: p50 ? wrkMs(p50) : null, p99_ms: p99 ? wrkMs(p99) : null };
 }
