@@ -9,6 +9,7 @@ import { createLogger, errorMessage, isLogLevel, type Logger } from '../../commo
 import { KafkaUnreachableError, parseBrokerList } from '../../protocol/kafka-bus';
 import { parseDefinition } from '../core/loadtest-definition';
 import { Orchestrator, OrchestratorError } from '../core/orchestrator';
+import { resultToCsv } from '../core/result-export';
 import { startRestApi } from '../core/rest-api';
 import { progressLine, summaryTable } from './test-report-format';
 
@@ -20,6 +21,7 @@ const OPTIONS = {
   drivers: { type: 'string', value: 'N', env: 'LT_DRIVERS', description: 'run: how many drivers the test needs (overrides the file’s "drivers").' },
   wait: { type: 'string', value: 'SECONDS', default: '15', env: 'LT_WAIT_FOR_DRIVERS', description: 'run: how long to wait for enough drivers to register.' },
   json: { type: 'string', value: 'FILE', description: 'run: also write the result as JSON to FILE.' },
+  csv: { type: 'string', value: 'FILE', description: 'run: also write the per-driver result as CSV to FILE.' },
   target: { type: 'string', value: 'URL', env: 'LT_TARGET_URL', description: 'run: send the requests to URL instead of the file’s target URL.' },
   quiet: { type: 'boolean', description: 'run: no progress lines, only the summary.' },
   host: { type: 'string', value: 'HOST', default: '127.0.0.1', env: 'LT_API_HOST', description: 'serve: address of the REST API.' },
@@ -95,6 +97,7 @@ async function run(file: string | undefined, options: Options, log: Logger): Pro
     const result = await orchestrator.waitForEnd(runStarted.testId);
     process.stdout.write(summaryTable(result));
     if (options.json) writeFileSync(options.json, JSON.stringify(result, null, 2));
+    if (options.csv) writeFileSync(options.csv, resultToCsv(result));
     if (interrupted) return 2;
     return result.thresholds.passed ? 0 : 1;
   } finally {

@@ -49,7 +49,8 @@ describe('command-line interfaces', function () {
     it('exits 0 when thresholds pass, printing progress, the table and writing the JSON result', async () => {
       const file = writeTest({ test_type: 'TSUNAMI', test_message_delay: 0.01, message_count_per_driver: 150, target: `${targetUrl}/ping`, thresholds: { error_rate: 0.01, p99_latency_ms: 5000 } });
       const json = join(tempDir('cli-json'), 'result.json');
-      const r = await runBin('lt-orchestrator', ['run', file, '--drivers', '2', '--json', json], env());
+      const csv = join(tempDir('cli-csv'), 'result.csv');
+      const r = await runBin('lt-orchestrator', ['run', file, '--drivers', '2', '--json', json, '--csv', csv], env());
       assert.equal(r.code, 0, r.stdout + r.stderr);
       assert.match(r.stdout, /^\s+1s\s+drivers \d\/2 running\s+sent/m, 'a progress line per second');
       assert.match(r.stdout, /cli-1\s+complete\s+150\s+150\s+0/);
@@ -59,6 +60,11 @@ describe('command-line interfaces', function () {
       const result = JSON.parse(readFileSync(json, 'utf8'));
       assert.equal(result.aggregate.requests_sent, 300);
       assert.equal(result.thresholds.passed, true);
+      const [header, ...rows] = readFileSync(csv, 'utf8').trim().split('\n').map((l) => l.split(','));
+      const col = (name: string) => header.indexOf(name);
+      assert.deepEqual(rows.map((r) => r[col('driver')]), ['cli-1', 'cli-2', '(all drivers)']);
+      assert.deepEqual(rows.map((r) => Number(r[col('requests_sent')])), [150, 150, 300]);
+      assert.ok(Number(rows[2][col('p99_ms')]) > 0);
     });
 
     it('exits 1 when a threshold fails', async () => {

@@ -1,0 +1,50 @@
+// Test results as CSV, for spreadsheets and for comparing runs side by side: one row per driver
+// and one for all drivers, and the per-second time series.
+import type { LatencySummary } from './metrics-aggregator';
+import type { TestResult, TimePoint } from './test-run';
+
+function cell(value: string | number | boolean | null | undefined): string {
+  if (value === null || value === undefined) return '';
+  const text = String(value);
+  return /[",\n\r]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
+}
+
+function line(values: (string | number | boolean | null | undefined)[]): string {
+  return values.map(cell).join(',');
+}
+
+const LATENCY_COLUMNS = ['mean_ms', 'p50_ms', 'p90_ms', 'p95_ms', 'p99_ms', 'min_ms', 'max_ms'];
+
+function latencyCells(l: LatencySummary | null): (number | null)[] {
+  return l ? [l.mean, l.median, l.p90, l.p95, l.p99, l.min, l.max] : LATENCY_COLUMNS.map(() => null);
+}
+
+/** Columns: test, driver, state, counts, rate, latency (ms); the last row is all drivers. */
+export function resultToCsv(result: TestResult): string {
+  const header = ['test_id', 'test_type', 'driver', 'state', 'requests_sent', 'responses', 'errors', 'error_rate', 'req_per_s', ...LATENCY_COLUMNS, 'latency_approximate'];
+  const rows = result.per_driver.map((d) =>
+    line([
+      result.test_id,
+      result.test_type,
+      d.node_id,
+      d.state,
+      d.requests_sent,
+      d.responses,
+      d.errors,
+      d.requests_sent ? (d.errors ?? 0) / d.requests_sent : null,
+      d.responses !== null && d.elapsed_s ? d.responses / d.elapsed_s : null,
+      ...latencyCells(d.latency),
+      d.latency?.approximate ?? null,
+    ]),
+  );
+  const a = result.aggregate;
+  rows.push(line([result.test_id, result.test_type, '(all drivers)', result.status, a.requests_sent, a.responses, a.errors, a.error_rate, result.throughput, ...latencyCells(a.latency), a.latency?.approximate ?? null]));
+  return [line(header), ...rows].join('\n') + '\n';
+}
+
+/** One row per second: counts, rate and that interval's latency percentiles. */
+export function timeSeriesToCsv(points: TimePoint[]): string {
+  const header = ['t_s', 'timestamp', 'requests_sent', 'responses', 'errors', 'req_per_s', 'mean_ms', 'p50_ms', 'p90_ms', 'p95_ms', 'p99_ms', 'max_ms'];
+  const rows = points.map((p) => line([p.t, new Date(p.timestamp).toISOString(), p.requests_sent, p.responses, p.errors, p.rate, p.latency?.mean, p.latency?.p50, p.latency?.p90, p.latency?.p95, p.latency?.p99, p.latency?.max]));
+  return [line(header), ...rows].join('\n') + '\n';
+}

@@ -1,0 +1,49 @@
+// A long-lived host (the VS Code extension) starts before any broker exists and connects by
+// itself once one answers; a change of settings reconnects it.
+import assert from 'node:assert/strict';
+import { once } from 'node:events';
+import { join } from 'node:path';
+import { OrchestratorConnection, type ConnectionState } from '../../extension/core/orchestrator-connection';
+import { freePort, startBroker, type RunningBroker } from '../../scripts/local-kafka';
+import { uniquePrefix } from '../support/kafka-fixture';
+import { quietLogger, startAgent, tempDir, waitFor } from '../support/processes';
+
+describe('a connection to Kafka held by a long-lived host', function () {
+  let broker: RunningBroker | undefined;
+  let connection: OrchestratorConnection | undefined;
+  afterEach(async () => {
+    await connection?.dispose();
+    await broker?.stop();
+  });
+
+  it('starts with no broker, says what to do, connects once one answers, and reconnects on new settings', async () => {
+    const port = await freePort();
+    const kafka = `127.0.0.1:${port}`;
+    const prefix = uniquePrefix('conn');
+    const options = { brokers: [kafka], topicPrefix: prefix, storeDir: tempDir('conn-store'), id: 'test-orchestrator', logger: quietLogger() };
+    connection = new OrchestratorConnection(options, 300);
+    const states: ConnectionState[] = [];
+    connection.on('state', (s) => states.push(s));
+    connection.start();
+
+    await waitFor(() => connection!.state.lastError, 'a failed attempt');
+    assert.equal(connection.state.status, 'connecting');
+    assert.match(connection.state.lastError!, new RegExp(`cannot reach Kafka at ${kafka}`));
+    assert.throws(() => connection!.require(), /not connected to Kafka at .*Start a broker.*connects by itself/);
+
+    broker = await startBroker({ port, advertisedHost: '127.0.0.1', listenHost: '127.0.0.1', fresh: true, stateDir: join(tempDir('conn-kafka'), 'broker') });
+    const [orchestrator] = await once(connection, 'connected');
+    assert.equal(connection.state.status, 'connected');
+    assert.ok(states.filter((s) => s.status === 'connecting').length >= 2, 'it kept trying');
+    await startAgent('conn-1', { kafka, prefix, orchestrator: 'test-orchestrator' });
+    await waitFor(() => orchestrator.registry.available().length === 1, 'the agent to register');
+
+    const otherPrefix = uniquePrefix('conn-b');
+    const reconnected = once(connection, 'connected');
+    await connection.reconfigure({ ...options, topicPrefix: otherPrefix });
+    const [second] = await reconnected;
+    assert.notEqual(second, orchestrator);
+    assert.equal(second.topics.register, `${otherPrefix}register`);
+    assert.equal(second.registry.list().length, 0, 'the new topics have no drivers');
+  });
+});
