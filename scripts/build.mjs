@@ -11,6 +11,31 @@ const entryPoints = {
   bench: 'bench/run-benchmarks.ts',
 };
 
+// The extension host bundle: `vscode` is provided by the editor at run time.
+await build({
+  entryPoints: { extension: 'extension/extension.ts' },
+  outdir: 'dist',
+  bundle: true,
+  platform: 'node',
+  target: 'node20',
+  format: 'cjs',
+  sourcemap: true,
+  external: ['vscode'],
+  logLevel: 'warning',
+});
+
+// The dashboard page, for the browser inside the webview; its CSS (uPlot's and ours) lands beside it.
+await build({
+  entryPoints: { dashboard: 'extension/webview/dashboard.ts' },
+  outdir: 'dist/webview',
+  bundle: true,
+  platform: 'browser',
+  target: 'es2022',
+  format: 'iife',
+  minify: true,
+  logLevel: 'warning',
+});
+
 await build({
   entryPoints,
   outdir: 'dist',

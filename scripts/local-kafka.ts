@@ -18,6 +18,10 @@ export interface BrokerOptions {
   fresh: boolean;
   /** Where this broker's config, data, log and pid live; one folder per port by default. */
   stateDir?: string;
+  /** Where the jars (and by default the state) live; the repository's .kafka/ unless given. */
+  home?: string;
+  /** The pom that names the broker's jars; the repository's scripts/kafka/pom.xml unless given. */
+  pomFile?: string;
   onProgress?: (line: string) => void;
 }
 
@@ -40,15 +44,13 @@ export function projectRoot(): string {
   }
 }
 
-const KAFKA_HOME = () => join(projectRoot(), '.kafka');
-const JARS_DIR = () => join(KAFKA_HOME(), 'jars');
+const defaultHome = () => join(projectRoot(), '.kafka');
 
 /** Fetches the broker's jars with Maven once; later calls find them in place. */
-export function ensureJars(onProgress: (line: string) => void = () => {}): string {
-  const dir = JARS_DIR();
+export function ensureJars(onProgress: (line: string) => void = () => {}, home = defaultHome(), pom = join(projectRoot(), 'scripts', 'kafka', 'pom.xml')): string {
+  const dir = join(home, 'jars');
   if (existsSync(dir) && readdirSync(dir).some((f) => f.startsWith('kafka_2.13-'))) return dir;
   onProgress('Fetching the Kafka broker jars from Maven Central (once; later runs reuse them)...');
-  const pom = join(projectRoot(), 'scripts', 'kafka', 'pom.xml');
   const result = spawnSync('mvn', ['-q', '-B', '-f', pom, 'dependency:copy-dependencies', '-DincludeScope=runtime', `-DoutputDirectory=${dir}`], {
     stdio: ['ignore', 'pipe', 'pipe'],
     encoding: 'utf8',
@@ -58,8 +60,8 @@ export function ensureJars(onProgress: (line: string) => void = () => {}): strin
   return dir;
 }
 
-export function brokerStateDir(port: number): string {
-  return join(KAFKA_HOME(), `broker-${port}`);
+export function brokerStateDir(port: number, home = defaultHome()): string {
+  return join(home, `broker-${port}`);
 }
 
 function serverProperties(options: BrokerOptions, controllerPort: number, dataDir: string): string {
@@ -158,7 +160,7 @@ async function stopPid(pid: number): Promise<void> {
 /** Starts a broker (or finds the one already running for this state folder) and waits until it accepts clients. */
 export async function startBroker(options: BrokerOptions): Promise<RunningBroker> {
   const progress = options.onProgress ?? (() => {});
-  const stateDir = resolve(options.stateDir ?? brokerStateDir(options.port));
+  const stateDir = resolve(options.stateDir ?? brokerStateDir(options.port, options.home));
   const pidFile = join(stateDir, 'broker.pid');
   const logFile = join(stateDir, 'broker.log');
   const bootstrap = `${options.advertisedHost.includes(':') ? `[${options.advertisedHost}]` : options.advertisedHost}:${options.port}`;
@@ -178,7 +180,7 @@ export async function startBroker(options: BrokerOptions): Promise<RunningBroker
     rmSync(pidFile, { force: true });
   }
 
-  const jars = ensureJars(progress);
+  const jars = ensureJars(progress, options.home, options.pomFile);
   const dataDir = join(stateDir, 'data');
   if (options.fresh) rmSync(dataDir, { recursive: true, force: true });
   mkdirSync(dataDir, { recursive: true });

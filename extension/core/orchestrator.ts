@@ -39,7 +39,7 @@ export class OrchestratorError extends Error {
 
 export interface OrchestratorEvents {
   drivers: [drivers: DriverInfo[]];
-  update: [snapshot: TestSnapshot];
+  update: [snapshot: TestSnapshot, point: TimePoint];
   end: [result: TestResult];
   /** A test was created or triggered. */
   test: [snapshot: TestSnapshot];
@@ -172,7 +172,7 @@ export class Orchestrator extends EventEmitter<OrchestratorEvents> {
     const participants = (definition.drivers ? available.slice(0, definition.drivers) : available).map((d) => d.node_id);
     const config = toTestConfig(definition, testId, { id: this.id, names: this.names }, participants);
     const run = new TestRun({ definition, config, participants, store: this.store, quietAfterMs: this.quietAfterMs });
-    run.on('update', (s) => this.emit('update', s));
+    run.on('update', (s, p) => this.emit('update', s, p));
     run.on('end', (r) => {
       for (const id of r.participants) {
         const d = this.registry.get(id);

@@ -63,7 +63,8 @@ export interface TestResult extends TestSnapshot {
 }
 
 export interface TestRunEvents {
-  update: [snapshot: TestSnapshot];
+  /** about once a second while the test runs, with that second's point of the time series */
+  update: [snapshot: TestSnapshot, point: TimePoint];
   end: [result: TestResult];
 }
 
@@ -260,8 +261,9 @@ export class TestRun extends EventEmitter<TestRunEvents> {
     this.reportedSinceEmit.clear();
     const snapshot = this.snapshot();
     this.lastSnapshot = snapshot;
-    this.options.store.appendPoint(this.testId, this.timePoint(snapshot));
-    this.emit('update', snapshot);
+    const point = this.timePoint(snapshot);
+    this.options.store.appendPoint(this.testId, point);
+    this.emit('update', snapshot, point);
   }
 
   private timePoint(snapshot: TestSnapshot): TimePoint {

@@ -1,0 +1,41 @@
+// The extension's entry: builds each object once, hands it to context.subscriptions, and on
+// deactivation waits for the orchestrator to leave Kafka cleanly.
+import * as vscode from 'vscode';
+import { registerCommands } from './vscode/commands';
+import { DriversTreeProvider } from './vscode/drivers-tree';
+import { LoadTestCodeLensProvider } from './vscode/loadtest-codelens';
+import { createChannelLogger } from './vscode/log-channel';
+import { LoadTestService } from './vscode/loadtest-service';
+import { onSettingsChanged } from './vscode/settings';
+import { LoadTestStatusBar } from './vscode/status-bar';
+
+let service: LoadTestService | undefined;
+
+/** What tests and other extensions can reach. */
+export interface LoadTestApi {
+  service: LoadTestService;
+}
+
+export function activate(context: vscode.ExtensionContext): LoadTestApi {
+  const channel = vscode.window.createOutputChannel('Load Test', { log: true });
+  context.subscriptions.push(channel);
+  const log = createChannelLogger(channel);
+  const workspaceRoot = vscode.workspace.workspaceFolders?.[0]?.uri.fsPath;
+  service = new LoadTestService(log, workspaceRoot);
+  const tree = new DriversTreeProvider(service);
+  context.subscriptions.push(
+    tree,
+    vscode.window.createTreeView('loadtest.drivers', { treeDataProvider: tree, showCollapseAll: false }),
+    new LoadTestStatusBar(service),
+    vscode.languages.registerCodeLensProvider({ pattern: '**/*.loadtest.json' }, new LoadTestCodeLensProvider()),
+    onSettingsChanged(() => void service?.reloadSettings()),
+  );
+  registerCommands(context, service, log);
+  service.start();
+  return { service };
+}
+
+export async function deactivate(): Promise<void> {
+  await service?.dispose();
+  service = undefined;
+}

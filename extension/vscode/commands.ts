@@ -1,0 +1,162 @@
+// The palette commands. Each is registered through one wrapper that turns a thrown error into an
+// error message a user can act on.
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import * as vscode from 'vscode';
+import { errorMessage, type Logger } from '../../common/logger';
+import { parseDefinition } from '../core/loadtest-definition';
+import { OrchestratorError } from '../core/orchestrator';
+import { resultToCsv } from '../core/result-export';
+import type { TestResult } from '../core/test-run';
+import { startBroker } from '../../scripts/local-kafka';
+import { DashboardPanel } from './dashboard-panel';
+import type { LoadTestService } from './loadtest-service';
+
+// Validation and completion come from contributes.jsonValidation, so the file needs no $schema.
+const NEW_FILE_TEMPLATE = {
+  name: 'my load test',
+  test_type: 'TSUNAMI',
+  test_message_delay: 0.01,
+  message_count_per_driver: 1000,
+  target: 'http://127.0.0.1:8080/ping',
+  thresholds: { p99_latency_ms: 250, error_rate: 0.01 },
+};
+
+export function registerCommands(context: vscode.ExtensionContext, service: LoadTestService, log: Logger): void {
+  const register = (id: string, run: (...args: never[]) => unknown) =>
+    context.subscriptions.push(
+      vscode.commands.registerCommand(id, async (...args: never[]) => {
+        try {
+          return await run(...args);
+        } catch (error) {
+          const message = errorMessage(error);
+          log.error(`${id}: ${message}`);
+          void vscode.window.showErrorMessage(`Load Test: ${message}`);
+          return undefined;
+        }
+      }),
+    );
+
+  const saveResult = (result: TestResult): vscode.Uri => {
+    const dir = join(service.resultsDir, 'results');
+    mkdirSync(dir, { recursive: true });
+    const file = join(dir, `${result.test_id}.json`);
+    writeFileSync(file, JSON.stringify(result, null, 2));
+    return vscode.Uri.file(file);
+  };
+
+  const exportCsv = async (testId?: string) => {
+    const o = service.connection.require();
+    const id = testId ?? service.lastTest?.test_id ?? o.listTests()[0]?.test_id;
+    if (!id) throw new Error('no test has run yet; start one first');
+    const result = o.getTest(id);
+    if (!result || !('thresholds' in result)) throw new Error(`test ${id} has no final result yet`);
+    const target = await vscode.window.showSaveDialog({ defaultUri: vscode.Uri.file(join(service.resultsDir, 'results', `${id}.csv`)), filters: { CSV: ['csv'] } });
+    if (!target) return undefined;
+    await vscode.workspace.fs.writeFile(target, Buffer.from(resultToCsv(result as TestResult)));
+    void vscode.window.showInformationMessage(`Load Test: wrote ${vscode.workspace.asRelativePath(target)}`);
+    return target;
+  };
+
+  const openDashboard = () => DashboardPanel.show(context.extensionUri, service, (id) => void vscode.commands.executeCommand('loadtest.exportCsv', id));
+
+  /** The file to run: the argument, the active .loadtest.json editor, or one picked from the workspace. */
+  const pickFile = async (uri?: vscode.Uri): Promise<vscode.Uri | undefined> => {
+    if (uri instanceof vscode.Uri) return uri;
+    const active = vscode.window.activeTextEditor?.document.uri;
+    if (active?.path.endsWith('.loadtest.json')) return active;
+    const files = await vscode.workspace.findFiles('**/*.loadtest.json', '**/node_modules/**', 200);
+    if (files.length === 0) throw new Error('no .loadtest.json file in this workspace. Create one with "Load Test: New Load Test File".');
+    if (files.length === 1) return files[0];
+    const picked = await vscode.window.showQuickPick(
+      files.map((f) => ({ label: vscode.workspace.asRelativePath(f), uri: f })),
+      { placeHolder: 'Which load test?' },
+    );
+    return picked?.uri;
+  };
+
+  register('loadtest.startTest', async (uri?: vscode.Uri) => {
+    const file = await pickFile(uri);
+    if (!file) return undefined;
+    const text = Buffer.from(await vscode.workspace.fs.readFile(file)).toString('utf8');
+    const parsed = parseDefinition(text);
+    if (!parsed.ok) {
+      const name = vscode.workspace.asRelativePath(file);
+      log.warn(`${name} is not a valid load test: ${parsed.errors.join('; ')}`);
+      const choice = await vscode.window.showErrorMessage(`Load Test: ${name} is not a valid load test. ${parsed.errors.join(' · ')}`, 'Open File');
+      if (choice) await vscode.window.showTextDocument(file);
+      return undefined;
+    }
+    const orchestrator = await service.connection.ready(5000);
+    let run;
+    try {
+      run = await orchestrator.startTest(parsed.definition, { waitForDriversMs: 5000 });
+    } catch (error) {
+      if (error instanceof OrchestratorError) throw new Error(error.message);
+      throw error;
+    }
+    openDashboard();
+    void orchestrator.waitForEnd(run.testId).then((result) => {
+      const saved = saveResult(result);
+      const verdict = result.thresholds.passed ? 'passed' : 'FAILED';
+      void vscode.window.showInformationMessage(`Load Test ${result.test_id} ${result.status}: ${result.aggregate.requests_sent.toLocaleString('en-US')} requests, thresholds ${verdict}.`, 'Open Result', 'Export CSV').then((choice) => {
+        if (choice === 'Open Result') void vscode.window.showTextDocument(saved);
+        if (choice === 'Export CSV') void exportCsv(result.test_id);
+      });
+    });
+    return run.testId;
+  });
+
+  register('loadtest.stopTest', async () => {
+    const orchestrator = service.connection.require();
+    const run = orchestrator.activeRun();
+    if (!run) throw new Error('no test is running');
+    await orchestrator.stopTest(run.testId);
+    return run.testId;
+  });
+
+  register('loadtest.openDashboard', () => {
+    openDashboard();
+  });
+
+  register('loadtest.newTestFile', async () => {
+    const folder = vscode.workspace.workspaceFolders?.[0];
+    if (!folder) throw new Error('open a folder first: the file is created in it');
+    const name = await vscode.window.showInputBox({ prompt: 'Name of the new load test', value: 'ping', validateInput: (v) => (/^[\w.-]+$/.test(v) ? undefined : 'letters, digits, . _ - only') });
+    if (!name) return undefined;
+    const uri = vscode.Uri.joinPath(folder.uri, `${name}.loadtest.json`);
+    await vscode.workspace.fs.writeFile(uri, Buffer.from(JSON.stringify({ ...NEW_FILE_TEMPLATE, name }, null, 2) + '\n'));
+    await vscode.window.showTextDocument(uri);
+    return uri;
+  });
+
+  register('loadtest.copyRestUrl', async () => {
+    const url = service.restUrl;
+    if (!url) throw new Error('the REST API is not running: it starts once Kafka is connected (see the Load Test output)');
+    await vscode.env.clipboard.writeText(url);
+    void vscode.window.showInformationMessage(`Load Test: copied ${url}`);
+    return url;
+  });
+
+  register('loadtest.startLocalBroker', async () => {
+    const [host, port] = service.currentSettings.brokers[0].split(/:(?=\d+$)/);
+    if (!['127.0.0.1', 'localhost'].includes(host)) throw new Error(`the Kafka setting points at ${host}, not this machine; the local broker listens on 127.0.0.1`);
+    const broker = await vscode.window.withProgress(
+      { location: vscode.ProgressLocation.Notification, title: 'Starting a local Kafka broker (the first start fetches it with Maven)…' },
+      () =>
+        startBroker({
+          port: Number(port),
+          advertisedHost: '127.0.0.1',
+          listenHost: '127.0.0.1',
+          fresh: false,
+          home: join(context.globalStorageUri.fsPath, 'kafka'),
+          pomFile: vscode.Uri.joinPath(context.extensionUri, 'scripts', 'kafka', 'pom.xml').fsPath,
+          onProgress: (line) => log.info(line),
+        }),
+    );
+    void vscode.window.showInformationMessage(`Load Test: Kafka is running at ${broker.bootstrap} (pid ${broker.pid}); the extension connects by itself.`);
+    return broker.bootstrap;
+  });
+
+  register('loadtest.exportCsv', (testId?: string) => exportCsv(typeof testId === 'string' ? testId : undefined));
+}

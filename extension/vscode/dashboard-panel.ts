@@ -1,0 +1,96 @@
+// The dashboard webview: strict CSP (scripts only with this load's nonce, styles only from the
+// extension), one bundled script, VS Code's theme colours. It receives an update about once a
+// second while a test runs, nothing while hidden, and the whole state again when shown.
+import { randomBytes } from 'node:crypto';
+import * as vscode from 'vscode';
+import type { HostToPage, PageToHost } from '../webview/dashboard-protocol';
+import type { LoadTestService } from './loadtest-service';
+
+export class DashboardPanel implements vscode.Disposable {
+  static readonly viewType = 'loadtest.dashboard';
+  private static current: DashboardPanel | undefined;
+  private readonly disposables: vscode.Disposable[] = [];
+
+  static show(extensionUri: vscode.Uri, service: LoadTestService, onExportCsv: (testId: string) => void): DashboardPanel {
+    if (DashboardPanel.current) {
+      DashboardPanel.current.panel.reveal(undefined, true);
+      return DashboardPanel.current;
+    }
+    const panel = vscode.window.createWebviewPanel(DashboardPanel.viewType, 'Load Test Dashboard', { viewColumn: vscode.ViewColumn.Beside, preserveFocus: true }, {
+      enableScripts: true,
+      localResourceRoots: [vscode.Uri.joinPath(extensionUri, 'dist', 'webview')],
+    });
+    DashboardPanel.current = new DashboardPanel(panel, extensionUri, service, onExportCsv);
+    return DashboardPanel.current;
+  }
+
+  private constructor(
+    private readonly panel: vscode.WebviewPanel,
+    extensionUri: vscode.Uri,
+    private readonly service: LoadTestService,
+    onExportCsv: (testId: string) => void,
+  ) {
+    panel.iconPath = vscode.Uri.joinPath(extensionUri, 'media', 'icon.svg');
+    panel.webview.html = this.html(extensionUri);
+    this.disposables.push(
+      panel.onDidDispose(() => this.dispose()),
+      panel.onDidChangeViewState(() => {
+        if (panel.visible) this.sendState();
+      }),
+      panel.webview.onDidReceiveMessage((message: PageToHost) => {
+        if (message.type === 'ready') this.sendState();
+        else if (message.type === 'stop') void vscode.commands.executeCommand('loadtest.stopTest');
+        else if (message.type === 'exportCsv') onExportCsv(message.testId);
+      }),
+      service.onEvent((e) => {
+        if (!panel.visible) return; // nothing is pushed to a hidden panel; it gets the whole state when shown
+        if (e.kind === 'update') this.post({ type: 'update', test: e.test, point: e.point, drivers: service.orchestrator?.drivers() ?? [] });
+        else if (e.kind === 'end') this.post({ type: 'end', result: e.result });
+        else this.sendState();
+      }),
+    );
+  }
+
+  private post(message: HostToPage): void {
+    void this.panel.webview.postMessage(message);
+  }
+
+  private sendState(): void {
+    const o = this.service.orchestrator;
+    const test = o?.activeRun()?.current() ?? this.service.lastTest ?? null;
+    const state = this.service.connection.state;
+    this.post({
+      type: 'state',
+      connection: { status: state.status, brokers: state.brokers, lastError: state.lastError, restUrl: this.service.restUrl },
+      drivers: o?.drivers() ?? [],
+      test,
+      series: test && o ? (o.getTimeSeries(test.test_id) ?? []) : [],
+    });
+  }
+
+  private html(extensionUri: vscode.Uri): string {
+    const webview = this.panel.webview;
+    const nonce = randomBytes(16).toString('base64');
+    const asset = (name: string) => webview.asWebviewUri(vscode.Uri.joinPath(extensionUri, 'dist', 'webview', name));
+    return `<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="UTF-8">
+<meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src ${webview.cspSource}; img-src ${webview.cspSource} data:; script-src 'nonce-${nonce}';">
+<meta name="viewport" content="width=device-width, initial-scale=1.0">
+<link rel="stylesheet" href="${asset('dashboard.css')}">
+<title>Load Test Dashboard</title>
+</head>
+<body>
+<div id="app" aria-live="polite">Loading…</div>
+<script nonce="${nonce}" src="${asset('dashboard.js')}"></script>
+</body>
+</html>`;
+  }
+
+  dispose(): void {
+    DashboardPanel.current = undefined;
+    for (const d of this.disposables.splice(0)) d.dispose();
+    this.panel.dispose();
+  }
+}

@@ -1,0 +1,62 @@
+// The Drivers view: one item per registered driver, refreshed when the registry or a running
+// test changes (never on a timer of its own).
+import * as vscode from 'vscode';
+import type { DriverInfo } from '../core/driver-registry';
+import type { TestSnapshot } from '../core/test-run';
+import type { LoadTestService } from './loadtest-service';
+
+export class DriversTreeProvider implements vscode.TreeDataProvider<DriverInfo>, vscode.Disposable {
+  private readonly changed = new vscode.EventEmitter<void>();
+  readonly onDidChangeTreeData = this.changed.event;
+  private readonly subscription: vscode.Disposable;
+  private test: TestSnapshot | undefined;
+
+  constructor(private readonly service: LoadTestService) {
+    this.subscription = service.onEvent((e) => {
+      if (e.kind === 'update' || e.kind === 'test') this.test = e.test;
+      if (e.kind === 'end') this.test = e.result;
+      this.refresh();
+    });
+  }
+
+  refresh(): void {
+    this.changed.fire();
+  }
+
+  getChildren(element?: DriverInfo): DriverInfo[] {
+    if (element) return [];
+    return this.service.orchestrator?.drivers() ?? [];
+  }
+
+  getTreeItem(d: DriverInfo): vscode.TreeItem {
+    const state = d.health !== 'alive' ? d.health : d.activity === 'running' ? 'running' : 'alive';
+    const item = new vscode.TreeItem(`${d.node_id}`, vscode.TreeItemCollapsibleState.None);
+    const sent = this.test?.per_driver.find((p) => p.node_id === d.node_id)?.requests_sent;
+    const seconds = Math.max(0, Math.round((Date.now() - d.last_seen) / 1000));
+    item.description = [d.node_IP, state, `heartbeat ${seconds} s ago`, sent !== undefined && sent !== null ? `${sent.toLocaleString('en-US')} sent` : ''].filter(Boolean).join(' · ');
+    item.iconPath = new vscode.ThemeIcon(
+      state === 'running' ? 'pulse' : state === 'alive' ? 'pass' : state === 'lost' ? 'error' : 'circle-slash',
+      new vscode.ThemeColor(state === 'lost' ? 'errorForeground' : state === 'left' ? 'disabledForeground' : 'testing.iconPassed'),
+    );
+    item.tooltip = new vscode.MarkdownString(
+      [
+        `**${d.node_id}** — ${state}`,
+        `IP: ${d.node_IP || 'unknown'}`,
+        `Last heartbeat: ${new Date(d.last_seen).toLocaleTimeString()}`,
+        d.current_test ? `Test: ${d.current_test}` : '',
+        d.cpu_percent !== undefined ? `CPU: ${d.cpu_percent}% · event-loop lag ${d.event_loop_lag_ms ?? 0} ms` : '',
+        d.agent_version ? `Agent: ${d.agent_version}` : '',
+        d.foreign ? `⚠ serves orchestrator "${d.orchestrator}": it ignores this one` : '',
+      ]
+        .filter(Boolean)
+        .join('\n\n'),
+    );
+    item.contextValue = `driver-${state}`;
+    return item;
+  }
+
+  dispose(): void {
+    this.subscription.dispose();
+    this.changed.dispose();
+  }
+}

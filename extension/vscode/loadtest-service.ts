@@ -1,0 +1,131 @@
+// The orchestrator inside VS Code: the same core as lt-orchestrator, held by a connection that
+// waits for Kafka and reconnects when the settings change, with the REST API on localhost.
+// Everything else in the extension listens to this one object.
+import { homedir } from 'node:os';
+import { isAbsolute, join } from 'node:path';
+import * as vscode from 'vscode';
+import { errorMessage, type Logger } from '../../common/logger';
+import type { DriverInfo } from '../core/driver-registry';
+import type { Orchestrator } from '../core/orchestrator';
+import { OrchestratorConnection, type ConnectionState } from '../core/orchestrator-connection';
+import { startRestApi, type RunningRestApi } from '../core/rest-api';
+import type { TestResult, TestSnapshot, TimePoint } from '../core/test-run';
+import { readSettings, type LoadTestSettings } from './settings';
+
+export type ServiceEvent =
+  | { kind: 'connection'; state: ConnectionState }
+  | { kind: 'drivers'; drivers: DriverInfo[] }
+  | { kind: 'test'; test: TestSnapshot }
+  | { kind: 'update'; test: TestSnapshot; point: TimePoint }
+  | { kind: 'end'; result: TestResult };
+
+export class LoadTestService implements vscode.Disposable {
+  private readonly events = new vscode.EventEmitter<ServiceEvent>();
+  readonly onEvent = this.events.event;
+  readonly connection: OrchestratorConnection;
+  private api: RunningRestApi | undefined;
+  private settings: LoadTestSettings;
+  /** The test shown when none is running: the last one that ran here. */
+  lastTest: TestSnapshot | TestResult | undefined;
+
+  constructor(
+    private readonly log: Logger,
+    private readonly workspaceRoot: string | undefined,
+  ) {
+    this.settings = readSettings();
+    this.connection = new OrchestratorConnection(this.orchestratorOptions(this.settings));
+    this.connection.on('state', (state) => {
+      void vscode.commands.executeCommand('setContext', 'loadtest.connected', state.status === 'connected');
+      this.events.fire({ kind: 'connection', state });
+    });
+    this.connection.on('connected', (o) => void this.onConnected(o));
+  }
+
+  get restUrl(): string | undefined {
+    return this.api?.url;
+  }
+
+  get orchestrator(): Orchestrator | undefined {
+    return this.connection.orchestrator;
+  }
+
+  /** The folder of results and history. */
+  get resultsDir(): string {
+    return this.resultsDirFor(this.settings);
+  }
+
+  private orchestratorOptions(s: LoadTestSettings) {
+    return { brokers: s.brokers, topicPrefix: s.topicPrefix, storeDir: join(this.resultsDirFor(s), 'history'), id: s.orchestratorId, logger: this.log };
+  }
+
+  private resultsDirFor(s: LoadTestSettings): string {
+    return isAbsolute(s.resultsFolder) ? s.resultsFolder : join(this.workspaceRoot ?? homedir(), s.resultsFolder);
+  }
+
+  start(): void {
+    this.log.info(`connecting to Kafka at ${this.settings.brokers.join(',')}`);
+    this.connection.start();
+  }
+
+  private async onConnected(orchestrator: Orchestrator): Promise<void> {
+    this.log.info(`connected to Kafka at ${orchestrator.brokers.join(',')} as orchestrator ${orchestrator.id}`);
+    orchestrator.on('drivers', (drivers) => this.events.fire({ kind: 'drivers', drivers }));
+    orchestrator.on('test', (test) => {
+      this.lastTest = test;
+      this.events.fire({ kind: 'test', test });
+    });
+    orchestrator.on('update', (test, point) => {
+      this.lastTest = test;
+      this.events.fire({ kind: 'update', test, point });
+    });
+    orchestrator.on('end', (result) => {
+      this.lastTest = result;
+      this.events.fire({ kind: 'end', result });
+    });
+    this.events.fire({ kind: 'drivers', drivers: orchestrator.drivers() });
+    await this.restartApi(orchestrator);
+  }
+
+  private async restartApi(orchestrator: Orchestrator): Promise<void> {
+    await this.api?.close();
+    this.api = undefined;
+    try {
+      this.api = await startRestApi(orchestrator, { host: this.settings.apiHost, port: this.settings.apiPort });
+      this.log.info(`REST API on ${this.api.url}`);
+    } catch (error) {
+      const message = `Load Test REST API not started: ${errorMessage(error)}. Change "loadtest.api.port" in the settings.`;
+      this.log.error(message);
+      void vscode.window.showErrorMessage(message, 'Open Settings').then((choice) => {
+        if (choice) void vscode.commands.executeCommand('workbench.action.openSettings', 'loadtest.api');
+      });
+    }
+    this.events.fire({ kind: 'connection', state: this.connection.state });
+  }
+
+  /** Reconnects (Kafka, topics, REST API) with the settings as they are now. */
+  async reloadSettings(): Promise<void> {
+    let next: LoadTestSettings;
+    try {
+      next = readSettings();
+    } catch (error) {
+      void vscode.window.showErrorMessage(errorMessage(error));
+      return;
+    }
+    this.settings = next;
+    this.log.info('settings changed: reconnecting');
+    await this.api?.close();
+    this.api = undefined;
+    await this.connection.reconfigure(this.orchestratorOptions(next));
+  }
+
+  get currentSettings(): LoadTestSettings {
+    return this.settings;
+  }
+
+  async dispose(): Promise<void> {
+    await this.api?.close();
+    this.api = undefined;
+    await this.connection.dispose();
+    this.events.dispose();
+  }
+}

@@ -1,0 +1,41 @@
+// Every setting the extension reads, in one place.
+import * as vscode from 'vscode';
+import { parseBrokerList } from '../../protocol/kafka-bus';
+
+export interface LoadTestSettings {
+  brokers: string[];
+  topicPrefix: string;
+  apiHost: string;
+  apiPort: number;
+  /** the folder, relative to the first workspace folder unless absolute, of results and history */
+  resultsFolder: string;
+  orchestratorId?: string;
+}
+
+export const SECTION = 'loadtest';
+
+export function readSettings(): LoadTestSettings {
+  const c = vscode.workspace.getConfiguration(SECTION);
+  const brokersText = c.get<string>('kafka.brokers', '127.0.0.1:9092');
+  let brokers: string[];
+  try {
+    brokers = parseBrokerList(brokersText);
+  } catch (error) {
+    throw new Error(`the setting loadtest.kafka.brokers is invalid: ${(error as Error).message}`);
+  }
+  return {
+    brokers,
+    topicPrefix: c.get<string>('kafka.topicPrefix', ''),
+    apiHost: c.get<string>('api.host', '127.0.0.1'),
+    apiPort: c.get<number>('api.port', 7070),
+    resultsFolder: c.get<string>('results.folder', '.loadtest'),
+    orchestratorId: c.get<string>('orchestrator.id') || undefined,
+  };
+}
+
+/** Calls `onChange` when a setting of this extension changes. */
+export function onSettingsChanged(onChange: () => void): vscode.Disposable {
+  return vscode.workspace.onDidChangeConfiguration((e) => {
+    if (e.affectsConfiguration(SECTION)) onChange();
+  });
+}

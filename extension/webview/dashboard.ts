@@ -1,0 +1,147 @@
+// The dashboard page, running inside the webview. It draws what the host sends: the test's state,
+// its aggregate figures, charts over time, and a table per driver.
+import uPlot from 'uplot';
+import 'uplot/dist/uPlot.min.css';
+import './dashboard.css';
+import type { DriverStats, LatencySummary } from '../core/metrics-aggregator';
+import type { DriverInfo } from '../core/driver-registry';
+import type { TestResult, TestSnapshot, TimePoint } from '../core/test-run';
+import type { ConnectionSummary, HostToPage, PageToHost } from './dashboard-protocol';
+
+declare function acquireVsCodeApi(): { postMessage(message: PageToHost): void };
+const vscode = acquireVsCodeApi();
+
+let connection: ConnectionSummary | undefined;
+let drivers: DriverInfo[] = [];
+let test: TestSnapshot | TestResult | null = null;
+let series: TimePoint[] = [];
+let rateChart: uPlot | undefined;
+let latencyChart: uPlot | undefined;
+
+const app = document.getElementById('app')!;
+
+const escape = (s: string) => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+const int = (n: number | null | undefined) => (n === null || n === undefined ? '–' : Math.round(n).toLocaleString('en-US'));
+const ms = (n: number | null | undefined) => (n === null || n === undefined ? '–' : n < 10 ? n.toFixed(2) : n < 100 ? n.toFixed(1) : Math.round(n).toString());
+const cssVar = (name: string, fallback: string) => getComputedStyle(document.body).getPropertyValue(name).trim() || fallback;
+
+function tile(id: string, label: string, value: string, unit = ''): string {
+  return `<div class="tile"><div class="label">${label}</div><div class="value" data-testid="${id}">${value}${unit ? `<span class="unit"> ${unit}</span>` : ''}</div></div>`;
+}
+
+function latencyTiles(l: LatencySummary | null): string {
+  const note = l?.approximate ? ' title="approximate: a driver sent no histogram"' : '';
+  return `<div class="tiles"${note}>${[
+    tile('latency-mean', 'mean', ms(l?.mean), 'ms'),
+    tile('latency-p50', 'p50', ms(l?.median), 'ms'),
+    tile('latency-p90', 'p90', ms(l?.p90), 'ms'),
+    tile('latency-p95', 'p95', ms(l?.p95), 'ms'),
+    tile('latency-p99', 'p99', ms(l?.p99), 'ms'),
+    tile('latency-min', 'min', ms(l?.min), 'ms'),
+    tile('latency-max', 'max', ms(l?.max), 'ms'),
+  ].join('')}</div>`;
+}
+
+function driverRows(rows: DriverStats[]): string {
+  return rows
+    .map(
+      (d) => `<tr data-driver="${escape(d.node_id)}"><td>${escape(d.node_id)}</td><td>${d.state}</td><td class="num">${int(d.requests_sent)}</td><td class="num">${int(d.responses)}</td><td class="num">${int(d.errors)}</td><td class="num">${int(d.rate)}</td><td class="num">${ms(d.latency?.median)}</td><td class="num">${ms(d.latency?.p99)}</td><td class="num">${ms(d.latency?.max)}</td></tr>`,
+    )
+    .join('');
+}
+
+function header(): string {
+  const c = connection;
+  const status = !c ? '' : c.status === 'connected' ? `Kafka ${escape(c.brokers.join(','))}${c.restUrl ? ` · REST ${escape(c.restUrl)}` : ''}` : `Not connected to Kafka at ${escape(c.brokers.join(','))}${c.lastError ? ` (${escape(c.lastError)})` : ''}`;
+  const alive = drivers.filter((d) => d.health === 'alive').length;
+  return `<div class="connection ${c?.status ?? ''}" data-testid="connection">${status} · <span data-testid="drivers-alive">${alive}</span> driver(s) alive</div>`;
+}
+
+function render(): void {
+  if (!test) {
+    app.innerHTML = `${header()}<p class="empty">No test yet. Open a <code>.loadtest.json</code> file and choose <b>Run load test</b>, or run <b>Load Test: Start Load Test</b> from the command palette.</p>`;
+    return;
+  }
+  const t = test;
+  const a = t.aggregate;
+  const running = t.status === 'running';
+  const result = 'thresholds' in t ? (t as TestResult) : undefined;
+  const verdict = result ? `<span class="verdict ${result.thresholds.passed ? 'pass' : 'fail'}" data-testid="verdict">${result.thresholds.passed ? 'PASSED' : 'FAILED'}</span>` : '';
+  app.innerHTML = `${header()}
+<div class="title">
+  <h1><span data-testid="test-id">${escape(t.test_id)}</span>${t.name ? ` <span class="name">${escape(t.name)}</span>` : ''}</h1>
+  <span class="badge">${t.test_type}</span>
+  <span class="badge status-${t.status}" data-testid="test-status">${t.status}</span>
+  <span data-testid="elapsed">${t.elapsed_s.toFixed(0)} s</span>
+  ${verdict}
+  <span class="actions">${running ? '<button id="stop">Stop</button>' : ''}${!running && t.status !== 'created' ? '<button id="csv" class="secondary">Export CSV</button>' : ''}</span>
+</div>
+<div class="tiles">${[
+    tile('requests-sent', 'requests sent', int(a.requests_sent)),
+    tile('responses', 'responses', int(a.responses)),
+    tile('errors', 'errors', `${int(a.errors)} (${(a.error_rate * 100).toFixed(2)}%)`),
+    tile('rate', running ? 'rate now' : 'average rate', int(running ? a.rate : t.throughput), 'req/s'),
+  ].join('')}</div>
+${latencyTiles(a.latency)}
+${result?.thresholds.checks.length ? `<ul class="checks">${result.thresholds.checks.map((c) => `<li class="${c.passed ? 'pass' : 'fail'}">${c.passed ? '✓' : '✗'} ${escape(c.text)}</li>`).join('')}</ul>` : ''}
+<div class="charts"><div><h2>Requests per second</h2><div id="rate-chart"></div></div><div><h2>Latency per second (ms)</h2><div id="latency-chart"></div></div></div>
+<h2>Drivers</h2>
+<table><thead><tr><th>driver</th><th>state</th><th class="num">sent</th><th class="num">responses</th><th class="num">errors</th><th class="num">req/s</th><th class="num">p50 ms</th><th class="num">p99 ms</th><th class="num">max ms</th></tr></thead>
+<tbody data-testid="driver-rows">${driverRows(t.per_driver)}</tbody></table>`;
+  document.getElementById('stop')?.addEventListener('click', () => vscode.postMessage({ type: 'stop', testId: t.test_id }));
+  document.getElementById('csv')?.addEventListener('click', () => vscode.postMessage({ type: 'exportCsv', testId: t.test_id }));
+  drawCharts();
+}
+
+function chartOptions(el: HTMLElement, title: string, seriesDefs: { label: string; color: string }[]): uPlot.Options {
+  const axis = { stroke: cssVar('--vscode-foreground', '#888'), grid: { stroke: cssVar('--vscode-editorWidget-border', '#4444') } };
+  return {
+    title,
+    width: Math.max(260, el.clientWidth),
+    height: 200,
+    scales: { x: { time: false } },
+    axes: [{ ...axis, label: 's' }, axis],
+    series: [{ label: 't' }, ...seriesDefs.map((s) => ({ label: s.label, stroke: s.color, width: 2, spanGaps: true }))],
+  };
+}
+
+function drawCharts(): void {
+  const rateEl = document.getElementById('rate-chart');
+  const latencyEl = document.getElementById('latency-chart');
+  if (!rateEl || !latencyEl) return;
+  const t = series.map((p) => p.t);
+  const rateData: uPlot.AlignedData = [t, series.map((p) => p.rate)];
+  const latencyData: uPlot.AlignedData = [t, series.map((p) => p.latency?.p50 ?? null), series.map((p) => p.latency?.p90 ?? null), series.map((p) => p.latency?.p99 ?? null)];
+  rateChart?.destroy();
+  latencyChart?.destroy();
+  rateChart = new uPlot(chartOptions(rateEl, '', [{ label: 'req/s', color: cssVar('--vscode-charts-blue', '#3794ff') }]), rateData, rateEl);
+  latencyChart = new uPlot(
+    chartOptions(latencyEl, '', [
+      { label: 'p50', color: cssVar('--vscode-charts-green', '#89d185') },
+      { label: 'p90', color: cssVar('--vscode-charts-yellow', '#cca700') },
+      { label: 'p99', color: cssVar('--vscode-charts-red', '#f14c4c') },
+    ]),
+    latencyData,
+    latencyEl,
+  );
+}
+
+window.addEventListener('message', (event: MessageEvent<HostToPage>) => {
+  const m = event.data;
+  if (m.type === 'state') {
+    connection = m.connection;
+    drivers = m.drivers;
+    test = m.test;
+    series = m.series;
+  } else if (m.type === 'update') {
+    if (test?.test_id !== m.test.test_id) series = [];
+    test = m.test;
+    drivers = m.drivers;
+    if (m.point) series = [...series, m.point];
+  } else if (m.type === 'end') {
+    test = m.result;
+  }
+  render();
+});
+
+vscode.postMessage({ type: 'ready' });
