@@ -14,6 +14,7 @@ let service: LoadTestService | undefined;
 /** What tests and other extensions can reach. */
 export interface LoadTestApi {
   service: LoadTestService;
+  tree: DriversTreeProvider;
 }
 
 export function activate(context: vscode.ExtensionContext): LoadTestApi {
@@ -32,7 +33,7 @@ export function activate(context: vscode.ExtensionContext): LoadTestApi {
   );
   registerCommands(context, service, log);
   service.start();
-  return { service };
+  return { service, tree };
 }
 
 export async function deactivate(): Promise<void> {

@@ -266,7 +266,8 @@ export class TestRun extends EventEmitter<TestRunEvents> {
     this.emit('update', snapshot, point);
   }
 
-  private timePoint(snapshot: TestSnapshot): TimePoint {
+  /** `final`: the point made as the test ends, when no driver is running any more but the last interval's rate is still theirs. */
+  private timePoint(snapshot: TestSnapshot, final = false): TimePoint {
     const merged = mergedHistogram([...this.tracks.values()].map((t) => t.latest));
     let interval = null;
     try {
@@ -278,14 +279,16 @@ export class TestRun extends EventEmitter<TestRunEvents> {
     const fallback = snapshot.aggregate.latency;
     const latency = interval ?? (merged === null ? fallback : null);
     const per_driver: TimePoint['per_driver'] = {};
-    for (const d of snapshot.per_driver) per_driver[d.node_id] = { rate: d.state === 'running' ? d.rate : 0, requests_sent: d.requests_sent };
+    const counts = (d: (typeof snapshot.per_driver)[number]) => d.state === 'running' || (final && d.state === 'complete');
+    for (const d of snapshot.per_driver) per_driver[d.node_id] = { rate: counts(d) ? d.rate : 0, requests_sent: d.requests_sent };
+    const rate = final ? snapshot.per_driver.reduce((sum, d) => sum + (counts(d) ? (d.rate ?? 0) : 0), 0) : snapshot.aggregate.rate;
     return {
       t: Math.round(snapshot.elapsed_s * 10) / 10,
       timestamp: snapshot.computed_at,
       requests_sent: snapshot.aggregate.requests_sent,
       responses: snapshot.aggregate.responses,
       errors: snapshot.aggregate.errors,
-      rate: Math.round(snapshot.aggregate.rate * 10) / 10,
+      rate: Math.round(rate * 10) / 10,
       latency: latency ? { mean: latency.mean, p50: latency.median, p90: latency.p90, p95: latency.p95, p99: latency.p99, max: latency.max } : null,
       per_driver,
     };
@@ -298,7 +301,7 @@ export class TestRun extends EventEmitter<TestRunEvents> {
     const anyStopped = [...this.tracks.values()].some((t) => t.latest?.message.stopped);
     this.status = this.stopRequested || anyStopped ? 'stopped' : 'complete';
     const snapshot = this.snapshot();
-    this.options.store.appendPoint(this.testId, this.timePoint(snapshot));
+    this.options.store.appendPoint(this.testId, this.timePoint(snapshot, true));
     const result: TestResult = {
       ...snapshot,
       status: this.status,

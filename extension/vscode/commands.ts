@@ -83,8 +83,10 @@ export function registerCommands(context: vscode.ExtensionContext, service: Load
     if (!parsed.ok) {
       const name = vscode.workspace.asRelativePath(file);
       log.warn(`${name} is not a valid load test: ${parsed.errors.join('; ')}`);
-      const choice = await vscode.window.showErrorMessage(`Load Test: ${name} is not a valid load test. ${parsed.errors.join(' · ')}`, 'Open File');
-      if (choice) await vscode.window.showTextDocument(file);
+      // Not awaited: the message stays until the person dismisses it, and the command is done.
+      void vscode.window.showErrorMessage(`Load Test: ${name} is not a valid load test. ${parsed.errors.join(' · ')}`, 'Open File').then((choice) => {
+        if (choice) void vscode.window.showTextDocument(file);
+      });
       return undefined;
     }
     const orchestrator = await service.connection.ready(5000);

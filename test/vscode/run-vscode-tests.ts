@@ -1,0 +1,228 @@
+// `npm run test:vscode`: the extension in a real VS Code workbench. Starts a real Kafka broker,
+// lt-target and two lt-agent processes, writes a workspace whose settings point at them, then in
+// code-server (VS Code's own extension host, served to a headless Chromium):
+//   1. runs the mocha suites of test/vscode/suite inside the extension host;
+//   2. installs the packaged .vsix and uses it as a person would: the command palette's
+//      "Start Load Test", the drivers in the tree, the dashboard's numbers changing and the final
+//      verdict, saving screenshots to test-results/.
+// With --electron, step 1 runs in a downloaded desktop VS Code through @vscode/test-electron
+// instead (for contributors who can download one) and step 2 is skipped.
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { format } from 'node:util';
+import { chromium, type Page } from 'playwright-core';
+import { freePort } from '../../scripts/local-kafka';
+import { kafkaBootstrap, stopKafkaFixture, uniquePrefix } from '../support/kafka-fixture';
+import { ROOT, startAgents, startTargetProcess, stopAllProcesses, tempDir, waitFor } from '../support/processes';
+
+const ORCHESTRATOR_ID = 'vscode-test';
+const DRIVERS = 2;
+const RESULTS = join(ROOT, 'test-results');
+const say = (line: string) => process.stdout.write(`vscode-tests: ${line}\n`);
+
+interface Outcome {
+  name: string;
+  passed: boolean;
+  detail?: string;
+}
+
+async function prepareWorkspace(kafka: string, prefix: string, targetUrl: string): Promise<string> {
+  const workspace = tempDir('vscode-workspace');
+  mkdirSync(join(workspace, '.vscode'));
+  writeFileSync(
+    join(workspace, '.vscode', 'settings.json'),
+    JSON.stringify({ 'loadtest.kafka.brokers': kafka, 'loadtest.kafka.topicPrefix': prefix, 'loadtest.api.port': 0, 'loadtest.orchestrator.id': ORCHESTRATOR_ID }, null, 2),
+  );
+  // Long enough (about 8 s) for the dashboard to be read while it runs.
+  writeFileSync(
+    join(workspace, 'ping.loadtest.json'),
+    JSON.stringify({ name: 'ping from VS Code', test_type: 'TSUNAMI', test_message_delay: 0.01, message_count_per_driver: 800, target: `${targetUrl}/ping`, thresholds: { error_rate: 0.01, p99_latency_ms: 1000 } }, null, 2),
+  );
+  return workspace;
+}
+
+function packageVsix(): string {
+  const out = join(tempDir('vsix'), 'loadtest-kafka.vsix');
+  execFileSync(process.execPath, [join(ROOT, 'node_modules', '@vscode', 'vsce', 'vsce'), 'package', '--no-dependencies', '--no-rewrite-relative-links', '--allow-missing-repository', '--out', out], {
+    cwd: ROOT,
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
+  return out;
+}
+
+interface CodeServer {
+  url: string;
+  stop(): Promise<void>;
+}
+
+async function startCodeServer(vsix: string): Promise<CodeServer> {
+  const bin = execFileSync('bash', [join(ROOT, 'test', 'vscode', 'install-code-server.sh')], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] }).trim();
+  const home = tempDir('code-server');
+  const port = await freePort();
+  const config = join(home, 'config.yaml');
+  writeFileSync(config, `bind-addr: 127.0.0.1:${port}\nauth: none\ncert: false\n`);
+  const userData = join(home, 'user-data');
+  mkdirSync(join(userData, 'User'), { recursive: true });
+  writeFileSync(
+    join(userData, 'User', 'settings.json'),
+    JSON.stringify({ 'workbench.startupEditor': 'none', 'security.workspace.trust.enabled': false, 'extensions.autoUpdate': false, 'telemetry.telemetryLevel': 'off', 'workbench.colorTheme': 'Default Dark Modern' }),
+  );
+  const common = ['--config', config, '--user-data-dir', userData, '--extensions-dir', join(home, 'extensions')];
+  const env = { ...process.env, EXTENSIONS_GALLERY: '{}' };
+  execFileSync(bin, [...common, '--install-extension', vsix], { env, stdio: ['ignore', 'ignore', 'inherit'] });
+  const child: ChildProcess = spawn(bin, [...common, '--auth', 'none', '--disable-telemetry', '--disable-update-check', '--disable-workspace-trust'], {
+    env,
+    detached: true, // its own process group, so that stopping it ends its extension hosts too
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  let stderr = '';
+  child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
+  const url = `http://127.0.0.1:${port}`;
+  await waitFor(async () => {
+    if (child.exitCode !== null) throw new Error(`code-server exited: ${stderr}`);
+    try {
+      return (await fetch(`${url}/healthz`)).ok;
+    } catch {
+      return false;
+    }
+  }, 'code-server to answer', 60_000);
+  return {
+    url,
+    stop: async () => {
+      if (child.exitCode !== null) return;
+      process.kill(-child.pid!, 'SIGTERM');
+      await new Promise((r) => child.once('exit', r));
+    },
+  };
+}
+
+/** Step 1: the mocha suites, inside the extension host, with the repository as the extension under development. */
+async function runSuites(page: Page, server: CodeServer, workspace: string): Promise<Outcome> {
+  const remote = (path: string) => `vscode-remote://${new URL(server.url).host}${path}`;
+  const payload = JSON.stringify([
+    ['extensionDevelopmentPath', remote(ROOT)],
+    ['extensionTestsPath', remote(join(ROOT, 'out', 'test', 'vscode', 'suite', 'index.js'))],
+  ]);
+  const exit = new Promise<number>((resolve) => void page.exposeFunction('codeAutomationExit', (code: number) => resolve(code)));
+  page.on('console', (message) => {
+    const args = message.args();
+    if (message.text().includes('%c') && args.length > 2) {
+      void Promise.all(args.slice(2).map((a) => a.jsonValue().catch(() => ''))).then((values) => {
+        const line = format(...(values as [unknown, ...unknown[]]));
+        if (!/^\[Extension Host\]/.test(line) || /✔|passing|failing|\d+\)|Error|extension host:/.test(line)) process.stdout.write(`  ${line.replace(/^\[Extension Host\] /, '')}\n`);
+      });
+    }
+  });
+  await page.goto(`${server.url}/?folder=${encodeURIComponent(workspace)}&payload=${encodeURIComponent(payload)}`);
+  const code = await Promise.race([exit, new Promise<number>((r) => setTimeout(() => r(-1), 5 * 60_000))]);
+  return { name: 'extension host suites', passed: code === 0, detail: code === -1 ? 'timed out' : `exit code ${code}` };
+}
+
+async function numberIn(text: string | null): Promise<number> {
+  return Number((text ?? '').replace(/[^\d.]/g, ''));
+}
+
+/** Step 2: the installed .vsix, used through the workbench as a person would. */
+async function useLikeAPerson(page: Page, server: CodeServer, workspace: string): Promise<Outcome> {
+  await page.goto(`${server.url}/?folder=${encodeURIComponent(workspace)}`);
+  await page.locator('.monaco-workbench').waitFor({ timeout: 60_000 });
+  // The Load Test view container in the activity bar, and the drivers in its tree.
+  await page.locator('.activitybar [aria-label^="Load Test"]').first().click({ timeout: 60_000 });
+  // A new window learns the drivers from the register topic's history first, then from their next heartbeat.
+  for (let i = 1; i <= DRIVERS; i++) {
+    await page.locator('.monaco-list-row', { hasText: `vscode-driver-${i}` }).filter({ hasText: 'alive' }).first().waitFor({ timeout: 60_000 });
+  }
+  await page.screenshot({ path: join(RESULTS, 'vscode-drivers-tree.png') });
+
+  await page.keyboard.press('F1');
+  await page.keyboard.type('>Load Test: Start Load Test');
+  await page.locator('.quick-input-list .monaco-list-row', { hasText: 'Start Load Test' }).first().waitFor();
+  await page.keyboard.press('Enter');
+
+  const frame = page.frameLocator('iframe.webview.ready').frameLocator('iframe#active-frame');
+  const sent = frame.locator('[data-testid=requests-sent]');
+  await frame.locator('[data-testid=test-status]', { hasText: 'running' }).waitFor({ timeout: 60_000 });
+  await waitFor(async () => (await numberIn(await sent.textContent())) > 0, 'requests in the dashboard');
+  const first = await numberIn(await sent.textContent());
+  const second = await waitFor(async () => {
+    const n = await numberIn(await sent.textContent());
+    return n > first ? n : undefined;
+  }, 'the dashboard to update', 10_000);
+  await page.screenshot({ path: join(RESULTS, 'vscode-dashboard-running.png') });
+  const verdict = frame.locator('[data-testid=verdict]');
+  await verdict.waitFor({ timeout: 60_000 });
+  const final = await numberIn(await sent.textContent());
+  const verdictText = await verdict.textContent();
+  const rows = await frame.locator('[data-testid=driver-rows] tr').count();
+  await page.screenshot({ path: join(RESULTS, 'vscode-dashboard-final.png') });
+  const expected = 800 * DRIVERS;
+  const passed = final === expected && verdictText === 'PASSED' && rows === DRIVERS;
+  return { name: 'UI: palette, tree and dashboard', passed, detail: `requests ${first} → ${second} → ${final} (expected ${expected}), verdict ${verdictText}, ${rows} driver rows` };
+}
+
+async function runWithElectron(workspace: string): Promise<Outcome> {
+  const { runTests } = await import('@vscode/test-electron');
+  await runTests({ extensionDevelopmentPath: ROOT, extensionTestsPath: join(ROOT, 'out', 'test', 'vscode', 'suite', 'index.js'), launchArgs: [workspace, '--disable-workspace-trust'] });
+  return { name: 'extension host suites (desktop VS Code)', passed: true };
+}
+
+async function main(): Promise<number> {
+  mkdirSync(RESULTS, { recursive: true });
+  const kafka = await kafkaBootstrap();
+  const prefix = uniquePrefix('vscode');
+  const target = await startTargetProcess();
+  await startAgents(DRIVERS, 'vscode-driver', { kafka, prefix, orchestrator: ORCHESTRATOR_ID });
+  const workspace = await prepareWorkspace(kafka, prefix, target.url);
+  process.env.LT_VSCODE_TEST_DRIVERS = String(DRIVERS);
+  const outcomes: Outcome[] = [];
+  let server: CodeServer | undefined;
+  try {
+    if (process.argv.includes('--electron')) {
+      outcomes.push(await runWithElectron(workspace));
+    } else {
+      say('packaging the extension');
+      const vsix = packageVsix();
+      say('starting code-server');
+      server = await startCodeServer(vsix);
+      const browser = await chromium.launch({
+        executablePath: process.env.LT_CHROMIUM ?? '/usr/bin/chromium',
+        headless: true,
+        args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+      });
+      try {
+        const context = await browser.newContext({ viewport: { width: 1600, height: 1000 } });
+        // Nothing leaves this machine: every request not to loopback is refused.
+        await context.route(/^(?!https?:\/\/127\.0\.0\.1[:/]|data:|blob:|vscode-)/, (route) => route.abort());
+        say('running the suites in the extension host');
+        const suitePage = await context.newPage();
+        outcomes.push(await runSuites(suitePage, server, workspace));
+        await suitePage.close();
+        say('using the installed extension through the workbench');
+        const page = await context.newPage();
+        outcomes.push(await useLikeAPerson(page, server, workspace).catch(async (error: Error) => {
+          await page.screenshot({ path: join(RESULTS, 'vscode-ui-failure.png') }).catch(() => {});
+          return { name: 'UI: palette, tree and dashboard', passed: false, detail: error.message };
+        }));
+      } finally {
+        await browser.close();
+      }
+    }
+  } finally {
+    await server?.stop();
+    await stopAllProcesses();
+    await stopKafkaFixture();
+  }
+  for (const o of outcomes) say(`${o.passed ? 'PASS' : 'FAIL'}  ${o.name}${o.detail ? ` (${o.detail})` : ''}`);
+  const passed = outcomes.filter((o) => o.passed).length;
+  process.stdout.write(`vscode: ${passed} passed, ${outcomes.length - passed} failed\n`);
+  return passed === outcomes.length ? 0 : 1;
+}
+
+main().then(
+  (code) => process.exit(code),
+  (error: Error) => {
+    process.stderr.write(`vscode-tests: ${error.stack ?? error.message}\n`);
+    void stopAllProcesses().finally(() => stopKafkaFixture().finally(() => process.exit(2)));
+  },
+);

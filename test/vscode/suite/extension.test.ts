@@ -1,0 +1,80 @@
+// Runs inside a real VS Code extension host, against the real broker, agents and target that
+// test/vscode/run-vscode-tests.ts started and named in the workspace settings.
+import assert from 'node:assert/strict';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import * as vscode from 'vscode';
+import type { LoadTestApi } from '../../../extension/extension';
+
+const EXTENSION_ID = 'loadtest-kafka.loadtest-kafka';
+const EXPECTED_DRIVERS = Number(process.env.LT_VSCODE_TEST_DRIVERS ?? 2);
+
+async function waitFor<T>(check: () => T | undefined | false | null, what: string, timeoutMs = 60_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = check();
+    if (value) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+describe('the Load Test extension in VS Code', function () {
+  let api: LoadTestApi;
+  const folder = () => vscode.workspace.workspaceFolders![0].uri;
+
+  before(async () => {
+    const extension = vscode.extensions.getExtension<LoadTestApi>(EXTENSION_ID);
+    assert.ok(extension, `${EXTENSION_ID} is installed`);
+    api = await extension.activate();
+  });
+
+  it('activates and registers every command of its palette category', async () => {
+    const commands = await vscode.commands.getCommands(true);
+    for (const id of ['loadtest.startTest', 'loadtest.stopTest', 'loadtest.openDashboard', 'loadtest.newTestFile', 'loadtest.copyRestUrl', 'loadtest.startLocalBroker', 'loadtest.exportCsv']) {
+      assert.ok(commands.includes(id), `${id} is registered`);
+    }
+  });
+
+  it('connects to the broker in the settings and lists the agents registered over it', async () => {
+    const orchestrator = await api.service.connection.ready(60_000);
+    const drivers = await waitFor(() => {
+      const alive = orchestrator.drivers().filter((d) => d.health === 'alive');
+      return alive.length === EXPECTED_DRIVERS && alive;
+    }, `${EXPECTED_DRIVERS} alive drivers`);
+    assert.deepEqual(drivers.map((d) => d.node_id), Array.from({ length: EXPECTED_DRIVERS }, (_, i) => `vscode-driver-${i + 1}`));
+    const items = api.tree.getChildren().map((d) => api.tree.getTreeItem(d));
+    assert.equal(items.length, EXPECTED_DRIVERS);
+    assert.match(String(items[0].description), /alive · heartbeat \d+ s ago/);
+  });
+
+  it('answers on the REST API', async () => {
+    await waitFor(() => api.service.restUrl, 'the REST API');
+    const body = (await (await fetch(`${api.service.restUrl}/api/drivers`)).json()) as { drivers: { node_id: string }[] };
+    assert.equal(body.drivers.length, EXPECTED_DRIVERS);
+  });
+
+  it('runs the workspace’s .loadtest.json to completion and saves the result in the workspace', async () => {
+    const file = vscode.Uri.joinPath(folder(), 'ping.loadtest.json');
+    const testId = await vscode.commands.executeCommand<string>('loadtest.startTest', file);
+    assert.ok(testId, 'the command returns the test id');
+    const orchestrator = api.service.connection.require();
+    const result = await orchestrator.waitForEnd(testId);
+    assert.equal(result.status, 'complete');
+    const definition = JSON.parse(readFileSync(file.fsPath, 'utf8'));
+    assert.equal(result.aggregate.requests_sent, definition.message_count_per_driver * EXPECTED_DRIVERS);
+    const saved = join(api.service.resultsDir, 'results', `${testId}.json`);
+    await waitFor(() => existsSync(saved), 'the saved result');
+    assert.equal(JSON.parse(readFileSync(saved, 'utf8')).test_id, testId);
+  });
+
+  it('does not start an invalid file', async () => {
+    const file = vscode.Uri.joinPath(folder(), 'broken.loadtest.json');
+    await vscode.workspace.fs.writeFile(file, Buffer.from('{"test_type": "TSUNAMI", "message_count_per_driver": 5, "target": "http://127.0.0.1:1/"}'));
+    const before = api.service.connection.require().listTests().length;
+    const testId = await vscode.commands.executeCommand<string | undefined>('loadtest.startTest', file);
+    assert.equal(testId, undefined);
+    assert.equal(api.service.connection.require().listTests().length, before);
+    await vscode.workspace.fs.delete(file);
+  });
+});
