@@ -94,7 +94,7 @@ ${result?.thresholds.checks.length ? `<ul class="checks">${result.thresholds.che
 }
 
 function chartOptions(el: HTMLElement, title: string, seriesDefs: { label: string; color: string }[]): uPlot.Options {
-  const axis = { stroke: cssVar('--vscode-foreground', '#888'), grid: { stroke: cssVar('--vscode-editorWidget-border', '#4444') } };
+  const axis = { stroke: cssVar('--vscode-descriptionForeground', '#888'), grid: { stroke: cssVar('--vscode-panel-border', '#8884'), width: 1 }, ticks: { stroke: cssVar('--vscode-panel-border', '#8884') } };
   return {
     title,
     width: Math.max(260, el.clientWidth),
@@ -143,5 +143,9 @@ window.addEventListener('message', (event: MessageEvent<HostToPage>) => {
   }
   render();
 });
+
+// VS Code swaps the body's theme class (vscode-light, vscode-dark, …) when the theme changes; the
+// charts read their colours when drawn, so draw them again.
+new MutationObserver(() => drawCharts()).observe(document.body, { attributes: true, attributeFilter: ['class'] });
 
 vscode.postMessage({ type: 'ready' });

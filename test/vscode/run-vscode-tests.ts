@@ -8,7 +8,7 @@
 // With --electron, step 1 runs in a downloaded desktop VS Code through @vscode/test-electron
 // instead (for contributors who can download one) and step 2 is skipped.
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { format } from 'node:util';
 import { chromium, type Page } from 'playwright-core';
@@ -56,6 +56,10 @@ interface CodeServer {
   stop(): Promise<void>;
 }
 
+function userSettingsWith(colorTheme: string): object {
+  return { 'workbench.startupEditor': 'none', 'security.workspace.trust.enabled': false, 'extensions.autoUpdate': false, 'telemetry.telemetryLevel': 'off', 'workbench.colorTheme': colorTheme };
+}
+
 async function startCodeServer(vsix: string): Promise<CodeServer> {
   const bin = execFileSync('bash', [join(ROOT, 'test', 'vscode', 'install-code-server.sh')], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] }).trim();
   const home = tempDir('code-server');
@@ -64,10 +68,7 @@ async function startCodeServer(vsix: string): Promise<CodeServer> {
   writeFileSync(config, `bind-addr: 127.0.0.1:${port}\nauth: none\ncert: false\n`);
   const userData = join(home, 'user-data');
   mkdirSync(join(userData, 'User'), { recursive: true });
-  writeFileSync(
-    join(userData, 'User', 'settings.json'),
-    JSON.stringify({ 'workbench.startupEditor': 'none', 'security.workspace.trust.enabled': false, 'extensions.autoUpdate': false, 'telemetry.telemetryLevel': 'off', 'workbench.colorTheme': 'Default Dark Modern' }),
-  );
+  writeFileSync(join(userData, 'User', 'settings.json'), JSON.stringify(userSettingsWith('Default Dark Modern')));
   const common = ['--config', config, '--user-data-dir', userData, '--extensions-dir', join(home, 'extensions')];
   const env = { ...process.env, EXTENSIONS_GALLERY: '{}' };
   execFileSync(bin, [...common, '--install-extension', vsix], { env, stdio: ['ignore', 'ignore', 'inherit'] });
@@ -156,6 +157,13 @@ async function useLikeAPerson(page: Page, server: CodeServer, workspace: string)
   const verdictText = await verdict.textContent();
   const rows = await frame.locator('[data-testid=driver-rows] tr').count();
   await page.screenshot({ path: join(RESULTS, 'vscode-dashboard-final.png') });
+  // The same dashboard in a light theme: its colours come from the theme's variables. The
+  // workbench applies a change of the workspace's settings file at once.
+  const settingsFile = join(workspace, '.vscode', 'settings.json');
+  writeFileSync(settingsFile, JSON.stringify({ ...JSON.parse(readFileSync(settingsFile, 'utf8')), 'workbench.colorTheme': 'Default Light Modern' }, null, 2));
+  await page.locator('.monaco-workbench.vs').waitFor({ timeout: 30_000 });
+  await frame.locator('[data-testid=verdict]').waitFor();
+  await page.screenshot({ path: join(RESULTS, 'vscode-dashboard-light.png') });
   const expected = 800 * DRIVERS;
   const passed = final === expected && verdictText === 'PASSED' && rows === DRIVERS;
   return { name: 'UI: palette, tree and dashboard', passed, detail: `requests ${first} → ${second} → ${final} (expected ${expected}), verdict ${verdictText}, ${rows} driver rows` };

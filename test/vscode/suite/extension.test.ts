@@ -68,6 +68,21 @@ describe('the Load Test extension in VS Code', function () {
     assert.equal(JSON.parse(readFileSync(saved, 'utf8')).test_id, testId);
   });
 
+  it('reconnects without a reload when a setting changes', async () => {
+    const settings = vscode.workspace.getConfiguration('loadtest');
+    const before = settings.get<string>('kafka.topicPrefix')!;
+    const first = api.service.connection.require();
+    await settings.update('kafka.topicPrefix', `${before}renamed.`, vscode.ConfigurationTarget.Workspace);
+    const second = await waitFor(() => {
+      const o = api.service.orchestrator;
+      return o && o !== first && o.topics.register === `${before}renamed.register` && o;
+    }, 'a new connection on the new topics');
+    assert.equal(second.drivers().length, 0, 'no agent serves the renamed topics');
+    await settings.update('kafka.topicPrefix', before, vscode.ConfigurationTarget.Workspace);
+    await waitFor(() => api.service.orchestrator?.topics.register === `${before}register` && api.service.orchestrator.drivers().some((d) => d.health === 'alive'), 'the original topics and their drivers again');
+    await waitFor(() => api.service.restUrl, 'the REST API again');
+  });
+
   it('does not start an invalid file', async () => {
     const file = vscode.Uri.joinPath(folder(), 'broken.loadtest.json');
     await vscode.workspace.fs.writeFile(file, Buffer.from('{"test_type": "TSUNAMI", "message_count_per_driver": 5, "target": "http://127.0.0.1:1/"}'));
