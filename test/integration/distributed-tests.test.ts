@@ -170,6 +170,27 @@ describe('what drivers measure about themselves', function () {
   });
 });
 
+describe('errors', function () {
+  it('an injected error rate is counted by kind and status code, and fails an error-rate threshold', async () => {
+    const kafka = await kafkaBootstrap();
+    const prefix = uniquePrefix('errors');
+    const target = await startTargetProcess(['--error-rate', '0.3']);
+    await startAgents(2, 'errors', { kafka, prefix, orchestrator: 'test-orchestrator' });
+    const orchestrator = await startOrchestrator(kafka, prefix);
+    const result = await runToEnd(orchestrator, { test_type: 'AVALANCHE', message_count_per_driver: 500, concurrency: 4, drivers: 2, target: `${target.url}/ping`, thresholds: { error_rate: 0.05 } });
+    const a = result.aggregate;
+    assert.equal(a.requests_sent, 1000);
+    assert.equal(a.responses, 1000, 'an HTTP 500 is still a response');
+    assert.equal(a.errors, a.error_kinds.http_5xx, 'every error is a 5xx');
+    assert.equal(a.status_codes['500'], a.errors);
+    assert.equal(a.status_codes['200'] + a.status_codes['500'], 1000);
+    // 30% of 1000 is 300; a binomial spread of ±70 is more than 4 standard deviations.
+    assert.ok(a.errors > 230 && a.errors < 370, `${a.errors} errors for a 30% error rate`);
+    assert.equal(result.thresholds.passed, false);
+    assert.match(result.thresholds.checks[0].text, /^error rate 0\.\d+ <= 0\.05$/);
+  });
+});
+
 describe('global percentiles', function () {
   it('are those of all drivers’ latencies pooled: one slow driver among fast ones is not averaged away', async () => {
     const kafka = await kafkaBootstrap();

@@ -25,6 +25,8 @@ interface Outcome {
   name: string;
   passed: boolean;
   detail?: string;
+  /** how many tests it stands for (mocha's own count for the suites) */
+  counts?: { passed: number; failed: number };
 }
 
 async function prepareWorkspace(kafka: string, prefix: string, targetUrl: string): Promise<string> {
@@ -106,18 +108,21 @@ async function runSuites(page: Page, server: CodeServer, workspace: string): Pro
     ['extensionTestsPath', remote(join(ROOT, 'out', 'test', 'vscode', 'suite', 'index.js'))],
   ]);
   const exit = new Promise<number>((resolve) => void page.exposeFunction('codeAutomationExit', (code: number) => resolve(code)));
+  const counts = { passed: 0, failed: 0 };
   page.on('console', (message) => {
     const args = message.args();
     if (message.text().includes('%c') && args.length > 2) {
       void Promise.all(args.slice(2).map((a) => a.jsonValue().catch(() => ''))).then((values) => {
         const line = format(...(values as [unknown, ...unknown[]]));
+        const tally = /(\d+) (passing|failing)/.exec(line);
+        if (tally) counts[tally[2] === 'passing' ? 'passed' : 'failed'] = Number(tally[1]);
         if (!/^\[Extension Host\]/.test(line) || /✔|passing|failing|\d+\)|Error|extension host:/.test(line)) process.stdout.write(`  ${line.replace(/^\[Extension Host\] /, '')}\n`);
       });
     }
   });
   await page.goto(`${server.url}/?folder=${encodeURIComponent(workspace)}&payload=${encodeURIComponent(payload)}`);
   const code = await Promise.race([exit, new Promise<number>((r) => setTimeout(() => r(-1), 5 * 60_000))]);
-  return { name: 'extension host suites', passed: code === 0, detail: code === -1 ? 'timed out' : `exit code ${code}` };
+  return { name: 'extension host suites', passed: code === 0, detail: code === -1 ? 'timed out' : `${counts.passed} passing, ${counts.failed} failing`, counts: counts.passed + counts.failed > 0 ? counts : undefined };
 }
 
 async function numberIn(text: string | null): Promise<number> {
@@ -222,9 +227,15 @@ async function main(): Promise<number> {
     await stopKafkaFixture();
   }
   for (const o of outcomes) say(`${o.passed ? 'PASS' : 'FAIL'}  ${o.name}${o.detail ? ` (${o.detail})` : ''}`);
-  const passed = outcomes.filter((o) => o.passed).length;
-  process.stdout.write(`vscode: ${passed} passed, ${outcomes.length - passed} failed\n`);
-  return passed === outcomes.length ? 0 : 1;
+  const total = outcomes.reduce(
+    (sum, o) => {
+      const c = o.counts ?? { passed: o.passed ? 1 : 0, failed: o.passed ? 0 : 1 };
+      return { passed: sum.passed + c.passed, failed: sum.failed + c.failed };
+    },
+    { passed: 0, failed: 0 },
+  );
+  process.stdout.write(`vscode: ${total.passed} passed, ${total.failed} failed\n`);
+  return outcomes.every((o) => o.passed) ? 0 : 1;
 }
 
 main().then(

@@ -63,9 +63,22 @@ describe('the Load Test extension in VS Code', function () {
     assert.equal(result.status, 'complete');
     const definition = JSON.parse(readFileSync(file.fsPath, 'utf8'));
     assert.equal(result.aggregate.requests_sent, definition.message_count_per_driver * EXPECTED_DRIVERS);
+    const row = api.tree.getTreeItem(orchestrator.drivers()[0]);
+    assert.match(String(row.description), new RegExp(`${definition.message_count_per_driver.toLocaleString('en-US')} sent`), 'the tree shows requests sent in the test');
     const saved = join(api.service.resultsDir, 'results', `${testId}.json`);
     await waitFor(() => existsSync(saved), 'the saved result');
     assert.equal(JSON.parse(readFileSync(saved, 'utf8')).test_id, testId);
+  });
+
+  it('offers “Run load test” at the top of a .loadtest.json file', async () => {
+    const document = await vscode.workspace.openTextDocument(vscode.Uri.joinPath(folder(), 'ping.loadtest.json'));
+    const file = document.uri;
+    const lenses = await vscode.commands.executeCommand<vscode.CodeLens[]>('vscode.executeCodeLensProvider', file);
+    const run = lenses.find((l) => l.command?.command === 'loadtest.startTest');
+    assert.ok(run, 'a CodeLens runs the file');
+    assert.equal(run.range.start.line, 0);
+    assert.match(run.command!.title, /Run load test/);
+    assert.equal((run.command!.arguments![0] as vscode.Uri).toString(), file.toString());
   });
 
   it('reconnects without a reload when a setting changes', async () => {
