@@ -2,27 +2,25 @@
 // needs only Node and the packed tarball, and the extension's .vsix carries no node_modules.
 import { build } from 'esbuild';
 
-const entryPoints = {
-  'lt-agent': 'agents/lt-agent.ts',
-  'lt-target': 'target-server/lt-target.ts',
-  'lt-orchestrator': 'extension/cli/lt-orchestrator.ts',
-  'kafka-broker': 'scripts/kafka-broker.ts',
-  demo: 'scripts/demo.ts',
-  bench: 'bench/run-benchmarks.ts',
-};
+const forNode = { bundle: true, platform: 'node', target: 'node20', format: 'cjs', sourcemap: true, logLevel: 'warning' };
 
-// The extension host bundle: `vscode` is provided by the editor at run time.
+// The command lines.
 await build({
-  entryPoints: { extension: 'extension/extension.ts' },
+  ...forNode,
+  entryPoints: {
+    'lt-agent': 'agents/lt-agent.ts',
+    'lt-target': 'target-server/lt-target.ts',
+    'lt-orchestrator': 'extension/cli/lt-orchestrator.ts',
+    'kafka-broker': 'scripts/kafka-broker.ts',
+    demo: 'scripts/demo.ts',
+    bench: 'bench/run-benchmarks.ts',
+  },
   outdir: 'dist',
-  bundle: true,
-  platform: 'node',
-  target: 'node20',
-  format: 'cjs',
-  sourcemap: true,
-  external: ['vscode'],
-  logLevel: 'warning',
+  banner: { js: '#!/usr/bin/env node' },
 });
+
+// The extension host's bundle: `vscode` is provided by the editor at run time.
+await build({ ...forNode, entryPoints: { extension: 'extension/extension.ts' }, outdir: 'dist', external: ['vscode'] });
 
 // The dashboard page, for the browser inside the webview; its CSS (uPlot's and ours) lands beside it.
 await build({
@@ -33,17 +31,5 @@ await build({
   target: 'es2022',
   format: 'iife',
   minify: true,
-  logLevel: 'warning',
-});
-
-await build({
-  entryPoints,
-  outdir: 'dist',
-  bundle: true,
-  platform: 'node',
-  target: 'node20',
-  format: 'cjs',
-  sourcemap: true,
-  banner: { js: '#!/usr/bin/env node' },
   logLevel: 'warning',
 });
