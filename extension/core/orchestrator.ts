@@ -178,6 +178,7 @@ export class Orchestrator extends EventEmitter<OrchestratorEvents> {
         const d = this.registry.get(id);
         if (d && d.current_test === r.test_id) d.activity = 'idle';
       }
+      this.forgetFinishedRunsBefore(run);
       this.emit('end', r);
     });
     this.runs.set(testId, run);
@@ -203,6 +204,15 @@ export class Orchestrator extends EventEmitter<OrchestratorEvents> {
     const snapshot = run.snapshot();
     this.emit('test', snapshot);
     return snapshot;
+  }
+
+  /**
+   * A finished run holds its drivers' decoded histograms; the store has everything it reported.
+   * A long-lived host (the extension) keeps only the latest finished run in memory, for
+   * waitForEnd() and for refusing a second trigger.
+   */
+  private forgetFinishedRunsBefore(latest: TestRun): void {
+    for (const [id, run] of this.runs) if (run !== latest && run.isOver) this.runs.delete(id);
   }
 
   /** Creates and triggers in one step; resolves with the run once triggered. */

@@ -36,6 +36,7 @@ describe('REST API', function () {
     const text = await response.text();
     return { status: response.status, body: response.headers.get('content-type')?.includes('json') ? JSON.parse(text) : text };
   };
+  let firstTestId = '';
   const definition = () => ({ test_type: 'AVALANCHE', message_count_per_driver: 300, drivers: 2, target: `${target.url}/ping` });
 
   describe('rejects bad input with a 4xx that names the problem', () => {
@@ -79,6 +80,7 @@ describe('REST API', function () {
     assert.equal(created.body.status, 'created');
     assert.deepEqual(created.body.participants.sort(), ['rest-1', 'rest-2']);
     const id = created.body.test_id;
+    firstTestId = id;
     const triggered = await call('POST', `/api/tests/${id}/trigger`);
     assert.equal(triggered.status, 202);
     assert.equal((await call('POST', `/api/tests/${id}/trigger`)).status, 409, 'a second trigger is refused');
@@ -113,5 +115,11 @@ describe('REST API', function () {
     assert.ok(done.aggregate.requests_sent < 2000, `stopped after ${done.aggregate.requests_sent} of 2000`);
     assert.ok(done.per_driver.every((d: { stopped: boolean }) => d.stopped));
     assert.equal((await call('POST', `/api/tests/${id}/stop`)).status, 409);
+    // The earlier test is no longer held in memory, and is served whole from the store.
+    const earlier = await call('GET', `/api/tests/${firstTestId}`);
+    assert.equal(earlier.status, 200);
+    assert.equal(earlier.body.status, 'complete');
+    assert.equal(earlier.body.aggregate.requests_sent, 600);
+    assert.equal((await call('POST', `/api/tests/${firstTestId}/trigger`)).status, 409);
   });
 });
