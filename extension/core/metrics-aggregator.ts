@@ -209,7 +209,11 @@ function addCounts(into: Record<string, number>, from: Record<string, number>): 
   for (const [k, v] of Object.entries(from)) into[k] = (into[k] ?? 0) + v;
 }
 
-export function aggregate(drivers: { stats: DriverStats; report: DriverReport | undefined }[]): AggregateStats {
+/**
+ * `merged`, when the caller has already merged every driver's corrected histogram (see
+ * mergedHistogram), is used as is rather than merged again.
+ */
+export function aggregate(drivers: { stats: DriverStats; report: DriverReport | undefined }[], merged?: Histogram | null): AggregateStats {
   const reporting = drivers.filter((d) => d.report);
   const sum = (pick: (s: DriverStats) => number | null) => reporting.reduce((a, d) => a + (pick(d.stats) ?? 0), 0);
   const errorKinds: Record<string, number> = {};
@@ -228,7 +232,11 @@ export function aggregate(drivers: { stats: DriverStats; report: DriverReport | 
     errors,
     error_rate: requests > 0 ? errors / requests : 0,
     rate: sum((s) => (s.state === 'running' ? s.rate : 0)),
-    latency: combineLatency(reporting.map((d) => ({ histogram: d.report!.histogram, summary: d.stats.latency }))),
+    latency: merged
+      ? merged.totalCount > 0
+        ? summarizeHistogram(merged)
+        : null
+      : combineLatency(reporting.map((d) => ({ histogram: d.report!.histogram, summary: d.stats.latency }))),
     uncorrected: combineLatency(reporting.map((d) => ({ histogram: d.report!.uncorrectedHistogram, summary: d.stats.uncorrected }))),
     error_kinds: errorKinds,
     status_codes: statusCodes,

@@ -227,12 +227,18 @@ export class TestRun extends EventEmitter<TestRunEvents> {
   }
 
   snapshot(): TestSnapshot {
+    return this.measure().snapshot;
+  }
+
+  /** The snapshot, and the drivers' corrected histograms merged once for it and its time point. */
+  private measure(): { snapshot: TestSnapshot; merged: Histogram | null } {
     const now = this.now();
     const drivers = [...this.tracks.entries()].map(([id, t]) => ({ stats: driverStats(id, t.state, t.latest, t.previous, t.reports), report: t.latest }));
-    const agg = aggregate(drivers);
+    const merged = mergedHistogram(drivers.map((d) => d.report));
+    const agg = aggregate(drivers, merged);
     const runSeconds = Math.max(0, ...drivers.map((d) => d.stats.elapsed_s ?? 0));
     const end = this.endedAt ?? now;
-    return {
+    const snapshot: TestSnapshot = {
       test_id: this.testId,
       name: this.options.definition.name,
       test_type: this.options.config.test_type,
@@ -248,6 +254,7 @@ export class TestRun extends EventEmitter<TestRunEvents> {
       throughput: runSeconds > 0 ? agg.responses / runSeconds : 0,
       computed_at: now,
     };
+    return { snapshot, merged };
   }
 
   /** The newest snapshot, computed at most once per tick. */
@@ -259,16 +266,15 @@ export class TestRun extends EventEmitter<TestRunEvents> {
     if (this.status !== 'running') return;
     this.lastEmitAt = this.now();
     this.reportedSinceEmit.clear();
-    const snapshot = this.snapshot();
+    const { snapshot, merged } = this.measure();
     this.lastSnapshot = snapshot;
-    const point = this.timePoint(snapshot);
+    const point = this.timePoint(snapshot, merged);
     this.options.store.appendPoint(this.testId, point);
     this.emit('update', snapshot, point);
   }
 
   /** `final`: the point made as the test ends, when no driver is running any more but the last interval's rate is still theirs. */
-  private timePoint(snapshot: TestSnapshot, final = false): TimePoint {
-    const merged = mergedHistogram([...this.tracks.values()].map((t) => t.latest));
+  private timePoint(snapshot: TestSnapshot, merged: Histogram | null, final = false): TimePoint {
     let interval = null;
     try {
       interval = merged ? intervalLatency(merged, this.previousMerged) : null;
@@ -300,8 +306,8 @@ export class TestRun extends EventEmitter<TestRunEvents> {
     this.endedAt = this.now();
     const anyStopped = [...this.tracks.values()].some((t) => t.latest?.message.stopped);
     this.status = this.stopRequested || anyStopped ? 'stopped' : 'complete';
-    const snapshot = this.snapshot();
-    this.options.store.appendPoint(this.testId, this.timePoint(snapshot, true));
+    const { snapshot, merged } = this.measure();
+    this.options.store.appendPoint(this.testId, this.timePoint(snapshot, merged, true));
     const result: TestResult = {
       ...snapshot,
       status: this.status,
