@@ -261,8 +261,9 @@ export class DriverAgent {
     const test = this.current;
     if (test) {
       test.generator.stop();
-      const settleMs = 2000;
-      const settled = await Promise.race([test.generator.done.then(() => true), new Promise<boolean>((r) => setTimeout(() => r(false), settleMs))]);
+      let timer: NodeJS.Timeout | undefined;
+      const settled = await Promise.race([test.generator.done.then(() => true), new Promise<boolean>((r) => (timer = setTimeout(() => r(false), 2000)))]);
+      clearTimeout(timer);
       // Requests still out after that are abandoned; the final report still goes out when they fail.
       if (!settled) await test.generator.destroy();
       await test.generator.done;
