@@ -5,7 +5,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { projectRoot } from '../scripts/local-kafka';
+import { projectRoot } from '../common/project-root';
 import { has, pinned } from './bench-environment';
 
 export interface ClientRun {

@@ -10,8 +10,8 @@ await build({
   entryPoints: {
     'lt-agent': 'agents/lt-agent.ts',
     'lt-target': 'target-server/lt-target.ts',
-    'lt-orchestrator': 'extension/cli/lt-orchestrator.ts',
-    'kafka-broker': 'scripts/kafka-broker.ts',
+    'lt-orchestrator': 'orchestrator/cli/lt-orchestrator.ts',
+    'kafka-broker': 'kafka-broker/kafka-broker.ts',
     demo: 'scripts/demo.ts',
     bench: 'bench/run-benchmarks.ts',
   },

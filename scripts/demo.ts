@@ -6,7 +6,9 @@ import { mkdtempSync, openSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { formatHelp, parseNumberOption, parseOptions, runCli, wantsHelp } from '../common/cli-options';
-import { freePort, projectRoot, startBroker, type RunningBroker } from './local-kafka';
+import { freePort } from '../common/free-port';
+import { projectRoot } from '../common/project-root';
+import { startBroker, type RunningBroker } from '../kafka-broker/local-kafka';
 
 const OPTIONS = {
   kafka: { type: 'string', value: 'HOST:PORT', env: 'LT_KAFKA', description: 'Use this Kafka broker instead of starting a local one.' },

@@ -4,11 +4,11 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as vscode from 'vscode';
 import { errorMessage, type Logger } from '../../common/logger';
-import { parseDefinition } from '../core/loadtest-definition';
-import { OrchestratorError } from '../core/orchestrator';
-import { resultToCsv } from '../core/result-export';
-import type { TestResult } from '../core/test-run';
-import { startBroker } from '../../scripts/local-kafka';
+import { parseDefinition } from '../../orchestrator/loadtest-definition';
+import { OrchestratorError } from '../../orchestrator/orchestrator';
+import { resultToCsv } from '../../orchestrator/result-export';
+import type { TestResult } from '../../orchestrator/test-run';
+import { startBroker } from '../../kafka-broker/local-kafka';
 import { DashboardPanel } from './dashboard-panel';
 import type { LoadTestService } from './loadtest-service';
 
@@ -143,18 +143,26 @@ export function registerCommands(context: vscode.ExtensionContext, service: Load
   register('loadtest.startLocalBroker', async () => {
     const [host, port] = service.currentSettings.brokers[0].split(/:(?=\d+$)/);
     if (!['127.0.0.1', 'localhost'].includes(host)) throw new Error(`the Kafka setting points at ${host}, not this machine; the local broker listens on 127.0.0.1`);
+    // Cancellable: the first start downloads the broker with Maven, which can take minutes.
     const broker = await vscode.window.withProgress(
-      { location: vscode.ProgressLocation.Notification, title: 'Starting a local Kafka broker (the first start fetches it with Maven)…' },
-      () =>
-        startBroker({
+      { location: vscode.ProgressLocation.Notification, title: 'Load Test: starting a local Kafka broker', cancellable: true },
+      (progress, token) => {
+        const abort = new AbortController();
+        token.onCancellationRequested(() => abort.abort());
+        return startBroker({
           port: Number(port),
           advertisedHost: '127.0.0.1',
           listenHost: '127.0.0.1',
           fresh: false,
           home: join(context.globalStorageUri.fsPath, 'kafka'),
-          pomFile: vscode.Uri.joinPath(context.extensionUri, 'scripts', 'kafka', 'pom.xml').fsPath,
-          onProgress: (line) => log.info(line),
-        }),
+          pomFile: vscode.Uri.joinPath(context.extensionUri, 'kafka-broker', 'pom.xml').fsPath,
+          signal: abort.signal,
+          onProgress: (line) => {
+            log.info(line);
+            progress.report({ message: line });
+          },
+        });
+      },
     );
     void vscode.window.showInformationMessage(`Load Test: Kafka is running at ${broker.bootstrap} (pid ${broker.pid}); the extension connects by itself.`);
     return broker.bootstrap;

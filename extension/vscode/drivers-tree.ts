@@ -1,8 +1,8 @@
 // The Drivers view: one item per registered driver, refreshed when the registry or a running
 // test changes (never on a timer of its own).
 import * as vscode from 'vscode';
-import type { DriverInfo } from '../core/driver-registry';
-import type { TestSnapshot } from '../core/test-run';
+import type { DriverInfo } from '../../orchestrator/driver-registry';
+import type { TestSnapshot } from '../../orchestrator/test-run';
 import type { LoadTestService } from './loadtest-service';
 
 export class DriversTreeProvider implements vscode.TreeDataProvider<DriverInfo>, vscode.Disposable {

@@ -5,11 +5,11 @@ import { homedir } from 'node:os';
 import { isAbsolute, join } from 'node:path';
 import * as vscode from 'vscode';
 import { errorMessage, type Logger } from '../../common/logger';
-import type { DriverInfo } from '../core/driver-registry';
-import type { Orchestrator } from '../core/orchestrator';
-import { OrchestratorConnection, type ConnectionState } from '../core/orchestrator-connection';
-import { startRestApi, type RunningRestApi } from '../core/rest-api';
-import type { TestResult, TestSnapshot, TimePoint } from '../core/test-run';
+import type { DriverInfo } from '../../orchestrator/driver-registry';
+import type { Orchestrator } from '../../orchestrator/orchestrator';
+import { OrchestratorConnection, type ConnectionState } from '../../orchestrator/orchestrator-connection';
+import { startRestApi, type RunningRestApi } from '../../orchestrator/rest-api/rest-api';
+import type { TestResult, TestSnapshot, TimePoint } from '../../orchestrator/test-run';
 import { readSettings, type LoadTestSettings } from './settings';
 
 export type ServiceEvent =

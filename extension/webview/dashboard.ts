@@ -3,9 +3,9 @@
 import uPlot from 'uplot';
 import 'uplot/dist/uPlot.min.css';
 import './dashboard.css';
-import type { DriverStats, LatencySummary } from '../core/metrics-aggregator';
-import type { DriverInfo } from '../core/driver-registry';
-import type { TestResult, TestSnapshot, TimePoint } from '../core/test-run';
+import type { DriverStats, LatencySummary } from '../../orchestrator/metrics-aggregator';
+import type { DriverInfo } from '../../orchestrator/driver-registry';
+import type { TestResult, TestSnapshot, TimePoint } from '../../orchestrator/test-run';
 import type { ConnectionSummary, HostToPage, PageToHost } from './dashboard-protocol';
 
 declare function acquireVsCodeApi(): { postMessage(message: PageToHost): void };

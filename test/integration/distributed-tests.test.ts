@@ -1,9 +1,9 @@
 // Full tests over the real broker: agents as separate processes, a real lt-target process, and
 // the orchestrator core that the CLI and the extension run.
 import assert from 'node:assert/strict';
-import type { Orchestrator } from '../../extension/core/orchestrator';
-import type { LoadTestDefinition } from '../../extension/core/loadtest-definition';
-import type { TestResult } from '../../extension/core/test-run';
+import type { Orchestrator } from '../../orchestrator/orchestrator';
+import type { LoadTestDefinition } from '../../orchestrator/loadtest-definition';
+import type { TestResult } from '../../orchestrator/test-run';
 import { decodeHistogram, mergeHistograms } from '../../protocol/latency-histogram';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';

@@ -2,7 +2,7 @@
 // messages shaped as other implementations of the spec send them.
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
-import type { DriverInfo } from '../../extension/core/driver-registry';
+import type { DriverInfo } from '../../orchestrator/driver-registry';
 import { KafkaBus, type BusMessage } from '../../protocol/kafka-bus';
 import { parseMetrics, topicNames, type MetricsMessage } from '../../protocol/wire-protocol';
 import { kafkaBootstrap, uniquePrefix } from '../support/kafka-fixture';

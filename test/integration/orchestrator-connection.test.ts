@@ -3,8 +3,9 @@
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import { join } from 'node:path';
-import { OrchestratorConnection, type ConnectionState } from '../../extension/core/orchestrator-connection';
-import { freePort, startBroker, type RunningBroker } from '../../scripts/local-kafka';
+import { OrchestratorConnection, type ConnectionState } from '../../orchestrator/orchestrator-connection';
+import { freePort } from '../../common/free-port';
+import { startBroker, type RunningBroker } from '../../kafka-broker/local-kafka';
 import { uniquePrefix } from '../support/kafka-fixture';
 import { quietLogger, startAgent, tempDir, waitFor } from '../support/processes';
 

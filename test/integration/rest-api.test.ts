@@ -1,7 +1,7 @@
 // The REST API over a live orchestrator with real agents: the happy path and every bad input.
 import assert from 'node:assert/strict';
-import type { Orchestrator } from '../../extension/core/orchestrator';
-import { startRestApi, type RunningRestApi } from '../../extension/core/rest-api';
+import type { Orchestrator } from '../../orchestrator/orchestrator';
+import { startRestApi, type RunningRestApi } from '../../orchestrator/rest-api/rest-api';
 import { kafkaBootstrap, uniquePrefix } from '../support/kafka-fixture';
 import { inSuiteScope, startAgents, startOrchestrator, startTargetProcess, stopSuiteProcesses, waitFor, type TargetProcess } from '../support/processes';
 

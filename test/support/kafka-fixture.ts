@@ -4,7 +4,8 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { freePort, startBroker, type RunningBroker } from '../../scripts/local-kafka';
+import { freePort } from '../../common/free-port';
+import { startBroker, type RunningBroker } from '../../kafka-broker/local-kafka';
 
 let broker: Promise<RunningBroker> | undefined;
 let prefixCounter = 0;

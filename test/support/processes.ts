@@ -5,7 +5,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { createLogger, type Logger } from '../../common/logger';
-import { Orchestrator } from '../../extension/core/orchestrator';
+import { Orchestrator } from '../../orchestrator/orchestrator';
 
 export const ROOT = resolve(__dirname, '..', '..', '..');
 export const DIST = join(ROOT, 'dist');

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
-import { DriverRegistry, type DriverInfo } from '../../extension/core/driver-registry';
+import { DriverRegistry, type DriverInfo } from '../../orchestrator/driver-registry';
 
 describe('driver registry', () => {
   let clock = 1_000_000;

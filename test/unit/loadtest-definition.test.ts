@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { parseDefinition, toTestConfig, validateDefinition } from '../../extension/core/loadtest-definition';
+import { parseDefinition, toTestConfig, validateDefinition } from '../../orchestrator/loadtest-definition';
 import { ROOT } from '../support/processes';
 
 const errorsOf = (value: unknown): string[] => {

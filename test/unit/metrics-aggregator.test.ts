@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { aggregate, decodeReport, driverStats, intervalLatency, mergedHistogram } from '../../extension/core/metrics-aggregator';
+import { aggregate, decodeReport, driverStats, intervalLatency, mergedHistogram } from '../../orchestrator/metrics-aggregator';
 import { createLatencyHistogram, encodeHistogram, latencyStats } from '../../protocol/latency-histogram';
 import type { MetricsMessage } from '../../protocol/wire-protocol';
 

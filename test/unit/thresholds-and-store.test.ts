@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import { appendFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { AggregateStats } from '../../extension/core/metrics-aggregator';
-import { MetricsStore } from '../../extension/core/metrics-store';
-import { evaluateThresholds } from '../../extension/core/thresholds';
+import type { AggregateStats } from '../../orchestrator/metrics-aggregator';
+import { MetricsStore } from '../../orchestrator/metrics-store';
+import { evaluateThresholds } from '../../orchestrator/thresholds';
 import { tempDir } from '../support/processes';
 
 const stats = (over: Partial<AggregateStats> = {}): AggregateStats => ({

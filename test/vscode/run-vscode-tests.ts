@@ -12,7 +12,7 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { format } from 'node:util';
 import { chromium, type Page } from 'playwright-core';
-import { freePort } from '../../scripts/local-kafka';
+import { freePort } from '../../common/free-port';
 import { kafkaBootstrap, stopKafkaFixture, uniquePrefix } from '../support/kafka-fixture';
 import { ROOT, startAgents, startTargetProcess, stopAllProcesses, tempDir, waitFor } from '../support/processes';
 

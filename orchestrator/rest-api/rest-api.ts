@@ -4,7 +4,7 @@ import express, { type NextFunction, type Request, type Response } from 'express
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { PROMETHEUS_CONTENT_TYPE } from '../../common/prometheus-text';
-import { OrchestratorError, type Orchestrator } from './orchestrator';
+import { OrchestratorError, type Orchestrator } from '../orchestrator';
 import { orchestratorMetrics } from './orchestrator-metrics';
 
 export interface RestApiOptions {

@@ -3,8 +3,8 @@
 // from merging the drivers' histograms (never from averaging their medians); a driver that sends
 // no histogram is combined soundly (count-weighted mean, true min and max) and the result's
 // percentiles are marked approximate.
-import { decodeHistogram, latencyStats, mergeHistograms, type Histogram } from '../../protocol/latency-histogram';
-import type { LatencyStats, MetricsMessage, SendLag } from '../../protocol/wire-protocol';
+import { decodeHistogram, latencyStats, mergeHistograms, type Histogram } from '../protocol/latency-histogram';
+import type { LatencyStats, MetricsMessage, SendLag } from '../protocol/wire-protocol';
 
 /** Latency in milliseconds. */
 export interface LatencySummary {

@@ -2,8 +2,8 @@
 // CLI, the REST API and the editor share) and turned into the test_config the drivers receive.
 import Ajv, { type ErrorObject } from 'ajv';
 import { randomBytes } from 'node:crypto';
-import schema from '../../schemas/loadtest.schema.json';
-import type { HttpTarget, TestConfigMessage, TestType } from '../../protocol/wire-protocol';
+import schema from '../schemas/loadtest.schema.json';
+import type { HttpTarget, TestConfigMessage, TestType } from '../protocol/wire-protocol';
 
 export interface Thresholds {
   mean_latency_ms?: number;

@@ -7,7 +7,7 @@
 // no result.json after a restart was interrupted, and its reports and series are still there.
 import { appendFileSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { MetricsMessage, TestConfigMessage } from '../../protocol/wire-protocol';
+import type { MetricsMessage, TestConfigMessage } from '../protocol/wire-protocol';
 import type { LoadTestDefinition } from './loadtest-definition';
 import type { TestResult, TimePoint } from './test-run';
 

@@ -3,8 +3,8 @@
 // when it reports the test complete, when it is lost (the test ends with what it reported), or
 // when it stays silent too long.
 import { EventEmitter } from 'node:events';
-import type { Histogram } from '../../protocol/latency-histogram';
-import type { MetricsMessage, TestConfigMessage } from '../../protocol/wire-protocol';
+import type { Histogram } from '../protocol/latency-histogram';
+import type { MetricsMessage, TestConfigMessage } from '../protocol/wire-protocol';
 import {
   aggregate,
   decodeReport,

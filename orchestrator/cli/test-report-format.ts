@@ -1,6 +1,6 @@
 // How a test looks in a terminal: one progress line per second, and the final table.
-import type { LatencySummary } from '../core/metrics-aggregator';
-import type { TestResult, TestSnapshot } from '../core/test-run';
+import type { LatencySummary } from '../metrics-aggregator';
+import type { TestResult, TestSnapshot } from '../test-run';
 
 const int = (n: number | null | undefined) => (n === null || n === undefined ? '-' : Math.round(n).toLocaleString('en-US'));
 const msText = (n: number | null | undefined) => (n === null || n === undefined ? '-' : n < 10 ? n.toFixed(2) : n < 100 ? n.toFixed(1) : Math.round(n).toString());

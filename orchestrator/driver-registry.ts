@@ -2,7 +2,7 @@
 // no heartbeat for `lostAfterMs` is marked lost, and alive again when heartbeats resume. Liveness
 // is judged by the time messages arrive here, never by the senders' clocks.
 import { EventEmitter } from 'node:events';
-import type { HeartbeatMessage, RegisterMessage } from '../../protocol/wire-protocol';
+import type { HeartbeatMessage, RegisterMessage } from '../protocol/wire-protocol';
 
 export type DriverHealth = 'alive' | 'lost' | 'left';
 

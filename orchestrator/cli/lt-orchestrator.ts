@@ -7,10 +7,10 @@ import { resolve } from 'node:path';
 import { formatHelp, httpUrl, parseNumberOption, parseOptions, parseOptionWith, runCli, UsageError, wantsHelp } from '../../common/cli-options';
 import { createLogger, errorMessage, isLogLevel, type Logger } from '../../common/logger';
 import { KafkaUnreachableError, parseBrokerList } from '../../protocol/kafka-bus';
-import { parseDefinition } from '../core/loadtest-definition';
-import { Orchestrator, OrchestratorError } from '../core/orchestrator';
-import { resultToCsv } from '../core/result-export';
-import { startRestApi } from '../core/rest-api';
+import { parseDefinition } from '../loadtest-definition';
+import { Orchestrator, OrchestratorError } from '../orchestrator';
+import { resultToCsv } from '../result-export';
+import { startRestApi } from '../rest-api/rest-api';
 import { progressLine, summaryTable } from './test-report-format';
 
 const OPTIONS = {

@@ -1,8 +1,8 @@
 // The orchestrator's own figures for Prometheus: drivers by health, the current (or last) test,
 // and malformed messages skipped per topic.
 import { formatPrometheus, type MetricFamily } from '../../common/prometheus-text';
-import type { Orchestrator } from './orchestrator';
-import type { TestSnapshot } from './test-run';
+import type { Orchestrator } from '../orchestrator';
+import type { TestSnapshot } from '../test-run';
 
 function latestTest(orchestrator: Orchestrator): TestSnapshot | undefined {
   const active = orchestrator.activeRun();

@@ -2,11 +2,11 @@
 // (test_config, then trigger), aggregates their metrics and keeps the history. It knows nothing of
 // VS Code or of HTTP: the extension, the REST API and the CLI are shells around this class.
 import { EventEmitter } from 'node:events';
-import { errorMessage, type Logger } from '../../common/logger';
-import { ownAddresses, primaryAddress } from '../../common/network-address';
-import { KafkaBus, type Subscription } from '../../protocol/kafka-bus';
-import { MessageIntake } from '../../protocol/message-intake';
-import { encodeTestConfig, encodeTrigger, topicNames, type TopicNames } from '../../protocol/wire-protocol';
+import { errorMessage, type Logger } from '../common/logger';
+import { ownAddresses, primaryAddress } from '../common/network-address';
+import { KafkaBus, type Subscription } from '../protocol/kafka-bus';
+import { MessageIntake } from '../protocol/message-intake';
+import { encodeTestConfig, encodeTrigger, topicNames, type TopicNames } from '../protocol/wire-protocol';
 import { DriverRegistry, type DriverInfo } from './driver-registry';
 import { newTestId, toTestConfig, validateDefinition, type LoadTestDefinition } from './loadtest-definition';
 import { MetricsStore, type TestListing } from './metrics-store';

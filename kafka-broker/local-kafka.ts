@@ -1,12 +1,16 @@
 // A real single-node Apache Kafka broker (KRaft: broker and controller in one JVM), run from the
-// jars Maven fetches from Maven Central. Used by `npm run kafka:start`, the demo and the tests.
-import { spawn, spawnSync } from 'node:child_process';
+// jars Maven fetches from Maven Central. Used by `npm run kafka:start`, the demo, the tests and the
+// extension's "Start Local Kafka Broker". Nothing here blocks the event loop: Maven and Kafka's
+// storage tool run as child processes awaited asynchronously, and an AbortSignal cancels the wait
+// (a first start inside the editor may spend minutes downloading).
+import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
-import { dirname, join, resolve } from 'node:path';
-import { KafkaBus } from '../protocol/kafka-bus';
+import { join, resolve } from 'node:path';
+import { freePort } from '../common/free-port';
 import { createLogger } from '../common/logger';
+import { projectRoot } from '../common/project-root';
+import { KafkaBus } from '../protocol/kafka-bus';
 
 export interface BrokerOptions {
   port: number;
@@ -20,9 +24,11 @@ export interface BrokerOptions {
   stateDir?: string;
   /** Where the jars (and by default the state) live; the repository's .kafka/ unless given. */
   home?: string;
-  /** The pom that names the broker's jars; the repository's scripts/kafka/pom.xml unless given. */
+  /** The pom that names the broker's jars; the package's kafka-broker/pom.xml unless given. */
   pomFile?: string;
   onProgress?: (line: string) => void;
+  /** Aborting stops a download or start-up in progress (and the JVM, if it was started). */
+  signal?: AbortSignal;
 }
 
 export interface RunningBroker {
@@ -33,30 +39,50 @@ export interface RunningBroker {
   stop(): Promise<void>;
 }
 
-/** The repository root: the folder holding scripts/kafka/pom.xml, found from this file upward. */
-export function projectRoot(): string {
-  let dir = __dirname;
-  for (;;) {
-    if (existsSync(join(dir, 'scripts', 'kafka', 'pom.xml'))) return dir;
-    const parent = dirname(dir);
-    if (parent === dir) throw new Error('cannot find scripts/kafka/pom.xml above ' + __dirname + '; run this from a clone of the repository');
-    dir = parent;
+const defaultHome = () => join(projectRoot(), '.kafka');
+const defaultPom = () => join(projectRoot(), 'kafka-broker', 'pom.xml');
+
+export class BrokerStartCancelled extends Error {
+  constructor() {
+    super('starting the Kafka broker was cancelled');
   }
 }
 
-const defaultHome = () => join(projectRoot(), '.kafka');
+/** Runs a command to its end without blocking; the output is kept for the error message. */
+function runTool(command: string, args: string[], signal: AbortSignal | undefined): Promise<{ code: number | null; output: string }> {
+  return new Promise((done, fail) => {
+    if (signal?.aborted) return fail(new BrokerStartCancelled());
+    const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    let output = '';
+    child.stdout.on('data', (d: Buffer) => (output += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (output += d.toString()));
+    const onAbort = () => child.kill('SIGTERM');
+    signal?.addEventListener('abort', onAbort, { once: true });
+    child.once('error', (error) => {
+      signal?.removeEventListener('abort', onAbort);
+      fail(error);
+    });
+    child.once('close', (code) => {
+      signal?.removeEventListener('abort', onAbort);
+      if (signal?.aborted) fail(new BrokerStartCancelled());
+      else done({ code, output });
+    });
+  });
+}
 
 /** Fetches the broker's jars with Maven once; later calls find them in place. */
-export function ensureJars(onProgress: (line: string) => void = () => {}, home = defaultHome(), pom = join(projectRoot(), 'scripts', 'kafka', 'pom.xml')): string {
+export async function ensureJars(onProgress: (line: string) => void = () => {}, home = defaultHome(), pom = defaultPom(), signal?: AbortSignal): Promise<string> {
   const dir = join(home, 'jars');
   if (existsSync(dir) && readdirSync(dir).some((f) => f.startsWith('kafka_2.13-'))) return dir;
   onProgress('Fetching the Kafka broker jars from Maven Central (once; later runs reuse them)...');
-  const result = spawnSync('mvn', ['-q', '-B', '-f', pom, 'dependency:copy-dependencies', '-DincludeScope=runtime', `-DoutputDirectory=${dir}`], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-    encoding: 'utf8',
-  });
-  if (result.error) throw new Error(`cannot run Maven (mvn): ${result.error.message}. Install Java 17 and Maven, or use a broker of your own with --kafka HOST:PORT.`);
-  if (result.status !== 0) throw new Error(`Maven could not fetch the Kafka jars:\n${result.stdout}${result.stderr}`);
+  let result;
+  try {
+    result = await runTool('mvn', ['-q', '-B', '-f', pom, 'dependency:copy-dependencies', '-DincludeScope=runtime', `-DoutputDirectory=${dir}`], signal);
+  } catch (error) {
+    if (error instanceof BrokerStartCancelled) throw error;
+    throw new Error(`cannot run Maven (mvn): ${(error as Error).message}. Install Java 17 and Maven, or use a broker of your own with --kafka HOST:PORT.`);
+  }
+  if (result.code !== 0) throw new Error(`Maven could not fetch the Kafka jars:\n${result.output}`);
   return dir;
 }
 
@@ -98,19 +124,6 @@ const LOG4J = (logFile: string) =>
     'log4j.logger.org.apache.kafka=WARN',
     '',
   ].join('\n');
-
-/** A free TCP port on loopback, chosen by the kernel. */
-export async function freePort(): Promise<number> {
-  return new Promise((resolvePort, reject) => {
-    const server = createServer();
-    server.unref();
-    server.on('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => (typeof address === 'object' && address ? resolvePort(address.port) : reject(new Error('no port'))));
-    });
-  });
-}
 
 function isAlive(pid: number): boolean {
   try {
@@ -180,7 +193,8 @@ export async function startBroker(options: BrokerOptions): Promise<RunningBroker
     rmSync(pidFile, { force: true });
   }
 
-  const jars = ensureJars(progress, options.home, options.pomFile);
+  const signal = options.signal;
+  const jars = await ensureJars(progress, options.home, options.pomFile, signal);
   const dataDir = join(stateDir, 'data');
   if (options.fresh) rmSync(dataDir, { recursive: true, force: true });
   mkdirSync(dataDir, { recursive: true });
@@ -194,11 +208,14 @@ export async function startBroker(options: BrokerOptions): Promise<RunningBroker
   // Storage is formatted once per data folder; the cluster id is 16 random bytes, as Kafka's own tool makes it.
   if (!existsSync(join(dataDir, 'meta.properties'))) {
     const clusterId = randomBytes(16).toString('base64url');
-    const format = spawnSync('java', ['-cp', classpath, `-Dlog4j.configuration=file:${log4jFile}`, 'kafka.tools.StorageTool', 'format', `--cluster-id=${clusterId}`, '--config', propsFile, '--ignore-formatted'], {
-      encoding: 'utf8',
-    });
-    if (format.error) throw new Error(`cannot run java: ${format.error.message}. Install Java 17 (or newer) to run the local broker.`);
-    if (format.status !== 0) throw new Error(`formatting Kafka storage failed:\n${format.stdout}${format.stderr}`);
+    let format;
+    try {
+      format = await runTool('java', ['-cp', classpath, `-Dlog4j.configuration=file:${log4jFile}`, 'kafka.tools.StorageTool', 'format', `--cluster-id=${clusterId}`, '--config', propsFile, '--ignore-formatted'], signal);
+    } catch (error) {
+      if (error instanceof BrokerStartCancelled) throw error;
+      throw new Error(`cannot run java: ${(error as Error).message}. Install Java 17 (or newer) to run the local broker.`);
+    }
+    if (format.code !== 0) throw new Error(`formatting Kafka storage failed:\n${format.output}`);
   }
 
   progress(`Starting Kafka on ${bootstrap} (log: ${logFile})...`);
@@ -215,6 +232,11 @@ export async function startBroker(options: BrokerOptions): Promise<RunningBroker
 
   const deadline = Date.now() + 120_000;
   while (Date.now() < deadline) {
+    if (signal?.aborted) {
+      await stopPid(pid);
+      rmSync(pidFile, { force: true });
+      throw new BrokerStartCancelled();
+    }
     if (!isAlive(pid)) {
       rmSync(pidFile, { force: true });
       throw new Error(`the Kafka broker exited during start-up. Last lines of ${logFile}:\n${tail(logFile)}`);

@@ -2,7 +2,7 @@
 // reachable broker, keeps trying until one answers, and reconnects when the settings change.
 // Commands ask it for the orchestrator and get an error that says what to do when there is none.
 import { EventEmitter } from 'node:events';
-import { errorMessage } from '../../common/logger';
+import { errorMessage } from '../common/logger';
 import { Orchestrator, OrchestratorError, type OrchestratorOptions } from './orchestrator';
 
 export type ConnectionStatus = 'connecting' | 'connected' | 'stopped';
