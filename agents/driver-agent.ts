@@ -1,8 +1,9 @@
 // A driver node: registers with the orchestrator over Kafka, heartbeats every second, and runs
 // the tests it is configured and triggered for, reporting metrics every second and at the end.
 import { join } from 'node:path';
+import { systemClock, type Clock, type TimerHandle } from '../common/clock';
 import { errorMessage, type Logger } from '../common/logger';
-import type { KafkaBus, Subscription } from '../protocol/kafka-bus';
+import type { MessageBus, Subscription } from '../protocol/message-bus';
 import { MessageIntake } from '../protocol/message-intake';
 import {
   DRIVER_HEADER,
@@ -17,10 +18,11 @@ import {
 import { LatencyLog } from './latency-log';
 import { LoadGenerator } from './load-generator';
 import { ProcessStats } from './process-stats';
+import { ReportOutbox } from './report-outbox';
 import { planFor } from './request-plan';
 
 export interface AgentOptions {
-  bus: KafkaBus;
+  bus: MessageBus;
   topics: TopicNames;
   nodeId: string;
   nodeIp: string;
@@ -36,39 +38,47 @@ export interface AgentOptions {
   heldTriggerMs?: number;
   /** When set, every latency of every test is also written to DIR/NODE-TEST.u32 (see latency-log.ts). */
   latencyLogDir?: string;
+  clock?: Clock;
 }
 
 interface RunningTest {
   config: TestConfigMessage;
   generator: LoadGenerator;
   reports: number;
-  reportTimer: NodeJS.Timeout;
+  reportTimer: TimerHandle;
 }
 
 const REMEMBERED_CONFIGS = 100;
 
 export class DriverAgent {
   private readonly configs = new Map<string, TestConfigMessage>();
-  private readonly heldTriggers = new Map<string, NodeJS.Timeout>();
+  private readonly heldTriggers = new Map<string, TimerHandle>();
   private readonly finishedTests = new Set<string>();
   private readonly stats = new ProcessStats();
   private readonly intake: MessageIntake;
   private readonly log: Logger;
   private subscription: Subscription | undefined;
-  private heartbeatTimer: NodeJS.Timeout | undefined;
+  private heartbeatTimer: TimerHandle | undefined;
+  private readonly clock: Clock;
   private heartbeatPending = false;
   private current: RunningTest | undefined;
-  /** Reports go out one after another, so the final one is always last. */
-  private publishing: Promise<void> = Promise.resolve();
+  private readonly outbox: ReportOutbox;
   private stopping = false;
 
   constructor(private readonly options: AgentOptions) {
     this.log = options.logger;
+    this.clock = options.clock ?? systemClock;
+    this.outbox = new ReportOutbox((message) => options.bus.publish(options.topics.metrics, message, options.nodeId), this.log);
     this.intake = new MessageIntake(options.topics, { test_config: (m) => this.onConfig(m), trigger: (m) => this.onTrigger(m) }, this.log);
   }
 
+  /** Running while a test runs here, and until its final report has reached Kafka. */
   get state(): 'idle' | 'running' {
-    return this.current ? 'running' : 'idle';
+    return this.current || this.outbox.undeliveredFinal() ? 'running' : 'idle';
+  }
+
+  private get stateTestId(): string | undefined {
+    return this.current?.config.test_id ?? this.outbox.undeliveredFinal();
   }
 
   /** Joins the command topics first, so that the orchestrator never sees a driver that could miss a command. */
@@ -95,7 +105,7 @@ export class DriverAgent {
       this.options.nodeId,
     );
     await this.heartbeat();
-    this.heartbeatTimer = setInterval(() => void this.heartbeat(), this.options.heartbeatIntervalMs ?? 1000);
+    this.heartbeatTimer = this.clock.every(this.options.heartbeatIntervalMs ?? 1000, () => void this.heartbeat());
   }
 
   private servesSender(command: { orchestrator?: string; orchestrator_names?: string[] }): boolean {
@@ -120,7 +130,7 @@ export class DriverAgent {
     this.log.info(`received test_config ${config.test_id}: ${config.test_type}, ${config.message_count_per_driver} requests`);
     const held = this.heldTriggers.get(config.test_id);
     if (held) {
-      clearTimeout(held);
+      held.cancel();
       this.heldTriggers.delete(config.test_id);
       this.log.info(`running ${config.test_id}, whose trigger arrived before its config`);
       this.runTest(config);
@@ -138,7 +148,7 @@ export class DriverAgent {
         this.current.generator.stop();
       }
       const held = this.heldTriggers.get(trigger.test_id);
-      if (held) clearTimeout(held);
+      held?.cancel();
       this.heldTriggers.delete(trigger.test_id);
       return;
     }
@@ -152,10 +162,10 @@ export class DriverAgent {
     this.log.info(`trigger for ${trigger.test_id} arrived before its config; holding it for up to ${waitMs / 1000} s`);
     this.heldTriggers.set(
       trigger.test_id,
-      setTimeout(() => {
+      this.clock.after(waitMs, () => {
         this.heldTriggers.delete(trigger.test_id);
         this.log.warn(`ignored the trigger for unknown test ${trigger.test_id}: no test_config for it arrived`);
-      }, waitMs),
+      }),
     );
   }
 
@@ -184,13 +194,13 @@ export class DriverAgent {
       config,
       generator,
       reports: 0,
-      reportTimer: setInterval(() => this.report(test, 'running'), this.options.reportIntervalMs ?? 1000),
+      reportTimer: this.clock.every(this.options.reportIntervalMs ?? 1000, () => this.report(test, 'running')),
     };
     this.current = test;
     this.log.info(`test ${config.test_id} started`);
     void this.heartbeat();
     generator.start().then(() => {
-      clearInterval(test.reportTimer);
+      test.reportTimer.cancel();
       this.rememberFinished(config.test_id);
       this.report(test, 'complete');
       const r = generator.recorder;
@@ -217,12 +227,10 @@ export class DriverAgent {
       test_id: testId,
       report_id: `${testId}:${this.options.nodeId}:${seq}`,
       test_status: status,
-      timestamp: Date.now(),
+      timestamp: this.clock.now(),
       ...body,
     });
-    this.publishing = this.publishing
-      .then(() => this.options.bus.publish(this.options.topics.metrics, message, this.options.nodeId))
-      .catch((error) => this.log.error(`could not publish a metrics report for ${testId}: ${errorMessage(error)}`));
+    this.outbox.enqueue(testId, message, status === 'complete');
   }
 
   private async heartbeat(leaving = false): Promise<void> {
@@ -238,7 +246,7 @@ export class DriverAgent {
           timestamp: Date.now(),
           node_IP: this.options.nodeIp,
           state: this.state,
-          test_id: this.current?.config.test_id,
+          test_id: this.stateTestId,
           orchestrator: this.options.orchestrator,
           leaving: leaving || undefined,
           ...load,
@@ -256,8 +264,8 @@ export class DriverAgent {
   async shutdown(): Promise<void> {
     if (this.stopping) return;
     this.stopping = true;
-    if (this.heartbeatTimer) clearInterval(this.heartbeatTimer);
-    for (const timer of this.heldTriggers.values()) clearTimeout(timer);
+    this.heartbeatTimer?.cancel();
+    for (const timer of this.heldTriggers.values()) timer.cancel();
     const test = this.current;
     if (test) {
       test.generator.stop();
@@ -268,7 +276,8 @@ export class DriverAgent {
       if (!settled) await test.generator.destroy();
       await test.generator.done;
     }
-    await this.publishing;
+    if (!(await this.outbox.flush(10_000))) this.log.error(`left with ${this.outbox.size} report(s) undelivered: Kafka did not answer within 10 s`);
+    this.outbox.close();
     await this.heartbeat(true);
     await this.subscription?.close();
     this.stats.dispose();

@@ -8,7 +8,6 @@ import { formatHelp, parseOptions, runCli, UsageError, wantsHelp } from '../comm
 import { createLogger } from '../common/logger';
 import type { LoadTestDefinition } from '../orchestrator/loadtest-definition';
 import { Orchestrator } from '../orchestrator/orchestrator';
-import type { TestResult, TestSnapshot } from '../orchestrator/test-run';
 import { readLatencyLog } from '../agents/latency-log';
 import { freePort } from '../common/free-port';
 import { projectRoot } from '../common/project-root';
@@ -16,6 +15,7 @@ import { startBroker } from '../kafka-broker/local-kafka';
 import { cpuSeconds, machineInfo, rssMiB, startAgent, startLtTarget, startNginxTarget, type Agent, type Target } from './bench-environment';
 import { runAutocannon, runAutocannonWith, runWrk, type ClientRun } from './peer-clients';
 import { renderMarkdown, renderTable, type BenchReport, type Section } from './bench-report';
+import type { TestResult, TestSnapshot } from '../orchestrator/result-model';
 
 const SECTIONS = ['efficiency', 'rate', 'latency', 'aggregation', 'memory', 'control'] as const;
 type SectionName = (typeof SECTIONS)[number];

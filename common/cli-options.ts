@@ -96,15 +96,18 @@ export function httpUrl(value: string): URL {
 }
 
 /** Runs a CLI's main function with the exit-code contract: 0 ok, 1 test failed, 2 usage or runtime error. */
+/**
+ * Runs a command's main and exits with its code as soon as it returns: a library's leftover timer
+ * or socket (a Kafka client retrying a broker that is gone) must never keep a finished command
+ * alive. Standard output and error are synchronous for files and pipes, so nothing is cut short.
+ */
 export function runCli(name: string, main: () => Promise<number>): void {
   main().then(
-    (code) => {
-      process.exitCode = code;
-    },
+    (code) => process.exit(code),
     (error: unknown) => {
       if (error instanceof UsageError) process.stderr.write(`${name}: ${error.message}\nRun '${name} --help' for the options.\n`);
       else process.stderr.write(`${name}: ${error instanceof Error ? error.message : String(error)}\n`);
-      process.exitCode = 2;
+      process.exit(2);
     },
   );
 }

@@ -1,60 +1,66 @@
-// The drivers this orchestrator knows, from register and heartbeat messages. A driver that sends
-// no heartbeat for `lostAfterMs` is marked lost, and alive again when heartbeats resume. Liveness
-// is judged by the time messages arrive here, never by the senders' clocks.
+// The drivers this orchestrator knows, from register and heartbeat messages. Liveness is judged by
+// the time messages arrive here, never by the senders' clocks, and only while this orchestrator
+// can hear: a driver is lost after `lostAfterMs` of silence counted from the later of its last
+// message, the moment the broker became reachable again, and the end of this process's own last
+// event-loop stall (messages queued behind a stall are read before anyone is judged).
+//
+// Listeners hear of state changes only (health, activity, test, identity); the load figures a
+// heartbeat carries (CPU, event-loop lag) change every second and are read from list() when shown.
 import { EventEmitter } from 'node:events';
+import { systemClock, type Clock, type TimerHandle } from '../common/clock';
+import type { BusHealth } from '../protocol/message-bus';
 import type { HeartbeatMessage, RegisterMessage } from '../protocol/wire-protocol';
-
-export type DriverHealth = 'alive' | 'lost' | 'left';
-
-export interface DriverInfo {
-  node_id: string;
-  node_IP: string;
-  health: DriverHealth;
-  activity: 'idle' | 'running';
-  current_test?: string;
-  /** epoch ms of the last register or heartbeat received */
-  last_seen: number;
-  registered_at?: number;
-  agent_version?: string;
-  /** the orchestrator the driver says it serves */
-  orchestrator?: string;
-  /** true when the driver serves another orchestrator: it will ignore our commands */
-  foreign: boolean;
-  cpu_percent?: number;
-  event_loop_lag_ms?: number;
-}
+import type { DriverInfo } from './result-model';
 
 export interface RegistryOptions {
   /** Every name this orchestrator answers to; a driver naming another one is foreign. */
   ownNames: string[];
   lostAfterMs?: number;
-  /** Lost or departed drivers are dropped from the list after this long. */
-  forgetAfterMs?: number;
-  now?: () => number;
+  /** Lost drivers leave the list after this long (drivers that say goodbye leave at once). */
+  retentionMs?: number;
+  clock?: Clock;
+  /** Whether this orchestrator hears the broker now. */
+  observation?: () => BusHealth;
 }
 
 export interface RegistryEvents {
   changed: [driver: DriverInfo];
-  lost: [driver: DriverInfo];
+  lost: [driver: DriverInfo, reason: string];
   removed: [nodeId: string];
+  /** A register message arrived; `at` is the broker's timestamp. */
+  registered: [driver: DriverInfo, at: number];
 }
+
+export const DEFAULT_LOST_AFTER_MS = 3000;
+export const DEFAULT_RETENTION_MS = 10 * 60_000;
+const SWEEP_MS = 100;
+/** A sweep this late means the event loop stalled: nobody is judged on the silence it caused. */
+const STALL_MS = 1000;
+
+type Identity = Pick<DriverInfo, 'node_IP' | 'agent_version' | 'orchestrator' | 'registered_at'>;
 
 export class DriverRegistry extends EventEmitter<RegistryEvents> {
   private readonly drivers = new Map<string, DriverInfo>();
+  /** Drivers known only from the register topic's history: listed once they heartbeat. */
+  private readonly history = new Map<string, Identity>();
   private readonly ownNames: Set<string>;
-  private readonly lostAfterMs: number;
-  private readonly forgetAfterMs: number;
-  private readonly now: () => number;
-  private readonly timer: NodeJS.Timeout;
+  readonly lostAfterMs: number;
+  private readonly retentionMs: number;
+  private readonly clock: Clock;
+  private readonly observation: () => BusHealth;
+  private readonly timer: TimerHandle;
+  private lastSweepAt: number;
+  private stallEndedAt = 0;
 
   constructor(options: RegistryOptions) {
     super();
     this.ownNames = new Set(options.ownNames.map((n) => n.toLowerCase()));
-    this.lostAfterMs = options.lostAfterMs ?? 3000;
-    this.forgetAfterMs = options.forgetAfterMs ?? 10 * 60_000;
-    this.now = options.now ?? Date.now;
-    this.timer = setInterval(() => this.sweep(), Math.min(100, this.lostAfterMs / 10));
-    this.timer.unref();
+    this.lostAfterMs = options.lostAfterMs ?? DEFAULT_LOST_AFTER_MS;
+    this.retentionMs = options.retentionMs ?? DEFAULT_RETENTION_MS;
+    this.clock = options.clock ?? systemClock;
+    this.observation = options.observation ?? (() => ({ reachable: true, since: 0 }));
+    this.lastSweepAt = this.clock.now();
+    this.timer = this.clock.every(Math.min(SWEEP_MS, this.lostAfterMs / 10), () => this.sweep());
   }
 
   list(): DriverInfo[] {
@@ -80,47 +86,55 @@ export class DriverRegistry extends EventEmitter<RegistryEvents> {
 
   /** `sentAt` is the broker's timestamp: a register read from the topic's history may be old. */
   onRegister(message: RegisterMessage, sentAt: number): void {
-    const now = this.now();
+    const now = this.clock.now();
     const seen = Math.min(sentAt, now);
-    if (now - seen > this.forgetAfterMs) return;
+    const identity: Identity = { node_IP: message.node_IP, agent_version: message.agent_version, orchestrator: message.orchestrator, registered_at: seen };
     const existing = this.drivers.get(message.node_id);
+    if (!existing && now - seen > this.lostAfterMs) {
+      // History: remembered for its identity, shown only if it turns out to be alive.
+      if (now - seen <= this.retentionMs) this.history.set(message.node_id, identity);
+      return;
+    }
     const driver: DriverInfo = {
-      ...(existing ?? { activity: 'idle', health: 'alive', last_seen: seen }),
-      node_id: message.node_id,
+      ...(existing ?? { activity: 'idle', health: 'alive', last_seen: seen, node_id: message.node_id, foreign: false }),
+      ...identity,
       node_IP: message.node_IP || existing?.node_IP || '',
-      registered_at: seen,
-      agent_version: message.agent_version,
-      orchestrator: message.orchestrator,
       foreign: this.isForeign(message.orchestrator),
       last_seen: Math.max(existing?.last_seen ?? 0, seen),
     };
-    driver.health = now - driver.last_seen > this.lostAfterMs ? 'lost' : 'alive';
+    // A fresh registration is a fresh agent: whatever it was running, it runs nothing now.
+    driver.health = 'alive';
+    driver.activity = 'idle';
+    driver.current_test = undefined;
     this.drivers.set(driver.node_id, driver);
+    this.emit('registered', driver, sentAt);
     this.emit('changed', driver);
   }
 
   /** A heartbeat from a driver never seen registering still makes it known (e.g. we started after it). */
   onHeartbeat(message: HeartbeatMessage): void {
-    const now = this.now();
+    const now = this.clock.now();
     const existing = this.drivers.get(message.node_id);
-    const driver: DriverInfo = existing ?? { node_id: message.node_id, node_IP: '', health: 'alive', activity: 'idle', last_seen: now, foreign: false };
-    const before = JSON.stringify(driver);
+    if (message.leaving) {
+      if (existing) this.remove(message.node_id);
+      this.history.delete(message.node_id);
+      return;
+    }
+    const known = this.history.get(message.node_id);
+    const driver: DriverInfo = existing ?? { node_id: message.node_id, node_IP: '', health: 'alive', activity: 'idle', last_seen: now, foreign: false, ...known };
+    this.history.delete(message.node_id);
+    const before = stateKey(driver);
     driver.last_seen = now;
     if (message.node_IP) driver.node_IP = message.node_IP;
-    if (message.orchestrator !== undefined) {
-      driver.orchestrator = message.orchestrator;
-      driver.foreign = this.isForeign(message.orchestrator);
-    }
-    driver.health = message.leaving ? 'left' : 'alive';
+    if (message.orchestrator !== undefined) driver.orchestrator = message.orchestrator;
+    driver.foreign = this.isForeign(driver.orchestrator);
+    driver.health = 'alive';
     if (message.state) driver.activity = message.state;
     driver.current_test = message.state === 'running' ? message.test_id : undefined;
     driver.cpu_percent = message.cpu_percent;
     driver.event_loop_lag_ms = message.event_loop_lag_ms;
     this.drivers.set(driver.node_id, driver);
-    const { last_seen: _a, ...was } = JSON.parse(before) as DriverInfo;
-    const { last_seen: _b, ...is } = driver;
-    // Every heartbeat refreshes last_seen; listeners hear only of real changes.
-    if (!existing || JSON.stringify(was) !== JSON.stringify(is)) this.emit('changed', driver);
+    if (!existing || stateKey(driver) !== before) this.emit('changed', driver);
   }
 
   /** Marks a participant as running as soon as the test is triggered, before its next heartbeat says so. */
@@ -132,25 +146,52 @@ export class DriverRegistry extends EventEmitter<RegistryEvents> {
     this.emit('changed', driver);
   }
 
+  /** Marks a participant idle once its test is over here (its heartbeat may say so a second later). */
+  markIdle(nodeId: string, testId: string): void {
+    const driver = this.drivers.get(nodeId);
+    if (!driver || driver.current_test !== testId) return;
+    driver.activity = 'idle';
+    driver.current_test = undefined;
+    this.emit('changed', driver);
+  }
+
+  private remove(nodeId: string): void {
+    this.drivers.delete(nodeId);
+    this.emit('removed', nodeId);
+  }
+
   private sweep(): void {
-    const now = this.now();
-    for (const driver of this.drivers.values()) {
+    const now = this.clock.now();
+    const late = now - this.lastSweepAt;
+    this.lastSweepAt = now;
+    if (late > STALL_MS) {
+      // This process could not read its messages for `late` ms: judge nobody until it has.
+      this.stallEndedAt = now;
+      return;
+    }
+    const health = this.observation();
+    const listeningSince = Math.max(health.since, this.stallEndedAt);
+    for (const driver of [...this.drivers.values()]) {
       const silentFor = now - driver.last_seen;
-      if (driver.health === 'alive' && silentFor > this.lostAfterMs) {
+      if (driver.health === 'alive' && health.reachable && now - Math.max(driver.last_seen, listeningSince) > this.lostAfterMs) {
         driver.health = 'lost';
         driver.activity = 'idle';
         driver.current_test = undefined;
-        this.emit('lost', driver);
+        this.emit('lost', driver, `no heartbeat for ${(silentFor / 1000).toFixed(1)} s`);
         this.emit('changed', driver);
-      } else if (driver.health !== 'alive' && silentFor > this.forgetAfterMs) {
-        this.drivers.delete(driver.node_id);
-        this.emit('removed', driver.node_id);
+      } else if (driver.health !== 'alive' && silentFor > this.retentionMs) {
+        this.remove(driver.node_id);
       }
     }
   }
 
   dispose(): void {
-    clearInterval(this.timer);
+    this.timer.cancel();
     this.removeAllListeners();
   }
+}
+
+/** The fields whose change is worth announcing. */
+function stateKey(d: DriverInfo): string {
+  return `${d.health}|${d.activity}|${d.current_test ?? ''}|${d.node_IP}|${d.orchestrator ?? ''}|${d.foreign}|${d.agent_version ?? ''}`;
 }

@@ -4,64 +4,8 @@
 // no histogram is combined soundly (count-weighted mean, true min and max) and the result's
 // percentiles are marked approximate.
 import { decodeHistogram, latencyStats, mergeHistograms, type Histogram } from '../protocol/latency-histogram';
-import type { LatencyStats, MetricsMessage, SendLag } from '../protocol/wire-protocol';
-
-/** Latency in milliseconds. */
-export interface LatencySummary {
-  mean: number;
-  median: number;
-  min: number;
-  max: number;
-  p90: number | null;
-  p95: number | null;
-  p99: number | null;
-  /** true when a percentile had to be estimated from drivers that sent no histogram */
-  approximate: boolean;
-  /** how many latencies these figures describe, when known */
-  count: number | null;
-}
-
-export type DriverTestState = 'waiting' | 'running' | 'complete' | 'lost' | 'silent';
-
-export interface DriverStats {
-  node_id: string;
-  state: DriverTestState;
-  requests_sent: number | null;
-  responses: number | null;
-  errors: number | null;
-  error_kinds: Record<string, number>;
-  status_codes: Record<string, number>;
-  /** responses per second over the interval between this driver's last two reports */
-  rate: number | null;
-  elapsed_s: number | null;
-  latency: LatencySummary | null;
-  uncorrected: LatencySummary | null;
-  reports: number;
-  stopped: boolean;
-  /** the driver's lateness against its schedule; large values mean the driver was the bottleneck */
-  send_lag_ms: SendLag | null;
-  /** epoch ms of its first request */
-  first_send_at: number | null;
-  /** milliseconds from its first request to its latest */
-  send_window_ms: number | null;
-  /** epoch ms when the driver made its latest report */
-  report_timestamp: number | null;
-}
-
-export interface AggregateStats {
-  drivers: number;
-  drivers_reporting: number;
-  requests_sent: number;
-  responses: number;
-  errors: number;
-  error_rate: number;
-  /** responses per second, summed over drivers */
-  rate: number;
-  latency: LatencySummary | null;
-  uncorrected: LatencySummary | null;
-  error_kinds: Record<string, number>;
-  status_codes: Record<string, number>;
-}
+import type { LatencyStats, MetricsMessage } from '../protocol/wire-protocol';
+import type { AggregateStats, DriverStats, DriverTestState, LatencySummary } from './result-model';
 
 /** What the aggregator keeps of one driver's latest report, with its histograms decoded once. */
 export interface DriverReport {

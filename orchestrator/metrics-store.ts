@@ -9,7 +9,7 @@ import { appendFileSync, existsSync, mkdirSync, readdirSync, readFileSync, renam
 import { join } from 'node:path';
 import type { MetricsMessage, TestConfigMessage } from '../protocol/wire-protocol';
 import type { LoadTestDefinition } from './loadtest-definition';
-import type { TestResult, TimePoint } from './test-run';
+import type { TestListing, TestResult, TestStatus, TimePoint } from './result-model';
 
 export interface StoredTest {
   test_id: string;
@@ -19,22 +19,10 @@ export interface StoredTest {
   definition: LoadTestDefinition;
   config: TestConfigMessage;
   participants: string[];
-}
-
-export type StoredStatus = 'created' | 'running' | 'complete' | 'stopped' | 'interrupted';
-
-export interface TestListing {
-  test_id: string;
-  name?: string;
-  test_type: string;
-  created_at: number;
-  triggered_at?: number;
-  ended_at?: number;
-  status: StoredStatus;
-  drivers: number;
-  requests_sent?: number;
-  errors?: number;
-  passed?: boolean;
+  /** epoch ms by which the test ends by itself (see test-deadline.ts) */
+  deadline_at?: number;
+  /** where the test's reports begin on the metrics topic, per partition: a restarted orchestrator reads them again from there */
+  metrics_offsets?: Record<number, string>;
 }
 
 const SAFE_ID = /^[A-Za-z0-9._:-]{1,128}$/;
@@ -60,6 +48,12 @@ export class MetricsStore {
     const folder = this.folder(test.test_id);
     mkdirSync(folder, { recursive: true });
     writeAtomically(join(folder, 'test.json'), JSON.stringify(test, null, 2));
+  }
+
+  /** Changes some fields of test.json (rewritten atomically). */
+  updateTest(testId: string, fields: Partial<Omit<StoredTest, 'test_id'>>): void {
+    const stored = this.loadTest(testId);
+    if (stored) this.saveTest({ ...stored, ...fields });
   }
 
   appendReport(testId: string, report: MetricsMessage & { received_at: number }): void {
@@ -98,7 +92,7 @@ export class MetricsStore {
       const test = this.loadTest(entry.name);
       if (!test) continue;
       const result = this.loadResult(entry.name);
-      let status: StoredStatus;
+      let status: TestStatus;
       if (result) status = result.status;
       else if (live.has(test.test_id)) status = test.triggered_at ? 'running' : 'created';
       else status = test.triggered_at ? 'interrupted' : 'created';
@@ -113,7 +107,7 @@ export class MetricsStore {
         drivers: test.participants.length,
         requests_sent: result?.aggregate.requests_sent,
         errors: result?.aggregate.errors,
-        passed: result?.thresholds.passed,
+        passed: result?.verdict?.passed,
       });
     }
     return out.sort((a, b) => b.created_at - a.created_at);

@@ -3,7 +3,8 @@
 // Commands ask it for the orchestrator and get an error that says what to do when there is none.
 import { EventEmitter } from 'node:events';
 import { errorMessage } from '../common/logger';
-import { Orchestrator, OrchestratorError, type OrchestratorOptions } from './orchestrator';
+import { Orchestrator, type ConnectOptions } from './orchestrator';
+import { OrchestratorError } from './orchestrator-error';
 
 export type ConnectionStatus = 'connecting' | 'connected' | 'stopped';
 
@@ -29,7 +30,7 @@ export class OrchestratorConnection extends EventEmitter<ConnectionEvents> {
   private stateValue: ConnectionState;
 
   constructor(
-    private options: OrchestratorOptions,
+    private options: ConnectOptions,
     /** milliseconds between attempts while the broker cannot be reached */
     private readonly retryMs = 2000,
   ) {
@@ -80,7 +81,7 @@ export class OrchestratorConnection extends EventEmitter<ConnectionEvents> {
     const why = this.stateValue.lastError ? ` (${this.stateValue.lastError})` : '';
     throw new OrchestratorError(
       `not connected to Kafka at ${this.options.brokers.join(',')}${why}. Start a broker (the "Start Local Kafka Broker" command or 'npm run kafka:start') or change the Kafka setting; it connects by itself once the broker answers.`,
-      503,
+      'unavailable',
     );
   }
 
@@ -105,7 +106,7 @@ export class OrchestratorConnection extends EventEmitter<ConnectionEvents> {
   }
 
   /** Leaves the current connection (cleanly) and connects with the new settings. */
-  async reconfigure(options: OrchestratorOptions): Promise<void> {
+  async reconfigure(options: ConnectOptions): Promise<void> {
     this.options = options;
     await this.disconnect();
     this.start();

@@ -1,19 +1,23 @@
 // The orchestrator: keeps the driver registry from register and heartbeat messages, starts tests
 // (test_config, then trigger), aggregates their metrics and keeps the history. It knows nothing of
-// VS Code or of HTTP: the extension, the REST API and the CLI are shells around this class.
+// VS Code or of HTTP: the extension, the REST API and the CLI are shells around this class. It
+// receives its message bus, so that unit tests can hand it a fake one.
 import { EventEmitter } from 'node:events';
-import { errorMessage, type Logger } from '../common/logger';
+import { systemClock, type Clock } from '../common/clock';
+import type { Logger } from '../common/logger';
 import { ownAddresses, primaryAddress } from '../common/network-address';
-import { KafkaBus, type Subscription } from '../protocol/kafka-bus';
+import { KafkaBus } from '../protocol/kafka-bus';
+import type { BusHealth, MessageBus, StartPosition } from '../protocol/message-bus';
 import { MessageIntake } from '../protocol/message-intake';
 import { encodeTestConfig, encodeTrigger, topicNames, type TopicNames } from '../protocol/wire-protocol';
-import { DriverRegistry, type DriverInfo } from './driver-registry';
+import { DriverRegistry } from './driver-registry';
 import { newTestId, toTestConfig, validateDefinition, type LoadTestDefinition } from './loadtest-definition';
-import { MetricsStore, type TestListing } from './metrics-store';
-import { TestRun, type TestResult, type TestSnapshot, type TimePoint } from './test-run';
+import { MetricsStore, type StoredTest } from './metrics-store';
+import { OrchestratorError } from './orchestrator-error';
+import type { DriverInfo, TestListing, TestResult, TestSnapshot, TimePoint } from './result-model';
+import { TestRun } from './test-run';
 
 export interface OrchestratorOptions {
-  brokers: string[];
   topicPrefix?: string;
   /** Folder of the metrics store (history survives restarts). */
   storeDir: string;
@@ -21,27 +25,31 @@ export interface OrchestratorOptions {
   id?: string;
   logger: Logger;
   lostAfterMs?: number;
+  /** How long a lost participant may take to come back before its part of a test is over (ms). */
+  lostGraceMs?: number;
   /** A participant that sends no test_status is done after this long without a new report (ms). */
   quietAfterMs?: number;
+  /** Lost drivers leave the list after this long (ms). */
+  driverRetentionMs?: number;
+  /**
+   * Before the first test, how long after connecting to listen for heartbeats, so that every
+   * driver already alive is known when the drivers are picked (ms; default two heartbeat periods).
+   */
+  settleMs?: number;
+  clock?: Clock;
+}
+
+export interface ConnectOptions extends OrchestratorOptions {
+  brokers: string[];
   connectRetries?: number;
 }
 
-/** An error whose `status` says how the REST API answers it. */
-export class OrchestratorError extends Error {
-  constructor(
-    message: string,
-    readonly status: 400 | 404 | 409 | 503,
-    readonly details: string[] = [],
-  ) {
-    super(message);
-  }
-}
-
 export interface OrchestratorEvents {
+  /** The list of drivers changed state (not on every heartbeat). */
   drivers: [drivers: DriverInfo[]];
   update: [snapshot: TestSnapshot, point: TimePoint];
   end: [result: TestResult];
-  /** A test was created or triggered. */
+  /** A test was created, triggered or resumed. */
   test: [snapshot: TestSnapshot];
 }
 
@@ -49,6 +57,9 @@ export interface StartOptions {
   /** How long to wait for enough drivers before giving up (milliseconds). */
   waitForDriversMs?: number;
 }
+
+/** An unfinished test older than this is not picked up again after a restart. */
+const RESUME_WITHIN_MS = 60 * 60_000;
 
 export class Orchestrator extends EventEmitter<OrchestratorEvents> {
   readonly id: string;
@@ -58,27 +69,32 @@ export class Orchestrator extends EventEmitter<OrchestratorEvents> {
   readonly topics: TopicNames;
   readonly intake: MessageIntake;
   private readonly runs = new Map<string, TestRun>();
-  private subscription: Subscription | undefined;
   private readonly log: Logger;
-  private readonly quietAfterMs: number | undefined;
+  private readonly clock: Clock;
+  private readonly settledAt: number;
+  private closed = false;
 
   private constructor(
-    private readonly bus: KafkaBus,
-    options: OrchestratorOptions,
+    private readonly bus: MessageBus,
+    private readonly options: OrchestratorOptions,
   ) {
     super();
     this.log = options.logger;
-    this.quietAfterMs = options.quietAfterMs;
+    this.clock = options.clock ?? systemClock;
     this.id = options.id ?? primaryAddress();
     this.names = [...new Set([this.id, ...ownAddresses()])];
     this.topics = topicNames(options.topicPrefix);
     this.store = new MetricsStore(options.storeDir);
-    this.registry = new DriverRegistry({ ownNames: this.names, lostAfterMs: options.lostAfterMs });
+    this.registry = new DriverRegistry({ ownNames: this.names, lostAfterMs: options.lostAfterMs, retentionMs: options.driverRetentionMs, clock: this.clock, observation: this.observation });
+    this.settledAt = this.clock.now() + (options.settleMs ?? 2 * 1000);
     this.registry.on('changed', () => this.emit('drivers', this.registry.list()));
     this.registry.on('removed', () => this.emit('drivers', this.registry.list()));
-    this.registry.on('lost', (driver) => {
-      this.log.warn(`driver ${driver.node_id} is lost: no heartbeat for ${(options.lostAfterMs ?? 3000) / 1000} s`);
-      for (const run of this.runs.values()) run.onDriverLost(driver.node_id);
+    this.registry.on('lost', (driver, reason) => {
+      this.log.warn(`driver ${driver.node_id} is lost: ${reason}`);
+      for (const run of this.runs.values()) run.onDriverLost(driver.node_id, reason);
+    });
+    this.registry.on('registered', (driver, at) => {
+      for (const run of this.runs.values()) run.onDriverRegistered(driver.node_id, at);
     });
     this.intake = new MessageIntake(
       this.topics,
@@ -93,30 +109,42 @@ export class Orchestrator extends EventEmitter<OrchestratorEvents> {
         heartbeat: (m) => {
           const wasLost = this.registry.get(m.node_id)?.health === 'lost';
           this.registry.onHeartbeat(m);
-          if (wasLost) {
-            this.log.info(`driver ${m.node_id} is alive again`);
-            for (const run of this.runs.values()) run.onDriverAlive(m.node_id);
+          if (wasLost && !m.leaving) this.log.info(`driver ${m.node_id} is alive again`);
+          for (const run of this.runs.values()) {
+            if (wasLost) run.onDriverAlive(m.node_id);
+            run.onDriverHeartbeat(m.node_id, m.state, m.test_id, m.leaving === true);
           }
         },
-        metrics: (m) => this.runs.get(m.test_id)?.onReport(m, Date.now()),
+        metrics: (m) => this.runs.get(m.test_id)?.onReport(m, this.clock.now()),
       },
       this.log.child('intake'),
     );
   }
 
-  /** Connects to Kafka, learns the drivers already registered, and starts listening. */
-  static async start(options: OrchestratorOptions): Promise<Orchestrator> {
+  /** Whether this orchestrator hears the broker now (see MessageBus.health). */
+  readonly observation = (): BusHealth => this.bus.health();
+
+  /** Connects to Kafka and opens an orchestrator on it; the orchestrator closes the connection on shutdown. */
+  static async start(options: ConnectOptions): Promise<Orchestrator> {
     const bus = await KafkaBus.connect({ brokers: options.brokers, clientId: 'lt-orchestrator', logger: options.logger, connectRetries: options.connectRetries });
+    return Orchestrator.open(bus, options);
+  }
+
+  /** Learns the drivers already registered, picks up an unfinished test, and starts listening. */
+  static async open(bus: MessageBus, options: OrchestratorOptions): Promise<Orchestrator> {
     const orchestrator = new Orchestrator(bus, options);
     try {
       await bus.ensureTopics(Object.values(orchestrator.topics));
-      orchestrator.subscription = await bus.subscribe({
+      const resumable = orchestrator.resumableTest();
+      const metricsFrom: StartPosition = resumable?.metrics_offsets ? { offsets: resumable.metrics_offsets } : 'now';
+      if (resumable) orchestrator.resume(resumable);
+      await bus.subscribe({
         groupId: `lt-orchestrator-${orchestrator.id}-${process.pid}-${Date.now()}`,
         topics: [
           // Registrations are read from the topic's start, so an orchestrator started after its agents still learns of them.
           { topic: orchestrator.topics.register, from: 'beginning' },
           { topic: orchestrator.topics.heartbeat, from: 'now' },
-          { topic: orchestrator.topics.metrics, from: 'now' },
+          { topic: orchestrator.topics.metrics, from: metricsFrom },
         ],
         onMessage: orchestrator.intake.accept,
       });
@@ -140,48 +168,91 @@ export class Orchestrator extends EventEmitter<OrchestratorEvents> {
     return [...this.runs.values()].find((r) => r.status === 'running');
   }
 
+  /** The newest test that ran (or runs) in this process. */
+  latestRun(): TestRun | undefined {
+    return [...this.runs.values()].at(-1);
+  }
+
+  /** The newest triggered test without a result, if recent: this orchestrator stopped while it ran. */
+  private resumableTest(): StoredTest | undefined {
+    const now = this.clock.now();
+    const unfinished = this.store.list().find((t) => t.status === 'interrupted' && t.triggered_at !== undefined && now - t.triggered_at < RESUME_WITHIN_MS);
+    return unfinished ? this.store.loadTest(unfinished.test_id) : undefined;
+  }
+
+  /** Picks a test up again: the reports stored so far, then the metrics topic from the test's first offset. */
+  private resume(stored: StoredTest): void {
+    const run = this.newRun(stored.definition, stored.config, stored.participants, { triggeredAt: stored.triggered_at! });
+    this.log.info(`resuming test ${stored.test_id}, which was running when this orchestrator last stopped`);
+    this.emit('test', run.snapshot());
+  }
+
+  private newRun(definition: LoadTestDefinition, config: StoredTest['config'], participants: string[], resumed?: { triggeredAt: number }): TestRun {
+    const run = new TestRun({
+      definition,
+      config,
+      participants,
+      store: this.store,
+      clock: this.clock,
+      observation: this.observation,
+      quietAfterMs: this.options.quietAfterMs,
+      lostGraceMs: this.options.lostGraceMs,
+      resumed,
+    });
+    run.on('update', (s, p) => this.emit('update', s, p));
+    run.on('end', (r) => {
+      for (const id of r.participants) this.registry.markIdle(id, r.test_id);
+      this.forgetFinishedRunsBefore(run);
+      const level = r.verdict.passed ? 'info' : 'warn';
+      this.log[level](`test ${r.test_id} ended ${r.status}: ${r.verdict.reason}`);
+      this.emit('end', r);
+    });
+    this.runs.set(config.test_id, run);
+    return run;
+  }
+
+  /** Resolves once the registry has heard a full heartbeat period since connecting. */
+  private async settled(): Promise<void> {
+    const wait = this.settledAt - this.clock.now();
+    if (wait > 0) await new Promise<void>((resolve) => this.clock.after(wait, resolve));
+  }
+
   private async waitForDrivers(needed: number, waitMs: number): Promise<DriverInfo[]> {
-    const deadline = Date.now() + waitMs;
+    await this.settled();
+    const deadline = this.clock.now() + waitMs;
     for (;;) {
       const available = this.registry.available();
-      if (available.length >= needed) return available;
-      if (Date.now() >= deadline) return available;
-      await new Promise((r) => setTimeout(r, 100));
+      if (available.length >= needed || this.clock.now() >= deadline) return available;
+      await new Promise<void>((resolve) => this.clock.after(100, resolve));
     }
   }
 
   /** Validates a definition, picks the drivers and sends them the test_config. */
   async createTest(input: unknown, options: StartOptions = {}): Promise<TestSnapshot> {
     const checked = validateDefinition(input);
-    if (!checked.ok) throw new OrchestratorError(`invalid load test: ${checked.errors.join('; ')}`, 400, checked.errors);
+    if (!checked.ok) throw new OrchestratorError(`invalid load test: ${checked.errors.join('; ')}`, 'invalid', checked.errors);
     const definition: LoadTestDefinition = checked.definition;
     const active = this.activeRun();
-    if (active) throw new OrchestratorError(`test ${active.testId} is running; stop it or wait until it ends`, 409);
+    if (active) throw new OrchestratorError(`test ${active.testId} is running; stop it or wait until it ends`, 'conflict');
     const testId = definition.test_id ?? newTestId();
-    if (this.runs.has(testId) || this.store.has(testId)) throw new OrchestratorError(`test_id ${testId} was already used; leave test_id out to get a fresh one`, 409);
+    if (this.runs.has(testId) || this.store.has(testId)) throw new OrchestratorError(`test_id ${testId} was already used; leave test_id out to get a fresh one`, 'conflict');
     const needed = definition.drivers ?? 1;
     const available = await this.waitForDrivers(needed, options.waitForDriversMs ?? 0);
     if (available.length < needed) {
       const alive = this.registry.alive().length;
       throw new OrchestratorError(
         `the test needs ${needed} driver${needed > 1 ? 's' : ''} but ${available.length} ${available.length === 1 ? 'is' : 'are'} available (${alive} alive). ` +
-          `Start agents with: npx lt-agent --kafka ${this.brokers.join(',')} --orchestrator ${this.id}`,
-        409,
+          `Start agents with: npx --yes --package loadtest-kafka lt-agent --kafka ${this.brokers.join(',')} --orchestrator ${this.id}`,
+        'conflict',
       );
     }
+    // Without "drivers", every alive idle driver takes part (the registry has settled, so all are known).
     const participants = (definition.drivers ? available.slice(0, definition.drivers) : available).map((d) => d.node_id);
     const config = toTestConfig(definition, testId, { id: this.id, names: this.names }, participants);
-    const run = new TestRun({ definition, config, participants, store: this.store, quietAfterMs: this.quietAfterMs });
-    run.on('update', (s, p) => this.emit('update', s, p));
-    run.on('end', (r) => {
-      for (const id of r.participants) {
-        const d = this.registry.get(id);
-        if (d && d.current_test === r.test_id) d.activity = 'idle';
-      }
-      this.forgetFinishedRunsBefore(run);
-      this.emit('end', r);
-    });
-    this.runs.set(testId, run);
+    // Where this test's reports will begin: a restarted orchestrator reads them again from there.
+    const metricsOffsets = await this.bus.endOffsets(this.topics.metrics);
+    this.store.saveTest({ test_id: testId, name: definition.name, created_at: this.clock.now(), definition, config, participants, metrics_offsets: metricsOffsets });
+    const run = this.newRun(definition, config, participants);
     await this.bus.publish(this.topics.test_config, encodeTestConfig(config), testId);
     this.log.info(`test ${testId} created: ${config.test_type} on ${participants.join(', ')}`);
     const snapshot = run.snapshot();
@@ -191,12 +262,15 @@ export class Orchestrator extends EventEmitter<OrchestratorEvents> {
 
   async triggerTest(testId: string): Promise<TestSnapshot> {
     const run = this.runs.get(testId);
-    if (!run) throw new OrchestratorError(this.store.has(testId) ? `test ${testId} has already run; create a new one` : `no test ${testId}`, this.store.has(testId) ? 409 : 404);
-    if (run.status !== 'created') throw new OrchestratorError(`test ${testId} was already triggered`, 409);
+    if (!run) {
+      if (this.store.has(testId)) throw new OrchestratorError(`test ${testId} has already run; create a new one`, 'conflict');
+      throw new OrchestratorError(`no test ${testId}`, 'not_found');
+    }
+    if (run.status !== 'created') throw new OrchestratorError(`test ${testId} was already triggered`, 'conflict');
     const active = this.activeRun();
-    if (active) throw new OrchestratorError(`test ${active.testId} is running; stop it or wait until it ends`, 409);
+    if (active) throw new OrchestratorError(`test ${active.testId} is running; stop it or wait until it ends`, 'conflict');
     const gone = run.participants.filter((id) => this.registry.get(id)?.health !== 'alive');
-    if (gone.length) throw new OrchestratorError(`driver${gone.length > 1 ? 's' : ''} ${gone.join(', ')} ${gone.length > 1 ? 'are' : 'is'} no longer alive; create the test again`, 409);
+    if (gone.length) throw new OrchestratorError(`driver${gone.length > 1 ? 's' : ''} ${gone.join(', ')} ${gone.length > 1 ? 'are' : 'is'} no longer alive; create the test again`, 'conflict');
     run.markTriggered();
     for (const id of run.participants) this.registry.markRunning(id, testId);
     await this.bus.publish(this.topics.trigger, encodeTrigger({ test_id: testId, trigger: 'YES', orchestrator: this.id, orchestrator_names: this.names }), testId);
@@ -225,18 +299,19 @@ export class Orchestrator extends EventEmitter<OrchestratorEvents> {
   /** Resolves with the result when the test ends. */
   waitForEnd(testId: string): Promise<TestResult> {
     const run = this.runs.get(testId);
-    if (!run) return Promise.reject(new OrchestratorError(`no test ${testId} running here`, 404));
+    if (!run) return Promise.reject(new OrchestratorError(`no test ${testId} running here`, 'not_found'));
     if (run.result) return Promise.resolve(run.result);
     return new Promise((resolve) => run.once('end', resolve));
   }
 
-  async stopTest(testId: string): Promise<TestSnapshot> {
+  /** Tells the drivers to stop; the test ends `stopped` once their final reports arrive. */
+  async stopTest(testId: string, by = 'a person'): Promise<TestSnapshot> {
     const run = this.runs.get(testId);
-    if (!run) throw new OrchestratorError(`no test ${testId} running here`, 404);
-    if (run.status !== 'running') throw new OrchestratorError(`test ${testId} is ${run.status}, not running`, 409);
-    run.markStopRequested();
+    if (!run) throw new OrchestratorError(`no test ${testId} running here`, 'not_found');
+    if (run.status !== 'running') throw new OrchestratorError(`test ${testId} is ${run.status}, not running`, 'conflict');
+    run.markStopRequested(by);
     await this.bus.publish(this.topics.trigger, encodeTrigger({ test_id: testId, trigger: 'STOP', orchestrator: this.id, orchestrator_names: this.names }), testId);
-    this.log.info(`test ${testId}: stop requested`);
+    this.log.info(`test ${testId}: stop requested by ${by}`);
     return run.current();
   }
 
@@ -255,17 +330,17 @@ export class Orchestrator extends EventEmitter<OrchestratorEvents> {
     const stored = this.store.loadTest(testId);
     if (!stored) return undefined;
     const last = this.store.loadTimeSeries(testId).at(-1);
-    const listing = this.store.list().find((t) => t.test_id === testId);
     return {
       test_id: testId,
       name: stored.name,
       test_type: stored.config.test_type,
-      status: listing?.status === 'created' ? 'created' : 'interrupted',
+      status: stored.triggered_at ? 'interrupted' : 'created',
       created_at: stored.created_at,
       triggered_at: stored.triggered_at,
       elapsed_s: last?.t ?? 0,
       config: stored.config,
       participants: stored.participants,
+      planned_requests: stored.participants.length * stored.config.message_count_per_driver,
       aggregate: {
         drivers: stored.participants.length,
         drivers_reporting: 0,
@@ -281,7 +356,8 @@ export class Orchestrator extends EventEmitter<OrchestratorEvents> {
       },
       per_driver: [],
       throughput: 0,
-      computed_at: Date.now(),
+      computed_at: this.clock.now(),
+      deadline_at: stored.deadline_at,
     };
   }
 
@@ -295,18 +371,20 @@ export class Orchestrator extends EventEmitter<OrchestratorEvents> {
     return this.store.list(live);
   }
 
-  /** Ends a running test with what was reported, leaves the consumer group and disconnects. */
-  async shutdown(): Promise<void> {
+  /**
+   * Leaves Kafka, waiting at most `timeoutMs` for the broker. A running test is left running on
+   * its drivers and stays resumable from the store: the next orchestrator on this store picks it
+   * up. (To end it, stop it first: the CLI does so on Ctrl-C.)
+   */
+  async shutdown(timeoutMs = 5000): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
     for (const run of this.runs.values()) {
-      if (run.status === 'running') {
-        await this.bus.publish(this.topics.trigger, encodeTrigger({ test_id: run.testId, trigger: 'STOP', orchestrator: this.id, orchestrator_names: this.names }), run.testId).catch((e) => {
-          this.log.warn(`could not tell drivers to stop ${run.testId}: ${errorMessage(e)}`);
-        });
-      }
-      run.abandon();
+      if (run.status === 'running') this.log.info(`test ${run.testId} is still running on its drivers; an orchestrator started on the same store resumes it`);
+      run.release();
     }
     this.registry.dispose();
-    await this.subscription?.close();
-    await this.bus.close();
+    // The bus leaves every consumer group (ours included) and gives up on a broker that does not answer.
+    await this.bus.close(timeoutMs);
   }
 }

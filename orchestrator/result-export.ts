@@ -1,7 +1,6 @@
 // Test results as CSV, for spreadsheets and for comparing runs side by side: one row per driver
 // and one for all drivers, and the per-second time series.
-import type { LatencySummary } from './metrics-aggregator';
-import type { TestResult, TimePoint } from './test-run';
+import type { LatencySummary, TestResult, TimePoint } from './result-model';
 
 function cell(value: string | number | boolean | null | undefined): string {
   if (value === null || value === undefined) return '';

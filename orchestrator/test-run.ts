@@ -1,66 +1,24 @@
 // One test as the orchestrator sees it, from creation to its result: which drivers take part,
-// their latest reports, the aggregate every second, and when it is over. A participant is done
-// when it reports the test complete, when it is lost (the test ends with what it reported), or
-// when it stays silent too long.
+// their latest reports, the aggregate every second, and when and how it is over.
+//
+// A participant's part ends when its final report arrives (`complete`), or without it when it is
+// lost and does not come back within a grace (`lost`), registers again (`restarted`), heartbeats
+// idle or another test, or ends early on its own (`left`), refuses the config (`refused`), or has
+// not finished by the deadline (`timed_out`). The test is `complete` only when every part ended
+// with its final report and the requests reported equal the plan; otherwise `incomplete`, with
+// who, when and why, or `stopped` when a person stopped it. Silence is judged only while the
+// orchestrator can itself hear the broker (see `observation`).
 import { EventEmitter } from 'node:events';
+import { systemClock, type Clock, type TimerHandle } from '../common/clock';
 import type { Histogram } from '../protocol/latency-histogram';
-import type { MetricsMessage, TestConfigMessage } from '../protocol/wire-protocol';
-import {
-  aggregate,
-  decodeReport,
-  driverStats,
-  intervalLatency,
-  mergedHistogram,
-  type AggregateStats,
-  type DriverReport,
-  type DriverStats,
-  type DriverTestState,
-} from './metrics-aggregator';
+import type { BusHealth } from '../protocol/message-bus';
+import type { AgentState, MetricsMessage, TestConfigMessage } from '../protocol/wire-protocol';
 import type { LoadTestDefinition } from './loadtest-definition';
+import { aggregate, decodeReport, driverStats, intervalLatency, mergedHistogram, type DriverReport } from './metrics-aggregator';
 import type { MetricsStore } from './metrics-store';
-import { evaluateThresholds, type ThresholdResult } from './thresholds';
-
-/** `interrupted`: found in the store without a result (the orchestrator stopped while it ran). */
-export type TestStatus = 'created' | 'running' | 'complete' | 'stopped' | 'interrupted';
-
-export interface TimePoint {
-  /** seconds since the trigger */
-  t: number;
-  timestamp: number;
-  requests_sent: number;
-  responses: number;
-  errors: number;
-  /** responses per second across drivers */
-  rate: number;
-  /** latency of the responses in this interval only, in milliseconds */
-  latency: { mean: number; p50: number; p90: number | null; p95: number | null; p99: number | null; max: number } | null;
-  per_driver: Record<string, { rate: number | null; requests_sent: number | null }>;
-}
-
-export interface TestSnapshot {
-  test_id: string;
-  name?: string;
-  test_type: string;
-  status: TestStatus;
-  created_at: number;
-  triggered_at?: number;
-  ended_at?: number;
-  elapsed_s: number;
-  config: TestConfigMessage;
-  participants: string[];
-  aggregate: AggregateStats;
-  per_driver: DriverStats[];
-  /** responses per second over the whole test so far */
-  throughput: number;
-  /** epoch ms when these figures were computed */
-  computed_at: number;
-}
-
-export interface TestResult extends TestSnapshot {
-  status: 'complete' | 'stopped';
-  ended_at: number;
-  thresholds: ThresholdResult;
-}
+import type { DriverEnding, DriverTestState, FinalStatus, TestResult, TestSnapshot, TestStatus, TimePoint } from './result-model';
+import { deadlineAfterTriggerMs, STALL_AFTER_MS } from './test-deadline';
+import { judge } from './verdict';
 
 export interface TestRunEvents {
   /** about once a second while the test runs, with that second's point of the time series */
@@ -73,11 +31,17 @@ export interface TestRunOptions {
   config: TestConfigMessage;
   participants: string[];
   store: MetricsStore;
-  /** A participant that has not reported this long after the trigger is given up on. */
-  firstReportTimeoutMs?: number;
-  /** A participant that sends no test_status is done after this long without a new report. */
+  clock?: Clock;
+  /** Whether this orchestrator hears the broker now; silence is not judged while it does not. */
+  observation?: () => BusHealth;
+  /** How long a lost participant may take to come back before its part is over (ms). */
+  lostGraceMs?: number;
+  /** A participant that sends no test_status is done after this long without a new report (ms). */
   quietAfterMs?: number;
-  now?: () => number;
+  /** Where no plan bounds the run: how long without any report before it is given up (ms). */
+  stallAfterMs?: number;
+  /** Set when an orchestrator restarted mid-test picks the run up again from the store. */
+  resumed?: { triggeredAt: number };
 }
 
 interface DriverTrack {
@@ -86,9 +50,16 @@ interface DriverTrack {
   previous?: DriverReport;
   reports: number;
   sendsStatus: boolean;
+  /** a report or a "running this test" heartbeat was seen: the driver took the test */
+  started: boolean;
+  lostAt?: number;
+  /** when a heartbeat first said idle after the driver had started, awaiting the final report */
+  idleSince?: number;
+  ending?: DriverEnding;
 }
 
-const DONE: ReadonlySet<DriverTestState> = new Set(['complete', 'lost', 'silent']);
+/** States in which a part is over for good (a lost part is over once its grace has passed). */
+const OVER: ReadonlySet<DriverTestState> = new Set(['complete', 'restarted', 'left', 'timed_out', 'refused']);
 const SEEN_REPORT_IDS = 10_000;
 /** At most this often, even if reports come faster. */
 const MIN_EMIT_INTERVAL_MS = 250;
@@ -97,6 +68,15 @@ const MIN_EMIT_INTERVAL_MS = 250;
  * complete rounds, not this clock, pace the updates; it only speaks when a driver falls silent.
  */
 const EMIT_INTERVAL_MS = 1500;
+const CHECK_INTERVAL_MS = 200;
+/** After the orchestrator hears the broker again, queued messages are read before silence is judged. */
+const DRAIN_AFTER_RECONNECT_MS = 2000;
+/** A final report and an idle heartbeat travel on different topics; either may come first. */
+const IDLE_GRACE_MS = 3000;
+/** A driver that heartbeats idle this long after the trigger without ever starting did not take the test. */
+const START_GRACE_MS = 5000;
+
+const always: () => BusHealth = () => ({ reachable: true, since: 0 });
 
 export class TestRun extends EventEmitter<TestRunEvents> {
   readonly testId: string;
@@ -104,13 +84,16 @@ export class TestRun extends EventEmitter<TestRunEvents> {
   readonly createdAt: number;
   triggeredAt: number | undefined;
   endedAt: number | undefined;
+  deadlineAt: number | undefined;
   private readonly tracks = new Map<string, DriverTrack>();
   private readonly seenReports = new Set<string>();
-  private readonly now: () => number;
-  private ticker: NodeJS.Timeout | undefined;
+  private readonly clock: Clock;
+  private readonly observation: () => BusHealth;
+  private ticker: TimerHandle | undefined;
   private lastEmitAt = 0;
+  private lastProgressAt = 0;
   private readonly reportedSinceEmit = new Set<string>();
-  private stopRequested = false;
+  private stoppedBy: string | undefined;
   private previousMerged: Histogram | null = null;
   private lastSnapshot: TestSnapshot | undefined;
   result: TestResult | undefined;
@@ -118,66 +101,107 @@ export class TestRun extends EventEmitter<TestRunEvents> {
   constructor(private readonly options: TestRunOptions) {
     super();
     this.testId = options.config.test_id;
-    this.now = options.now ?? Date.now;
-    this.createdAt = this.now();
-    for (const id of options.participants) this.tracks.set(id, { state: 'waiting', reports: 0, sendsStatus: false });
-    options.store.saveTest({
-      test_id: this.testId,
-      name: options.definition.name,
-      created_at: this.createdAt,
-      definition: options.definition,
-      config: options.config,
-      participants: options.participants,
-    });
+    this.clock = options.clock ?? systemClock;
+    this.observation = options.observation ?? always;
+    this.createdAt = this.clock.now();
+    for (const id of options.participants) this.tracks.set(id, newTrack());
+    if (options.resumed) {
+      const stored = options.store.loadTest(this.testId);
+      this.createdAt = stored?.created_at ?? this.createdAt;
+      for (const report of options.store.loadReports(this.testId)) this.applyReport(report, report.received_at, false);
+      this.begin(options.resumed.triggeredAt);
+    }
   }
 
   get definition(): LoadTestDefinition {
     return this.options.definition;
   }
 
+  get config(): TestConfigMessage {
+    return this.options.config;
+  }
+
   get participants(): string[] {
     return [...this.tracks.keys()];
   }
 
+  get plannedRequests(): number {
+    return this.tracks.size * this.options.config.message_count_per_driver;
+  }
+
   get isOver(): boolean {
-    return this.status === 'complete' || this.status === 'stopped';
+    return this.status === 'complete' || this.status === 'incomplete' || this.status === 'stopped';
   }
 
   markTriggered(): void {
-    this.triggeredAt = this.now();
-    this.status = 'running';
-    this.options.store.saveTest({ ...this.options.store.loadTest(this.testId)!, triggered_at: this.triggeredAt });
-    this.lastEmitAt = this.triggeredAt;
-    this.ticker = setInterval(() => this.onTimer(), 200);
+    const at = this.clock.now();
+    this.begin(at);
+    this.options.store.updateTest(this.testId, { triggered_at: at, deadline_at: this.deadlineAt });
   }
 
-  markStopRequested(): void {
-    this.stopRequested = true;
+  private begin(triggeredAt: number): void {
+    this.triggeredAt = triggeredAt;
+    this.status = 'running';
+    const deadline = deadlineAfterTriggerMs(this.options.config);
+    this.deadlineAt = deadline === undefined ? undefined : triggeredAt + deadline;
+    this.lastEmitAt = this.clock.now();
+    this.lastProgressAt = Math.max(this.lastProgressAt, triggeredAt);
+    this.ticker = this.clock.every(CHECK_INTERVAL_MS, () => this.onTimer());
+  }
+
+  /** A person asked for the stop; the test ends `stopped` when the parts end, or at the deadline. */
+  markStopRequested(by = 'a person'): void {
+    this.stoppedBy ??= by;
+  }
+
+  get stopRequested(): boolean {
+    return this.stoppedBy !== undefined;
   }
 
   onReport(message: MetricsMessage, receivedAt: number): void {
     if (message.test_id !== this.testId || this.isOver) return;
-    if (this.seenReports.has(message.report_id)) return; // Kafka delivers at least once
+    if (this.applyReport(message, receivedAt, true)) this.emitIfRoundComplete();
+  }
+
+  /** `store`: false when replaying reports the store already holds. Returns whether it was new. */
+  private applyReport(message: MetricsMessage, receivedAt: number, store: boolean): boolean {
+    if (this.seenReports.has(message.report_id)) return false; // Kafka delivers at least once
     this.seenReports.add(message.report_id);
     if (this.seenReports.size > SEEN_REPORT_IDS) this.seenReports.delete(this.seenReports.values().next().value!);
     let track = this.tracks.get(message.node_id);
     if (!track) {
       // A driver we did not pick ran the test anyway (another implementation ignoring driver_ids):
       // its requests reached the target, so they count.
-      track = { state: 'waiting', reports: 0, sendsStatus: false };
+      track = newTrack();
       this.tracks.set(message.node_id, track);
     }
     const latestElapsed = track.latest?.message.elapsed_ms;
-    if (latestElapsed !== undefined && message.elapsed_ms !== undefined && message.elapsed_ms < latestElapsed) return;
-    this.options.store.appendReport(this.testId, { ...message, received_at: receivedAt });
+    // Reports are cumulative: an older one (delivered late, e.g. after a broker outage) adds nothing.
+    if (latestElapsed !== undefined && message.elapsed_ms !== undefined && message.elapsed_ms < latestElapsed) return false;
+    if (store) this.options.store.appendReport(this.testId, { ...message, received_at: receivedAt });
     track.previous = track.latest;
     track.latest = decodeReport(message, receivedAt);
     track.reports++;
+    track.started = true;
+    this.lastProgressAt = Math.max(this.lastProgressAt, receivedAt);
     if (message.test_status) track.sendsStatus = true;
-    if (track.state !== 'lost') track.state = message.test_status === 'complete' ? 'complete' : 'running';
-    if (track.state === 'complete') this.checkCompletion();
+    if (message.errors?.invalid_config || message.errors?.refused) {
+      this.endPart(message.node_id, track, 'refused', message.errors?.refused ? 'refused the test (see its log)' : 'could not run the config');
+    } else if (message.test_status === 'complete') {
+      if (message.stopped && !this.stopRequested) this.endPart(message.node_id, track, 'left', 'ended before its plan: the agent was shut down');
+      else {
+        // A final report settles the part, even one judged lost or left before it arrived.
+        track.state = 'complete';
+        track.ending = undefined;
+      }
+    } else if (!OVER.has(track.state)) {
+      if (track.state === 'lost') track.ending = undefined; // it is back
+      track.state = 'running';
+      track.lostAt = undefined;
+    }
     this.reportedSinceEmit.add(message.node_id);
-    this.emitIfRoundComplete();
+    if (this.status === 'running') this.checkCompletion();
+    return true;
   }
 
   /**
@@ -186,44 +210,112 @@ export class TestRun extends EventEmitter<TestRunEvents> {
    * than on a clock of our own that would add up to a second of age.
    */
   private emitIfRoundComplete(): void {
-    if (this.status !== 'running' || this.now() - this.lastEmitAt < MIN_EMIT_INTERVAL_MS) return;
+    if (this.status !== 'running' || this.clock.now() - this.lastEmitAt < MIN_EMIT_INTERVAL_MS) return;
     for (const [id, track] of this.tracks) if ((track.state === 'running' || track.state === 'waiting') && !this.reportedSinceEmit.has(id)) return;
     this.tick();
   }
 
-  /** The fallback clock: emits when a round never completes (a driver is late, lost or silent). */
+  /** The fallback clock: judges silence and deadlines, and emits when a round never completes. */
   private onTimer(): void {
+    if (this.status !== 'running') return;
     this.checkTimeouts();
     this.checkCompletion();
-    if (this.status === 'running' && this.now() - this.lastEmitAt >= EMIT_INTERVAL_MS) this.tick();
+    if (this.status === 'running' && this.clock.now() - this.lastEmitAt >= EMIT_INTERVAL_MS) this.tick();
   }
 
-  onDriverLost(nodeId: string): void {
+  onDriverLost(nodeId: string, reason: string): void {
     const track = this.tracks.get(nodeId);
-    if (!track || DONE.has(track.state) || this.status !== 'running') return;
+    if (!track || this.status !== 'running' || OVER.has(track.state) || track.state === 'lost') return;
     track.state = 'lost';
+    track.lostAt = this.clock.now();
+    track.ending = { node_id: nodeId, state: 'lost', at: track.lostAt, reason };
+  }
+
+  /** A lost participant heard from again within its grace is waited for again. */
+  onDriverAlive(nodeId: string): void {
+    const track = this.tracks.get(nodeId);
+    if (track?.state !== 'lost' || this.status !== 'running') return;
+    track.state = track.started ? 'running' : 'waiting';
+    track.lostAt = undefined;
+    track.ending = undefined;
+  }
+
+  /** It registered again while the test ran: the agent restarted and its part is over. */
+  onDriverRegistered(nodeId: string, at: number): void {
+    const track = this.tracks.get(nodeId);
+    if (!track || this.status !== 'running' || OVER.has(track.state) || this.triggeredAt === undefined || at <= this.triggeredAt) return;
+    this.endPart(nodeId, track, 'restarted', 'it registered again: the agent restarted');
     this.checkCompletion();
   }
 
-  /** Only drivers that were lost and come back while the test runs are waited for again. */
-  onDriverAlive(nodeId: string): void {
+  /** What a participant's heartbeat says about its part: another test, or idle after it ran. */
+  onDriverHeartbeat(nodeId: string, state: AgentState | undefined, testId: string | undefined, leaving: boolean): void {
     const track = this.tracks.get(nodeId);
-    if (track?.state === 'lost' && this.status === 'running') track.state = track.latest ? 'running' : 'waiting';
+    if (!track || this.status !== 'running' || OVER.has(track.state) || state === undefined) return;
+    const now = this.clock.now();
+    if (state === 'running' && testId === this.testId) {
+      track.started = true;
+      track.idleSince = undefined;
+      return;
+    }
+    if (state === 'running' && testId !== undefined) {
+      this.endPart(nodeId, track, 'left', `it is running another test, ${testId}`);
+      this.checkCompletion();
+      return;
+    }
+    // Idle (or leaving): after it ran, the final report may still be on its way on the metrics
+    // topic; before it ran, the trigger may still be on its way. Both get a grace.
+    if (track.started || leaving) track.idleSince ??= now;
+    else if (this.triggeredAt !== undefined && now - this.triggeredAt > START_GRACE_MS) {
+      this.endPart(nodeId, track, 'left', 'it heartbeats idle and never started the test (busy, or the config did not reach it)');
+      this.checkCompletion();
+    }
+  }
+
+  private endPart(nodeId: string, track: DriverTrack, state: DriverTestState, reason: string): void {
+    track.state = state;
+    track.ending = { node_id: nodeId, state, at: this.clock.now(), reason };
+  }
+
+  /** Whether silence means anything now: the broker is heard, and has been long enough to drain what queued. */
+  private observing(now: number): boolean {
+    const health = this.observation();
+    return health.reachable && now - health.since >= DRAIN_AFTER_RECONNECT_MS;
   }
 
   private checkTimeouts(): void {
-    const now = this.now();
-    const firstReportTimeout = this.options.firstReportTimeoutMs ?? 30_000;
+    const now = this.clock.now();
+    if (!this.observing(now)) return;
     const quietAfter = this.options.quietAfterMs ?? 10_000;
-    for (const track of this.tracks.values()) {
-      if (track.state === 'waiting' && this.triggeredAt !== undefined && now - this.triggeredAt > firstReportTimeout) track.state = 'silent';
+    const lostGrace = this.options.lostGraceMs ?? 15_000;
+    for (const [id, track] of this.tracks) {
+      if (track.state === 'lost' && track.lostAt !== undefined && now - track.lostAt > lostGrace && track.ending) {
+        track.ending = { ...track.ending, reason: `${track.ending.reason}; not back within ${lostGrace / 1000} s` };
+        track.lostAt = undefined; // over: the ending stands
+      }
+      if (track.idleSince !== undefined && !OVER.has(track.state) && now - track.idleSince > IDLE_GRACE_MS) {
+        this.endPart(id, track, 'left', 'it went idle without a final report reaching the orchestrator');
+      }
+      // Another implementation may send no test_status: its part is over when its count is
+      // reached, or when it has been quiet for a while (its count, if it sends one, is checked at the end).
       if (track.state === 'running' && !track.sendsStatus && track.latest && now - track.latest.receivedAt > quietAfter) track.state = 'complete';
     }
+    const stalled = this.deadlineAt === undefined && now - this.lastProgressAt > (this.options.stallAfterMs ?? STALL_AFTER_MS);
+    if ((this.deadlineAt !== undefined && now > this.deadlineAt) || stalled) {
+      const why = stalled
+        ? `no report from any driver for ${Math.round((now - this.lastProgressAt) / 1000)} s`
+        : `no final report by the deadline, ${Math.round((this.deadlineAt! - this.triggeredAt!) / 1000)} s after the trigger`;
+      for (const [id, track] of this.tracks) if (!this.partOver(track)) this.endPart(id, track, 'timed_out', why);
+    }
+  }
+
+  private partOver(track: DriverTrack): boolean {
+    return OVER.has(track.state) || (track.state === 'lost' && track.lostAt === undefined);
   }
 
   private checkCompletion(): void {
     if (this.status !== 'running') return;
-    if ([...this.tracks.values()].every((t) => DONE.has(t.state))) this.finish();
+    if ([...this.tracks.values()].every((t) => this.partOver(t))) this.finish();
   }
 
   snapshot(): TestSnapshot {
@@ -232,7 +324,7 @@ export class TestRun extends EventEmitter<TestRunEvents> {
 
   /** The snapshot, and the drivers' corrected histograms merged once for it and its time point. */
   private measure(): { snapshot: TestSnapshot; merged: Histogram | null } {
-    const now = this.now();
+    const now = this.clock.now();
     const drivers = [...this.tracks.entries()].map(([id, t]) => ({ stats: driverStats(id, t.state, t.latest, t.previous, t.reports), report: t.latest }));
     const merged = mergedHistogram(drivers.map((d) => d.report));
     const agg = aggregate(drivers, merged);
@@ -249,10 +341,12 @@ export class TestRun extends EventEmitter<TestRunEvents> {
       elapsed_s: this.triggeredAt ? (end - this.triggeredAt) / 1000 : 0,
       config: this.options.config,
       participants: this.participants,
+      planned_requests: this.plannedRequests,
       aggregate: agg,
       per_driver: drivers.map((d) => d.stats),
       throughput: runSeconds > 0 ? agg.responses / runSeconds : 0,
       computed_at: now,
+      deadline_at: this.deadlineAt,
     };
     return { snapshot, merged };
   }
@@ -264,7 +358,7 @@ export class TestRun extends EventEmitter<TestRunEvents> {
 
   private tick(): void {
     if (this.status !== 'running') return;
-    this.lastEmitAt = this.now();
+    this.lastEmitAt = this.clock.now();
     this.reportedSinceEmit.clear();
     const { snapshot, merged } = this.measure();
     this.lastSnapshot = snapshot;
@@ -300,31 +394,60 @@ export class TestRun extends EventEmitter<TestRunEvents> {
     };
   }
 
+  /** Every part that ended without its final report, plus parts whose count fell short of the plan. */
+  private endings(): DriverEnding[] {
+    const plan = this.options.config.message_count_per_driver;
+    const out: DriverEnding[] = [];
+    for (const [id, track] of this.tracks) {
+      if (track.ending) out.push(track.ending);
+      else if (track.state === 'complete') {
+        const sent = track.latest?.message.requests_sent;
+        if (sent !== undefined && sent < plan && !this.stopRequested) {
+          out.push({ node_id: id, state: 'complete', at: track.latest!.receivedAt, reason: `its final report counts ${sent.toLocaleString('en-US')} of ${plan.toLocaleString('en-US')} requests` });
+        }
+      }
+    }
+    return out;
+  }
+
   private finish(): void {
     if (this.isOver) return;
-    if (this.ticker) clearInterval(this.ticker);
-    this.endedAt = this.now();
-    const anyStopped = [...this.tracks.values()].some((t) => t.latest?.message.stopped);
-    this.status = this.stopRequested || anyStopped ? 'stopped' : 'complete';
+    this.ticker?.cancel();
+    this.endedAt = this.clock.now();
+    const ending = this.endings();
+    const status: FinalStatus = this.stopRequested ? 'stopped' : ending.length === 0 ? 'complete' : 'incomplete';
+    this.status = status;
     const { snapshot, merged } = this.measure();
     this.options.store.appendPoint(this.testId, this.timePoint(snapshot, merged, true));
-    const result: TestResult = {
-      ...snapshot,
-      status: this.status,
-      ended_at: this.endedAt,
-      thresholds: evaluateThresholds(this.options.definition.thresholds, snapshot.aggregate, snapshot.throughput),
-    };
+    const { verdict, thresholds } = judge({
+      status,
+      thresholds: this.options.definition.thresholds,
+      aggregate: snapshot.aggregate,
+      throughput: snapshot.throughput,
+      plannedRequests: this.plannedRequests,
+      ending,
+      stoppedBy: this.stoppedBy,
+    });
+    const result: TestResult = { ...snapshot, status, ended_at: this.endedAt, thresholds, verdict, ending };
     this.result = result;
     this.options.store.saveResult(result);
     this.emit('end', result);
   }
 
-  /** Ends the test now with what was reported (orchestrator shutdown). */
-  abandon(): void {
-    if (this.status === 'running') {
-      this.stopRequested = true;
-      this.finish();
-    }
-    if (this.ticker) clearInterval(this.ticker);
+  /** Ends the test now with what was reported, as `stopped` (the person running it gave up waiting). */
+  finishNow(by: string): void {
+    if (this.status !== 'running') return;
+    this.markStopRequested(by);
+    this.finish();
   }
+
+  /** Lets go of the run without a result (orchestrator shutdown): it stays resumable from the store. */
+  release(): void {
+    this.ticker?.cancel();
+    this.removeAllListeners();
+  }
+}
+
+function newTrack(): DriverTrack {
+  return { state: 'waiting', reports: 0, sendsStatus: false, started: false };
 }

@@ -1,20 +1,9 @@
 // Pass or fail: a test's final figures against the limits its definition sets.
-import type { AggregateStats } from './metrics-aggregator';
+import type { AggregateStats, ThresholdCheck, ThresholdResult } from './result-model';
 import type { Thresholds } from './loadtest-definition';
 
-export interface ThresholdCheck {
-  name: keyof Thresholds;
-  limit: number;
-  actual: number | null;
-  passed: boolean;
-  /** e.g. "p99 latency 12.3 ms <= 250 ms" */
-  text: string;
-}
-
-export interface ThresholdResult {
-  passed: boolean;
-  checks: ThresholdCheck[];
-}
+/** The error-rate limit of a test whose definition sets no thresholds at all. */
+export const DEFAULT_ERROR_RATE = 0.01;
 
 type Rule = { label: string; unit: string; read: (s: AggregateStats) => number | null; atLeast?: boolean };
 
@@ -29,10 +18,19 @@ const RULES: Record<keyof Thresholds, Rule> = {
   min_throughput: { label: 'throughput', unit: ' req/s', read: () => null, atLeast: true },
 };
 
-/** `throughput` is responses per second over the whole test, which the caller computes. */
+/**
+ * `throughput` is responses per second over the whole test, which the caller computes. With no
+ * thresholds, the default error-rate limit is the one check.
+ */
 export function evaluateThresholds(thresholds: Thresholds | undefined, stats: AggregateStats, throughput: number): ThresholdResult {
   const checks: ThresholdCheck[] = [];
-  for (const [name, limit] of Object.entries(thresholds ?? {}) as [keyof Thresholds, number][]) {
+  const given = Object.entries(thresholds ?? {}) as [keyof Thresholds, number][];
+  if (given.length === 0) {
+    const actual = stats.requests_sent > 0 ? stats.error_rate : null;
+    const shown = actual === null ? 'no data' : `${Math.round(actual * 100_000) / 1000}%`;
+    checks.push({ name: 'default_error_rate', limit: DEFAULT_ERROR_RATE, actual, passed: actual !== null && actual <= DEFAULT_ERROR_RATE, text: `error rate ${shown} <= ${DEFAULT_ERROR_RATE * 100}% (default limit: the test sets no thresholds)` });
+  }
+  for (const [name, limit] of given) {
     const rule = RULES[name];
     const actual = name === 'min_throughput' ? throughput : rule.read(stats);
     // No measurement at all (nothing answered) fails a limit: a test cannot pass on no evidence.

@@ -1,30 +1,10 @@
 // The product's only door to Kafka: connect, publish, subscribe, close. Everything else speaks
-// to this module, so that kafkajs could be swapped for another client by changing this file alone.
+// to the MessageBus interface, so that kafkajs could be swapped for another client by changing
+// this file alone.
 import { Kafka, logLevel as KafkaLogLevel, Partitioners, type Admin, type Consumer, type Producer, type LogEntry } from 'kafkajs';
 import { errorMessage, type Logger } from '../common/logger';
+import type { BusHealth, MessageBus, SubscribeOptions, Subscription } from './message-bus';
 
-export interface BusMessage {
-  topic: string;
-  partition: number;
-  offset: string;
-  value: Buffer | null;
-  /** epoch milliseconds, the broker's record timestamp */
-  timestamp: number;
-}
-
-/** Where a subscription starts: every message the topic still holds, or only those published from now on. */
-export type StartPosition = 'beginning' | 'now';
-
-export interface SubscribeOptions {
-  groupId: string;
-  topics: { topic: string; from: StartPosition }[];
-  /** Called once per message, in order per partition. A throw is logged; the consumer goes on. */
-  onMessage: (message: BusMessage) => void | Promise<void>;
-}
-
-export interface Subscription {
-  close(): Promise<void>;
-}
 
 export interface KafkaBusOptions {
   brokers: string[];
@@ -74,9 +54,21 @@ async function retryWhileRetriable<T>(operation: () => Promise<T>, attempts = 40
   }
 }
 
-export class KafkaBus {
+/**
+ * A consumer long-polls the broker every MAX_WAIT_MS, so while the broker answers, fetches
+ * complete several times a second even when no message flows. Without one for this long, this
+ * process cannot hear the broker.
+ */
+const MAX_WAIT_MS = 250;
+const DEAF_AFTER_MS = 2000;
+/** How long subscribe() waits for the consumer group to be joined. */
+const JOIN_TIMEOUT_MS = 60_000;
+
+export class KafkaBus implements MessageBus {
   private readonly subscriptions = new Set<Subscription>();
   private closed = false;
+  private lastHeardAt: number;
+  private healthState: BusHealth;
 
   private constructor(
     private readonly kafka: Kafka,
@@ -84,7 +76,10 @@ export class KafkaBus {
     private readonly admin: Admin,
     private readonly logger: Logger,
     readonly brokers: string[],
-  ) {}
+  ) {
+    this.lastHeardAt = Date.now();
+    this.healthState = { reachable: true, since: this.lastHeardAt };
+  }
 
   static async connect(options: KafkaBusOptions): Promise<KafkaBus> {
     const logger = options.logger;
@@ -126,33 +121,76 @@ export class KafkaBus {
     await this.producer.send({ topic, messages: [{ key, value }] });
   }
 
+  async endOffsets(topic: string): Promise<Record<number, string>> {
+    const ends = await retryWhileRetriable(() => this.admin.fetchTopicOffsets(topic));
+    return Object.fromEntries(ends.map((p) => [p.partition, p.high]));
+  }
+
+  health(): BusHealth {
+    if (this.subscriptions.size > 0 && this.healthState.reachable && Date.now() - this.lastHeardAt > DEAF_AFTER_MS) {
+      this.healthState = { reachable: false, since: this.lastHeardAt };
+    }
+    return this.healthState;
+  }
+
+  private heard(): void {
+    this.lastHeardAt = Date.now();
+    if (!this.healthState.reachable) this.healthState = { reachable: true, since: this.lastHeardAt };
+  }
+
   /**
-   * Joins a consumer group and resolves once messages flow. For `from: 'now'`, the end of each
-   * partition is read before joining and the consumer is moved there explicitly, so that no
-   * message published after subscribe() was called can be missed while the group forms.
+   * Joins a consumer group and resolves once the group is joined and the start positions are
+   * set. For `from: 'now'`, the end of each partition is read before joining and the consumer is
+   * moved there explicitly, so that no message published after subscribe() was called can be
+   * missed while the group forms. Seeking waits for the join: a just-started broker may answer the
+   * first JoinGroup with "coordinator loading", and the consumer restarts before it is a member.
    */
   async subscribe(options: SubscribeOptions): Promise<Subscription> {
     const consumer: Consumer = this.kafka.consumer({
       groupId: options.groupId,
       sessionTimeout: 10_000,
       heartbeatInterval: 1000,
-      maxWaitTimeInMs: 250,
+      maxWaitTimeInMs: MAX_WAIT_MS,
       allowAutoTopicCreation: false,
     });
     const startAt = new Map<string, Map<number, bigint>>();
     for (const { topic, from } of options.topics) {
-      if (from !== 'now') continue;
-      const ends = await retryWhileRetriable(() => this.admin.fetchTopicOffsets(topic));
-      startAt.set(topic, new Map(ends.map((p) => [p.partition, BigInt(p.high)])));
+      if (from === 'beginning') continue;
+      const offsets = from === 'now' ? await this.endOffsets(topic) : from.offsets;
+      startAt.set(topic, new Map(Object.entries(offsets).map(([p, o]) => [Number(p), BigInt(o)])));
     }
     const log = this.logger.child(options.groupId);
+    let seekPending = startAt.size > 0;
+    let joined!: () => void;
+    const joinedOnce = new Promise<void>((resolve) => (joined = resolve));
+    const seekAll = () => {
+      for (const [topic, partitions] of startAt) for (const [partition, offset] of partitions) consumer.seek({ topic, partition, offset: offset.toString() });
+    };
+    consumer.on(consumer.events.GROUP_JOIN, () => {
+      if (seekPending) {
+        try {
+          seekAll();
+        } catch (error) {
+          log.warn(`could not set the start positions yet: ${errorMessage(error)}`);
+          return;
+        }
+      }
+      joined();
+    });
+    // A fetch applies pending seeks before it reads; once one completes, the positions are committed.
+    consumer.on(consumer.events.FETCH, () => {
+      seekPending = false;
+      this.heard();
+    });
     consumer.on(consumer.events.CRASH, (event) => {
-      log.warn(`consumer stopped: ${String(event.payload.error)}${event.payload.restart ? '; restarting' : ''}`);
+      const restart = event.payload.restart;
+      (restart ? log.warn : log.error).call(log, `consumer stopped: ${String(event.payload.error)}${restart ? '; restarting' : '; it will not restart'}`);
     });
     await consumer.connect();
     for (const { topic, from } of options.topics) await consumer.subscribe({ topic, fromBeginning: from === 'beginning' });
     await consumer.run({
       eachMessage: async ({ topic, partition, message }) => {
+        this.heard();
         const first = startAt.get(topic)?.get(partition);
         if (first !== undefined && BigInt(message.offset) < first) return;
         try {
@@ -162,8 +200,13 @@ export class KafkaBus {
         }
       },
     });
-    for (const [topic, partitions] of startAt) {
-      for (const [partition, offset] of partitions) consumer.seek({ topic, partition, offset: offset.toString() });
+    let timer: NodeJS.Timeout | undefined;
+    const timedOut = new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(true), JOIN_TIMEOUT_MS)));
+    const failed = await Promise.race([joinedOnce.then(() => false), timedOut]);
+    clearTimeout(timer);
+    if (failed) {
+      await consumer.disconnect().catch(() => {});
+      throw new KafkaUnreachableError(`could not join consumer group ${options.groupId} on ${this.brokers.join(',')} within ${JOIN_TIMEOUT_MS / 1000} s`);
     }
     const subscription: Subscription = {
       close: async () => {
@@ -175,11 +218,16 @@ export class KafkaBus {
     return subscription;
   }
 
-  /** Leaves every consumer group cleanly and disconnects. */
-  async close(): Promise<void> {
+  async close(timeoutMs = 5000): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    await Promise.allSettled([...this.subscriptions].map((s) => s.close()));
-    await Promise.allSettled([this.producer.disconnect(), this.admin.disconnect()]);
+    const leave = (async () => {
+      await Promise.allSettled([...this.subscriptions].map((s) => s.close()));
+      await Promise.allSettled([this.producer.disconnect(), this.admin.disconnect()]);
+    })();
+    let timer: NodeJS.Timeout | undefined;
+    const gaveUp = await Promise.race([leave.then(() => false), new Promise<boolean>((r) => (timer = setTimeout(() => r(true), timeoutMs)))]);
+    clearTimeout(timer);
+    if (gaveUp) this.logger.warn(`left Kafka without a goodbye: the broker did not answer within ${timeoutMs / 1000} s`);
   }
 }

@@ -2,7 +2,7 @@
 // JSON or not of its topic's shape is logged with the reason and skipped; it never throws into
 // the consumer. Warnings are limited per topic so that a flood of bad messages cannot drown the log.
 import type { Logger } from '../common/logger';
-import type { BusMessage } from './kafka-bus';
+import type { BusMessage } from './message-bus';
 import { PARSERS, TOPIC_KEYS, type MessageByTopic, type TopicKey, type TopicNames } from './wire-protocol';
 
 export type TopicHandlers = { [K in TopicKey]?: (message: MessageByTopic[K], raw: BusMessage) => void | Promise<void> };

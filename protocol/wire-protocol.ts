@@ -84,7 +84,8 @@ export interface MetricsBlock extends LatencyStats {
   uncorrected?: LatencyStats & { histogram?: string };
 }
 
-export type TestStatus = 'running' | 'complete';
+/** A driver's own word on its part, in its reports. */
+export type ReportStatus = 'running' | 'complete';
 
 /** How late a driver sent its requests after their due times, in milliseconds. */
 export interface SendLag {
@@ -99,7 +100,7 @@ export interface MetricsMessage {
   report_id: string;
   metrics: MetricsBlock;
   // Extensions (cumulative since the driver started the test):
-  test_status?: TestStatus;
+  test_status?: ReportStatus;
   requests_sent?: number;
   responses?: number;
   errors?: Record<string, number>;

@@ -5,12 +5,11 @@ import { join } from 'node:path';
 import * as vscode from 'vscode';
 import { errorMessage, type Logger } from '../../common/logger';
 import { parseDefinition } from '../../orchestrator/loadtest-definition';
-import { OrchestratorError } from '../../orchestrator/orchestrator';
 import { resultToCsv } from '../../orchestrator/result-export';
-import type { TestResult } from '../../orchestrator/test-run';
 import { startBroker } from '../../kafka-broker/local-kafka';
 import { DashboardPanel } from './dashboard-panel';
 import type { LoadTestService } from './loadtest-service';
+import type { TestResult } from '../../orchestrator/result-model';
 
 // Validation and completion come from contributes.jsonValidation, so the file needs no $schema.
 const NEW_FILE_TEMPLATE = {
@@ -78,7 +77,8 @@ export function registerCommands(context: vscode.ExtensionContext, service: Load
   register('loadtest.startTest', async (uri?: vscode.Uri) => {
     const file = await pickFile(uri);
     if (!file) return undefined;
-    const text = Buffer.from(await vscode.workspace.fs.readFile(file)).toString('utf8');
+    // The document as the editor holds it, unsaved edits included: what the person sees is what runs.
+    const text = (await vscode.workspace.openTextDocument(file)).getText();
     const parsed = parseDefinition(text);
     if (!parsed.ok) {
       const name = vscode.workspace.asRelativePath(file);
@@ -90,18 +90,12 @@ export function registerCommands(context: vscode.ExtensionContext, service: Load
       return undefined;
     }
     const orchestrator = await service.connection.ready(5000);
-    let run;
-    try {
-      run = await orchestrator.startTest(parsed.definition, { waitForDriversMs: 5000 });
-    } catch (error) {
-      if (error instanceof OrchestratorError) throw new Error(error.message);
-      throw error;
-    }
+    const run = await orchestrator.startTest(parsed.definition, { waitForDriversMs: 5000 });
     openDashboard();
     void orchestrator.waitForEnd(run.testId).then((result) => {
       const saved = saveResult(result);
-      const verdict = result.thresholds.passed ? 'passed' : 'FAILED';
-      void vscode.window.showInformationMessage(`Load Test ${result.test_id} ${result.status}: ${result.aggregate.requests_sent.toLocaleString('en-US')} requests, thresholds ${verdict}.`, 'Open Result', 'Export CSV').then((choice) => {
+      const show = result.verdict.passed ? vscode.window.showInformationMessage : vscode.window.showWarningMessage;
+      void show(`Load Test ${result.test_id} ${result.status}. ${result.verdict.reason}`, 'Open Result', 'Export CSV').then((choice) => {
         if (choice === 'Open Result') void vscode.window.showTextDocument(saved);
         if (choice === 'Export CSV') void exportCsv(result.test_id);
       });

@@ -1,9 +1,8 @@
 // The Drivers view: one item per registered driver, refreshed when the registry or a running
 // test changes (never on a timer of its own).
 import * as vscode from 'vscode';
-import type { DriverInfo } from '../../orchestrator/driver-registry';
-import type { TestSnapshot } from '../../orchestrator/test-run';
 import type { LoadTestService } from './loadtest-service';
+import type { DriverInfo, TestSnapshot } from '../../orchestrator/result-model';
 
 export class DriversTreeProvider implements vscode.TreeDataProvider<DriverInfo>, vscode.Disposable {
   private readonly changed = new vscode.EventEmitter<void>();

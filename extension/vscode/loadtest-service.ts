@@ -5,12 +5,11 @@ import { homedir } from 'node:os';
 import { isAbsolute, join } from 'node:path';
 import * as vscode from 'vscode';
 import { errorMessage, type Logger } from '../../common/logger';
-import type { DriverInfo } from '../../orchestrator/driver-registry';
 import type { Orchestrator } from '../../orchestrator/orchestrator';
 import { OrchestratorConnection, type ConnectionState } from '../../orchestrator/orchestrator-connection';
 import { startRestApi, type RunningRestApi } from '../../orchestrator/rest-api/rest-api';
-import type { TestResult, TestSnapshot, TimePoint } from '../../orchestrator/test-run';
 import { readSettings, type LoadTestSettings } from './settings';
+import type { DriverInfo, TestResult, TestSnapshot, TimePoint } from '../../orchestrator/result-model';
 
 export type ServiceEvent =
   | { kind: 'connection'; state: ConnectionState }

@@ -1,7 +1,6 @@
 // The messages between the dashboard webview and the extension host: one union per direction,
 // imported by both sides so that neither can send what the other does not understand.
-import type { DriverInfo } from '../../orchestrator/driver-registry';
-import type { TestResult, TestSnapshot, TimePoint } from '../../orchestrator/test-run';
+import type { DriverInfo, TestResult, TestSnapshot, TimePoint } from '../../orchestrator/result-model';
 
 export interface ConnectionSummary {
   status: 'connecting' | 'connected' | 'stopped';

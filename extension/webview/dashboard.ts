@@ -3,10 +3,8 @@
 import uPlot from 'uplot';
 import 'uplot/dist/uPlot.min.css';
 import './dashboard.css';
-import type { DriverStats, LatencySummary } from '../../orchestrator/metrics-aggregator';
-import type { DriverInfo } from '../../orchestrator/driver-registry';
-import type { TestResult, TestSnapshot, TimePoint } from '../../orchestrator/test-run';
 import type { ConnectionSummary, HostToPage, PageToHost } from './dashboard-protocol';
+import type { DriverInfo, DriverStats, LatencySummary, TestResult, TestSnapshot, TimePoint } from '../../orchestrator/result-model';
 
 declare function acquireVsCodeApi(): { postMessage(message: PageToHost): void };
 const vscode = acquireVsCodeApi();

@@ -8,7 +8,8 @@ import { formatHelp, httpUrl, parseNumberOption, parseOptions, parseOptionWith, 
 import { createLogger, errorMessage, isLogLevel, type Logger } from '../../common/logger';
 import { KafkaUnreachableError, parseBrokerList } from '../../protocol/kafka-bus';
 import { parseDefinition } from '../loadtest-definition';
-import { Orchestrator, OrchestratorError } from '../orchestrator';
+import { Orchestrator } from '../orchestrator';
+import { OrchestratorError } from '../orchestrator-error';
 import { resultToCsv } from '../result-export';
 import { startRestApi } from '../rest-api/rest-api';
 import { progressLine, summaryTable } from './test-report-format';
@@ -26,6 +27,13 @@ const OPTIONS = {
   quiet: { type: 'boolean', description: 'run: no progress lines, only the summary.' },
   host: { type: 'string', value: 'HOST', default: '127.0.0.1', env: 'LT_API_HOST', description: 'serve: address of the REST API.' },
   port: { type: 'string', value: 'PORT', default: '7070', env: 'LT_API_PORT', description: 'serve: port of the REST API.' },
+  'driver-retention': {
+    type: 'string',
+    value: 'MINUTES',
+    default: '10',
+    env: 'LT_DRIVER_RETENTION',
+    description: 'Lost drivers leave the list after this long (drivers that say goodbye leave at once).',
+  },
   'log-level': { type: 'string', value: 'LEVEL', default: 'warn', env: 'LT_LOG_LEVEL', description: 'error, warn, info or debug (logs go to stderr).' },
 } as const;
 
@@ -33,7 +41,9 @@ const HELP = formatHelp(
   'lt-orchestrator run FILE.loadtest.json [options]\n       lt-orchestrator serve [options]\n       lt-orchestrator drivers [options]',
   'The orchestrator of the distributed load tester, without VS Code.\n' +
     '  run      Sends the test to the registered drivers over Kafka, triggers it, prints one progress line\n' +
-    '           per second and a summary table. Exit code: 0 thresholds passed, 1 failed, 2 error.\n' +
+    '           per second, a summary table and a verdict line. Exit code: 0 passed; 1 did not pass\n' +
+    '           (thresholds failed, or the test was incomplete or stopped); 2 error. Ctrl-C stops the\n' +
+    '           test on every driver and prints the partial result; a second Ctrl-C exits at once (130).\n' +
     '  serve    Runs the REST API (see the README) until SIGINT or SIGTERM.\n' +
     '  drivers  Lists the drivers heard from in the last few seconds.',
   OPTIONS,
@@ -44,7 +54,16 @@ type Options = ReturnType<typeof parseOptions<typeof OPTIONS>>['options'];
 async function connect(options: Options, log: Logger): Promise<Orchestrator> {
   const brokers = parseOptionWith('kafka', options.kafka!, parseBrokerList);
   try {
-    return await Orchestrator.start({ brokers, topicPrefix: options['topic-prefix'], storeDir: resolve(options.store!), id: options.id, logger: log, connectRetries: 3 });
+    const retention = parseNumberOption('driver-retention', options['driver-retention'], { min: 0 })!;
+    return await Orchestrator.start({
+      brokers,
+      topicPrefix: options['topic-prefix'],
+      storeDir: resolve(options.store!),
+      id: options.id,
+      logger: log,
+      connectRetries: 3,
+      driverRetentionMs: retention * 60_000,
+    });
   } catch (error) {
     if (error instanceof KafkaUnreachableError) throw new Error(`${error.message}\nStart a local broker with 'npm run kafka:start', or point --kafka (or LT_KAFKA) at a running one.`);
     throw error;
@@ -58,6 +77,9 @@ function untilSignal(): Promise<string> {
     process.once('SIGTERM', () => done('SIGTERM'));
   });
 }
+
+/** After Ctrl-C, how long the drivers' final reports are awaited before the result is made with what arrived. */
+const STOP_WAIT_MS = 3500;
 
 async function run(file: string | undefined, options: Options, log: Logger): Promise<number> {
   if (!file) throw new UsageError('run needs a .loadtest.json file');
@@ -78,30 +100,34 @@ async function run(file: string | undefined, options: Options, log: Logger): Pro
   }
 
   const orchestrator = await connect(options, log);
-  let interrupted = false;
   try {
-    const needed = definition.drivers ?? 1;
-    process.stderr.write(`Waiting up to ${waitMs / 1000} s for ${needed} driver(s) on Kafka ${orchestrator.brokers.join(',')}...\n`);
-    const runStarted = await orchestrator.startTest(definition, { waitForDriversMs: waitMs }).catch((error) => {
+    const wanted = definition.drivers ? `${definition.drivers} driver(s)` : 'the drivers (every alive, idle one takes part)';
+    process.stderr.write(`Waiting up to ${waitMs / 1000} s for ${wanted} on Kafka ${orchestrator.brokers.join(',')}...\n`);
+    const started = await orchestrator.startTest(definition, { waitForDriversMs: waitMs }).catch((error) => {
       if (error instanceof OrchestratorError) throw new Error(error.message);
       throw error;
     });
-    process.stderr.write(`Test ${runStarted.testId} triggered on ${runStarted.participants.join(', ')}\n`);
-    if (!options.quiet) runStarted.on('update', (s) => process.stdout.write(progressLine(s) + '\n'));
-    const signal = untilSignal().then(async (name) => {
-      interrupted = true;
-      process.stderr.write(`${name}: stopping the test...\n`);
-      await orchestrator.stopTest(runStarted.testId).catch(() => {});
+    process.stderr.write(`Test ${started.testId} triggered on ${started.participants.join(', ')}\n`);
+    if (!options.quiet) started.on('update', (s) => process.stdout.write(progressLine(s) + '\n'));
+    // First signal: stop the test on every driver and wait briefly for their final reports. Second: exit at once.
+    void untilSignal().then(async (name) => {
+      process.once('SIGINT', () => process.exit(130));
+      process.once('SIGTERM', () => process.exit(130));
+      process.stderr.write(`${name}: stopping the test on every driver (again to exit at once)...\n`);
+      const giveUp = setTimeout(() => started.finishNow(name), STOP_WAIT_MS);
+      await orchestrator.stopTest(started.testId, name).catch((error) => {
+        process.stderr.write(`could not tell the drivers to stop: ${errorMessage(error)}\n`);
+        started.finishNow(name);
+      });
+      void orchestrator.waitForEnd(started.testId).then(() => clearTimeout(giveUp));
     });
-    void signal;
-    const result = await orchestrator.waitForEnd(runStarted.testId);
+    const result = await orchestrator.waitForEnd(started.testId);
     process.stdout.write(summaryTable(result));
     if (options.json) writeFileSync(options.json, JSON.stringify(result, null, 2));
     if (options.csv) writeFileSync(options.csv, resultToCsv(result));
-    if (interrupted) return 2;
-    return result.thresholds.passed ? 0 : 1;
+    return result.verdict.passed ? 0 : 1;
   } finally {
-    await orchestrator.shutdown();
+    await orchestrator.shutdown(2000);
   }
 }
 

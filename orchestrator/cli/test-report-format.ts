@@ -1,6 +1,6 @@
 // How a test looks in a terminal: one progress line per second, and the final table.
-import type { LatencySummary } from '../metrics-aggregator';
-import type { TestResult, TestSnapshot } from '../test-run';
+import type { LatencySummary, TestResult, TestSnapshot } from '../result-model';
+import { describeEnding } from '../verdict';
 
 const int = (n: number | null | undefined) => (n === null || n === undefined ? '-' : Math.round(n).toLocaleString('en-US'));
 const msText = (n: number | null | undefined) => (n === null || n === undefined ? '-' : n < 10 ? n.toFixed(2) : n < 100 ? n.toFixed(1) : Math.round(n).toString());
@@ -12,6 +12,7 @@ export function progressLine(s: TestSnapshot): string {
   return [
     `${s.elapsed_s.toFixed(0).padStart(4)}s`,
     `drivers ${running}/${s.participants.length} running`,
+    `planned ${int(s.planned_requests)}`,
     `sent ${int(a.requests_sent).padStart(9)}`,
     `resp ${int(a.responses).padStart(9)}`,
     `err ${int(a.errors)}`,
@@ -50,10 +51,14 @@ export function summaryTable(r: TestResult): string {
   }
   if (Object.keys(a.error_kinds).length) lines.push(`Errors: ${Object.entries(a.error_kinds).map(([k, v]) => `${k} ${v}`).join(', ')}`);
   if (Object.keys(a.status_codes).length) lines.push(`Status codes: ${Object.entries(a.status_codes).map(([k, v]) => `${k} ${int(v)}`).join(', ')}`);
+  if (r.ending.length) {
+    lines.push('', `Drivers whose part ended without a complete final report:`);
+    for (const e of r.ending) lines.push(`  ${describeEnding(e)}`);
+  }
   if (r.thresholds.checks.length) {
     lines.push('', 'Thresholds:');
     for (const c of r.thresholds.checks) lines.push(`  ${c.passed ? 'PASS' : 'FAIL'}  ${c.text}`);
   }
-  lines.push('', `Result: ${r.thresholds.passed ? 'PASSED' : 'FAILED'}`);
+  lines.push('', `Result: ${r.verdict.reason}`);
   return lines.join('\n') + '\n';
 }

@@ -2,7 +2,7 @@
 // and malformed messages skipped per topic.
 import { formatPrometheus, type MetricFamily } from '../../common/prometheus-text';
 import type { Orchestrator } from '../orchestrator';
-import type { TestSnapshot } from '../test-run';
+import type { TestSnapshot } from '../result-model';
 
 function latestTest(orchestrator: Orchestrator): TestSnapshot | undefined {
   const active = orchestrator.activeRun();

@@ -1,10 +1,12 @@
 // The orchestrator's REST API on localhost. Every body is the JSON of a `.loadtest.json` file;
 // every error is JSON {"error": "...", "details": [...]} with a 4xx status naming what to fix.
+// Express 5 hands a rejected promise from a handler to the error handler; no wrapper is needed.
 import express, { type NextFunction, type Request, type Response } from 'express';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { PROMETHEUS_CONTENT_TYPE } from '../../common/prometheus-text';
-import { OrchestratorError, type Orchestrator } from '../orchestrator';
+import type { Orchestrator } from '../orchestrator';
+import { OrchestratorError, type OrchestratorErrorCode } from '../orchestrator-error';
 import { orchestratorMetrics } from './orchestrator-metrics';
 
 export interface RestApiOptions {
@@ -18,17 +20,11 @@ export interface RunningRestApi {
   close(): Promise<void>;
 }
 
-type Handler = (req: Request, res: Response) => Promise<unknown> | unknown;
-
-/** Passes thrown errors (sync or async) to the error handler. */
-const route = (handler: Handler) => (req: Request, res: Response, next: NextFunction) => {
-  Promise.resolve()
-    .then(() => handler(req, res))
-    .catch(next);
-};
+/** The one place where a domain error becomes an HTTP status. */
+const STATUS: Record<OrchestratorErrorCode, number> = { invalid: 400, not_found: 404, conflict: 409, unavailable: 503 };
 
 function requireBody(req: Request): unknown {
-  if (!req.is('application/json')) throw new OrchestratorError('send the load test definition as a JSON body with Content-Type: application/json', 400);
+  if (!req.is('application/json')) throw new OrchestratorError('send the load test definition as a JSON body with Content-Type: application/json', 'invalid');
   return req.body;
 }
 
@@ -36,7 +32,7 @@ function waitOption(req: Request): number {
   const raw = req.query.wait_for_drivers;
   if (raw === undefined) return 0;
   const seconds = Number(raw);
-  if (!Number.isFinite(seconds) || seconds < 0 || seconds > 600) throw new OrchestratorError('wait_for_drivers must be a number of seconds from 0 to 600', 400);
+  if (!Number.isFinite(seconds) || seconds < 0 || seconds > 600) throw new OrchestratorError('wait_for_drivers must be a number of seconds from 0 to 600', 'invalid');
   return seconds * 1000;
 }
 
@@ -54,31 +50,19 @@ export function createRestApi(orchestrator: Orchestrator): express.Express {
   app.get('/api/tests', (_req, res) => {
     res.json({ tests: orchestrator.listTests() });
   });
-  app.post(
-    '/api/tests',
-    route(async (req, res) => {
-      res.status(201).json(await orchestrator.createTest(requireBody(req), { waitForDriversMs: waitOption(req) }));
-    }),
-  );
-  app.post(
-    '/api/tests/run',
-    route(async (req, res) => {
-      const run = await orchestrator.startTest(requireBody(req), { waitForDriversMs: waitOption(req) });
-      res.status(202).json(run.current());
-    }),
-  );
-  app.post(
-    '/api/tests/:id/trigger',
-    route(async (req, res) => {
-      res.status(202).json(await orchestrator.triggerTest(String(req.params.id)));
-    }),
-  );
-  app.post(
-    '/api/tests/:id/stop',
-    route(async (req, res) => {
-      res.status(202).json(await orchestrator.stopTest(String(req.params.id)));
-    }),
-  );
+  app.post('/api/tests', async (req, res) => {
+    res.status(201).json(await orchestrator.createTest(requireBody(req), { waitForDriversMs: waitOption(req) }));
+  });
+  app.post('/api/tests/run', async (req, res) => {
+    const run = await orchestrator.startTest(requireBody(req), { waitForDriversMs: waitOption(req) });
+    res.status(202).json(run.current());
+  });
+  app.post('/api/tests/:id/trigger', async (req, res) => {
+    res.status(202).json(await orchestrator.triggerTest(String(req.params.id)));
+  });
+  app.post('/api/tests/:id/stop', async (req, res) => {
+    res.status(202).json(await orchestrator.stopTest(String(req.params.id)));
+  });
   app.get('/api/tests/:id', (req, res) => {
     const test = orchestrator.getTest(req.params.id);
     if (!test) return void res.status(404).json({ error: `no test ${req.params.id}` });
@@ -96,7 +80,7 @@ export function createRestApi(orchestrator: Orchestrator): express.Express {
     res.status(404).json({ error: `no route ${req.method} ${req.path}; see the README's REST API section` });
   });
   app.use((error: Error & { status?: number; type?: string }, _req: Request, res: Response, _next: NextFunction) => {
-    if (error instanceof OrchestratorError) return void res.status(error.status).json({ error: error.message, details: error.details });
+    if (error instanceof OrchestratorError) return void res.status(STATUS[error.code]).json({ error: error.message, code: error.code, details: error.details });
     if (error.type === 'entity.parse.failed') return void res.status(400).json({ error: `the body is not valid JSON: ${error.message}` });
     if (error.type === 'entity.too.large') return void res.status(413).json({ error: 'the body is larger than 1 MB' });
     res.status(500).json({ error: error.message });

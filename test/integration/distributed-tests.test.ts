@@ -3,13 +3,13 @@
 import assert from 'node:assert/strict';
 import type { Orchestrator } from '../../orchestrator/orchestrator';
 import type { LoadTestDefinition } from '../../orchestrator/loadtest-definition';
-import type { TestResult } from '../../orchestrator/test-run';
 import { decodeHistogram, mergeHistograms } from '../../protocol/latency-histogram';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { readLatencyLog } from '../../agents/latency-log';
 import { kafkaBootstrap, uniquePrefix } from '../support/kafka-fixture';
 import { startAgents, startOrchestrator, startTargetProcess, tempDir, waitFor, type TargetProcess } from '../support/processes';
+import type { TestResult } from '../../orchestrator/result-model';
 
 async function runToEnd(orchestrator: Orchestrator, definition: LoadTestDefinition): Promise<TestResult> {
   const run = await orchestrator.startTest(definition, { waitForDriversMs: 30_000 });

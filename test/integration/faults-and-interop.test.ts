@@ -2,11 +2,12 @@
 // messages shaped as other implementations of the spec send them.
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
-import type { DriverInfo } from '../../orchestrator/driver-registry';
-import { KafkaBus, type BusMessage } from '../../protocol/kafka-bus';
+import { KafkaBus } from '../../protocol/kafka-bus';
+import type { BusMessage } from '../../protocol/message-bus';
 import { parseMetrics, topicNames, type MetricsMessage } from '../../protocol/wire-protocol';
 import { kafkaBootstrap, uniquePrefix } from '../support/kafka-fixture';
 import { quietLogger, startAgent, startAgents, startOrchestrator, startTargetProcess, stopOrchestrator, tempDir, waitFor } from '../support/processes';
+import type { DriverInfo } from '../../orchestrator/result-model';
 
 async function rawBus(kafka: string): Promise<KafkaBus> {
   return KafkaBus.connect({ brokers: [kafka], clientId: 'test-raw', logger: quietLogger() });

@@ -1,34 +1,74 @@
 import assert from 'node:assert/strict';
-import { once } from 'node:events';
-import { DriverRegistry, type DriverInfo } from '../../orchestrator/driver-registry';
+import { DriverRegistry } from '../../orchestrator/driver-registry';
+import type { BusHealth } from '../../protocol/message-bus';
+import { FakeClock } from '../support/fake-clock';
 
 describe('driver registry', () => {
-  let clock = 1_000_000;
+  let clock: FakeClock;
   let registry: DriverRegistry;
+  let health: BusHealth;
+  let lost: string[];
+  let changes: number;
   beforeEach(() => {
-    clock = 1_000_000;
-    registry = new DriverRegistry({ ownNames: ['orch', '127.0.0.1'], lostAfterMs: 3000, now: () => clock });
+    clock = new FakeClock();
+    health = { reachable: true, since: 0 };
+    registry = new DriverRegistry({ ownNames: ['orch', '127.0.0.1'], lostAfterMs: 3000, clock, observation: () => health });
+    lost = [];
+    changes = 0;
+    registry.on('lost', (d) => lost.push(d.node_id));
+    registry.on('changed', () => changes++);
   });
   afterEach(() => registry.dispose());
 
-  const beat = (node_id: string, extra = {}) => registry.onHeartbeat({ node_id, heartbeat: 'YES', timestamp: clock, ...extra });
+  const beat = (node_id: string, extra = {}) => registry.onHeartbeat({ node_id, heartbeat: 'YES', timestamp: clock.now(), ...extra });
+  /** Heartbeats every second for `seconds`, as a live agent does. */
+  const live = (node_id: string, seconds: number) => {
+    for (let i = 0; i < seconds; i++) {
+      clock.advance(1000);
+      beat(node_id);
+    }
+  };
 
-  it('a registered driver that heartbeats is alive', () => {
-    registry.onRegister({ node_id: 'a', node_IP: '10.0.0.1', message_type: 'DRIVER_NODE_REGISTER' }, clock);
+  it('a registered driver that heartbeats is alive and available', () => {
+    registry.onRegister({ node_id: 'a', node_IP: '10.0.0.1', message_type: 'DRIVER_NODE_REGISTER' }, clock.now());
     beat('a');
     assert.equal(registry.get('a')!.health, 'alive');
     assert.equal(registry.get('a')!.node_IP, '10.0.0.1');
     assert.deepEqual(registry.available().map((d) => d.node_id), ['a']);
   });
 
-  it('a driver silent for more than 3 s is marked lost, and alive again when heartbeats resume', async () => {
+  it('a driver silent for more than 3 s is marked lost, and alive again when heartbeats resume', () => {
     beat('a');
-    clock += 3001;
-    const [lost] = (await once(registry, 'lost')) as [DriverInfo];
-    assert.equal(lost.node_id, 'a');
+    clock.advance(2900);
+    assert.deepEqual(lost, []);
+    clock.advance(300);
+    assert.deepEqual(lost, ['a']);
     assert.equal(registry.get('a')!.health, 'lost');
     beat('a');
     assert.equal(registry.get('a')!.health, 'alive');
+  });
+
+  it('nobody is lost while this orchestrator cannot hear the broker, and loss resumes 3 s after it can', () => {
+    beat('a');
+    clock.advance(1000);
+    health = { reachable: false, since: clock.now() };
+    clock.advance(10_000);
+    assert.deepEqual(lost, [], 'silence during our own outage means nothing');
+    health = { reachable: true, since: clock.now() };
+    clock.advance(2900);
+    assert.deepEqual(lost, []);
+    clock.advance(300);
+    assert.deepEqual(lost, ['a']);
+  });
+
+  it('an event-loop stall of this process does not make its drivers lost', () => {
+    beat('a');
+    clock.jump(5000); // the process was blocked: the sweep comes late, the heartbeats are still queued
+    clock.advance(100);
+    assert.deepEqual(lost, []);
+    beat('a'); // the queued heartbeat, read after the stall
+    clock.advance(2000);
+    assert.deepEqual(lost, []);
   });
 
   it('a driver heard only through heartbeats (we started after it registered) is known', () => {
@@ -36,28 +76,61 @@ describe('driver registry', () => {
     assert.equal(registry.get('late')!.node_IP, '10.0.0.9');
   });
 
-  it('an old registration read from the topic’s history starts lost until a heartbeat arrives', () => {
-    registry.onRegister({ node_id: 'old', node_IP: 'x', message_type: 'DRIVER_NODE_REGISTER' }, clock - 60_000);
-    assert.equal(registry.get('old')!.health, 'lost');
-    assert.equal(registry.available().length, 0);
+  it('an old registration from the topic’s history is not listed, but lends its identity once the driver heartbeats', () => {
+    registry.onRegister({ node_id: 'old', node_IP: '10.1.1.1', message_type: 'DRIVER_NODE_REGISTER', agent_version: '9.9' }, clock.now() - 60_000);
+    assert.equal(registry.get('old'), undefined);
+    beat('old');
+    assert.equal(registry.get('old')!.node_IP, '10.1.1.1');
+    assert.equal(registry.get('old')!.agent_version, '9.9');
+  });
+
+  it('a lost driver leaves the list after the retention time', () => {
+    beat('a');
+    clock.advance(4000);
+    assert.equal(registry.get('a')!.health, 'lost');
+    clock.advance(10 * 60_000);
+    assert.equal(registry.get('a'), undefined);
+  });
+
+  it('a driver that says goodbye leaves the list at once', () => {
+    beat('a');
+    beat('a', { leaving: true });
+    assert.equal(registry.get('a'), undefined);
+  });
+
+  it('a driver that registers again replaces its entry and is idle', () => {
+    registry.onRegister({ node_id: 'a', node_IP: '10.0.0.1', message_type: 'DRIVER_NODE_REGISTER' }, clock.now());
+    beat('a', { state: 'running', test_id: 't1' });
+    registry.onRegister({ node_id: 'a', node_IP: '10.0.0.2', message_type: 'DRIVER_NODE_REGISTER' }, clock.now());
+    assert.equal(registry.list().length, 1);
+    assert.equal(registry.get('a')!.node_IP, '10.0.0.2');
+    assert.equal(registry.get('a')!.activity, 'idle');
+  });
+
+  it('announces state changes only, not every heartbeat’s CPU and event-loop figures', () => {
+    beat('a', { state: 'idle', cpu_percent: 1 });
+    const before = changes;
+    for (let i = 0; i < 10; i++) {
+      clock.advance(1000);
+      beat('a', { state: 'idle', cpu_percent: i * 7, event_loop_lag_ms: i });
+    }
+    assert.equal(changes, before, 'ten heartbeats with new load figures, no announcement');
+    assert.equal(registry.get('a')!.cpu_percent, 63, 'the figures are still kept for whoever reads them');
+    beat('a', { state: 'running', test_id: 't' });
+    assert.equal(changes, before + 1);
   });
 
   it('a driver serving another orchestrator is listed but never picked for a test', () => {
-    registry.onRegister({ node_id: 'x', node_IP: 'x', message_type: 'DRIVER_NODE_REGISTER', orchestrator: 'someone-else' }, clock);
-    registry.onRegister({ node_id: 'y', node_IP: 'y', message_type: 'DRIVER_NODE_REGISTER', orchestrator: '127.0.0.1' }, clock);
+    registry.onRegister({ node_id: 'x', node_IP: 'x', message_type: 'DRIVER_NODE_REGISTER', orchestrator: 'someone-else' }, clock.now());
+    registry.onRegister({ node_id: 'y', node_IP: 'y', message_type: 'DRIVER_NODE_REGISTER', orchestrator: '127.0.0.1' }, clock.now());
     assert.equal(registry.get('x')!.foreign, true);
     assert.deepEqual(registry.available().map((d) => d.node_id), ['y']);
   });
 
   it('a busy driver is not available', () => {
+    live('a', 1);
     beat('a', { state: 'running', test_id: 't' });
     assert.equal(registry.available().length, 0);
     assert.equal(registry.get('a')!.current_test, 't');
-  });
-
-  it('a driver that says it is leaving is marked left, not lost', () => {
-    beat('a');
-    beat('a', { leaving: true });
-    assert.equal(registry.get('a')!.health, 'left');
   });
 });

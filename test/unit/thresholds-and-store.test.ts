@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
 import { appendFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { AggregateStats } from '../../orchestrator/metrics-aggregator';
 import { MetricsStore } from '../../orchestrator/metrics-store';
 import { evaluateThresholds } from '../../orchestrator/thresholds';
 import { tempDir } from '../support/processes';
+import type { AggregateStats } from '../../orchestrator/result-model';
 
 const stats = (over: Partial<AggregateStats> = {}): AggregateStats => ({
   drivers: 1,

@@ -1,0 +1,193 @@
+// The one model of a test's figures and state, as every view shows it: the CLI's table, the REST
+// API, the dashboard, the drivers tree, CSV and the metrics store all read these types and no
+// others. Latency is in milliseconds throughout.
+import type { TestConfigMessage, SendLag } from '../protocol/wire-protocol';
+
+/**
+ * A test's state.
+ * - `created`: the config was sent, no trigger yet.
+ * - `running`: triggered, not over.
+ * - `complete`: every participant's final report arrived and the requests reported equal the plan.
+ * - `incomplete`: it ended without that (a driver lost, restarted, left or silent, or the deadline
+ *   passed); `ending` says who, when and why. An incomplete test never passes.
+ * - `stopped`: a person stopped it.
+ * - `interrupted`: found in the store without a result (the orchestrator stopped while it ran and
+ *   nothing has finished it since).
+ */
+export type TestStatus = 'created' | 'running' | 'complete' | 'incomplete' | 'stopped' | 'interrupted';
+export type FinalStatus = 'complete' | 'incomplete' | 'stopped';
+
+/** A participant's part in a test. */
+export type DriverTestState = 'waiting' | 'running' | 'complete' | 'lost' | 'restarted' | 'left' | 'timed_out' | 'refused';
+
+/** Why a participant's part ended without its final report. */
+export interface DriverEnding {
+  node_id: string;
+  state: DriverTestState;
+  /** epoch ms */
+  at: number;
+  /** e.g. "no heartbeat for 3 s" */
+  reason: string;
+}
+
+export interface LatencySummary {
+  mean: number;
+  median: number;
+  min: number;
+  max: number;
+  p90: number | null;
+  p95: number | null;
+  p99: number | null;
+  /** true when a percentile had to be estimated from drivers that sent no histogram */
+  approximate: boolean;
+  /** how many latencies these figures describe, when known */
+  count: number | null;
+}
+
+export interface DriverStats {
+  node_id: string;
+  state: DriverTestState;
+  requests_sent: number | null;
+  responses: number | null;
+  errors: number | null;
+  error_kinds: Record<string, number>;
+  status_codes: Record<string, number>;
+  /** responses per second over the interval between this driver's last two reports */
+  rate: number | null;
+  elapsed_s: number | null;
+  latency: LatencySummary | null;
+  uncorrected: LatencySummary | null;
+  reports: number;
+  stopped: boolean;
+  /** the driver's lateness against its schedule; large values mean the driver was the bottleneck */
+  send_lag_ms: SendLag | null;
+  /** epoch ms of its first request */
+  first_send_at: number | null;
+  /** milliseconds from its first request to its latest */
+  send_window_ms: number | null;
+  /** epoch ms when the driver made its latest report */
+  report_timestamp: number | null;
+}
+
+export interface AggregateStats {
+  drivers: number;
+  drivers_reporting: number;
+  requests_sent: number;
+  responses: number;
+  errors: number;
+  error_rate: number;
+  /** responses per second, summed over drivers */
+  rate: number;
+  latency: LatencySummary | null;
+  uncorrected: LatencySummary | null;
+  error_kinds: Record<string, number>;
+  status_codes: Record<string, number>;
+}
+
+export interface TimePoint {
+  /** seconds since the trigger */
+  t: number;
+  timestamp: number;
+  requests_sent: number;
+  responses: number;
+  errors: number;
+  /** responses per second across drivers */
+  rate: number;
+  /** latency of the responses in this interval only */
+  latency: { mean: number; p50: number; p90: number | null; p95: number | null; p99: number | null; max: number } | null;
+  per_driver: Record<string, { rate: number | null; requests_sent: number | null }>;
+}
+
+export interface TestSnapshot {
+  test_id: string;
+  name?: string;
+  test_type: string;
+  status: TestStatus;
+  created_at: number;
+  triggered_at?: number;
+  ended_at?: number;
+  elapsed_s: number;
+  config: TestConfigMessage;
+  participants: string[];
+  /** requests the plan asks for: message_count_per_driver × participants */
+  planned_requests: number;
+  aggregate: AggregateStats;
+  per_driver: DriverStats[];
+  /** responses per second over the whole test so far */
+  throughput: number;
+  /** epoch ms when these figures were computed */
+  computed_at: number;
+  /** epoch ms by which the test ends by itself, reported or not */
+  deadline_at?: number;
+}
+
+export interface ThresholdCheck {
+  /** a threshold's field name, or `default_error_rate` when the definition set none */
+  name: string;
+  limit: number;
+  actual: number | null;
+  passed: boolean;
+  /** e.g. "p99 latency 12.3 ms <= 250 ms" */
+  text: string;
+}
+
+export interface ThresholdResult {
+  passed: boolean;
+  checks: ThresholdCheck[];
+}
+
+/** Pass or fail, and why: the one line every view shows. */
+export interface Verdict {
+  passed: boolean;
+  /** e.g. "PASSED: 2,000 of 2,000 requests, 3 thresholds met" or "FAILED: incomplete: d2 lost at 12:00:03 (no heartbeat for 3 s)" */
+  reason: string;
+}
+
+export interface TestResult extends TestSnapshot {
+  status: FinalStatus;
+  ended_at: number;
+  thresholds: ThresholdResult;
+  verdict: Verdict;
+  /** participants whose part ended without a final report, and why */
+  ending: DriverEnding[];
+}
+
+/** One stored test in a listing (history). */
+export interface TestListing {
+  test_id: string;
+  name?: string;
+  test_type: string;
+  created_at: number;
+  triggered_at?: number;
+  ended_at?: number;
+  status: TestStatus;
+  drivers: number;
+  requests_sent?: number;
+  errors?: number;
+  passed?: boolean;
+}
+
+export type DriverHealth = 'alive' | 'lost' | 'left';
+
+/** A driver as the registry knows it. */
+export interface DriverInfo {
+  node_id: string;
+  node_IP: string;
+  health: DriverHealth;
+  activity: 'idle' | 'running';
+  current_test?: string;
+  /** epoch ms of the last register or heartbeat received */
+  last_seen: number;
+  registered_at?: number;
+  agent_version?: string;
+  /** the orchestrator the driver says it serves */
+  orchestrator?: string;
+  /** true when the driver serves another orchestrator: it will ignore our commands */
+  foreign: boolean;
+  cpu_percent?: number;
+  event_loop_lag_ms?: number;
+}
+
+export function isFinal(status: TestStatus): status is FinalStatus {
+  return status === 'complete' || status === 'incomplete' || status === 'stopped';
+}

@@ -1,0 +1,43 @@
+// Pass or fail. A test passes only when it is complete (every participant's final report arrived
+// and the requests reported equal the plan) and its thresholds hold. Thresholds add to that rule,
+// never replace it; with none, a default error-rate limit applies, and a test in which every
+// request failed never passes.
+import type { AggregateStats, DriverEnding, FinalStatus, ThresholdResult, Verdict } from './result-model';
+import { evaluateThresholds, DEFAULT_ERROR_RATE } from './thresholds';
+import type { Thresholds } from './loadtest-definition';
+
+const int = (n: number) => Math.round(n).toLocaleString('en-US');
+const clock = (ms: number) => new Date(ms).toISOString().slice(11, 19);
+
+export interface VerdictInput {
+  status: FinalStatus;
+  thresholds: Thresholds | undefined;
+  aggregate: AggregateStats;
+  throughput: number;
+  plannedRequests: number;
+  ending: DriverEnding[];
+  /** set when the run was stopped: who or what stopped it */
+  stoppedBy?: string;
+}
+
+export function describeEnding(e: DriverEnding): string {
+  return `${e.node_id} ${e.state.replace('_', ' ')} at ${clock(e.at)} UTC (${e.reason})`;
+}
+
+export function judge(input: VerdictInput): { verdict: Verdict; thresholds: ThresholdResult } {
+  const thresholds = evaluateThresholds(input.thresholds, input.aggregate, input.throughput);
+  const a = input.aggregate;
+  const counted = `${int(a.requests_sent)} of ${int(input.plannedRequests)} requests`;
+  if (input.status === 'stopped') return { thresholds, verdict: { passed: false, reason: `FAILED: stopped${input.stoppedBy ? ` by ${input.stoppedBy}` : ''} after ${counted}` } };
+  if (input.status === 'incomplete') {
+    const who = input.ending.map(describeEnding).join('; ');
+    return { thresholds, verdict: { passed: false, reason: `FAILED: incomplete, ${counted} reported${who ? `: ${who}` : ''}` } };
+  }
+  if (a.requests_sent > 0 && a.errors >= a.requests_sent) return { thresholds, verdict: { passed: false, reason: `FAILED: every one of ${int(a.requests_sent)} requests failed` } };
+  const failed = thresholds.checks.filter((c) => !c.passed);
+  if (failed.length) return { thresholds, verdict: { passed: false, reason: `FAILED: ${failed.map((c) => c.text).join('; ')}` } };
+  const limits = thresholds.checks.some((c) => c.name === 'default_error_rate')
+    ? `error rate within the default limit of ${DEFAULT_ERROR_RATE * 100}%`
+    : `${thresholds.checks.length} threshold${thresholds.checks.length === 1 ? '' : 's'} met`;
+  return { thresholds, verdict: { passed: true, reason: `PASSED: ${counted}, ${limits}` } };
+}

@@ -1,0 +1,284 @@
+import assert from 'node:assert/strict';
+import { MetricsStore } from '../../orchestrator/metrics-store';
+import type { TestResult } from '../../orchestrator/result-model';
+import { TestRun } from '../../orchestrator/test-run';
+import type { BusHealth } from '../../protocol/message-bus';
+import type { MetricsMessage, TestConfigMessage } from '../../protocol/wire-protocol';
+import { FakeClock } from '../support/fake-clock';
+import { tempDir } from '../support/temp-dir';
+
+// TSUNAMI, 100 requests every 10 ms per driver: a 1 s plan, so a 2 + 10 + 15 = 27 s deadline.
+const CONFIG: TestConfigMessage = { test_id: 't1', test_type: 'TSUNAMI', test_message_delay: 0.01, message_count_per_driver: 100, target: { url: 'http://127.0.0.1:1/', method: 'GET', timeout_ms: 10_000 } };
+
+interface ReportFields {
+  sent?: number;
+  errors?: number;
+  status?: 'running' | 'complete';
+  elapsedMs?: number;
+  stopped?: boolean;
+  id?: string;
+}
+
+describe('a test run (state machine, on a fake clock)', () => {
+  let clock: FakeClock;
+  let health: BusHealth;
+  let run: TestRun;
+  let seq: number;
+  let updates: number;
+  /** The run's result once it ended (a holder, so that the compiler does not narrow it). */
+  const ended: { result?: TestResult } = {};
+
+  const start = (participants = ['d1', 'd2'], config = CONFIG, definitionExtra = {}) => {
+    const store = new MetricsStore(tempDir('run-store'));
+    const definition = { test_type: config.test_type, message_count_per_driver: config.message_count_per_driver, test_message_delay: config.test_message_delay, target: 'http://127.0.0.1:1/', ...definitionExtra };
+    store.saveTest({ test_id: config.test_id, created_at: clock.now(), definition, config, participants });
+    run = new TestRun({
+      definition,
+      config,
+      participants,
+      store,
+      clock,
+      observation: () => health,
+    });
+    run.on('update', () => updates++);
+    run.on('end', (r) => (ended.result = r));
+    run.markTriggered();
+  };
+  const report = (node: string, f: ReportFields = {}): void => {
+    const sent = f.sent ?? 100;
+    const errors = f.errors ?? 0;
+    const message: MetricsMessage = {
+      node_id: node,
+      test_id: 't1',
+      report_id: f.id ?? `t1:${node}:${++seq}`,
+      metrics: { mean_latency: 5, median_latency: 5, min_latency: 1, max_latency: 9 },
+      test_status: f.status ?? 'complete',
+      requests_sent: sent,
+      responses: sent - errors,
+      errors: errors ? { http_5xx: errors } : {},
+      elapsed_ms: f.elapsedMs ?? 1000,
+      stopped: f.stopped,
+    };
+    run.onReport(message, clock.now());
+  };
+
+  beforeEach(() => {
+    clock = new FakeClock();
+    health = { reachable: true, since: 0 };
+    seq = 0;
+    updates = 0;
+    ended.result = undefined;
+  });
+  afterEach(() => run.release());
+
+  describe('a verdict never lies', () => {
+    it('is complete and passes when every final report arrives with the planned count', () => {
+      start();
+      clock.advance(1000);
+      report('d1');
+      report('d2');
+      assert.equal(ended.result?.status, 'complete');
+      assert.equal(ended.result.verdict.passed, true);
+      assert.match(ended.result.verdict.reason, /^PASSED: 200 of 200 requests, error rate within the default limit of 1%/);
+      assert.deepEqual(ended.result.ending, []);
+    });
+
+    it('is incomplete when a final report counts fewer requests than the plan', () => {
+      start();
+      report('d1');
+      report('d2', { sent: 60 });
+      assert.equal(ended.result?.status, 'incomplete');
+      assert.equal(ended.result.verdict.passed, false);
+      assert.match(ended.result.verdict.reason, /d2 .*60 of 100 requests/);
+    });
+
+    it('a driver lost and not back within the grace ends the test incomplete, naming it', () => {
+      start();
+      report('d1');
+      report('d2', { status: 'running', sent: 40, elapsedMs: 400 });
+      run.onDriverLost('d2', 'no heartbeat for 3.0 s');
+      clock.advance(14_000);
+      assert.equal(run.status, 'running', 'a lost driver may come back within its grace');
+      clock.advance(2000);
+      assert.equal(ended.result?.status, 'incomplete');
+      assert.equal(ended.result.verdict.passed, false);
+      assert.match(ended.result.verdict.reason, /140 of 200 requests reported: d2 lost at .* \(no heartbeat for 3.0 s; not back within 15 s\)/);
+    });
+
+    it('a lost driver that comes back and delivers its final report completes the test', () => {
+      start();
+      report('d1');
+      report('d2', { status: 'running', sent: 40, elapsedMs: 400 });
+      run.onDriverLost('d2', 'no heartbeat for 3.0 s');
+      clock.advance(8000);
+      run.onDriverAlive('d2');
+      report('d2', { elapsedMs: 1000 });
+      assert.equal(ended.result?.status, 'complete');
+    });
+
+    it('a driver that registers again during the test (restarted) ends its part at once', () => {
+      start();
+      report('d1');
+      clock.advance(500);
+      run.onDriverRegistered('d2', clock.now());
+      assert.equal(ended.result?.status, 'incomplete');
+      assert.equal(ended.result.ending[0].state, 'restarted');
+    });
+
+    it('a driver that heartbeats idle after running, with no final report, has left', () => {
+      start();
+      report('d1');
+      report('d2', { status: 'running', sent: 50, elapsedMs: 500 });
+      run.onDriverHeartbeat('d2', 'idle', undefined, false);
+      clock.advance(2000);
+      assert.equal(run.status, 'running', 'the final report may still be on its way');
+      clock.advance(1500);
+      assert.equal(ended.result?.status, 'incomplete');
+      assert.equal(ended.result.ending[0].state, 'left');
+    });
+
+    it('an idle heartbeat that overtakes the final report does not end the part', () => {
+      start();
+      report('d1');
+      report('d2', { status: 'running', sent: 50, elapsedMs: 500 });
+      run.onDriverHeartbeat('d2', 'idle', undefined, false);
+      clock.advance(1000);
+      report('d2');
+      assert.equal(ended.result?.status, 'complete');
+    });
+
+    it('a driver heartbeating another test has left this one', () => {
+      start();
+      report('d1');
+      run.onDriverHeartbeat('d2', 'running', 'other-test', false);
+      assert.equal(ended.result?.status, 'incomplete');
+      assert.match(ended.result.verdict.reason, /running another test, other-test/);
+    });
+
+    it('a driver whose agent was shut down mid-test (a stopped final report nobody asked for) has left', () => {
+      start();
+      report('d1');
+      report('d2', { sent: 30, stopped: true });
+      assert.equal(ended.result?.status, 'incomplete');
+      assert.equal(ended.result.ending[0].state, 'left');
+    });
+
+    it('a test stopped by a person ends stopped and does not pass', () => {
+      start();
+      run.markStopRequested('SIGINT');
+      report('d1', { sent: 30, stopped: true });
+      report('d2', { sent: 31, stopped: true });
+      assert.equal(ended.result?.status, 'stopped');
+      assert.equal(ended.result.verdict.passed, false);
+      assert.match(ended.result.verdict.reason, /stopped by SIGINT after 61 of 200 requests/);
+    });
+
+    it('a complete test in which every request failed never passes', () => {
+      start();
+      report('d1', { errors: 100 });
+      report('d2', { errors: 100 });
+      assert.equal(ended.result?.status, 'complete');
+      assert.equal(ended.result.verdict.passed, false);
+      assert.match(ended.result.verdict.reason, /every one of 200 requests failed/);
+    });
+
+    it('with no thresholds, the default error-rate limit decides, and says so', () => {
+      start();
+      report('d1', { errors: 2 });
+      report('d2', { errors: 1 });
+      assert.equal(ended.result?.verdict.passed, false);
+      assert.match(ended.result.verdict.reason, /error rate 1.5% <= 1% \(default limit/);
+    });
+
+    it('thresholds add to completeness, never replace it', () => {
+      start(['d1', 'd2'], CONFIG, { thresholds: { error_rate: 0.5 } });
+      report('d1');
+      report('d2', { sent: 10 });
+      assert.equal(ended.result?.status, 'incomplete');
+      assert.equal(ended.result.thresholds.passed, true);
+      assert.equal(ended.result.verdict.passed, false);
+    });
+  });
+
+  describe('every run ends by itself', () => {
+    it('a participant that never reports times out at the deadline from the plan, not before', () => {
+      start();
+      report('d1');
+      clock.advance(26_000);
+      assert.equal(run.status, 'running');
+      clock.advance(1500);
+      assert.equal(ended.result?.status, 'incomplete');
+      assert.equal(ended.result.ending[0].state, 'timed_out');
+      assert.match(ended.result.ending[0].reason, /deadline, 27 s after the trigger/);
+    });
+
+    it('without a plan’s bound (AVALANCHE, no cap) a watchdog ends a run that stops reporting', () => {
+      start(['d1'], { ...CONFIG, test_type: 'AVALANCHE', test_message_delay: 0 });
+      report('d1', { status: 'running', sent: 10, elapsedMs: 1000 });
+      clock.advance(59_000);
+      assert.equal(run.status, 'running');
+      clock.advance(2000);
+      assert.equal(ended.result?.status, 'incomplete');
+      assert.match(ended.result.ending[0].reason, /no report from any driver for 6\d s/);
+    });
+
+    it('a driver of another implementation that reports only at its end is not cut off', () => {
+      const long = { ...CONFIG, test_message_delay: 0.5 }; // 50 s plan
+      start(['spec'], long);
+      clock.advance(49_000);
+      const message: MetricsMessage = { node_id: 'spec', test_id: 't1', report_id: 'only', metrics: { mean_latency: 5, median_latency: 5, min_latency: 1, max_latency: 9 }, requests_sent: 100 };
+      run.onReport(message, clock.now());
+      assert.equal(run.status, 'running');
+      clock.advance(11_000);
+      assert.equal(ended.result?.status, 'complete', 'done once quiet, with its count equal to the plan');
+    });
+
+    it('while the orchestrator cannot hear the broker, nothing is judged; queued reports are read first', () => {
+      start();
+      report('d1', { status: 'running', sent: 10, elapsedMs: 100 });
+      report('d2', { status: 'running', sent: 10, elapsedMs: 100 });
+      health = { reachable: false, since: clock.now() };
+      clock.advance(40_000); // past the deadline, deaf
+      assert.equal(run.status, 'running');
+      health = { reachable: true, since: clock.now() };
+      clock.advance(1000);
+      report('d1');
+      report('d2');
+      assert.equal(ended.result?.status, 'complete');
+    });
+  });
+
+  describe('reports', () => {
+    it('a report delivered twice counts once, and an older one after a newer is ignored', () => {
+      start();
+      report('d1', { status: 'running', sent: 50, elapsedMs: 500, id: 'r1' });
+      report('d1', { status: 'running', sent: 50, elapsedMs: 500, id: 'r1' });
+      report('d1', { status: 'running', sent: 70, elapsedMs: 700, id: 'r2' });
+      report('d1', { status: 'running', sent: 60, elapsedMs: 600, id: 'r3' });
+      const d1 = run.snapshot().per_driver.find((d) => d.node_id === 'd1')!;
+      assert.equal(d1.requests_sent, 70);
+      assert.equal(d1.reports, 2);
+    });
+
+    it('an update goes out when every running driver has reported in the round, at most every 250 ms', () => {
+      start();
+      clock.advance(1000);
+      report('d1', { status: 'running', sent: 10, elapsedMs: 1000 });
+      assert.equal(updates, 0, 'd2 has not reported in this round yet');
+      report('d2', { status: 'running', sent: 10, elapsedMs: 1000 });
+      assert.equal(updates, 1);
+      report('d1', { status: 'running', sent: 11, elapsedMs: 1100 });
+      report('d2', { status: 'running', sent: 11, elapsedMs: 1100 });
+      assert.equal(updates, 1, 'a second round within 250 ms waits');
+    });
+
+    it('when a driver falls silent, updates still come every 1.5 s', () => {
+      start();
+      report('d1', { status: 'running', sent: 10, elapsedMs: 100 });
+      clock.advance(1600);
+      assert.equal(updates, 1);
+      clock.advance(1700);
+      assert.equal(updates, 2);
+    });
+  });
+});
