@@ -2,6 +2,7 @@
 // deactivation waits for the orchestrator to leave Kafka cleanly.
 import * as vscode from 'vscode';
 import { registerCommands } from './vscode/commands';
+import { DashboardPanel } from './vscode/dashboard-panel';
 import { DriversTreeProvider } from './vscode/drivers-tree';
 import { LoadTestCodeLensProvider } from './vscode/loadtest-codelens';
 import { createChannelLogger } from './vscode/log-channel';
@@ -24,9 +25,17 @@ export function activate(context: vscode.ExtensionContext): LoadTestApi {
   const workspaceRoot = vscode.workspace.workspaceFolders?.[0]?.uri.fsPath;
   service = new LoadTestService(log, workspaceRoot);
   const tree = new DriversTreeProvider(service);
+  const treeView = vscode.window.createTreeView('loadtest.drivers', { treeDataProvider: tree, showCollapseAll: false });
+  tree.setVisible(treeView.visible);
+  const exportCsv = (id: string) => void vscode.commands.executeCommand('loadtest.exportCsv', id);
   context.subscriptions.push(
     tree,
-    vscode.window.createTreeView('loadtest.drivers', { treeDataProvider: tree, showCollapseAll: false }),
+    treeView,
+    treeView.onDidChangeVisibility((e) => tree.setVisible(e.visible)),
+    // A dashboard open before a window reload comes back with it.
+    vscode.window.registerWebviewPanelSerializer(DashboardPanel.viewType, {
+      deserializeWebviewPanel: async (panel) => DashboardPanel.revive(panel, context.extensionUri, service!, exportCsv),
+    }),
     new LoadTestStatusBar(service),
     vscode.languages.registerCodeLensProvider({ pattern: '**/*.loadtest.json' }, new LoadTestCodeLensProvider()),
     onSettingsChanged(() => void service?.reloadSettings()),

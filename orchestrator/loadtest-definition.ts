@@ -36,8 +36,6 @@ export type DefinitionResult = { ok: true; definition: LoadTestDefinition } | { 
 const ajv = new Ajv({ allErrors: true, verbose: true, strict: false });
 const validate = ajv.compile<LoadTestDefinition>(schema);
 
-export const LOADTEST_SCHEMA = schema;
-
 function fieldPath(instancePath: string): string {
   return instancePath.replace(/^\//, '').replace(/\//g, '.');
 }

@@ -10,6 +10,7 @@ import { KafkaBus } from '../protocol/kafka-bus';
 import type { BusHealth, MessageBus, StartPosition } from '../protocol/message-bus';
 import { MessageIntake } from '../protocol/message-intake';
 import { encodeTestConfig, encodeTrigger, topicNames, type TopicNames } from '../protocol/wire-protocol';
+import { agentCommandHint } from './agent-hint';
 import { DriverRegistry } from './driver-registry';
 import { newTestId, toTestConfig, validateDefinition, type LoadTestDefinition } from './loadtest-definition';
 import { MetricsStore, type StoredTest } from './metrics-store';
@@ -242,7 +243,7 @@ export class Orchestrator extends EventEmitter<OrchestratorEvents> {
       const alive = this.registry.alive().length;
       throw new OrchestratorError(
         `the test needs ${needed} driver${needed > 1 ? 's' : ''} but ${available.length} ${available.length === 1 ? 'is' : 'are'} available (${alive} alive). ` +
-          `Start agents with: npx --yes --package loadtest-kafka lt-agent --kafka ${this.brokers.join(',')} --orchestrator ${this.id}`,
+          `Start agents with: ${agentCommandHint(this.brokers, this.id)}`,
         'conflict',
       );
     }

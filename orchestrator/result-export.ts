@@ -1,6 +1,6 @@
 // Test results as CSV, for spreadsheets and for comparing runs side by side: one row per driver
-// and one for all drivers, and the per-second time series.
-import type { LatencySummary, TestResult, TimePoint } from './result-model';
+// and one for all drivers.
+import type { LatencySummary, TestResult } from './result-model';
 
 function cell(value: string | number | boolean | null | undefined): string {
   if (value === null || value === undefined) return '';
@@ -38,12 +38,5 @@ export function resultToCsv(result: TestResult): string {
   );
   const a = result.aggregate;
   rows.push(line([result.test_id, result.test_type, '(all drivers)', result.status, a.requests_sent, a.responses, a.errors, a.error_rate, result.throughput, ...latencyCells(a.latency), a.latency?.approximate ?? null]));
-  return [line(header), ...rows].join('\n') + '\n';
-}
-
-/** One row per second: counts, rate and that interval's latency percentiles. */
-export function timeSeriesToCsv(points: TimePoint[]): string {
-  const header = ['t_s', 'timestamp', 'requests_sent', 'responses', 'errors', 'req_per_s', 'mean_ms', 'p50_ms', 'p90_ms', 'p95_ms', 'p99_ms', 'max_ms'];
-  const rows = points.map((p) => line([p.t, new Date(p.timestamp).toISOString(), p.requests_sent, p.responses, p.errors, p.rate, p.latency?.mean, p.latency?.p50, p.latency?.p90, p.latency?.p95, p.latency?.p99, p.latency?.max]));
   return [line(header), ...rows].join('\n') + '\n';
 }

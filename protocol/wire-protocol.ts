@@ -491,15 +491,12 @@ function requireStats(prefix: string, stats: LatencyStats): void {
   for (const key of ['p90_latency', 'p95_latency', 'p99_latency'] as const) if (stats[key] !== undefined) requireNumber(`${prefix}.${key}`, stats[key], 0);
 }
 
-/** Drops undefined fields so that the JSON carries only what was set. */
-function compact<T extends object>(message: T): T {
-  return JSON.parse(JSON.stringify(message)) as T;
-}
+// JSON.stringify leaves out fields whose value is undefined, so a message carries only what was set.
 
 export function encodeRegister(message: RegisterMessage): string {
   requireText('node_id', message.node_id);
   requireText('node_IP', message.node_IP);
-  return JSON.stringify(compact({ ...message, message_type: 'DRIVER_NODE_REGISTER' }));
+  return JSON.stringify({ ...message, message_type: 'DRIVER_NODE_REGISTER' });
 }
 
 export function encodeTestConfig(message: TestConfigMessage): string {
@@ -509,12 +506,12 @@ export function encodeTestConfig(message: TestConfigMessage): string {
   requireNumber('message_count_per_driver', message.message_count_per_driver, 1);
   if (!Number.isInteger(message.message_count_per_driver)) throw new EncodeError('message_count_per_driver must be a whole number');
   if (message.target_throughput !== undefined) requireNumber('target_throughput', message.target_throughput, 0);
-  return JSON.stringify(compact(message));
+  return JSON.stringify(message);
 }
 
 export function encodeTrigger(message: TriggerMessage): string {
   requireText('test_id', message.test_id);
-  return JSON.stringify(compact(message));
+  return JSON.stringify(message);
 }
 
 export function encodeMetrics(message: MetricsMessage): string {
@@ -523,11 +520,11 @@ export function encodeMetrics(message: MetricsMessage): string {
   requireText('report_id', message.report_id);
   requireStats('metrics', message.metrics);
   if (message.metrics.uncorrected) requireStats('metrics.uncorrected', message.metrics.uncorrected);
-  return JSON.stringify(compact(message));
+  return JSON.stringify(message);
 }
 
 export function encodeHeartbeat(message: HeartbeatMessage): string {
   requireText('node_id', message.node_id);
   requireNumber('timestamp', message.timestamp, 0);
-  return JSON.stringify(compact({ ...message, heartbeat: 'YES' }));
+  return JSON.stringify({ ...message, heartbeat: 'YES' });
 }

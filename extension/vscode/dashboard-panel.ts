@@ -3,7 +3,7 @@
 // second while a test runs, nothing while hidden, and the whole state again when shown.
 import { randomBytes } from 'node:crypto';
 import * as vscode from 'vscode';
-import type { HostToPage, PageToHost } from '../webview/dashboard-protocol';
+import type { ConnectionSummary, HostToPage, PageToHost } from '../webview/dashboard-protocol';
 import type { LoadTestService } from './loadtest-service';
 
 export class DashboardPanel implements vscode.Disposable {
@@ -16,12 +16,20 @@ export class DashboardPanel implements vscode.Disposable {
       DashboardPanel.current.panel.reveal(undefined, true);
       return DashboardPanel.current;
     }
-    const panel = vscode.window.createWebviewPanel(DashboardPanel.viewType, 'Load Test Dashboard', { viewColumn: vscode.ViewColumn.Beside, preserveFocus: true }, {
-      enableScripts: true,
-      localResourceRoots: [vscode.Uri.joinPath(extensionUri, 'dist', 'webview')],
-    });
+    const panel = vscode.window.createWebviewPanel(DashboardPanel.viewType, 'Load Test Dashboard', { viewColumn: vscode.ViewColumn.Beside, preserveFocus: true }, DashboardPanel.options(extensionUri));
     DashboardPanel.current = new DashboardPanel(panel, extensionUri, service, onExportCsv);
     return DashboardPanel.current;
+  }
+
+  /** A panel that was open before a window reload, handed back by VS Code's serializer. */
+  static revive(panel: vscode.WebviewPanel, extensionUri: vscode.Uri, service: LoadTestService, onExportCsv: (testId: string) => void): void {
+    DashboardPanel.current?.dispose();
+    panel.webview.options = DashboardPanel.options(extensionUri);
+    DashboardPanel.current = new DashboardPanel(panel, extensionUri, service, onExportCsv);
+  }
+
+  private static options(extensionUri: vscode.Uri): vscode.WebviewOptions & vscode.WebviewPanelOptions {
+    return { enableScripts: true, localResourceRoots: [vscode.Uri.joinPath(extensionUri, 'dist', 'webview')] };
   }
 
   private constructor(
@@ -44,9 +52,11 @@ export class DashboardPanel implements vscode.Disposable {
       }),
       service.onEvent((e) => {
         if (!panel.visible) return; // nothing is pushed to a hidden panel; it gets the whole state when shown
-        if (e.kind === 'update') this.post({ type: 'update', test: e.test, point: e.point, drivers: service.orchestrator?.drivers() ?? [] });
+        if (e.kind === 'update') this.post({ type: 'update', test: e.test, point: e.point });
         else if (e.kind === 'end') this.post({ type: 'end', result: e.result });
-        else this.sendState();
+        else if (e.kind === 'drivers') this.post({ type: 'drivers', drivers: e.drivers });
+        else if (e.kind === 'test') this.post({ type: 'test', test: e.test });
+        else this.post({ type: 'connection', connection: this.connectionSummary() });
       }),
     );
   }
@@ -55,13 +65,17 @@ export class DashboardPanel implements vscode.Disposable {
     void this.panel.webview.postMessage(message);
   }
 
+  private connectionSummary(): ConnectionSummary {
+    const state = this.service.connection.state;
+    return { status: state.status, brokers: state.brokers, lastError: state.lastError, restUrl: this.service.restUrl };
+  }
+
   private sendState(): void {
     const o = this.service.orchestrator;
     const test = o?.activeRun()?.current() ?? this.service.lastTest ?? null;
-    const state = this.service.connection.state;
     this.post({
       type: 'state',
-      connection: { status: state.status, brokers: state.brokers, lastError: state.lastError, restUrl: this.service.restUrl },
+      connection: this.connectionSummary(),
       drivers: o?.drivers() ?? [],
       test,
       series: test && o ? (o.getTimeSeries(test.test_id) ?? []) : [],

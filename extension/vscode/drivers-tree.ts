@@ -1,5 +1,5 @@
 // The Drivers view: one item per registered driver, refreshed when the registry or a running
-// test changes (never on a timer of its own).
+// test changes, and once a second while visible so that "heartbeat N s ago" keeps time.
 import * as vscode from 'vscode';
 import type { LoadTestService } from './loadtest-service';
 import type { DriverInfo, TestSnapshot } from '../../orchestrator/result-model';
@@ -9,6 +9,7 @@ export class DriversTreeProvider implements vscode.TreeDataProvider<DriverInfo>,
   readonly onDidChangeTreeData = this.changed.event;
   private readonly subscription: vscode.Disposable;
   private test: TestSnapshot | undefined;
+  private ticker: NodeJS.Timeout | undefined;
 
   constructor(private readonly service: LoadTestService) {
     this.subscription = service.onEvent((e) => {
@@ -20,6 +21,15 @@ export class DriversTreeProvider implements vscode.TreeDataProvider<DriverInfo>,
 
   refresh(): void {
     this.changed.fire();
+  }
+
+  /** The relative times tick only while someone can see them. */
+  setVisible(visible: boolean): void {
+    if (visible && !this.ticker) this.ticker = setInterval(() => this.refresh(), 1000);
+    if (!visible && this.ticker) {
+      clearInterval(this.ticker);
+      this.ticker = undefined;
+    }
   }
 
   getChildren(element?: DriverInfo): DriverInfo[] {
@@ -55,6 +65,7 @@ export class DriversTreeProvider implements vscode.TreeDataProvider<DriverInfo>,
   }
 
   dispose(): void {
+    this.setVisible(false);
     this.subscription.dispose();
     this.changed.dispose();
   }

@@ -8,7 +8,7 @@ import { errorMessage, type Logger } from '../../common/logger';
 import type { Orchestrator } from '../../orchestrator/orchestrator';
 import { OrchestratorConnection, type ConnectionState } from '../../orchestrator/orchestrator-connection';
 import { startRestApi, type RunningRestApi } from '../../orchestrator/rest-api/rest-api';
-import { readSettings, type LoadTestSettings } from './settings';
+import { readSettings, readSettingsOrDefaults, showSettingError, type LoadTestSettings } from './settings';
 import type { DriverInfo, TestResult, TestSnapshot, TimePoint } from '../../orchestrator/result-model';
 
 export type ServiceEvent =
@@ -31,7 +31,10 @@ export class LoadTestService implements vscode.Disposable {
     private readonly log: Logger,
     private readonly workspaceRoot: string | undefined,
   ) {
-    this.settings = readSettings();
+    this.settings = readSettingsOrDefaults((message) => {
+      this.log.error(message);
+      showSettingError(`${message}. Using 127.0.0.1:9092 until it is fixed.`, 'loadtest.kafka.brokers');
+    });
     this.connection = new OrchestratorConnection(this.orchestratorOptions(this.settings));
     this.connection.on('state', (state) => {
       void vscode.commands.executeCommand('setContext', 'loadtest.connected', state.status === 'connected');
@@ -107,7 +110,7 @@ export class LoadTestService implements vscode.Disposable {
     try {
       next = readSettings();
     } catch (error) {
-      void vscode.window.showErrorMessage(errorMessage(error));
+      showSettingError(errorMessage(error), 'loadtest.kafka.brokers');
       return;
     }
     this.settings = next;

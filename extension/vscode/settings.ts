@@ -33,6 +33,34 @@ export function readSettings(): LoadTestSettings {
   };
 }
 
+/**
+ * The settings, or, when one is invalid, the defaults with the bad one left out: activation never
+ * fails on a bad setting. `onInvalid` hears what is wrong (to show it with a way to the setting).
+ */
+export function readSettingsOrDefaults(onInvalid: (message: string) => void): LoadTestSettings {
+  try {
+    return readSettings();
+  } catch (error) {
+    onInvalid((error as Error).message);
+    const c = vscode.workspace.getConfiguration(SECTION);
+    return {
+      brokers: ['127.0.0.1:9092'],
+      topicPrefix: c.get<string>('kafka.topicPrefix', ''),
+      apiHost: c.get<string>('api.host', '127.0.0.1'),
+      apiPort: c.get<number>('api.port', 7070),
+      resultsFolder: c.get<string>('results.folder', '.loadtest'),
+      orchestratorId: c.get<string>('orchestrator.id') || undefined,
+    };
+  }
+}
+
+/** Shows what is wrong with a setting, offering to open it. */
+export function showSettingError(message: string, setting = 'loadtest'): void {
+  void vscode.window.showErrorMessage(`Load Test: ${message}`, 'Open Settings').then((choice) => {
+    if (choice) void vscode.commands.executeCommand('workbench.action.openSettings', setting);
+  });
+}
+
 /** Calls `onChange` when a setting of this extension changes. */
 export function onSettingsChanged(onChange: () => void): vscode.Disposable {
   return vscode.workspace.onDidChangeConfiguration((e) => {

@@ -9,9 +9,22 @@ export interface ConnectionSummary {
   restUrl?: string;
 }
 
+/**
+ * `state` is the whole picture, sent when the page loads or becomes visible (the only time the
+ * host reads the series from the store). Everything else is an increment: the page keeps the
+ * series and appends each new point.
+ */
 export type HostToPage =
   | { type: 'state'; connection: ConnectionSummary; drivers: DriverInfo[]; test: TestSnapshot | TestResult | null; series: TimePoint[] }
-  | { type: 'update'; test: TestSnapshot; point: TimePoint | null; drivers: DriverInfo[] }
+  | { type: 'connection'; connection: ConnectionSummary }
+  | { type: 'drivers'; drivers: DriverInfo[] }
+  | { type: 'test'; test: TestSnapshot }
+  | { type: 'update'; test: TestSnapshot; point: TimePoint }
   | { type: 'end'; result: TestResult };
+
+/** What the page keeps across a window reload (VS Code's webview state). */
+export interface PageState {
+  testId: string | null;
+}
 
 export type PageToHost = { type: 'ready' } | { type: 'stop'; testId: string } | { type: 'exportCsv'; testId: string };

@@ -1,22 +1,26 @@
-// The dashboard page, running inside the webview. It draws what the host sends: the test's state,
-// its aggregate figures, charts over time, and a table per driver.
+// The dashboard page, running inside the webview. It keeps the test's series itself: the host sends
+// the whole state once (on load or when shown) and then increments (a new time point, changed
+// drivers). The figures are redrawn as text; the charts are made once per test and fed with setData.
 import uPlot from 'uplot';
 import 'uplot/dist/uPlot.min.css';
 import './dashboard.css';
-import type { ConnectionSummary, HostToPage, PageToHost } from './dashboard-protocol';
 import type { DriverInfo, DriverStats, LatencySummary, TestResult, TestSnapshot, TimePoint } from '../../orchestrator/result-model';
+import type { ConnectionSummary, HostToPage, PageState, PageToHost } from './dashboard-protocol';
 
-declare function acquireVsCodeApi(): { postMessage(message: PageToHost): void };
+declare function acquireVsCodeApi(): { postMessage(message: PageToHost): void; setState(state: PageState): void; getState(): PageState | undefined };
 const vscode = acquireVsCodeApi();
 
 let connection: ConnectionSummary | undefined;
 let drivers: DriverInfo[] = [];
 let test: TestSnapshot | TestResult | null = null;
 let series: TimePoint[] = [];
-let rateChart: uPlot | undefined;
-let latencyChart: uPlot | undefined;
+let charts: { testId: string; rate: uPlot; latency: uPlot } | undefined;
 
 const app = document.getElementById('app')!;
+app.innerHTML = '<div id="figures"></div><div class="charts" id="charts" hidden><div><h2>Requests per second</h2><div id="rate-chart"></div></div><div><h2>Latency per second (ms)</h2><div id="latency-chart"></div></div></div><div id="drivers"></div>';
+const figures = document.getElementById('figures')!;
+const chartsBox = document.getElementById('charts')!;
+const driversBox = document.getElementById('drivers')!;
 
 const escape = (s: string) => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 const int = (n: number | null | undefined) => (n === null || n === undefined ? '–' : Math.round(n).toLocaleString('en-US'));
@@ -43,7 +47,7 @@ function latencyTiles(l: LatencySummary | null): string {
 function driverRows(rows: DriverStats[]): string {
   return rows
     .map(
-      (d) => `<tr data-driver="${escape(d.node_id)}"><td>${escape(d.node_id)}</td><td>${d.state}</td><td class="num">${int(d.requests_sent)}</td><td class="num">${int(d.responses)}</td><td class="num">${int(d.errors)}</td><td class="num">${int(d.rate)}</td><td class="num">${ms(d.latency?.median)}</td><td class="num">${ms(d.latency?.p99)}</td><td class="num">${ms(d.latency?.max)}</td></tr>`,
+      (d) => `<tr data-driver="${escape(d.node_id)}"><td>${escape(d.node_id)}</td><td>${d.state.replace('_', ' ')}</td><td class="num">${int(d.requests_sent)}</td><td class="num">${int(d.responses)}</td><td class="num">${int(d.errors)}</td><td class="num">${int(d.rate)}</td><td class="num">${ms(d.latency?.median)}</td><td class="num">${ms(d.latency?.p99)}</td><td class="num">${ms(d.latency?.max)}</td></tr>`,
     )
     .join('');
 }
@@ -55,17 +59,18 @@ function header(): string {
   return `<div class="connection ${c?.status ?? ''}" data-testid="connection">${status} · <span data-testid="drivers-alive">${alive}</span> driver(s) alive</div>`;
 }
 
-function render(): void {
+function renderFigures(): void {
   if (!test) {
-    app.innerHTML = `${header()}<p class="empty">No test yet. Open a <code>.loadtest.json</code> file and choose <b>Run load test</b>, or run <b>Load Test: Start Load Test</b> from the command palette.</p>`;
+    figures.innerHTML = `${header()}<p class="empty">No test yet. Open a <code>.loadtest.json</code> file and choose <b>Run load test</b>, or run <b>Load Test: Start Load Test</b> from the command palette.</p>`;
+    driversBox.innerHTML = '';
     return;
   }
   const t = test;
   const a = t.aggregate;
   const running = t.status === 'running';
-  const result = 'thresholds' in t ? (t as TestResult) : undefined;
-  const verdict = result ? `<span class="verdict ${result.thresholds.passed ? 'pass' : 'fail'}" data-testid="verdict">${result.thresholds.passed ? 'PASSED' : 'FAILED'}</span>` : '';
-  app.innerHTML = `${header()}
+  const result = 'verdict' in t ? (t as TestResult) : undefined;
+  const verdict = result ? `<span class="verdict ${result.verdict.passed ? 'pass' : 'fail'}" data-testid="verdict" title="${escape(result.verdict.reason)}">${result.verdict.passed ? 'PASSED' : 'FAILED'}</span>` : '';
+  figures.innerHTML = `${header()}
 <div class="title">
   <h1><span data-testid="test-id">${escape(t.test_id)}</span>${t.name ? ` <span class="name">${escape(t.name)}</span>` : ''}</h1>
   <span class="badge">${t.test_type}</span>
@@ -74,27 +79,25 @@ function render(): void {
   ${verdict}
   <span class="actions">${running ? '<button id="stop">Stop</button>' : ''}${!running && t.status !== 'created' ? '<button id="csv" class="secondary">Export CSV</button>' : ''}</span>
 </div>
+${result ? `<p class="reason" data-testid="verdict-reason">${escape(result.verdict.reason)}</p>` : ''}
 <div class="tiles">${[
-    tile('requests-sent', 'requests sent', int(a.requests_sent)),
+    tile('requests-sent', `requests sent of ${int(t.planned_requests)}`, int(a.requests_sent)),
     tile('responses', 'responses', int(a.responses)),
     tile('errors', 'errors', `${int(a.errors)} (${(a.error_rate * 100).toFixed(2)}%)`),
     tile('rate', running ? 'rate now' : 'average rate', int(running ? a.rate : t.throughput), 'req/s'),
   ].join('')}</div>
 ${latencyTiles(a.latency)}
-${result?.thresholds.checks.length ? `<ul class="checks">${result.thresholds.checks.map((c) => `<li class="${c.passed ? 'pass' : 'fail'}">${c.passed ? '✓' : '✗'} ${escape(c.text)}</li>`).join('')}</ul>` : ''}
-<div class="charts"><div><h2>Requests per second</h2><div id="rate-chart"></div></div><div><h2>Latency per second (ms)</h2><div id="latency-chart"></div></div></div>
-<h2>Drivers</h2>
+${result?.thresholds.checks.length ? `<ul class="checks">${result.thresholds.checks.map((c) => `<li class="${c.passed ? 'pass' : 'fail'}">${c.passed ? '✓' : '✗'} ${escape(c.text)}</li>`).join('')}</ul>` : ''}`;
+  driversBox.innerHTML = `<h2>Drivers</h2>
 <table><thead><tr><th>driver</th><th>state</th><th class="num">sent</th><th class="num">responses</th><th class="num">errors</th><th class="num">req/s</th><th class="num">p50 ms</th><th class="num">p99 ms</th><th class="num">max ms</th></tr></thead>
 <tbody data-testid="driver-rows">${driverRows(t.per_driver)}</tbody></table>`;
   document.getElementById('stop')?.addEventListener('click', () => vscode.postMessage({ type: 'stop', testId: t.test_id }));
   document.getElementById('csv')?.addEventListener('click', () => vscode.postMessage({ type: 'exportCsv', testId: t.test_id }));
-  drawCharts();
 }
 
-function chartOptions(el: HTMLElement, title: string, seriesDefs: { label: string; color: string }[]): uPlot.Options {
+function chartOptions(el: HTMLElement, seriesDefs: { label: string; color: string }[]): uPlot.Options {
   const axis = { stroke: cssVar('--vscode-descriptionForeground', '#888'), grid: { stroke: cssVar('--vscode-panel-border', '#8884'), width: 1 }, ticks: { stroke: cssVar('--vscode-panel-border', '#8884') } };
   return {
-    title,
     width: Math.max(260, el.clientWidth),
     height: 200,
     scales: { x: { time: false } },
@@ -103,47 +106,82 @@ function chartOptions(el: HTMLElement, title: string, seriesDefs: { label: strin
   };
 }
 
-function drawCharts(): void {
-  const rateEl = document.getElementById('rate-chart');
-  const latencyEl = document.getElementById('latency-chart');
-  if (!rateEl || !latencyEl) return;
+function chartData(): { rate: uPlot.AlignedData; latency: uPlot.AlignedData } {
   const t = series.map((p) => p.t);
-  const rateData: uPlot.AlignedData = [t, series.map((p) => p.rate)];
-  const latencyData: uPlot.AlignedData = [t, series.map((p) => p.latency?.p50 ?? null), series.map((p) => p.latency?.p90 ?? null), series.map((p) => p.latency?.p99 ?? null)];
-  rateChart?.destroy();
-  latencyChart?.destroy();
-  rateChart = new uPlot(chartOptions(rateEl, '', [{ label: 'req/s', color: cssVar('--vscode-charts-blue', '#3794ff') }]), rateData, rateEl);
-  latencyChart = new uPlot(
-    chartOptions(latencyEl, '', [
-      { label: 'p50', color: cssVar('--vscode-charts-green', '#89d185') },
-      { label: 'p90', color: cssVar('--vscode-charts-yellow', '#cca700') },
-      { label: 'p99', color: cssVar('--vscode-charts-red', '#f14c4c') },
-    ]),
-    latencyData,
-    latencyEl,
-  );
+  return {
+    rate: [t, series.map((p) => p.rate)],
+    latency: [t, series.map((p) => p.latency?.p50 ?? null), series.map((p) => p.latency?.p90 ?? null), series.map((p) => p.latency?.p99 ?? null)],
+  };
+}
+
+/** Makes the charts for a test (or again, for a theme change); otherwise only feeds them the series. */
+function drawCharts(remake = false): void {
+  chartsBox.hidden = !test;
+  if (!test) return;
+  const data = chartData();
+  if (charts && charts.testId === test.test_id && !remake) {
+    charts.rate.setData(data.rate);
+    charts.latency.setData(data.latency);
+    return;
+  }
+  charts?.rate.destroy();
+  charts?.latency.destroy();
+  const rateEl = document.getElementById('rate-chart')!;
+  const latencyEl = document.getElementById('latency-chart')!;
+  charts = {
+    testId: test.test_id,
+    rate: new uPlot(chartOptions(rateEl, [{ label: 'req/s', color: cssVar('--vscode-charts-blue', '#3794ff') }]), data.rate, rateEl),
+    latency: new uPlot(
+      chartOptions(latencyEl, [
+        { label: 'p50', color: cssVar('--vscode-charts-green', '#89d185') },
+        { label: 'p90', color: cssVar('--vscode-charts-yellow', '#cca700') },
+        { label: 'p99', color: cssVar('--vscode-charts-red', '#f14c4c') },
+      ]),
+      data.latency,
+      latencyEl,
+    ),
+  };
+}
+
+function showTest(next: TestSnapshot | TestResult): void {
+  if (test?.test_id !== next.test_id) series = [];
+  test = next;
+  vscode.setState({ testId: next.test_id });
 }
 
 window.addEventListener('message', (event: MessageEvent<HostToPage>) => {
   const m = event.data;
-  if (m.type === 'state') {
-    connection = m.connection;
-    drivers = m.drivers;
-    test = m.test;
-    series = m.series;
-  } else if (m.type === 'update') {
-    if (test?.test_id !== m.test.test_id) series = [];
-    test = m.test;
-    drivers = m.drivers;
-    if (m.point) series = [...series, m.point];
-  } else if (m.type === 'end') {
-    test = m.result;
+  switch (m.type) {
+    case 'state':
+      connection = m.connection;
+      drivers = m.drivers;
+      test = m.test;
+      series = m.series;
+      if (test) vscode.setState({ testId: test.test_id });
+      break;
+    case 'connection':
+      connection = m.connection;
+      break;
+    case 'drivers':
+      drivers = m.drivers;
+      break;
+    case 'test':
+      showTest(m.test);
+      break;
+    case 'update':
+      showTest(m.test);
+      series.push(m.point);
+      break;
+    case 'end':
+      showTest(m.result);
+      break;
   }
-  render();
+  renderFigures();
+  if (m.type !== 'connection' && m.type !== 'drivers') drawCharts();
 });
 
 // VS Code swaps the body's theme class (vscode-light, vscode-dark, …) when the theme changes; the
-// charts read their colours when drawn, so draw them again.
-new MutationObserver(() => drawCharts()).observe(document.body, { attributes: true, attributeFilter: ['class'] });
+// charts read their colours when made, so make them again.
+new MutationObserver(() => drawCharts(true)).observe(document.body, { attributes: true, attributeFilter: ['class'] });
 
 vscode.postMessage({ type: 'ready' });

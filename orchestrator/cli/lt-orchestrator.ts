@@ -12,6 +12,7 @@ import { Orchestrator } from '../orchestrator';
 import { OrchestratorError } from '../orchestrator-error';
 import { resultToCsv } from '../result-export';
 import { startRestApi } from '../rest-api/rest-api';
+import { agentCommandHint } from '../agent-hint';
 import { progressLine, summaryTable } from './test-report-format';
 
 const OPTIONS = {
@@ -151,7 +152,7 @@ async function drivers(options: Options, log: Logger): Promise<number> {
     // One heartbeat interval and a margin: every live driver is heard from by then.
     await new Promise((r) => setTimeout(r, 2500));
     const list = orchestrator.drivers();
-    if (list.length === 0) process.stdout.write('No drivers. Start one with: npx lt-agent --kafka ' + orchestrator.brokers.join(',') + ` --orchestrator ${orchestrator.id}\n`);
+    if (list.length === 0) process.stdout.write(`No drivers. Start one with: ${agentCommandHint(orchestrator.brokers, orchestrator.id)}\n`);
     for (const d of list) process.stdout.write(`${d.node_id.padEnd(24)} ${d.node_IP.padEnd(16)} ${d.health.padEnd(6)} ${d.activity}${d.foreign ? `  (serves ${d.orchestrator})` : ''}\n`);
     return 0;
   } finally {

@@ -123,8 +123,10 @@ describe('request scheduling', function () {
     const orchestrator = await startOrchestrator(kafka, prefix);
     const result = await runToEnd(orchestrator, { test_type: 'AVALANCHE', message_count_per_driver: 20, concurrency: 1, target_throughput: 50, drivers: 1, target: `${target.url}/ping` });
     const a = result.aggregate;
-    assert.ok(a.uncorrected!.max < 200, `each request itself took about 100 ms (uncorrected max ${a.uncorrected!.max})`);
+    // Relative bounds only: on a shared machine any single latency may stretch, but the waiting for
+    // the one connection (about 2 s of queue for the last request) dwarfs the target's own 100 ms.
     assert.ok(a.latency!.max > 1000, `the last request was due at 0.38 s but answered near 2 s (corrected max ${a.latency!.max})`);
+    assert.ok(a.uncorrected!.median < a.latency!.median / 2, `the uncorrected median (${a.uncorrected!.median}) leaves the queueing out of the corrected one (${a.latency!.median})`);
   });
 });
 
@@ -187,6 +189,7 @@ describe('errors', function () {
     // 30% of 1000 is 300; a binomial spread of ±70 is more than 4 standard deviations.
     assert.ok(a.errors > 230 && a.errors < 370, `${a.errors} errors for a 30% error rate`);
     assert.equal(result.thresholds.passed, false);
+    assert.equal(result.verdict.passed, false);
     assert.match(result.thresholds.checks[0].text, /^error rate 0\.\d+ <= 0\.05$/);
   });
 });

@@ -1,10 +1,11 @@
 // Real product processes for integration tests, started from the built bundles in dist/, and
 // stopped after every test. Waiting is always on an event or a condition, with a generous limit.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { createLogger, type Logger } from '../../common/logger';
+import { tempDir } from './temp-dir';
+
+export { tempDir };
 import { Orchestrator } from '../../orchestrator/orchestrator';
 
 export const ROOT = resolve(__dirname, '..', '..', '..');
@@ -120,14 +121,11 @@ export function quietLogger(): Logger & { lines: string[] } {
   return Object.assign(logger, { lines });
 }
 
-export function tempDir(name: string): string {
-  return mkdtempSync(join(tmpdir(), `lt-${name}-`));
-}
 
 export async function startOrchestrator(
   kafka: string,
   prefix: string,
-  options: { storeDir?: string; id?: string; quietAfterMs?: number } = {},
+  options: { storeDir?: string; id?: string; quietAfterMs?: number; lostGraceMs?: number } = {},
 ): Promise<Orchestrator & { logLines: string[] }> {
   const logger = quietLogger();
   const orchestrator = await Orchestrator.start({
@@ -136,6 +134,7 @@ export async function startOrchestrator(
     storeDir: options.storeDir ?? tempDir('store'),
     id: options.id ?? 'test-orchestrator',
     quietAfterMs: options.quietAfterMs,
+    lostGraceMs: options.lostGraceMs,
     logger,
   });
   (suiteScope ? suiteOrchestrators : orchestrators).add(orchestrator);
