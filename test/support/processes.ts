@@ -66,7 +66,8 @@ export interface ProductProcess {
   kill(signal?: NodeJS.Signals): void;
 }
 
-function spawnBin(bin: string, args: string[], env: NodeJS.ProcessEnv = {}): ProductProcess {
+/** Starts one of the product's commands; stopped after the test like every process started here. */
+export function spawnBin(bin: string, args: string[], env: NodeJS.ProcessEnv = {}): ProductProcess {
   const child = spawn(process.execPath, [join(DIST, `${bin}.js`), ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
   child.stdout!.on('data', (d: Buffer) => (output += d.toString()));

@@ -1,0 +1,165 @@
+// Faults produced for real, read as a user reads them: the verdict line and exit code of
+// `lt-orchestrator run`, the result it writes, and the target's own count of what arrived.
+import assert from 'node:assert/strict';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { freePort } from '../../common/free-port';
+import { startBroker, type RunningBroker } from '../../kafka-broker/local-kafka';
+import type { TestResult } from '../../orchestrator/result-model';
+import { kafkaBootstrap, uniquePrefix } from '../support/kafka-fixture';
+import { spawnBin, startAgent, startAgents, startOrchestrator, startTargetProcess, stopOrchestrator, tempDir, waitFor, type ProductProcess } from '../support/processes';
+
+/** Writes a .loadtest.json and starts `lt-orchestrator run` on it, writing the result as JSON. */
+function runCli(kafka: string, prefix: string, definition: object, extra: string[] = []): { cli: ProductProcess; json: string } {
+  const dir = tempDir('fault-cli');
+  const file = join(dir, 'test.loadtest.json');
+  writeFileSync(file, JSON.stringify(definition));
+  const json = join(dir, 'result.json');
+  const cli = spawnBin('lt-orchestrator', ['run', file, '--json', json, '--wait', '30', ...extra], { LT_KAFKA: kafka, LT_TOPIC_PREFIX: prefix, LT_ORCHESTRATOR_ID: 'test-faults', LT_STORE: join(dir, 'store') });
+  return { cli, json };
+}
+
+const result = (json: string) => JSON.parse(readFileSync(json, 'utf8')) as TestResult;
+const running = (cli: ProductProcess, driver: string) => waitFor(() => new RegExp(`triggered on .*${driver}`).test(cli.output()) && /\d+s\s+drivers [1-9]/.test(cli.output()), 'the test to be under way', 60_000);
+
+describe('results under faults (real processes, lt-orchestrator run)', function () {
+  let kafka: string;
+  let prefix: string;
+  beforeEach(async () => {
+    kafka = await kafkaBootstrap();
+    prefix = uniquePrefix('faults');
+  });
+
+  it('an agent killed mid-test: incomplete, naming it, exit 1; never PASSED', async () => {
+    const target = await startTargetProcess();
+    const [, victim] = await startAgents(2, 'kill', { kafka, prefix, orchestrator: 'test-faults' });
+    const { cli, json } = runCli(kafka, prefix, { test_type: 'TSUNAMI', test_message_delay: 0.01, message_count_per_driver: 500, drivers: 2, target: `${target.url}/ping` });
+    await running(cli, victim.id);
+    victim.kill('SIGKILL');
+    assert.equal(await cli.exited, 1, cli.output());
+    assert.match(cli.output(), new RegExp(`Result: FAILED: incomplete.*${victim.id} lost`));
+    const r = result(json);
+    assert.equal(r.status, 'incomplete');
+    assert.equal(r.verdict.passed, false);
+    assert.ok(r.aggregate.requests_sent < 1000, `${r.aggregate.requests_sent} of 1000 were reported`);
+  });
+
+  it('an agent killed and started again with the same --id: the run ends at once, incomplete (restarted), exit 1', async () => {
+    const target = await startTargetProcess();
+    const [, victim] = await startAgents(2, 'again', { kafka, prefix, orchestrator: 'test-faults' });
+    const { cli, json } = runCli(kafka, prefix, { test_type: 'TSUNAMI', test_message_delay: 0.01, message_count_per_driver: 1500, drivers: 2, target: `${target.url}/ping` });
+    await running(cli, victim.id);
+    victim.kill('SIGKILL');
+    await victim.exited;
+    await startAgent(victim.id, { kafka, prefix, orchestrator: 'test-faults' });
+    assert.equal(await cli.exited, 1, cli.output());
+    assert.match(cli.output(), new RegExp(`${victim.id} restarted at .*registered again`));
+    assert.equal(result(json).status, 'incomplete');
+  });
+
+  it('Ctrl-C stops the test on every agent and exits 1 with the partial result within 5 s', async () => {
+    const target = await startTargetProcess();
+    const agents = await startAgents(2, 'ctrlc', { kafka, prefix, orchestrator: 'test-faults' });
+    const { cli, json } = runCli(kafka, prefix, { test_type: 'TSUNAMI', test_message_delay: 0.01, message_count_per_driver: 3000, drivers: 2, target: `${target.url}/ping` });
+    await running(cli, agents[1].id);
+    const signalledAt = Date.now();
+    cli.kill('SIGINT');
+    assert.equal(await cli.exited, 1, cli.output());
+    const took = Date.now() - signalledAt;
+    assert.ok(took < 5000, `exited ${took} ms after SIGINT`);
+    assert.match(cli.output(), /Result: FAILED: stopped by SIGINT after/);
+    assert.equal(result(json).status, 'stopped');
+    for (const a of agents) await waitFor(() => a.output().includes('stopping') && a.output().includes('stopped:'), `${a.id} to stop its test`);
+    const sent = (await target.counters()).requests_sent;
+    await new Promise((r) => setTimeout(r, 500));
+    assert.equal((await target.counters()).requests_sent, sent, 'no request reaches the target after the stop');
+  });
+
+  it('a second Ctrl-C exits at once', async () => {
+    const target = await startTargetProcess();
+    const agents = await startAgents(1, 'twice', { kafka, prefix, orchestrator: 'test-faults' });
+    const { cli } = runCli(kafka, prefix, { test_type: 'TSUNAMI', test_message_delay: 0.01, message_count_per_driver: 3000, drivers: 1, target: `${target.url}/ping` });
+    await running(cli, agents[0].id);
+    cli.kill('SIGINT');
+    await waitFor(() => cli.output().includes('again to exit at once'), 'the first signal to be heard');
+    cli.kill('SIGINT');
+    assert.equal(await cli.exited, 130);
+  });
+
+  it('a file without "drivers" runs on every alive driver once the registry has settled', async () => {
+    const target = await startTargetProcess();
+    await startAgents(2, 'all', { kafka, prefix, orchestrator: 'test-faults' });
+    const { cli, json } = runCli(kafka, prefix, { test_type: 'AVALANCHE', message_count_per_driver: 200, target: `${target.url}/ping` });
+    assert.equal(await cli.exited, 0, cli.output());
+    const r = result(json);
+    assert.deepEqual([...r.participants].sort(), ['all-1', 'all-2']);
+    assert.equal(r.aggregate.requests_sent, 400);
+    assert.equal((await target.counters()).requests_sent, 400);
+  });
+
+  it('eight busy agents loading the target as fast as they can are not lost, and the test completes', async () => {
+    const target = await startTargetProcess();
+    await startAgents(8, 'busy', { kafka, prefix, orchestrator: 'test-faults' });
+    const { cli, json } = runCli(kafka, prefix, { test_type: 'AVALANCHE', message_count_per_driver: 20_000, concurrency: 16, drivers: 8, target: `${target.url}/ping` });
+    assert.equal(await cli.exited, 0, cli.output());
+    const r = result(json);
+    assert.equal(r.status, 'complete');
+    assert.equal(r.aggregate.requests_sent, 160_000);
+    assert.equal((await target.counters()).requests_sent, 160_000);
+    assert.doesNotMatch(cli.output(), /lost/);
+  });
+});
+
+describe('an orchestrator restarted mid-test', function () {
+  it('finds the unfinished test in the store, reads its reports again from Kafka and finishes it as if never stopped', async () => {
+    const kafka = await kafkaBootstrap();
+    const prefix = uniquePrefix('resume');
+    const storeDir = tempDir('resume-store');
+    const target = await startTargetProcess();
+    await startAgents(2, 'resume', { kafka, prefix, orchestrator: 'test-orchestrator' });
+    const first = await startOrchestrator(kafka, prefix, { storeDir });
+    const run = await first.startTest({ test_type: 'TSUNAMI', test_message_delay: 0.01, message_count_per_driver: 400, drivers: 2, target: `${target.url}/ping` }, { waitForDriversMs: 30_000 });
+    await waitFor(() => run.snapshot().aggregate.requests_sent > 50, 'the test to be under way');
+    await stopOrchestrator(first);
+    const second = await startOrchestrator(kafka, prefix, { storeDir });
+    const resumed = second.activeRun();
+    assert.equal(resumed?.testId, run.testId, 'the restarted orchestrator picked the test up');
+    const r = await second.waitForEnd(run.testId);
+    assert.equal(r.status, 'complete', r.verdict.reason);
+    assert.equal(r.aggregate.requests_sent, 800);
+    assert.equal((await target.counters()).requests_sent, 800);
+    assert.equal(second.listTests().find((t) => t.test_id === run.testId)?.status, 'complete');
+  });
+});
+
+describe('a broker outage of 6 s mid-test', function () {
+  let broker: RunningBroker | undefined;
+  afterEach(async () => {
+    await broker?.stop();
+    broker = undefined;
+  });
+
+  it('loses nothing: no driver is declared lost, every request the target counted is in the result, exit 0', async () => {
+    const port = await freePort();
+    const stateDir = join(tempDir('outage-kafka'), 'broker');
+    const options = { port, advertisedHost: '127.0.0.1', listenHost: '127.0.0.1', fresh: false, stateDir };
+    broker = await startBroker(options);
+    const kafka = broker.bootstrap;
+    const prefix = uniquePrefix('outage');
+    const target = await startTargetProcess();
+    const agents = await startAgents(2, 'outage', { kafka, prefix, orchestrator: 'test-faults' });
+    // 1,000 requests every 10 ms per driver: 10 s of load, with the broker gone for 6 s of it.
+    const { cli, json } = runCli(kafka, prefix, { test_type: 'TSUNAMI', test_message_delay: 0.01, message_count_per_driver: 1000, drivers: 2, target: `${target.url}/ping` });
+    await running(cli, agents[1].id);
+    await broker.stop();
+    const stoppedAt = Date.now();
+    await new Promise((r) => setTimeout(r, Math.max(0, 6000 - (Date.now() - stoppedAt))));
+    broker = await startBroker(options);
+    assert.equal(await cli.exited, 0, cli.output());
+    const r = result(json);
+    assert.equal(r.status, 'complete', r.verdict.reason);
+    assert.equal(r.aggregate.requests_sent, 2000);
+    assert.equal((await target.counters()).requests_sent, 2000, 'the target counted every request the result holds');
+    assert.doesNotMatch(cli.output(), / lost/);
+  });
+});
