@@ -102,7 +102,8 @@ describe('command-line interfaces', function () {
     const packDir = tempDir('pack');
     const tarball = execFileSync('npm', ['pack', '--silent', '--pack-destination', packDir], { cwd: ROOT, encoding: 'utf8' }).trim().split('\n').pop()!;
     const empty = tempDir('driver-machine');
-    const out = execFileSync('npx', ['--yes', '--package', join(packDir, tarball), 'lt-agent', '--help'], { cwd: empty, encoding: 'utf8', env: { ...process.env, npm_config_yes: 'true' } });
+    // Offline: the dependencies come from the npm cache that `npm ci` filled, never from the registry.
+    const out = execFileSync('npx', ['--yes', '--package', join(packDir, tarball), 'lt-agent', '--help'], { cwd: empty, encoding: 'utf8', env: { ...process.env, npm_config_yes: 'true', npm_config_offline: 'true' } });
     assert.match(out, /Usage: lt-agent --kafka HOST:PORT --orchestrator HOST/);
   });
 });

@@ -44,7 +44,7 @@ describe('results under faults (real processes, lt-orchestrator run)', function 
     assert.ok(r.aggregate.requests_sent < 1000, `${r.aggregate.requests_sent} of 1000 were reported`);
   });
 
-  it('an agent killed and started again with the same --id: the run ends at once, incomplete (restarted), exit 1', async () => {
+  it('an agent killed and started again with the same --id: its part ends when it registers again; the run ends incomplete (restarted), exit 1', async () => {
     const target = await startTargetProcess();
     const [, victim] = await startAgents(2, 'again', { kafka, prefix, orchestrator: 'test-faults' });
     const { cli, json } = runCli(kafka, prefix, { test_type: 'TSUNAMI', test_message_delay: 0.01, message_count_per_driver: 1500, drivers: 2, target: `${target.url}/ping` });
