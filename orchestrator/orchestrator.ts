@@ -109,7 +109,10 @@ export class Orchestrator extends EventEmitter<OrchestratorEvents> {
         },
         heartbeat: (m) => {
           const wasLost = this.registry.get(m.node_id)?.health === 'lost';
-          this.registry.onHeartbeat(m);
+          // A heartbeat sent just before the driver's final report may arrive after it: a test that
+          // is over here no longer keeps the driver busy.
+          const over = m.state === 'running' && m.test_id !== undefined && this.runs.get(m.test_id)?.isOver;
+          this.registry.onHeartbeat(over ? { ...m, state: 'idle', test_id: undefined } : m);
           if (wasLost && !m.leaving) this.log.info(`driver ${m.node_id} is alive again`);
           for (const run of this.runs.values()) {
             if (wasLost) run.onDriverAlive(m.node_id);
