@@ -187,7 +187,20 @@ export class DriverAgent {
     } catch (error) {
       this.log.error(`cannot run test ${config.test_id}: ${errorMessage(error)}`);
       this.rememberFinished(config.test_id);
-      this.queueReport(config.test_id, { requests_sent: 0, responses: 0, errors: { invalid_config: 1 }, status_codes: {}, elapsed_ms: 0, metrics: { mean_latency: 0, median_latency: 0, min_latency: 0, max_latency: 0 } }, 'complete', 1);
+      this.queueReport(
+        config.test_id,
+        {
+          requests_sent: 0,
+          responses: 0,
+          errors: { invalid_config: 1 },
+          error_detail: errorMessage(error).slice(0, 500),
+          status_codes: {},
+          elapsed_ms: 0,
+          metrics: { mean_latency: 0, median_latency: 0, min_latency: 0, max_latency: 0 },
+        },
+        'complete',
+        1,
+      );
       return;
     }
     const test: RunningTest = {

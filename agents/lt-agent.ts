@@ -1,4 +1,5 @@
 // `lt-agent`: a driver node. Runs until SIGINT/SIGTERM, across any number of tests.
+import { accessSync, constants, mkdirSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { formatHelp, httpUrl, parseOptions, parseOptionWith, runCli, UsageError, wantsHelp } from '../common/cli-options';
 import { createLogger, errorMessage, isLogLevel } from '../common/logger';
@@ -51,6 +52,16 @@ runCli('lt-agent', async () => {
   if (!isLogLevel(level)) throw new UsageError(`--log-level must be error, warn, info or debug, got "${level}"`);
   const brokers = parseOptionWith('kafka', options.kafka!, parseBrokerList);
   parseOptionWith('target', options.target!, httpUrl);
+  const latencyLogDir = options['latency-log'];
+  if (latencyLogDir) {
+    // Made now, so that a path that cannot be written is said at start, not as a refused test later.
+    try {
+      mkdirSync(latencyLogDir, { recursive: true });
+      accessSync(latencyLogDir, constants.W_OK);
+    } catch (error) {
+      throw new UsageError(`--latency-log: cannot write to ${latencyLogDir}: ${errorMessage(error)}`);
+    }
+  }
   const nodeId = options.id ?? `${hostname()}-${process.pid}`;
   const log = createLogger(`lt-agent ${nodeId}`, level);
 
@@ -86,7 +97,7 @@ runCli('lt-agent', async () => {
     nodeIp: options.ip ?? primaryAddress(),
     orchestrator: options.orchestrator,
     defaultTarget: options.target!,
-    latencyLogDir: options['latency-log'],
+    latencyLogDir,
     logger: log,
     version: PRODUCT_VERSION,
   });

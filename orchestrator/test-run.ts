@@ -186,7 +186,8 @@ export class TestRun extends EventEmitter<TestRunEvents> {
     this.lastProgressAt = Math.max(this.lastProgressAt, receivedAt);
     if (message.test_status) track.sendsStatus = true;
     if (message.errors?.invalid_config || message.errors?.refused) {
-      this.endPart(message.node_id, track, 'refused', message.errors?.refused ? 'refused the test (see its log)' : 'could not run the config');
+      const why = message.errors?.refused ? 'refused the test' : 'could not run the config';
+      this.endPart(message.node_id, track, 'refused', message.error_detail ? `${why}: ${message.error_detail}` : `${why} (see its log)`);
     } else if (message.test_status === 'complete') {
       if (message.stopped && !this.stopRequested) this.endPart(message.node_id, track, 'left', 'ended before its plan: the agent was shut down');
       else {

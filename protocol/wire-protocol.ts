@@ -115,6 +115,8 @@ export interface MetricsMessage {
   send_lag_ms?: SendLag;
   /** true on the final report of a test that was stopped before its request count */
   stopped?: boolean;
+  /** why the driver could not run the test, on the report that refuses it */
+  error_detail?: string;
   /** epoch milliseconds when the report was made */
   timestamp?: number;
 }
@@ -403,6 +405,7 @@ export function parseMetrics(raw: Buffer | string | null | undefined): ParseResu
       send_window_ms: fields.number('send_window_ms'),
       send_lag_ms: parseSendLag(fields.record('send_lag_ms')),
       stopped: stopped === undefined ? undefined : isYes(stopped),
+      error_detail: fields.id('error_detail'),
       timestamp: readTimestamp(fields.raw('timestamp')),
     },
   };

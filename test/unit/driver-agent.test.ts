@@ -1,0 +1,146 @@
+import assert from 'node:assert/strict';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { DriverAgent } from '../../agents/driver-agent';
+import { createLogger } from '../../common/logger';
+import { topicNames } from '../../protocol/wire-protocol';
+import { FakeBus } from '../support/fake-bus';
+import { FakeClock } from '../support/fake-clock';
+
+const TOPICS = topicNames('');
+
+/** Resolves once `check` holds, polling; the real HTTP work of a test happens on real time. */
+async function eventually(check: () => boolean, what: string, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
+describe('a driver agent (fake bus and clock, real HTTP target)', () => {
+  let server: Server;
+  let targetUrl: string;
+  /** Responses wait for this many milliseconds (set per test). */
+  let answerDelayMs: number;
+  let clock: FakeClock;
+  let bus: FakeBus;
+  let agent: DriverAgent;
+
+  before(async () => {
+    server = createServer((_req, res) => setTimeout(() => res.end('ok'), answerDelayMs));
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    targetUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}/ping`;
+  });
+  after(() => new Promise<void>((r) => server.close(() => r())));
+
+  beforeEach(async () => {
+    answerDelayMs = 0;
+    clock = new FakeClock();
+    bus = new FakeBus(() => clock.now());
+    agent = new DriverAgent({
+      bus,
+      topics: TOPICS,
+      nodeId: 'd1',
+      nodeIp: '10.0.0.1',
+      orchestrator: 'orch',
+      defaultTarget: targetUrl,
+      logger: createLogger('agent', 'error', () => {}),
+      version: 'test',
+      clock,
+    });
+    await agent.start();
+  });
+  afterEach(async () => {
+    await agent.shutdown();
+    server.closeAllConnections();
+  });
+
+  const config = (testId: string, extra: Record<string, unknown> = {}) =>
+    bus.deliver(TOPICS.test_config, { test_id: testId, test_type: 'AVALANCHE', test_message_delay: 0, message_count_per_driver: 20, orchestrator: 'orch', target: { url: targetUrl }, ...extra });
+  const trigger = (testId: string) => bus.deliver(TOPICS.trigger, { test_id: testId, trigger: 'YES', orchestrator: 'orch' });
+  const reports = (testId: string) => bus.sent(TOPICS.metrics).filter((m) => m.test_id === testId);
+  const finalReport = (testId: string) => reports(testId).find((m) => m.test_status === 'complete');
+
+  it('registers, then heartbeats on its clock', async () => {
+    assert.deepEqual(bus.sent(TOPICS.register).map((m) => [m.node_id, m.node_IP, m.message_type]), [['d1', '10.0.0.1', 'DRIVER_NODE_REGISTER']]);
+    const before = bus.sent(TOPICS.heartbeat).length;
+    for (let second = 1; second <= 3; second++) {
+      clock.advance(1000);
+      await eventually(() => bus.sent(TOPICS.heartbeat).length >= before + second, `heartbeat ${second}`);
+    }
+    assert.equal(bus.sent(TOPICS.heartbeat).at(-1)!.state, 'idle');
+  });
+
+  it('runs a configured and triggered test and sends a final report with every request', async () => {
+    await config('t1');
+    await trigger('t1');
+    await eventually(() => finalReport('t1') !== undefined, 'the final report');
+    const final = finalReport('t1')!;
+    assert.equal(final.requests_sent, 20);
+    assert.equal(final.responses, 20);
+    assert.deepEqual(final.status_codes, { '200': 20 });
+  });
+
+  it('holds a trigger that arrives before its config, and runs it when the config comes', async () => {
+    await trigger('t2');
+    clock.advance(29_000);
+    await config('t2');
+    await eventually(() => finalReport('t2') !== undefined, 'the final report');
+    assert.equal(finalReport('t2')!.responses, 20);
+  });
+
+  it('drops a held trigger after 30 s: a config arriving later does not start the test', async () => {
+    await trigger('t3');
+    clock.advance(30_000);
+    await config('t3');
+    // Nothing is waiting for a report: give the event loop real time in which one would appear.
+    await new Promise((r) => setTimeout(r, 200));
+    assert.equal(reports('t3').length, 0);
+    assert.equal(agent.state, 'idle');
+  });
+
+  it('ignores a second test while busy, and its heartbeat names the test it runs', async () => {
+    answerDelayMs = 300;
+    await config('busy', { message_count_per_driver: 4, concurrency: 1 });
+    await trigger('busy');
+    await config('other');
+    await trigger('other');
+    clock.advance(1000);
+    await eventually(() => bus.sent(TOPICS.heartbeat).some((h) => h.state === 'running' && h.test_id === 'busy'), 'a heartbeat naming the running test');
+    await eventually(() => finalReport('busy') !== undefined, 'the busy test to end');
+    assert.equal(reports('other').length, 0, 'the second test sent nothing');
+    assert.equal(finalReport('busy')!.responses, 4);
+  });
+
+  it('refuses a config it cannot run with a final report that says why', async () => {
+    await config('bad', { target: { url: 'ftp://127.0.0.1/file' } });
+    await trigger('bad');
+    await eventually(() => finalReport('bad') !== undefined, 'the refusal');
+    const refusal = finalReport('bad')!;
+    assert.deepEqual(refusal.errors, { invalid_config: 1 });
+    assert.equal(refusal.requests_sent, 0);
+    assert.match(String(refusal.error_detail), /ftp:\/\/127\.0\.0\.1\/file is not an http\(s\) URL/);
+  });
+
+  it('obeys only its own orchestrator', async () => {
+    await bus.deliver(TOPICS.test_config, { test_id: 't4', test_type: 'AVALANCHE', test_message_delay: 0, message_count_per_driver: 5, orchestrator: 'someone-else' });
+    await bus.deliver(TOPICS.trigger, { test_id: 't4', trigger: 'YES', orchestrator: 'someone-else' });
+    await new Promise((r) => setTimeout(r, 200));
+    assert.equal(reports('t4').length, 0);
+  });
+
+  it('keeps the final report while Kafka is away and says it is running until it is delivered', async () => {
+    bus.failPublish = new Error('broker gone');
+    await config('t5');
+    await trigger('t5');
+    // The heartbeat cannot go out either; the state it would announce is what matters.
+    await eventually(() => agent.state === 'running', 'the test to start');
+    await new Promise((r) => setTimeout(r, 300));
+    assert.equal(agent.state, 'running', 'the undelivered final report keeps the part open');
+    bus.failPublish = undefined;
+    await eventually(() => finalReport('t5') !== undefined, 'the kept report to be delivered', 15_000);
+    assert.equal(finalReport('t5')!.responses, 20);
+    await eventually(() => agent.state === 'idle', 'the agent to be idle');
+  });
+});
