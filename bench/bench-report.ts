@@ -1,5 +1,7 @@
 // The benchmark's output: one table for the terminal, the same as Markdown with the machine it
 // ran on (BENCHMARKS.md), and everything measured as JSON (benchmarks.json).
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import type { MachineInfo } from './bench-environment';
 
 export type Cell = string | number | null;
@@ -59,4 +61,25 @@ export function renderMarkdown(report: BenchReport): string {
     out.push('');
   }
   return out.join('\n');
+}
+
+/**
+ * Writes benchmarks.json and BENCHMARKS.md into `dir`. Sections this run did not measure are
+ * kept from the files already there: the dashboard's cost is measured by its own command
+ * (`npm run bench:dashboard`), and a run of the others must not erase it.
+ */
+export function writeReport(dir: string, report: BenchReport): void {
+  const file = join(dir, 'benchmarks.json');
+  if (existsSync(file)) {
+    const measured = new Set(report.sections.map((s) => s.name));
+    const previous = JSON.parse(readFileSync(file, 'utf8')) as BenchReport;
+    report = { ...report, sections: [...report.sections, ...previous.sections.filter((s) => !measured.has(s.name))] };
+  }
+  writeFileSync(file, JSON.stringify(report, null, 2) + '\n');
+  writeFileSync(join(dir, 'BENCHMARKS.md'), renderMarkdown(report));
+}
+
+/** The report already in `dir`, to add one section to. */
+export function readReport(dir: string): BenchReport {
+  return JSON.parse(readFileSync(join(dir, 'benchmarks.json'), 'utf8')) as BenchReport;
 }

@@ -1,7 +1,7 @@
 // `npm run bench`: measures the driver against autocannon and wrk on the same target in the same
 // run, and checks that the numbers it reports are true. Prints one table and writes
 // benchmarks.json and BENCHMARKS.md. It asserts nothing: it measures.
-import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { formatHelp, parseOptions, runCli, UsageError, wantsHelp } from '../common/cli-options';
@@ -14,7 +14,7 @@ import { projectRoot } from '../common/project-root';
 import { startBroker } from '../kafka-broker/local-kafka';
 import { cpuSeconds, machineInfo, rssMiB, startAgent, startLtTarget, startNginxTarget, type Agent, type Target } from './bench-environment';
 import { runAutocannon, runAutocannonWith, runWrk, type ClientRun } from './peer-clients';
-import { renderMarkdown, renderTable, type BenchReport, type Section } from './bench-report';
+import { renderTable, writeReport, type BenchReport, type Section } from './bench-report';
 import type { TestResult, TestSnapshot } from '../orchestrator/result-model';
 
 const SECTIONS = ['efficiency', 'rate', 'latency', 'aggregation', 'memory', 'control'] as const;
@@ -377,8 +377,7 @@ runCli('bench', async () => {
   const report: BenchReport = { machine: machineInfo(), quick: options.quick, scale, sections };
   process.stdout.write(renderTable(report));
   const out = options.out === '.' ? projectRoot() : options.out!;
-  writeFileSync(join(out, 'benchmarks.json'), JSON.stringify(report, null, 2) + '\n');
-  writeFileSync(join(out, 'BENCHMARKS.md'), renderMarkdown(report));
+  writeReport(out, report);
   say(`wrote ${join(out, 'benchmarks.json')} and ${join(out, 'BENCHMARKS.md')}`);
   return 0;
 });

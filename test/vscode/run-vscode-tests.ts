@@ -7,14 +7,13 @@
 //      verdict, saving screenshots to test-results/.
 // With --electron, step 1 runs in a downloaded desktop VS Code through @vscode/test-electron
 // instead (for contributors who can download one) and step 2 is skipped.
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { format } from 'node:util';
-import { chromium, type Page } from 'playwright-core';
-import { freePort } from '../../common/free-port';
+import type { Page } from 'playwright-core';
 import { kafkaBootstrap, stopKafkaFixture, uniquePrefix } from '../support/kafka-fixture';
 import { ROOT, startAgents, startTargetProcess, stopAllProcesses, tempDir, waitFor } from '../support/processes';
+import { launchBrowser, loopbackContext, packageVsix, runPaletteCommand, startCodeServer, webviewLocator, type CodeServer } from './workbench';
 
 const ORCHESTRATOR_ID = 'vscode-test';
 const DRIVERS = 2;
@@ -42,62 +41,6 @@ async function prepareWorkspace(kafka: string, prefix: string, targetUrl: string
     JSON.stringify({ name: 'ping from VS Code', test_type: 'TSUNAMI', test_message_delay: 0.01, message_count_per_driver: 800, target: `${targetUrl}/ping`, thresholds: { error_rate: 0.01, p99_latency_ms: 1000 } }, null, 2),
   );
   return workspace;
-}
-
-function packageVsix(): string {
-  const out = join(tempDir('vsix'), 'loadtest-kafka.vsix');
-  execFileSync(process.execPath, [join(ROOT, 'node_modules', '@vscode', 'vsce', 'vsce'), 'package', '--no-dependencies', '--no-rewrite-relative-links', '--allow-missing-repository', '--out', out], {
-    cwd: ROOT,
-    stdio: ['ignore', 'ignore', 'inherit'],
-  });
-  return out;
-}
-
-interface CodeServer {
-  url: string;
-  stop(): Promise<void>;
-}
-
-function userSettingsWith(colorTheme: string): object {
-  return { 'workbench.startupEditor': 'none', 'security.workspace.trust.enabled': false, 'extensions.autoUpdate': false, 'telemetry.telemetryLevel': 'off', 'workbench.colorTheme': colorTheme };
-}
-
-async function startCodeServer(vsix: string): Promise<CodeServer> {
-  const bin = execFileSync('bash', [join(ROOT, 'test', 'vscode', 'install-code-server.sh')], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] }).trim();
-  const home = tempDir('code-server');
-  const port = await freePort();
-  const config = join(home, 'config.yaml');
-  writeFileSync(config, `bind-addr: 127.0.0.1:${port}\nauth: none\ncert: false\n`);
-  const userData = join(home, 'user-data');
-  mkdirSync(join(userData, 'User'), { recursive: true });
-  writeFileSync(join(userData, 'User', 'settings.json'), JSON.stringify(userSettingsWith('Default Dark Modern')));
-  const common = ['--config', config, '--user-data-dir', userData, '--extensions-dir', join(home, 'extensions')];
-  const env = { ...process.env, EXTENSIONS_GALLERY: '{}' };
-  execFileSync(bin, [...common, '--install-extension', vsix], { env, stdio: ['ignore', 'ignore', 'inherit'] });
-  const child: ChildProcess = spawn(bin, [...common, '--auth', 'none', '--disable-telemetry', '--disable-update-check', '--disable-workspace-trust'], {
-    env,
-    detached: true, // its own process group, so that stopping it ends its extension hosts too
-    stdio: ['ignore', 'ignore', 'pipe'],
-  });
-  let stderr = '';
-  child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
-  const url = `http://127.0.0.1:${port}`;
-  await waitFor(async () => {
-    if (child.exitCode !== null) throw new Error(`code-server exited: ${stderr}`);
-    try {
-      return (await fetch(`${url}/healthz`)).ok;
-    } catch {
-      return false;
-    }
-  }, 'code-server to answer', 60_000);
-  return {
-    url,
-    stop: async () => {
-      if (child.exitCode !== null) return;
-      process.kill(-child.pid!, 'SIGTERM');
-      await new Promise((r) => child.once('exit', r));
-    },
-  };
 }
 
 /** Step 1: the mocha suites, inside the extension host, with the repository as the extension under development. */
@@ -141,12 +84,9 @@ async function useLikeAPerson(page: Page, server: CodeServer, workspace: string)
   }
   await page.screenshot({ path: join(RESULTS, 'vscode-drivers-tree.png') });
 
-  await page.keyboard.press('F1');
-  await page.keyboard.type('>Load Test: Start Load Test');
-  await page.locator('.quick-input-list .monaco-list-row', { hasText: 'Start Load Test' }).first().waitFor();
-  await page.keyboard.press('Enter');
+  await runPaletteCommand(page, 'Load Test: Start Load Test');
 
-  const frame = page.frameLocator('iframe.webview.ready').frameLocator('iframe#active-frame');
+  const frame = webviewLocator(page);
   const sent = frame.locator('[data-testid=requests-sent]');
   await frame.locator('[data-testid=test-status]', { hasText: 'running' }).waitFor({ timeout: 60_000 });
   await waitFor(async () => (await numberIn(await sent.textContent())) > 0, 'requests in the dashboard');
@@ -198,15 +138,9 @@ async function main(): Promise<number> {
       const vsix = packageVsix();
       say('starting code-server');
       server = await startCodeServer(vsix);
-      const browser = await chromium.launch({
-        executablePath: process.env.LT_CHROMIUM ?? '/usr/bin/chromium',
-        headless: true,
-        args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-      });
+      const browser = await launchBrowser();
       try {
-        const context = await browser.newContext({ viewport: { width: 1600, height: 1000 } });
-        // Nothing leaves this machine: every request not to loopback is refused.
-        await context.route(/^(?!https?:\/\/127\.0\.0\.1[:/]|data:|blob:|vscode-)/, (route) => route.abort());
+        const context = await loopbackContext(browser);
         say('running the suites in the extension host');
         const suitePage = await context.newPage();
         outcomes.push(await runSuites(suitePage, server, workspace));
