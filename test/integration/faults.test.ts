@@ -86,6 +86,23 @@ describe('results under faults (real processes, lt-orchestrator run)', function 
     assert.equal(await cli.exited, 130);
   });
 
+  it('an orchestrator frozen for 5 s (SIGSTOP, then SIGCONT) reads what queued up before judging: no driver lost, complete, exit 0', async () => {
+    const target = await startTargetProcess();
+    const agents = await startAgents(2, 'stall', { kafka, prefix, orchestrator: 'test-faults' });
+    const { cli, json } = runCli(kafka, prefix, { test_type: 'TSUNAMI', test_message_delay: 0.01, message_count_per_driver: 1000, drivers: 2, target: `${target.url}/ping` });
+    await running(cli, agents[1].id);
+    // A real stall of the whole process: every timer of the orchestrator is overdue when it wakes.
+    cli.kill('SIGSTOP');
+    await new Promise((r) => setTimeout(r, 5000));
+    cli.kill('SIGCONT');
+    assert.equal(await cli.exited, 0, cli.output());
+    const r = result(json);
+    assert.equal(r.status, 'complete', r.verdict.reason);
+    assert.equal(r.aggregate.requests_sent, 2000);
+    assert.equal((await target.counters()).requests_sent, 2000);
+    assert.doesNotMatch(cli.output(), /\blost\b/);
+  });
+
   it('a file without "drivers" runs on every alive driver once the registry has settled', async () => {
     const target = await startTargetProcess();
     await startAgents(2, 'all', { kafka, prefix, orchestrator: 'test-faults' });
