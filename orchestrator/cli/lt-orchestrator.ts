@@ -109,7 +109,7 @@ async function run(file: string | undefined, options: Options, log: Logger): Pro
       throw error;
     });
     process.stderr.write(`Test ${started.testId} triggered on ${started.participants.join(', ')}\n`);
-    if (!options.quiet) started.on('update', (s) => process.stdout.write(progressLine(s) + '\n'));
+    if (!options.quiet) started.on('update', (s) => process.stdout.write(progressLine(s, orchestrator.observation()) + '\n'));
     // First signal: stop the test on every driver and wait briefly for their final reports. Second: exit at once.
     void untilSignal().then(async (name) => {
       process.once('SIGINT', () => process.exit(130));

@@ -1,11 +1,13 @@
 // How a test looks in a terminal: one progress line per second, and the final table.
+import type { BusHealth } from '../../protocol/message-bus';
 import type { LatencySummary, TestResult, TestSnapshot } from '../result-model';
 import { describeEnding } from '../verdict';
 
 const int = (n: number | null | undefined) => (n === null || n === undefined ? '-' : Math.round(n).toLocaleString('en-US'));
 const msText = (n: number | null | undefined) => (n === null || n === undefined ? '-' : n < 10 ? n.toFixed(2) : n < 100 ? n.toFixed(1) : Math.round(n).toString());
 
-export function progressLine(s: TestSnapshot): string {
+/** `kafka`, when given and unreachable, is said at the end: the figures are then as of the outage. */
+export function progressLine(s: TestSnapshot, kafka?: BusHealth): string {
   const a = s.aggregate;
   const running = s.per_driver.filter((d) => d.state === 'running').length;
   const lat = a.latency;
@@ -18,7 +20,10 @@ export function progressLine(s: TestSnapshot): string {
     `err ${int(a.errors)}`,
     `rate ${int(a.rate).padStart(7)}/s`,
     lat ? `p50 ${msText(lat.median)} ms  p99 ${msText(lat.p99)} ms${lat.approximate ? ' (approx.)' : ''}` : a.drivers_reporting === 0 ? 'waiting for the first reports' : 'no responses yet',
-  ].join('  ');
+    kafka && !kafka.reachable ? `Kafka unreachable since ${new Date(kafka.since).toISOString().slice(11, 19)} UTC: no driver is judged until it answers` : '',
+  ]
+    .filter(Boolean)
+    .join('  ');
 }
 
 function table(rows: string[][], rightAlignFrom: number): string {

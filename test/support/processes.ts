@@ -14,6 +14,11 @@ export const DIST = join(ROOT, 'dist');
 interface Tracked {
   child: ChildProcess;
   exited: Promise<number | null>;
+  /** Resolves when the process has exited, and with it every process of its group if it leads one. */
+  gone(): Promise<void>;
+  group: boolean;
+  /** Signals the process, or its whole group when it leads one. */
+  signal(signal: NodeJS.Signals): void;
 }
 
 const running = new Set<Tracked>();
@@ -22,11 +27,27 @@ const orchestrators = new Set<Orchestrator>();
 const suiteRunning = new Set<Tracked>();
 let suiteScope = false;
 
-function track(child: ChildProcess): Tracked {
-  const tracked: Tracked = { child, exited: new Promise((r) => child.once('exit', (code) => r(code))) };
+function track(child: ChildProcess, group = false): Tracked {
+  const signal = (name: NodeJS.Signals | 0) => {
+    try {
+      if (group) process.kill(-child.pid!, name);
+      else child.kill(name);
+      return true;
+    } catch {
+      return false; // already gone
+    }
+  };
+  const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
+  // A group is gone when no process of it is left, whatever became of its leader.
+  const gone = async () => {
+    await exited;
+    if (group) await waitFor(() => !signal(0), `process group ${child.pid} to end`, 20_000).catch(() => {});
+  };
+  const tracked: Tracked = { child, exited, gone, group, signal: (name) => void signal(name) };
   const set = suiteScope ? suiteRunning : running;
   set.add(tracked);
-  void tracked.exited.then(() => set.delete(tracked));
+  // A group may outlive its leader (npx's command does): it stays tracked until stopped.
+  if (!group) void tracked.exited.then(() => set.delete(tracked));
   return tracked;
 }
 
@@ -68,12 +89,21 @@ export interface ProductProcess {
 
 /** Starts one of the product's commands; stopped after the test like every process started here. */
 export function spawnBin(bin: string, args: string[], env: NodeJS.ProcessEnv = {}): ProductProcess {
-  const child = spawn(process.execPath, [join(DIST, `${bin}.js`), ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  return spawnCommand(process.execPath, [join(DIST, `${bin}.js`), ...args], { env });
+}
+
+/**
+ * Starts any command (a line of the README, a command in a network namespace), tracked like the
+ * product's. `group` runs it in a process group of its own, signalled as a whole: `npx` and `npm`
+ * do not pass a SIGTERM on to the command they started.
+ */
+export function spawnCommand(command: string, args: string[], options: { env?: NodeJS.ProcessEnv; cwd?: string; group?: boolean } = {}): ProductProcess {
+  const child = spawn(command, args, { env: { ...process.env, ...options.env }, cwd: options.cwd ?? ROOT, stdio: ['ignore', 'pipe', 'pipe'], detached: options.group ?? false });
   let output = '';
   child.stdout!.on('data', (d: Buffer) => (output += d.toString()));
   child.stderr!.on('data', (d: Buffer) => (output += d.toString()));
-  const tracked = track(child);
-  return { pid: child.pid!, child, output: () => output, exited: tracked.exited, kill: (signal = 'SIGTERM') => child.kill(signal) };
+  const tracked = track(child, options.group);
+  return { pid: child.pid!, child, output: () => output, exited: tracked.exited, kill: (signal = 'SIGTERM') => tracked.signal(signal) };
 }
 
 export interface TargetProcess extends ProductProcess {
@@ -173,11 +203,12 @@ export async function stopAllProcesses(): Promise<void> {
 async function stopTracked(set: Set<Tracked>): Promise<void> {
   await Promise.all(
     [...set].map(async (t) => {
-      if (t.child.exitCode !== null || t.child.signalCode !== null) return;
-      t.child.kill('SIGTERM');
-      const timer = setTimeout(() => t.child.kill('SIGKILL'), 10_000);
-      await t.exited;
+      if (!t.group && (t.child.exitCode !== null || t.child.signalCode !== null)) return;
+      t.signal('SIGTERM');
+      const timer = setTimeout(() => t.signal('SIGKILL'), 10_000);
+      await t.gone();
       clearTimeout(timer);
+      set.delete(t);
     }),
   );
 }
