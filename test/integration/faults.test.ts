@@ -76,7 +76,8 @@ describe('results under faults (real processes, lt-orchestrator run)', function 
   });
 
   it('a second Ctrl-C exits at once', async () => {
-    const target = await startTargetProcess();
+    // Slow answers keep requests in flight after the stop, so the first Ctrl-C is still waiting for them when the second comes.
+    const target = await startTargetProcess(['--latency', '2000']);
     const agents = await startAgents(1, 'twice', { kafka, prefix, orchestrator: 'test-faults' });
     const { cli } = runCli(kafka, prefix, { test_type: 'TSUNAMI', test_message_delay: 0.01, message_count_per_driver: 3000, drivers: 1, target: `${target.url}/ping` });
     await running(cli, agents[0].id);
