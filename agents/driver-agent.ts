@@ -13,6 +13,7 @@ import {
   type MetricsMessage,
   type TestConfigMessage,
   type TopicNames,
+  type StopMessage,
   type TriggerMessage,
 } from '../protocol/wire-protocol';
 import { LatencyLog } from './latency-log';
@@ -69,7 +70,7 @@ export class DriverAgent {
     this.log = options.logger;
     this.clock = options.clock ?? systemClock;
     this.outbox = new ReportOutbox((message) => options.bus.publish(options.topics.metrics, message, options.nodeId), this.log);
-    this.intake = new MessageIntake(options.topics, { test_config: (m) => this.onConfig(m), trigger: (m) => this.onTrigger(m) }, this.log);
+    this.intake = new MessageIntake(options.topics, { test_config: (m) => this.onConfig(m), trigger: (m) => this.onTrigger(m), stop: (m) => this.onStop(m) }, this.log);
   }
 
   /** Running while a test runs here, and until its final report has reached Kafka. */
@@ -90,6 +91,7 @@ export class DriverAgent {
       topics: [
         { topic: topics.test_config, from: 'now' },
         { topic: topics.trigger, from: 'now' },
+        { topic: topics.stop, from: 'now' },
       ],
       onMessage: this.intake.accept,
     });
@@ -137,19 +139,28 @@ export class DriverAgent {
     }
   }
 
+  private onStop(stop: StopMessage): void {
+    if (!this.servesSender(stop)) return;
+    this.stopTest(stop.test_id);
+  }
+
+  private stopTest(testId: string): void {
+    if (this.current?.config.test_id === testId) {
+      this.log.info(`stopping ${testId} on the orchestrator's request`);
+      this.current.generator.stop();
+    }
+    this.heldTriggers.get(testId)?.cancel();
+    this.heldTriggers.delete(testId);
+  }
+
   private onTrigger(trigger: TriggerMessage): void {
     if (!this.servesSender(trigger)) {
       this.log.info(`ignoring trigger for ${trigger.test_id} from orchestrator ${trigger.orchestrator}, not ${this.options.orchestrator}`);
       return;
     }
     if (trigger.trigger === 'STOP') {
-      if (this.current?.config.test_id === trigger.test_id) {
-        this.log.info(`stopping ${trigger.test_id} on the orchestrator's request`);
-        this.current.generator.stop();
-      }
-      const held = this.heldTriggers.get(trigger.test_id);
-      held?.cancel();
-      this.heldTriggers.delete(trigger.test_id);
+      // An orchestrator of an earlier version stops tests on the trigger topic.
+      this.stopTest(trigger.test_id);
       return;
     }
     const config = this.configs.get(trigger.test_id);
@@ -196,7 +207,7 @@ export class DriverAgent {
           error_detail: errorMessage(error).slice(0, 500),
           status_codes: {},
           elapsed_ms: 0,
-          metrics: { mean_latency: 0, median_latency: 0, min_latency: 0, max_latency: 0 },
+          metrics: null,
         },
         'complete',
         1,
@@ -231,7 +242,7 @@ export class DriverAgent {
   private report(test: RunningTest, status: 'running' | 'complete'): void {
     const snapshot = test.generator.recorder.snapshot();
     test.reports++;
-    this.queueReport(test.config.test_id, { ...snapshot, elapsed_ms: Math.round(test.generator.elapsedMs), first_send_at: test.generator.firstSendEpoch, stopped: status === 'complete' && test.generator.wasStopped ? true : undefined }, status, test.reports);
+    this.queueReport(test.config.test_id, { ...snapshot, connection_limit: test.generator.connectionLimit, elapsed_ms: Math.round(test.generator.elapsedMs), first_send_at: test.generator.firstSendEpoch, stopped: status === 'complete' && test.generator.wasStopped ? true : undefined }, status, test.reports);
   }
 
   private queueReport(testId: string, body: Omit<MetricsMessage, 'node_id' | 'test_id' | 'report_id' | 'test_status'>, status: 'running' | 'complete', seq: number): void {
@@ -239,6 +250,7 @@ export class DriverAgent {
       node_id: this.options.nodeId,
       test_id: testId,
       report_id: `${testId}:${this.options.nodeId}:${seq}`,
+      report_kind: 'cumulative',
       test_status: status,
       timestamp: this.clock.now(),
       ...body,

@@ -1,19 +1,14 @@
 // What one driver measured during one test: counters and two latency histograms. Memory is
 // fixed whatever the request count: histograms, a status-code table and a few numbers.
 import { createLatencyHistogram, encodeHistogram, latencyStats, type Histogram } from '../protocol/latency-histogram';
-import type { MetricsBlock, SendLag } from '../protocol/wire-protocol';
+import type { MetricsMessage, SendLag } from '../protocol/wire-protocol';
 
 export type ErrorKind = 'timeout' | 'connection_refused' | 'connection_reset' | 'http_4xx' | 'http_5xx' | 'other';
 
-export interface RecorderSnapshot {
-  requests_sent: number;
-  responses: number;
-  errors: Record<string, number>;
-  status_codes: Record<string, number>;
-  metrics: MetricsBlock;
-  send_lag_ms?: SendLag;
-  send_window_ms?: number;
-}
+export type RecorderSnapshot = Pick<
+  MetricsMessage,
+  'metrics' | 'p90_latency' | 'p95_latency' | 'p99_latency' | 'histogram' | 'uncorrected' | 'send_lag_ms' | 'send_window_ms' | 'waited_for_connection'
+> & { requests_sent: number; responses: number; errors: Record<string, number>; status_codes: Record<string, number> };
 
 /** Maps an undici or socket error to the kind reported in metrics. */
 export function classifyError(error: Error & { code?: string }): ErrorKind {
@@ -43,6 +38,7 @@ export class LatencyRecorder {
    */
   constructor(private readonly scheduled = true) {}
 
+  /** requests attempted: sent, or given up as timeouts while they waited for a connection */
   requestsSent = 0;
   responses = 0;
   /** measured from the time each request was due (coordinated omission corrected) */
@@ -57,11 +53,27 @@ export class LatencyRecorder {
   private readonly statusCounts = new Float64Array(600);
   private readonly errorCounts: Record<ErrorKind, number> = { timeout: 0, connection_refused: 0, connection_reset: 0, http_4xx: 0, http_5xx: 0, other: 0 };
 
-  recordSend(dueAt: number, sentAt: number): void {
+  /** requests that were due while every connection was busy (open model) */
+  waitedForConnection = 0;
+
+  /** `waited`: it was due while every connection was busy. */
+  recordSend(sentAt: number, waited: boolean): void {
     this.requestsSent++;
     if (this.firstSentAt === 0) this.firstSentAt = sentAt;
     this.lastSentAt = sentAt;
-    if (this.scheduled) this.sendLag.recordValue(Math.round((sentAt - dueAt) * 1000));
+    if (waited) this.waitedForConnection++;
+  }
+
+  /** How late a request reached the socket after its due time, in milliseconds. */
+  recordSendLag(lagMs: number): void {
+    this.sendLag.recordValue(Math.max(0, Math.round(lagMs * 1000)));
+  }
+
+  /** A request that waited for a connection until its deadline passed: attempted, a timeout, never sent. */
+  recordExpiredUnsent(): void {
+    this.requestsSent++;
+    this.waitedForConnection++;
+    this.errorCounts.timeout++;
   }
 
   /** Times in milliseconds from performance.now(); the histograms hold integer microseconds. */
@@ -91,19 +103,23 @@ export class LatencyRecorder {
     for (const [kind, count] of Object.entries(this.errorCounts)) if (count > 0) errors[kind] = count;
     const corrected = encodeHistogram(this.corrected);
     const uncorrected = this.scheduled ? this.uncorrected : this.corrected;
+    const hasLatency = this.corrected.totalCount > 0;
+    const { mean_latency, median_latency, min_latency, max_latency, p90_latency, p95_latency, p99_latency } = latencyStats(this.corrected);
     return {
       requests_sent: this.requestsSent,
       responses: this.responses,
       errors,
       status_codes,
-      metrics: {
-        ...latencyStats(this.corrected),
-        histogram: corrected,
-        uncorrected: { ...latencyStats(uncorrected), histogram: this.scheduled ? encodeHistogram(uncorrected) : corrected },
-      },
-      send_lag_ms: this.requestsSent && this.scheduled
+      metrics: hasLatency ? { mean_latency, median_latency, min_latency, max_latency } : null,
+      p90_latency: hasLatency ? p90_latency : undefined,
+      p95_latency: hasLatency ? p95_latency : undefined,
+      p99_latency: hasLatency ? p99_latency : undefined,
+      histogram: corrected,
+      uncorrected: hasLatency ? { ...latencyStats(uncorrected), histogram: this.scheduled ? encodeHistogram(uncorrected) : corrected } : undefined,
+      send_lag_ms: this.sendLag.totalCount > 0
         ? { p50: this.sendLag.getValueAtPercentile(50) / 1000, p99: this.sendLag.getValueAtPercentile(99) / 1000, max: this.sendLag.maxValue / 1000 }
         : undefined,
+      waited_for_connection: this.scheduled ? this.waitedForConnection : undefined,
       send_window_ms: this.requestsSent ? Math.round((this.lastSentAt - this.firstSentAt) * 1000) / 1000 : undefined,
     };
   }

@@ -1,11 +1,33 @@
 // Sends a test's requests to the target and records every outcome. The hot path is undici's
 // Pool.dispatch with one small handler object per request: no promises, no body streams.
+//
+// Never more requests are handed to undici than it has connections, so none waits in undici's
+// own queue, where the wait would be invisible and counted as server latency. A request that
+// cannot go out when due waits here instead, and that wait is measured (send lag) and counted.
+//
+// Pacing policy, one token bucket:
+// - open (TSUNAMI): requests are due on the schedule. Sent on time, each takes a token that
+//   refills at CATCH_UP_FACTOR × the planned rate, so after a stall of this process (a long
+//   garbage collection, a busy core) or a wait for a connection the backlog goes out at no more
+//   than twice the planned rate, in bursts of at most BURST_MS of schedule, never all at once.
+//   Each late request is still measured from its due time.
+// - closed with a cap (AVALANCHE + target_throughput): the bucket refills at the cap, so the cap
+//   is a ceiling. A concurrency too small to reach it shows as a lower achieved rate, and the
+//   latency stays what each request took.
+// - closed without a cap: as fast as `concurrency` requests in flight allow.
+//
+// One deadline per request: its due time (or its dispatch, in a closed model) + timeout_ms,
+// covering the wait for a connection, connect and response. A sweep aborts what passed it, and
+// a request still waiting here when its deadline passes is a timeout without being sent.
 import { performance } from 'node:perf_hooks';
 import { Pool } from 'undici';
 import type { Dispatcher } from 'undici';
-import { classifyError, LatencyRecorder } from './latency-recorder';
+import { classifyError, LatencyRecorder, type ErrorKind } from './latency-recorder';
 import type { LatencyLog } from './latency-log';
 import type { RequestPlan } from './request-plan';
+
+export const CATCH_UP_FACTOR = 2;
+export const BURST_MS = 10;
 
 export class LoadGenerator {
   readonly recorder: LatencyRecorder;
@@ -21,6 +43,17 @@ export class LoadGenerator {
   private settled = 0;
   private stopped = false;
   private timer: NodeJS.Timeout | undefined;
+  private sweeper: NodeJS.Timeout | undefined;
+  /** Requests in flight by slot, for the deadline sweep; a slot is free when undefined. */
+  private readonly slots: (ResponseHandler | undefined)[];
+  private readonly freeSlots: number[];
+  /** Token bucket (see the policy above); `bucketRate` is 0 when nothing paces the sends. */
+  private readonly bucketRate: number;
+  private readonly bucketSize: number;
+  private tokens = 0;
+  private refilledAt = 0;
+  /** true while due requests wait because every connection is busy (open model) */
+  private waitingForConnection = false;
   private resolveDone!: () => void;
   readonly done: Promise<void>;
 
@@ -29,12 +62,16 @@ export class LoadGenerator {
     private readonly plan: RequestPlan,
     private readonly latencyLog?: LatencyLog,
   ) {
+    if (!Number.isInteger(plan.maxInFlight) || plan.maxInFlight < 1) throw new Error(`the in-flight limit must be a whole number of at least 1 (got ${plan.maxInFlight})`);
     this.pool = new Pool(plan.url.origin, {
-      connections: plan.connections,
+      connections: plan.maxInFlight,
       pipelining: 1,
       keepAliveTimeout: 30_000,
-      headersTimeout: plan.timeoutMs,
-      bodyTimeout: plan.timeoutMs,
+      connectTimeout: plan.timeoutMs,
+      // The request's own deadline (the sweep) covers headers and body; undici's per-phase
+      // timers would only add work per request.
+      headersTimeout: 0,
+      bodyTimeout: 0,
     });
     // One options object serves every request: undici copies what it needs.
     this.dispatchOptions = {
@@ -44,10 +81,15 @@ export class LoadGenerator {
       // A flat [name, value, ...] array is the form undici walks with the least work per request.
       headers: Object.entries(plan.headers).flat(),
       body: plan.body ?? null,
-      headersTimeout: plan.timeoutMs,
-      bodyTimeout: plan.timeoutMs,
+      headersTimeout: 0,
+      bodyTimeout: 0,
     };
-    this.recorder = new LatencyRecorder(plan.intervalMs > 0);
+    this.slots = new Array(plan.maxInFlight).fill(undefined);
+    this.freeSlots = Array.from({ length: plan.maxInFlight }, (_, i) => plan.maxInFlight - 1 - i);
+    const perMs = plan.intervalMs > 0 ? 1 / plan.intervalMs : 0;
+    this.bucketRate = plan.open ? perMs * CATCH_UP_FACTOR : perMs;
+    this.bucketSize = plan.intervalMs > 0 ? Math.max(1, BURST_MS / plan.intervalMs) : 0;
+    this.recorder = new LatencyRecorder(plan.open);
     this.done = new Promise((resolve) => (this.resolveDone = resolve));
   }
 
@@ -55,6 +97,10 @@ export class LoadGenerator {
   start(): Promise<void> {
     this.startedAt = performance.now();
     this.startedAtEpoch = Date.now();
+    this.tokens = this.bucketSize;
+    this.refilledAt = this.startedAt;
+    const sweepMs = Math.min(100, Math.max(5, this.plan.timeoutMs / 20));
+    this.sweeper = setInterval(this.sweep, sweepMs);
     this.pump(this.startedAt);
     return this.done;
   }
@@ -64,6 +110,7 @@ export class LoadGenerator {
     if (this.stopped) return;
     this.stopped = true;
     if (this.timer) clearTimeout(this.timer);
+    this.timer = undefined;
     this.maybeFinish();
   }
 
@@ -77,6 +124,11 @@ export class LoadGenerator {
     return first === 0 ? undefined : Math.round(this.startedAtEpoch + (first - this.startedAt));
   }
 
+  /** The most connections an open test opens; undefined for a closed one (its concurrency). */
+  get connectionLimit(): number | undefined {
+    return this.plan.open ? this.plan.maxInFlight : undefined;
+  }
+
   get elapsedMs(): number {
     return this.startedAt === 0 ? 0 : (this.finishedAt || performance.now()) - this.startedAt;
   }
@@ -86,50 +138,91 @@ export class LoadGenerator {
   /** `now` may be passed by a caller that has just read the clock. */
   private pump = (now: number = performance.now()): void => {
     this.timer = undefined;
-    const { count, intervalMs, maxInFlight } = this.plan;
-    while (this.next < count && this.inFlight < maxInFlight && !this.stopped) {
-      const dueAt = intervalMs > 0 ? this.startedAt + this.next * intervalMs : undefined;
-      if (dueAt !== undefined && dueAt > now) {
-        // Due times are absolute, so a late timer makes the next batch catch up instead of drifting.
+    const { count, intervalMs, open, maxInFlight, timeoutMs } = this.plan;
+    while (this.next < count && !this.stopped) {
+      const dueAt = open ? this.startedAt + this.next * intervalMs : now;
+      if (dueAt > now) {
+        // On schedule again: whatever waited has gone out.
+        this.waitingForConnection = false;
         this.timer = setTimeout(this.onTimer, dueAt - now);
         return;
       }
+      if (this.inFlight >= maxInFlight) {
+        // A settling request pumps again.
+        if (open) this.waitingForConnection = true;
+        return;
+      }
+      if (this.bucketRate > 0) {
+        this.tokens = Math.min(this.bucketSize, this.tokens + (now - this.refilledAt) * this.bucketRate);
+        this.refilledAt = now;
+        if (this.tokens < 1) {
+          this.timer = setTimeout(this.onTimer, (1 - this.tokens) / this.bucketRate);
+          return;
+        }
+        this.tokens -= 1;
+      }
       this.next++;
-      this.send(dueAt, now);
+      if (dueAt + timeoutMs <= now) this.expireUnsent();
+      else this.send(dueAt, now);
     }
   };
 
-  /**
-   * Without a schedule (`scheduledAt` undefined) a request is due when it is sent, and the
-   * pump's clock reading is exact enough. With one, the send time is read afresh: it is what
-   * the send lag measures.
-   */
-  private send(scheduledAt: number | undefined, now: number): void {
-    const sentAt = scheduledAt === undefined ? now : performance.now();
-    const dueAt = scheduledAt ?? sentAt;
+  private send(dueAt: number, now: number): void {
+    const slot = this.freeSlots.pop()!;
+    const handler = new ResponseHandler(this, dueAt, now, slot);
+    this.slots[slot] = handler;
     this.inFlight++;
-    this.recorder.recordSend(dueAt, sentAt);
-    this.pool.dispatch(this.dispatchOptions, new ResponseHandler(this, dueAt, sentAt));
+    this.recorder.recordSend(now, this.waitingForConnection);
+    this.pool.dispatch(this.dispatchOptions, handler);
   }
 
-  /** Called by a ResponseHandler exactly once per request. */
-  settle(status: number, dueAt: number, sentAt: number, error?: Error): void {
+  /** A request whose deadline passed while it waited for a connection: a timeout, never sent. */
+  private expireUnsent(): void {
+    this.recorder.recordExpiredUnsent();
+    this.settled++;
+    this.maybeFinish();
+  }
+
+  /** Called by a handler when undici writes its request to the socket. */
+  written(handler: ResponseHandler): void {
+    if (this.plan.open) this.recorder.recordSendLag(handler.writtenAt - handler.dueAt);
+  }
+
+  /** Called exactly once per request sent, by its handler or by the sweep. */
+  settle(handler: ResponseHandler, status: number, failure?: ErrorKind): void {
     this.inFlight--;
     this.settled++;
+    this.slots[handler.slot] = undefined;
+    this.freeSlots.push(handler.slot);
     const endAt = performance.now();
-    if (error) this.recorder.recordFailure(classifyError(error));
+    if (failure) this.recorder.recordFailure(failure);
     else {
-      this.recorder.recordResponse(status, dueAt, sentAt, endAt);
-      this.latencyLog?.write(endAt - dueAt);
+      // Sent is when the request reached the socket; a request that never did (an error
+      // before connecting) has no latency to record.
+      const sentAt = handler.writtenAt || handler.dispatchedAt;
+      const correctedFrom = this.plan.open ? handler.dueAt : sentAt;
+      this.recorder.recordResponse(status, correctedFrom, sentAt, endAt);
+      this.latencyLog?.write(endAt - correctedFrom);
     }
     if (!this.maybeFinish() && this.timer === undefined) this.pump(endAt);
   }
+
+  /** Aborts every request in flight past its deadline. */
+  private readonly sweep = (): void => {
+    const deadline = performance.now() - this.plan.timeoutMs;
+    for (let i = 0; i < this.slots.length; i++) {
+      const handler = this.slots[i];
+      if (handler !== undefined && handler.dueAt <= deadline) handler.expire();
+    }
+  };
 
   private maybeFinish(): boolean {
     const allSettled = this.settled >= this.plan.count;
     if (!(allSettled || (this.stopped && this.inFlight === 0))) return false;
     if (this.finishedAt === 0) {
       this.finishedAt = performance.now();
+      if (this.timer) clearTimeout(this.timer);
+      clearInterval(this.sweeper);
       this.pool.close().catch(() => {});
       this.latencyLog?.close();
       this.resolveDone();
@@ -140,8 +233,13 @@ export class LoadGenerator {
   /** Ends the connections at once, abandoning requests in flight (agent shutdown). */
   async destroy(): Promise<void> {
     this.stop();
+    clearInterval(this.sweeper);
     await this.pool.destroy().catch(() => {});
   }
+}
+
+class DeadlineExceeded extends Error {
+  readonly code = 'LT_DEADLINE';
 }
 
 /**
@@ -153,14 +251,27 @@ export class LoadGenerator {
 class ResponseHandler {
   private status = 0;
   private finished = false;
+  private abort: ((error: Error) => void) | undefined;
+  /** performance.now() when undici wrote the request to the socket; 0 until then */
+  writtenAt = 0;
 
   constructor(
     private readonly generator: LoadGenerator,
-    private readonly dueAt: number,
-    private readonly sentAt: number,
+    readonly dueAt: number,
+    readonly dispatchedAt: number,
+    readonly slot: number,
   ) {}
 
-  onConnect(): void {}
+  /** undici calls this just before it writes the request to the socket. */
+  onConnect(abort: (error: Error) => void): void {
+    if (this.finished) {
+      abort(new DeadlineExceeded('deadline passed before the request was written'));
+      return;
+    }
+    this.abort = abort;
+    this.writtenAt = performance.now();
+    this.generator.written(this);
+  }
 
   onHeaders(statusCode: number): boolean {
     this.status = statusCode;
@@ -174,12 +285,20 @@ class ResponseHandler {
   onComplete(): void {
     if (this.finished) return;
     this.finished = true;
-    this.generator.settle(this.status, this.dueAt, this.sentAt);
+    this.generator.settle(this, this.status);
   }
 
   onError(error: Error): void {
     if (this.finished) return;
     this.finished = true;
-    this.generator.settle(this.status, this.dueAt, this.sentAt, error);
+    this.generator.settle(this, this.status, classifyError(error));
+  }
+
+  /** The deadline passed: the request is a timeout, and its connection is closed if it was written. */
+  expire(): void {
+    if (this.finished) return;
+    this.finished = true;
+    this.generator.settle(this, this.status, 'timeout');
+    this.abort?.(new DeadlineExceeded('request deadline passed'));
   }
 }

@@ -1,36 +1,16 @@
-// Turns drivers' metrics reports into the numbers shown to users. Reports are cumulative for the
-// test so far, so the latest report of each driver is its whole story. Global percentiles come
+// Turns drivers' stories (report-accumulator.ts: cumulative, whatever they sent) into the numbers
+// shown to users. Global percentiles come
 // from merging the drivers' histograms (never from averaging their medians); a driver that sends
 // no histogram is combined soundly (count-weighted mean, true min and max) and the result's
 // percentiles are marked approximate.
-import { decodeHistogram, latencyStats, mergeHistograms, type Histogram } from '../protocol/latency-histogram';
+import { latencyStats, mergeHistograms, type Histogram } from '../protocol/latency-histogram';
 import type { LatencyStats, MetricsMessage } from '../protocol/wire-protocol';
+import type { DriverReport } from './report-accumulator';
 import type { AggregateStats, DriverStats, DriverTestState, LatencySummary } from './result-model';
 
-/** What the aggregator keeps of one driver's latest report, with its histograms decoded once. */
-export interface DriverReport {
-  message: MetricsMessage;
-  histogram: Histogram | null;
-  uncorrectedHistogram: Histogram | null;
-  receivedAt: number;
-}
-
-export function decodeReport(message: MetricsMessage, receivedAt: number): DriverReport {
-  return {
-    message,
-    histogram: safeDecode(message.metrics.histogram),
-    uncorrectedHistogram: safeDecode(message.metrics.uncorrected?.histogram),
-    receivedAt,
-  };
-}
-
-function safeDecode(base64: string | undefined): Histogram | null {
-  if (!base64) return null;
-  try {
-    return decodeHistogram(base64);
-  } catch {
-    return null; // a damaged histogram is treated like a missing one: the report's own figures still count
-  }
+/** The latency figures a report carries without a histogram: the spec's four and our percentiles. */
+function wireStats(m: MetricsMessage): LatencyStats | null {
+  return m.metrics ? { ...m.metrics, p90_latency: m.p90_latency, p95_latency: m.p95_latency, p99_latency: m.p99_latency } : null;
 }
 
 function fromWire(stats: LatencyStats, count: number | null): LatencySummary {
@@ -69,6 +49,8 @@ export function driverStats(nodeId: string, state: DriverTestState, latest: Driv
       reports,
       stopped: false,
       send_lag_ms: null,
+      waited_for_connection: null,
+      connection_limit: null,
       first_send_at: null,
       send_window_ms: null,
       report_timestamp: null,
@@ -84,12 +66,9 @@ export function driverStats(nodeId: string, state: DriverTestState, latest: Driv
   } else if (m.responses !== undefined && m.elapsed_ms !== undefined && m.elapsed_ms > 0) {
     rate = m.responses / (m.elapsed_ms / 1000);
   }
-  const latency = latest.histogram ? summarizeHistogram(latest.histogram) : fromWire(m.metrics, m.responses ?? null);
-  const uncorrected = latest.uncorrectedHistogram
-    ? summarizeHistogram(latest.uncorrectedHistogram)
-    : m.metrics.uncorrected
-      ? fromWire(m.metrics.uncorrected, m.responses ?? null)
-      : null;
+  const stats = wireStats(m);
+  const latency = latest.histogram ? summarizeHistogram(latest.histogram) : stats ? { ...fromWire(stats, m.responses ?? null), approximate: latest.approximate } : null;
+  const uncorrected = latest.uncorrectedHistogram ? summarizeHistogram(latest.uncorrectedHistogram) : m.uncorrected ? fromWire(m.uncorrected, m.responses ?? null) : null;
   return {
     node_id: nodeId,
     state,
@@ -100,11 +79,13 @@ export function driverStats(nodeId: string, state: DriverTestState, latest: Driv
     status_codes: m.status_codes ?? {},
     rate,
     elapsed_s: m.elapsed_ms !== undefined ? m.elapsed_ms / 1000 : null,
-    latency: (latency.count ?? 1) > 0 ? latency : null,
+    latency: latency && (latency.count ?? 1) > 0 ? latency : null,
     uncorrected: uncorrected && (uncorrected.count ?? 1) > 0 ? uncorrected : null,
     reports,
     stopped: m.stopped === true,
     send_lag_ms: m.send_lag_ms ?? null,
+    waited_for_connection: m.waited_for_connection ?? null,
+    connection_limit: m.connection_limit ?? null,
     first_send_at: m.first_send_at ?? null,
     send_window_ms: m.send_window_ms ?? null,
     report_timestamp: m.timestamp ?? null,

@@ -9,7 +9,7 @@ import { ownAddresses, primaryAddress } from '../common/network-address';
 import { KafkaBus } from '../protocol/kafka-bus';
 import type { BusHealth, MessageBus, StartPosition } from '../protocol/message-bus';
 import { MessageIntake } from '../protocol/message-intake';
-import { encodeTestConfig, encodeTrigger, topicNames, type TopicNames } from '../protocol/wire-protocol';
+import { encodeStop, encodeTestConfig, encodeTrigger, topicNames, type TopicNames } from '../protocol/wire-protocol';
 import { agentCommandHint } from './agent-hint';
 import { DriverRegistry } from './driver-registry';
 import { newTestId, toTestConfig, validateDefinition, type LoadTestDefinition } from './loadtest-definition';
@@ -314,7 +314,7 @@ export class Orchestrator extends EventEmitter<OrchestratorEvents> {
     if (!run) throw new OrchestratorError(`no test ${testId} running here`, 'not_found');
     if (run.status !== 'running') throw new OrchestratorError(`test ${testId} is ${run.status}, not running`, 'conflict');
     run.markStopRequested(by);
-    await this.bus.publish(this.topics.trigger, encodeTrigger({ test_id: testId, trigger: 'STOP', orchestrator: this.id, orchestrator_names: this.names }), testId);
+    await this.bus.publish(this.topics.stop, encodeStop({ test_id: testId, orchestrator: this.id, orchestrator_names: this.names }), testId);
     this.log.info(`test ${testId}: stop requested by ${by}`);
     return run.current();
   }

@@ -61,6 +61,10 @@ export interface DriverStats {
   stopped: boolean;
   /** the driver's lateness against its schedule; large values mean the driver was the bottleneck */
   send_lag_ms: SendLag | null;
+  /** requests that were due while every connection was busy (TSUNAMI), so went out late */
+  waited_for_connection: number | null;
+  /** the most connections the driver would open (TSUNAMI's max_connections) */
+  connection_limit: number | null;
   /** epoch ms of its first request */
   first_send_at: number | null;
   /** milliseconds from its first request to its latest */

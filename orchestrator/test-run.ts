@@ -14,7 +14,8 @@ import type { Histogram } from '../protocol/latency-histogram';
 import type { BusHealth } from '../protocol/message-bus';
 import type { AgentState, MetricsMessage, TestConfigMessage } from '../protocol/wire-protocol';
 import type { LoadTestDefinition } from './loadtest-definition';
-import { aggregate, decodeReport, driverStats, intervalLatency, mergedHistogram, type DriverReport } from './metrics-aggregator';
+import { aggregate, driverStats, intervalLatency, mergedHistogram } from './metrics-aggregator';
+import { ReportAccumulator, type DriverReport } from './report-accumulator';
 import type { MetricsStore } from './metrics-store';
 import type { DriverEnding, DriverTestState, FinalStatus, TestResult, TestSnapshot, TestStatus, TimePoint } from './result-model';
 import { deadlineAfterTriggerMs, STALL_AFTER_MS } from './test-deadline';
@@ -46,6 +47,7 @@ export interface TestRunOptions {
 
 interface DriverTrack {
   state: DriverTestState;
+  accumulator: ReportAccumulator;
   latest?: DriverReport;
   previous?: DriverReport;
   reports: number;
@@ -175,12 +177,11 @@ export class TestRun extends EventEmitter<TestRunEvents> {
       track = newTrack();
       this.tracks.set(message.node_id, track);
     }
-    const latestElapsed = track.latest?.message.elapsed_ms;
-    // Reports are cumulative: an older one (delivered late, e.g. after a broker outage) adds nothing.
-    if (latestElapsed !== undefined && message.elapsed_ms !== undefined && message.elapsed_ms < latestElapsed) return false;
+    const story = track.accumulator.add(message, receivedAt);
+    if (!story) return false;
     if (store) this.options.store.appendReport(this.testId, { ...message, received_at: receivedAt });
     track.previous = track.latest;
-    track.latest = decodeReport(message, receivedAt);
+    track.latest = story;
     track.reports++;
     track.started = true;
     this.lastProgressAt = Math.max(this.lastProgressAt, receivedAt);
@@ -450,5 +451,5 @@ export class TestRun extends EventEmitter<TestRunEvents> {
 }
 
 function newTrack(): DriverTrack {
-  return { state: 'waiting', reports: 0, sendsStatus: false, started: false };
+  return { state: 'waiting', accumulator: new ReportAccumulator(), reports: 0, sendsStatus: false, started: false };
 }

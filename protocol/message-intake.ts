@@ -11,7 +11,7 @@ const WARNINGS_PER_WINDOW = 5;
 const WINDOW_MS = 10_000;
 
 export class MessageIntake {
-  readonly skipped: Record<TopicKey, number> = { register: 0, test_config: 0, trigger: 0, metrics: 0, heartbeat: 0 };
+  readonly skipped = Object.fromEntries(TOPIC_KEYS.map((key) => [key, 0])) as Record<TopicKey, number>;
   private readonly keyByTopic = new Map<string, TopicKey>();
   private readonly window = new Map<TopicKey, { start: number; warned: number; suppressed: number }>();
 

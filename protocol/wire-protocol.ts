@@ -1,16 +1,23 @@
-// The wire protocol between orchestrator and driver agents: five Kafka topics carrying JSON.
+// The wire protocol between orchestrator and driver agents: the spec's five Kafka topics carrying
+// JSON, and one of ours (`test_stop`) so that stopping a test never travels on the trigger topic,
+// where a spec-only driver would take any message for a start.
 // The spec's fields are kept exactly; everything this product adds is an extra field that other
 // implementations can ignore. Parsing is tolerant (other implementations disagree in details);
 // encoding is strict (we emit exactly the spec's types). Nothing else in the product builds or
 // parses a Kafka message by hand.
 
-export const TOPIC_KEYS = ['register', 'test_config', 'trigger', 'metrics', 'heartbeat'] as const;
+import { createLatencyHistogram, encodeHistogram } from './latency-histogram';
+
+export const TOPIC_KEYS = ['register', 'test_config', 'trigger', 'metrics', 'heartbeat', 'stop'] as const;
 export type TopicKey = (typeof TOPIC_KEYS)[number];
 export type TopicNames = Record<TopicKey, string>;
 
+/** The topics' names: the spec's five are named by their keys; ours is `test_stop`. */
+const TOPIC_NAMES: Record<TopicKey, string> = { register: 'register', test_config: 'test_config', trigger: 'trigger', metrics: 'metrics', heartbeat: 'heartbeat', stop: 'test_stop' };
+
 /** Topic names, optionally prefixed so that several orchestrators (or test runs) share one cluster. */
 export function topicNames(prefix = ''): TopicNames {
-  return Object.fromEntries(TOPIC_KEYS.map((key) => [key, `${prefix}${key}`])) as TopicNames;
+  return Object.fromEntries(TOPIC_KEYS.map((key) => [key, `${prefix}${TOPIC_NAMES[key]}`])) as TopicNames;
 }
 
 /** The HTTP header agents add to every load request, naming themselves, so a target can tell drivers apart. */
@@ -52,40 +59,51 @@ export interface TestConfigMessage {
   target?: HttpTarget;
   /** requests per second per driver; absent means uncapped */
   target_throughput?: number;
-  /** requests in flight at once per driver */
+  /** AVALANCHE: requests in flight at once per driver (and so connections) */
   concurrency?: number;
+  /** TSUNAMI: the most connections a driver opens to keep its schedule */
+  max_connections?: number;
   /** The drivers that take part; absent means every driver that receives it. */
   driver_ids?: string[];
 }
 
 export interface TriggerMessage {
   test_id: string;
-  /** "YES" starts the test (spec). Extension: "STOP" ends a running test early. */
+  /** "YES" starts the test (spec). "STOP" is still read from orchestrators of earlier versions; ours stop on `test_stop`. */
   trigger: 'YES' | 'STOP';
   orchestrator?: string;
   orchestrator_names?: string[];
 }
 
-export interface LatencyStats {
-  /** milliseconds, as every latency in the wire format */
+/** Ours, on `test_stop`: ends a running test early. */
+export interface StopMessage {
+  test_id: string;
+  orchestrator?: string;
+  orchestrator_names?: string[];
+}
+
+/** The spec's four latency figures, in milliseconds as every latency in the wire format. */
+export interface SpecLatency {
   mean_latency: number;
   median_latency: number;
   min_latency: number;
   max_latency: number;
+}
+
+export interface LatencyStats extends SpecLatency {
   p90_latency?: number;
   p95_latency?: number;
   p99_latency?: number;
 }
 
-export interface MetricsBlock extends LatencyStats {
-  /** Extension: HdrHistogram's compressed base64 form, values in microseconds. */
-  histogram?: string;
-  /** Extension: latency measured from the actual send rather than the scheduled time. */
-  uncorrected?: LatencyStats & { histogram?: string };
-}
-
 /** A driver's own word on its part, in its reports. */
 export type ReportStatus = 'running' | 'complete';
+
+/**
+ * What a report's figures cover: everything since the driver started the test (ours, and most
+ * implementations), or only the interval since its previous report.
+ */
+export type ReportKind = 'cumulative' | 'interval';
 
 /** How late a driver sent its requests after their due times, in milliseconds. */
 export interface SendLag {
@@ -98,9 +116,23 @@ export interface MetricsMessage {
   node_id: string;
   test_id: string;
   report_id: string;
-  metrics: MetricsBlock;
-  // Extensions (cumulative since the driver started the test):
+  /**
+   * The spec's object, exactly its four fields; null when the driver has no latency yet (the
+   * spec's own template sends "" or null there).
+   */
+  metrics: SpecLatency | null;
+  // Extensions, at the top level beside `metrics` so that a reader iterating `metrics` finds
+  // only the spec's fields. Ours are cumulative since the driver started the test.
+  report_kind?: ReportKind;
+  p90_latency?: number;
+  p95_latency?: number;
+  p99_latency?: number;
+  /** HdrHistogram's compressed base64 form, values in microseconds. */
+  histogram?: string;
+  /** latency measured from the moment each request reached the socket, rather than its due time */
+  uncorrected?: LatencyStats & { histogram?: string };
   test_status?: ReportStatus;
+  /** requests attempted: sent, or given up as timeouts while they waited for a connection */
   requests_sent?: number;
   responses?: number;
   errors?: Record<string, number>;
@@ -111,8 +143,12 @@ export interface MetricsMessage {
   first_send_at?: number;
   /** milliseconds from the first request sent to the latest */
   send_window_ms?: number;
-  /** the driver's own lateness against the schedule; a large p99 means the driver is the bottleneck */
+  /** how late requests reached the socket after their due times; a large p99 means the schedule was not held */
   send_lag_ms?: SendLag;
+  /** requests that were due while every connection was busy (TSUNAMI): they went out late */
+  waited_for_connection?: number;
+  /** the most connections the driver would open (TSUNAMI's max_connections) */
+  connection_limit?: number;
   /** true on the final report of a test that was stopped before its request count */
   stopped?: boolean;
   /** why the driver could not run the test, on the report that refuses it */
@@ -147,6 +183,7 @@ export interface MessageByTopic {
   trigger: TriggerMessage;
   metrics: MetricsMessage;
   heartbeat: HeartbeatMessage;
+  stop: StopMessage;
 }
 
 export type ParseResult<T> = { ok: true; message: T; notes: string[] } | { ok: false; reason: string };
@@ -301,6 +338,7 @@ export function parseTestConfig(raw: Buffer | string | null | undefined): ParseR
   }
   const throughput = fields.number('target_throughput');
   const concurrency = fields.number('concurrency');
+  const maxConnections = fields.number('max_connections');
   const driverIds = fields.raw('driver_ids');
   return {
     ok: true,
@@ -315,6 +353,7 @@ export function parseTestConfig(raw: Buffer | string | null | undefined): ParseR
       target: parseTarget(fields.record('target')),
       target_throughput: throughput !== undefined && throughput > 0 ? throughput : undefined,
       concurrency: concurrency !== undefined && concurrency >= 1 ? Math.floor(concurrency) : undefined,
+      max_connections: maxConnections !== undefined && maxConnections >= 1 ? Math.floor(maxConnections) : undefined,
       driver_ids: stringList(driverIds),
     },
   };
@@ -337,49 +376,119 @@ export function parseTrigger(raw: Buffer | string | null | undefined): ParseResu
   };
 }
 
-function parseLatencyStats(fields: FieldReader): LatencyStats | string {
-  const mean = fields.number('mean_latency');
-  const median = fields.number('median_latency');
-  const min = fields.number('min_latency');
-  const max = fields.number('max_latency');
-  const missing = Object.entries({ mean_latency: mean, median_latency: median, min_latency: min, max_latency: max })
-    .filter(([, v]) => v === undefined)
-    .map(([k]) => k);
-  if (missing.length) return `missing or non-numeric ${missing.join(', ')}`;
-  return {
-    mean_latency: mean!,
-    median_latency: median!,
-    min_latency: min!,
-    max_latency: max!,
-    p90_latency: fields.number('p90_latency'),
-    p95_latency: fields.number('p95_latency'),
-    p99_latency: fields.number('p99_latency'),
-  };
+export function parseStop(raw: Buffer | string | null | undefined): ParseResult<StopMessage> {
+  const fields = readJsonObject(raw);
+  if (typeof fields === 'string') return { ok: false, reason: fields };
+  const test_id = fields.id('test_id');
+  if (!test_id) return { ok: false, reason: 'stop without test_id' };
+  return { ok: true, notes: fields.notes, message: { test_id, orchestrator: fields.id('orchestrator'), orchestrator_names: stringList(fields.raw('orchestrator_names')) } };
 }
 
+const SPEC_LATENCY_KEYS = ['mean_latency', 'median_latency', 'min_latency', 'max_latency'] as const;
+
+/** "" and null are the spec template's "no data"; a missing field is the same. */
+function isNoData(value: unknown): boolean {
+  return value === undefined || value === null || (typeof value === 'string' && value.trim() === '');
+}
+
+/**
+ * The spec's four figures read by `pick`. Returns null when the driver has none yet (all "" or
+ * null), or a reason when some are there and others are not, or not numbers.
+ */
+function readSpecLatency(pick: (name: string) => unknown): SpecLatency | null | string {
+  const values = SPEC_LATENCY_KEYS.map((key) => pick(key));
+  if (values.every(isNoData)) return null;
+  const numbers = values.map(toNumber);
+  const bad = SPEC_LATENCY_KEYS.filter((_, i) => numbers[i] === undefined);
+  if (bad.length) return `missing or non-numeric ${bad.join(', ')}`;
+  const [mean_latency, median_latency, min_latency, max_latency] = numbers as number[];
+  return { mean_latency, median_latency, min_latency, max_latency };
+}
+
+function parseLatencyStats(fields: FieldReader): LatencyStats | undefined {
+  const spec = readSpecLatency((name) => fields.raw(name));
+  if (spec === null || typeof spec === 'string') return undefined;
+  return { ...spec, p90_latency: fields.number('p90_latency'), p95_latency: fields.number('p95_latency'), p99_latency: fields.number('p99_latency') };
+}
+
+/** Names other implementations give a report's request count, most specific first. */
+const REQUEST_COUNT_NAMES = ['requests_sent', 'num_requests', 'number_of_requests', 'request_count', 'requests_count', 'total_requests', 'requests', 'messages_sent', 'num_messages', 'sent', 'count'];
+const RESPONSE_COUNT_NAMES = ['responses', 'num_responses', 'responses_received', 'response_count'];
+
+/** An exact histogram (microseconds) from an array of latencies in milliseconds. */
+function histogramOfLatencies(value: unknown): { histogram: string; count: number } | undefined {
+  if (!Array.isArray(value)) return undefined;
+  const histogram = createLatencyHistogram();
+  for (const item of value) {
+    const ms = toNumber(item);
+    if (ms !== undefined && ms >= 0) histogram.recordValue(Math.max(1, Math.round(ms * 1000)));
+  }
+  return { histogram: encodeHistogram(histogram), count: histogram.totalCount };
+}
+
+function readReportKind(fields: FieldReader): ReportKind | undefined {
+  const kind = String(fields.raw('report_kind') ?? fields.raw('report_type') ?? fields.raw('kind') ?? '').trim().toLowerCase();
+  if (kind === 'cumulative' || kind === 'total') return 'cumulative';
+  if (kind === 'interval' || kind === 'delta' || kind === 'window') return 'interval';
+  const cumulative = fields.raw('cumulative');
+  if (cumulative !== undefined) return isYes(cumulative) ? 'cumulative' : 'interval';
+  return undefined;
+}
+
+/**
+ * Reads a metrics report from any implementation: the spec's `metrics` object (also when sent
+ * as a JSON string), flat figures at the top level, our extensions beside `metrics` (and, from
+ * agents of earlier versions, inside it), request counts under the names others use, and a
+ * `latencies` array as an exact histogram.
+ */
 export function parseMetrics(raw: Buffer | string | null | undefined): ParseResult<MetricsMessage> {
   const fields = readJsonObject(raw);
   if (typeof fields === 'string') return { ok: false, reason: fields };
   const node_id = fields.id('node_id');
   const test_id = fields.id('test_id');
   if (!node_id || !test_id) return { ok: false, reason: 'metrics message without node_id or test_id' };
-  const block = fields.record('metrics');
-  if (!block) return { ok: false, reason: `metrics from ${node_id} without a metrics object` };
-  const blockFields = new FieldReader(block);
-  const stats = parseLatencyStats(blockFields);
-  if (typeof stats === 'string') return { ok: false, reason: `metrics from ${node_id}: ${stats}` };
-  const metrics: MetricsBlock = { ...stats };
-  const histogram = blockFields.raw('histogram');
-  if (typeof histogram === 'string' && histogram.length > 0) metrics.histogram = histogram;
-  const uncorrected = blockFields.record('uncorrected');
-  if (uncorrected) {
-    const u = new FieldReader(uncorrected);
-    const uStats = parseLatencyStats(u);
-    if (typeof uStats !== 'string') {
-      const uHistogram = u.raw('histogram');
-      metrics.uncorrected = { ...uStats, histogram: typeof uHistogram === 'string' ? uHistogram : undefined };
+  let block = fields.raw('metrics');
+  if (typeof block === 'string' && block.trim().startsWith('{')) {
+    try {
+      block = JSON.parse(block);
+      fields.notes.push('metrics sent as a JSON string');
+    } catch {
+      return { ok: false, reason: `metrics from ${node_id}: the metrics string is not JSON` };
     }
   }
+  const inner = isRecord(block) ? new FieldReader(block) : undefined;
+  /** A field from the metrics object, else from the top level (flat reports, our extensions). */
+  const pick = (name: string): unknown => {
+    const value = inner?.raw(name);
+    return value !== undefined ? value : fields.raw(name);
+  };
+  const pickNumber = (names: string[]): number | undefined => {
+    for (const name of names) {
+      const n = toNumber(pick(name));
+      if (n !== undefined && n >= 0) return n;
+    }
+    return undefined;
+  };
+
+  let metrics = readSpecLatency(pick);
+  if (typeof metrics === 'string') {
+    fields.notes.push(`latency figures left out: ${metrics}`);
+    metrics = null;
+  }
+  const fromLatencies = histogramOfLatencies(pick('latencies'));
+  const histogramText = pick('histogram');
+  const histogram = fromLatencies?.histogram ?? (typeof histogramText === 'string' && histogramText.length > 0 ? histogramText : undefined);
+  const requests_sent = pickNumber(REQUEST_COUNT_NAMES);
+  if (!metrics && !histogram && requests_sent === undefined) return { ok: false, reason: `metrics from ${node_id}: no latency figures, latencies or request count` };
+  const uncorrectedBlock = inner?.record('uncorrected') ?? fields.record('uncorrected');
+  let uncorrected: MetricsMessage['uncorrected'];
+  if (uncorrectedBlock) {
+    const u = new FieldReader(uncorrectedBlock);
+    const stats = parseLatencyStats(u);
+    const uHistogram = u.raw('histogram');
+    if (stats) uncorrected = { ...stats, histogram: typeof uHistogram === 'string' && uHistogram ? uHistogram : undefined };
+  }
+
   let report_id = fields.id('report_id');
   if (!report_id) {
     report_id = `${node_id}:${Date.now()}:${Math.random().toString(36).slice(2, 8)}`;
@@ -395,15 +504,23 @@ export function parseMetrics(raw: Buffer | string | null | undefined): ParseResu
       test_id,
       report_id,
       metrics,
+      report_kind: readReportKind(fields) ?? (inner ? readReportKind(inner) : undefined),
+      p90_latency: toNumber(pick('p90_latency')),
+      p95_latency: toNumber(pick('p95_latency')),
+      p99_latency: toNumber(pick('p99_latency')),
+      histogram,
+      uncorrected,
       test_status: status === 'running' || status === 'complete' ? status : status === 'completed' || status === 'done' ? 'complete' : undefined,
-      requests_sent: fields.number('requests_sent'),
-      responses: fields.number('responses'),
+      requests_sent,
+      responses: pickNumber(RESPONSE_COUNT_NAMES),
       errors: countRecord(fields.record('errors')),
       status_codes: countRecord(fields.record('status_codes')),
       elapsed_ms: fields.number('elapsed_ms'),
       first_send_at: readTimestamp(fields.raw('first_send_at')),
       send_window_ms: fields.number('send_window_ms'),
       send_lag_ms: parseSendLag(fields.record('send_lag_ms')),
+      waited_for_connection: fields.number('waited_for_connection'),
+      connection_limit: fields.number('connection_limit'),
       stopped: stopped === undefined ? undefined : isYes(stopped),
       error_detail: fields.id('error_detail'),
       timestamp: readTimestamp(fields.raw('timestamp')),
@@ -474,6 +591,7 @@ export const PARSERS: { [K in TopicKey]: (raw: Buffer | string | null | undefine
   trigger: parseTrigger,
   metrics: parseMetrics,
   heartbeat: (raw) => parseHeartbeat(raw),
+  stop: parseStop,
 };
 
 // ---------------------------------------------------------------------------------------------
@@ -517,13 +635,25 @@ export function encodeTrigger(message: TriggerMessage): string {
   return JSON.stringify(message);
 }
 
+export function encodeStop(message: StopMessage): string {
+  requireText('test_id', message.test_id);
+  return JSON.stringify(message);
+}
+
+/**
+ * The spec's `metrics` object gets exactly its four fields (null for "no latency yet"); every
+ * addition of ours sits beside it.
+ */
 export function encodeMetrics(message: MetricsMessage): string {
   requireText('node_id', message.node_id);
   requireText('test_id', message.test_id);
   requireText('report_id', message.report_id);
-  requireStats('metrics', message.metrics);
-  if (message.metrics.uncorrected) requireStats('metrics.uncorrected', message.metrics.uncorrected);
-  return JSON.stringify(message);
+  const { node_id, test_id, report_id, metrics, ...rest } = message;
+  if (metrics) for (const key of SPEC_LATENCY_KEYS) requireNumber(`metrics.${key}`, metrics[key], 0);
+  for (const key of ['p90_latency', 'p95_latency', 'p99_latency'] as const) if (message[key] !== undefined) requireNumber(key, message[key], 0);
+  if (message.uncorrected) requireStats('uncorrected', message.uncorrected);
+  const spec = Object.fromEntries(SPEC_LATENCY_KEYS.map((key) => [key, metrics ? metrics[key] : null]));
+  return JSON.stringify({ node_id, test_id, report_id, metrics: spec, ...rest });
 }
 
 export function encodeHeartbeat(message: HeartbeatMessage): string {

@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { ensureJars } from '../../kafka-broker/local-kafka';
 import type { TestResult } from '../../orchestrator/result-model';
 import { canMakeTestBed, SUBNET, TestBed, type Host } from '../support/netns-testbed';
 import { inSuiteScope, ROOT, stopSuiteProcesses, tempDir, waitFor, type ProductProcess } from '../support/processes';
@@ -49,6 +50,8 @@ describe('across real hosts (network namespaces)', function () {
     }
     work = tempDir('hosts');
     tarball = join(work, execFileSync('npm', ['pack', '--silent', '--pack-destination', work], { cwd: ROOT, encoding: 'utf8' }).trim().split('\n').pop()!);
+    // The broker's host reaches no Maven repository: fetch its jars here, on the machine's own network.
+    await ensureJars((line) => console.log(`      (${line})`));
     bed = new TestBed(HOSTS);
     broker = bed.host('broker');
     // npx installs the tarball's dependencies from the npm cache: these hosts reach no registry.

@@ -216,7 +216,7 @@ describe('global percentiles', function () {
     assert.ok(g.p90! > meanOfP90s + 5, `global p90 ${g.p90} ms vs mean of drivers' p90s ${meanOfP90s} ms`);
     // The same figures from the drivers' final histograms as stored, pooled independently.
     const finals = new Map<string, string>();
-    for (const r of orchestrator.store.loadReports(result.test_id)) if (r.metrics.histogram) finals.set(r.node_id, r.metrics.histogram);
+    for (const r of orchestrator.store.loadReports(result.test_id)) if (r.histogram) finals.set(r.node_id, r.histogram);
     const pooled = mergeHistograms([...finals.values()].map(decodeHistogram));
     assert.equal(pooled.totalCount, 900);
     assert.equal(g.p99, Math.round(pooled.getValueAtPercentile(99)) / 1000);

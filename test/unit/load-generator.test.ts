@@ -21,7 +21,7 @@ function closeServer(server: Server | TcpServer): Promise<void> {
 }
 
 function plan(url: string, fields: Partial<RequestPlan> = {}): RequestPlan {
-  return { url: new URL(url), method: 'GET', headers: {}, timeoutMs: 5000, count: 10, intervalMs: 0, maxInFlight: 4, connections: 4, ...fields };
+  return { url: new URL(url), method: 'GET', headers: {}, timeoutMs: 5000, count: 10, intervalMs: 0, open: false, maxInFlight: 4, ...fields };
 }
 
 /** Blocks the event loop, as a long garbage collection or a busy neighbour would. */
@@ -67,31 +67,107 @@ describe('the load generator (against local servers)', () => {
         res.end();
       }, 5);
     });
-    await new LoadGenerator(plan(url, { count: 60, maxInFlight: 3, connections: 3 })).start();
+    await new LoadGenerator(plan(url, { count: 60, maxInFlight: 3 })).start();
     assert.equal(most, 3);
   });
 
-  it('after a late timer, sends what fell due at once and counts the lateness in the corrected latency', async () => {
-    const url = await serve((_req, res) => res.end());
-    // TSUNAMI-like: one request every 10 ms, open (not limited by what is in flight).
-    const generator = new LoadGenerator(plan(url, { count: 40, intervalMs: 10, maxInFlight: Infinity }));
-    const done = generator.start();
-    await new Promise((r) => setTimeout(r, 50));
-    blockFor(150);
-    await done;
-    const r = generator.recorder;
-    // About 15 of the 40 requests fell due during the block and went out together once it ended:
-    // the latest tenth of them went out more than 50 ms late.
-    assert.ok(r.sendLag.getValueAtPercentile(90) >= 50_000, `send lag p90 ${r.sendLag.getValueAtPercentile(90)} µs`);
-    assert.ok(r.corrected.maxValue >= 100_000, `corrected max ${r.corrected.maxValue} µs includes the 150 ms block`);
-    assert.ok(r.uncorrected.maxValue < r.corrected.maxValue, 'measured from the send, the block does not show');
-    // The schedule did not drift by the block: the last request was due 390 ms after the start.
-    assert.ok(r.lastSentAt - generator.startedAt < 390 + 100, `last send ${Math.round(r.lastSentAt - generator.startedAt)} ms after start`);
+  describe('TSUNAMI, an open model', () => {
+    /** A server that answers after `delayMs` and notes when each request arrived and how many it held at once. */
+    const delayedServer = async (delayMs: number) => {
+      const seen = { arrivals: [] as number[], open: 0, most: 0 };
+      const url = await serve((_req, res) => {
+        seen.arrivals.push(performance.now());
+        seen.most = Math.max(seen.most, ++seen.open);
+        setTimeout(() => {
+          seen.open--;
+          res.end();
+        }, delayMs);
+      });
+      return { url, seen };
+    };
+
+    it('opens connections as needed to send each request when due: latency is the server\'s, nothing waits', async () => {
+      const { url, seen } = await delayedServer(50);
+      // 500 requests per second against 50 ms needs about 25 connections; the limit is far above.
+      const generator = new LoadGenerator(plan(url, { count: 300, intervalMs: 2, open: true, maxInFlight: 1000 }));
+      await generator.start();
+      const s = generator.recorder.snapshot();
+      assert.equal(s.responses, 300);
+      assert.equal(s.waited_for_connection, 0);
+      assert.ok(seen.most > 16, `the server held ${seen.most} requests at once, more than the old fixed pool of 16`);
+      assert.ok(s.uncorrected!.median_latency >= 50 && s.uncorrected!.median_latency < 65, `uncorrected p50 ${s.uncorrected!.median_latency} ms for a 50 ms server`);
+      assert.ok(s.send_lag_ms!.p50 < 5, `sent on time: send lag p50 ${s.send_lag_ms!.p50} ms`);
+    });
+
+    it('when the connection limit binds, the wait is counted and measured, and the uncorrected latency stays the server\'s', async () => {
+      const { url, seen } = await delayedServer(50);
+      // 200 per second due, but 2 connections carry only 40 per second.
+      const generator = new LoadGenerator(plan(url, { count: 40, intervalMs: 5, open: true, maxInFlight: 2 }));
+      await generator.start();
+      const s = generator.recorder.snapshot();
+      assert.equal(seen.most, 2, 'never more than the limit at the server');
+      assert.equal(s.responses, 40);
+      assert.ok(s.waited_for_connection! >= 30, `${s.waited_for_connection} requests waited for a connection`);
+      assert.ok(s.send_lag_ms!.max > 500, `the wait shows in the send lag: max ${s.send_lag_ms!.max} ms`);
+      assert.ok(s.uncorrected!.median_latency < 70, `from the socket write: p50 ${s.uncorrected!.median_latency} ms`);
+      assert.ok(s.metrics!.median_latency > 200, `from the due time: p50 ${s.metrics!.median_latency} ms`);
+    });
+
+    it('after a stall of the client, late requests go out at no more than twice the planned rate, each measured from its due time', async () => {
+      const { url, seen } = await delayedServer(0);
+      const generator = new LoadGenerator(plan(url, { count: 40, intervalMs: 10, open: true, maxInFlight: 100 }));
+      const done = generator.start();
+      await new Promise((r) => setTimeout(r, 50));
+      blockFor(150); // about 15 requests fall due meanwhile
+      await done;
+      const r = generator.recorder;
+      // No burst: at twice the rate of one per 10 ms, no two arrivals are closer than about 5 ms.
+      let crowded = 0;
+      for (let i = 2; i < seen.arrivals.length; i++) if (seen.arrivals[i] - seen.arrivals[i - 2] < 6) crowded++;
+      assert.equal(crowded, 0, `three requests within 6 ms ${crowded} times: ${seen.arrivals.map((t) => Math.round(t - generator.startedAt)).join(' ')}`);
+      assert.ok(r.corrected.maxValue >= 100_000, `corrected max ${r.corrected.maxValue} µs includes the 150 ms block`);
+      assert.ok(r.uncorrected.maxValue < 50_000, `measured from the socket write, the block does not show (${r.uncorrected.maxValue} µs)`);
+      // The backlog is worked off and the schedule does not drift: the last request was due 390 ms after the start.
+      assert.ok(r.lastSentAt - generator.startedAt < 390 + 60, `last send ${Math.round(r.lastSentAt - generator.startedAt)} ms after start`);
+    });
+
+    it('a request that waits for a connection past its deadline is a timeout, never sent', async () => {
+      const { url, seen } = await delayedServer(300);
+      // One connection, a 300 ms server, 200 ms deadlines, one request due every 2 ms.
+      const generator = new LoadGenerator(plan(url, { count: 30, intervalMs: 2, open: true, maxInFlight: 1, timeoutMs: 200 }));
+      await generator.start();
+      const s = generator.recorder.snapshot();
+      assert.deepEqual(s.errors, { timeout: 30 });
+      assert.equal(s.requests_sent, 30);
+      assert.equal(s.waited_for_connection, 29, 'all but the first waited');
+      assert.ok(seen.arrivals.length < 15, `${seen.arrivals.length} reached the server: the rest expired while waiting`);
+      assert.ok(generator.elapsedMs < 1500, `ended by the deadlines in ${Math.round(generator.elapsedMs)} ms`);
+    });
+  });
+
+  describe('AVALANCHE with a cap, a closed model with a ceiling', () => {
+    it('never goes faster than the cap', async () => {
+      const url = await serve((_req, res) => res.end());
+      const generator = new LoadGenerator(plan(url, { count: 30, intervalMs: 10, maxInFlight: 10 }));
+      await generator.start();
+      assert.ok(generator.elapsedMs >= 250, `30 requests at 100/s took ${Math.round(generator.elapsedMs)} ms`);
+    });
+
+    it('with too few connections for the cap, the rate falls short and the latency stays what each request took', async () => {
+      const url = await serve((_req, res) => setTimeout(() => res.end(), 50));
+      // Cap 100/s, one connection to a 50 ms server: 20/s at most.
+      const generator = new LoadGenerator(plan(url, { count: 10, intervalMs: 10, maxInFlight: 1 }));
+      await generator.start();
+      const s = generator.recorder.snapshot();
+      assert.ok(generator.elapsedMs >= 450, `the achieved rate is below the cap: ${Math.round(generator.elapsedMs)} ms for 10`);
+      assert.ok(s.metrics!.max_latency < 100, `no latency growing from a schedule nobody promised: max ${s.metrics!.max_latency} ms`);
+      assert.equal(s.send_lag_ms, undefined, 'a closed model has no schedule to be late for');
+    });
   });
 
   it('stop() sends nothing more and resolves once the requests in flight settle', async () => {
     const url = await serve((_req, res) => setTimeout(() => res.end(), 20));
-    const generator = new LoadGenerator(plan(url, { count: 1000, maxInFlight: 2, connections: 2 }));
+    const generator = new LoadGenerator(plan(url, { count: 1000, maxInFlight: 2 }));
     const done = generator.start();
     await new Promise((r) => setTimeout(r, 100));
     generator.stop();
@@ -117,14 +193,16 @@ describe('the load generator (against local servers)', () => {
 
   describe('error classification, each kind produced for real', () => {
     const failuresOf = async (url: string, fields: Partial<RequestPlan> = {}) => {
-      const generator = new LoadGenerator(plan(url, { count: 2, maxInFlight: 1, connections: 1, ...fields }));
+      const generator = new LoadGenerator(plan(url, { count: 2, maxInFlight: 1, ...fields }));
       await generator.start();
       return generator.recorder.snapshot().errors;
     };
 
-    it('timeout: the server takes longer than the timeout', async () => {
+    it('timeout: the server takes longer than the timeout, and each request ends at its deadline', async () => {
       const url = await serve((_req, res) => setTimeout(() => res.end(), 2000));
+      const started = performance.now();
       assert.deepEqual(await failuresOf(url, { timeoutMs: 100 }), { timeout: 2 });
+      assert.ok(performance.now() - started < 1000, `two 100 ms deadlines in a row took ${Math.round(performance.now() - started)} ms`);
     });
 
     it('connection_refused: nothing listens on the port', async () => {

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
-import { aggregate, decodeReport, driverStats, intervalLatency, mergedHistogram } from '../../orchestrator/metrics-aggregator';
+import { aggregate, driverStats, intervalLatency, mergedHistogram } from '../../orchestrator/metrics-aggregator';
+import { ReportAccumulator } from '../../orchestrator/report-accumulator';
 import { createLatencyHistogram, encodeHistogram, latencyStats } from '../../protocol/latency-histogram';
 import type { MetricsMessage } from '../../protocol/wire-protocol';
 
@@ -11,13 +12,20 @@ function reportFrom(nodeId: string, latenciesUs: number[], elapsedMs = 1000): Me
     node_id: nodeId,
     test_id: 't',
     report_id: `${nodeId}-1`,
-    metrics: { ...latencyStats(h), histogram: encodeHistogram(h) },
+    ...statsOf(h),
+    histogram: encodeHistogram(h),
     test_status: 'complete',
     requests_sent: latenciesUs.length,
     responses: latenciesUs.length,
     errors: {},
     elapsed_ms: elapsedMs,
   };
+}
+
+/** The wire's figures of a histogram: the spec's four in `metrics`, our percentiles beside it. */
+function statsOf(h: ReturnType<typeof createLatencyHistogram>) {
+  const { mean_latency, median_latency, min_latency, max_latency, p90_latency, p95_latency, p99_latency } = latencyStats(h);
+  return { metrics: { mean_latency, median_latency, min_latency, max_latency }, p90_latency, p95_latency, p99_latency };
 }
 
 /** Exact percentile of raw values (nearest rank), in ms. */
@@ -30,7 +38,7 @@ const range = (n: number, from: number, to: number) => Array.from({ length: n },
 
 function combine(messages: MetricsMessage[]) {
   return aggregate(messages.map((m) => {
-    const report = decodeReport(m, Date.now());
+    const report = new ReportAccumulator().add(m, Date.now());
     return { stats: driverStats(m.node_id, 'complete', report, undefined, 1), report };
   }));
 }
@@ -75,7 +83,7 @@ describe('aggregation across drivers', () => {
     assert.equal(result.latency!.approximate, true);
     assert.equal(result.latency!.min, 0.5);
     assert.equal(result.latency!.max, 80);
-    const expectedMean = (ours.metrics.mean_latency * 300 + 10 * 100) / 400;
+    const expectedMean = (ours.metrics!.mean_latency * 300 + 10 * 100) / 400;
     assert.ok(Math.abs(result.latency!.mean - expectedMean) < 0.01, `${result.latency!.mean} vs ${expectedMean}`);
     assert.equal(result.responses, 400);
   });
@@ -92,14 +100,14 @@ describe('aggregation across drivers', () => {
   });
 
   it('a driver’s rate comes from its last two cumulative reports', () => {
-    const first = decodeReport({ ...reportFrom('a', [1000]), responses: 100, elapsed_ms: 1000 }, 0);
-    const second = decodeReport({ ...reportFrom('a', [1000]), responses: 350, elapsed_ms: 2000 }, 0);
+    const first = new ReportAccumulator().add({ ...reportFrom('a', [1000]), responses: 100, elapsed_ms: 1000 }, 0);
+    const second = new ReportAccumulator().add({ ...reportFrom('a', [1000]), responses: 350, elapsed_ms: 2000 }, 0);
     assert.equal(driverStats('a', 'running', second, first, 2).rate, 250);
   });
 
   it('the latency of one interval is the merged histogram now less the one before', () => {
-    const before = mergedHistogram([decodeReport(reportFrom('a', range(100, 1000, 1100)), 0)]);
-    const after = mergedHistogram([decodeReport(reportFrom('a', [...range(100, 1000, 1100), ...range(100, 30_000, 31_000)]), 0)]);
+    const before = mergedHistogram([new ReportAccumulator().add(reportFrom('a', range(100, 1000, 1100)), 0)]);
+    const after = mergedHistogram([new ReportAccumulator().add(reportFrom('a', [...range(100, 1000, 1100), ...range(100, 30_000, 31_000)]), 0)]);
     const interval = intervalLatency(after, before)!;
     assert.equal(interval.count, 100);
     assert.ok(interval.min >= 29.9 && interval.median > 30, `interval latencies are the new, slow ones: ${JSON.stringify(interval)}`);

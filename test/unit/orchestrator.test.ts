@@ -120,12 +120,13 @@ describe('the orchestrator (fake bus and clock)', () => {
     await assert.rejects(orchestrator.triggerTest('nope'), (e: OrchestratorError) => e.code === 'not_found');
   });
 
-  it('stopTest sends STOP, and the stopped final reports end the test stopped, not passed', async () => {
+  it('stopTest sends a stop on its own topic, and the stopped final reports end the test stopped, not passed', async () => {
     await driverAppears('d1');
     const run = await orchestrator.startTest(DEFINITION);
     const ended = orchestrator.waitForEnd(run.testId);
     await orchestrator.stopTest(run.testId, 'the test');
-    assert.deepEqual(bus.sent(TOPICS.trigger).map((t) => t.trigger), ['YES', 'STOP']);
+    assert.deepEqual(bus.sent(TOPICS.trigger).map((t) => t.trigger), ['YES'], 'the trigger topic carries only the start');
+    assert.deepEqual(bus.sent(TOPICS.stop).map((t) => t.test_id), [run.testId], 'the stop goes on a topic of its own');
     await finalReport('d1', run.testId, 40, { stopped: true });
     const result = await ended;
     assert.equal(result.status, 'stopped');
