@@ -2,7 +2,7 @@
 // model. TSUNAMI is open: request k is due at start + k × interval whatever happened to the
 // requests before it, and connections grow up to `max_connections` to send it on time.
 // AVALANCHE is closed: at most `concurrency` requests in flight, and a cap is only a ceiling.
-import type { TestConfigMessage } from '../protocol/wire-protocol';
+import { DEFAULT_MAX_CONNECTIONS, type TestConfigMessage } from '../protocol/wire-protocol';
 
 export interface RequestPlan {
   url: URL;
@@ -24,8 +24,6 @@ export interface RequestPlan {
 }
 
 export const DEFAULT_CONCURRENCY = 16;
-/** Generous: an open schedule at 10,000/s against a 50 ms target needs 500. */
-export const DEFAULT_MAX_CONNECTIONS = 1000;
 export const DEFAULT_TIMEOUT_MS = 10_000;
 
 export function planFor(config: TestConfigMessage, defaultTarget: string, extraHeaders: Record<string, string>): RequestPlan {

@@ -3,7 +3,7 @@
 import Ajv, { type ErrorObject } from 'ajv';
 import { randomBytes } from 'node:crypto';
 import schema from '../schemas/loadtest.schema.json';
-import type { HttpTarget, TestConfigMessage, TestType } from '../protocol/wire-protocol';
+import { DEFAULT_MAX_CONNECTIONS, type HttpTarget, type TestConfigMessage, type TestType } from '../protocol/wire-protocol';
 
 export interface Thresholds {
   mean_latency_ms?: number;
@@ -25,7 +25,10 @@ export interface LoadTestDefinition {
   message_count_per_driver: number;
   /** requests per second per driver */
   target_throughput?: number;
+  /** AVALANCHE: requests in flight at once per driver */
   concurrency?: number;
+  /** TSUNAMI: the most connections a driver opens to keep its schedule */
+  max_connections?: number;
   drivers?: number;
   target: string | { url: string; method?: string; headers?: Record<string, string>; body?: string; timeout_ms?: number };
   thresholds?: Thresholds;
@@ -96,6 +99,13 @@ export function validateDefinition(value: unknown): DefinitionResult {
   } catch {
     return { ok: false, errors: [`target${typeof definition.target === 'string' ? '' : '.url'}: "${url}" is not a valid URL`] };
   }
+  // Each model has its own limit; taking one for the other would change what the test measures.
+  if (definition.test_type === 'TSUNAMI' && definition.concurrency !== undefined) {
+    return { ok: false, errors: [`concurrency: applies to AVALANCHE only; a TSUNAMI driver opens connections as its schedule needs. To bound them, use max_connections (default ${DEFAULT_MAX_CONNECTIONS}).`] };
+  }
+  if (definition.test_type === 'AVALANCHE' && definition.max_connections !== undefined) {
+    return { ok: false, errors: ['max_connections: applies to TSUNAMI only; an AVALANCHE driver keeps concurrency requests in flight on as many connections.'] };
+  }
   return { ok: true, definition };
 }
 
@@ -139,6 +149,7 @@ export function toTestConfig(definition: LoadTestDefinition, testId: string, sen
     target: targetOf(definition),
     target_throughput: definition.target_throughput,
     concurrency: definition.concurrency,
+    max_connections: definition.max_connections,
     driver_ids: driverIds,
   };
 }

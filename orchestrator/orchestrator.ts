@@ -359,6 +359,7 @@ export class Orchestrator extends EventEmitter<OrchestratorEvents> {
         status_codes: {},
       },
       per_driver: [],
+      warnings: [],
       throughput: 0,
       computed_at: this.clock.now(),
       deadline_at: stored.deadline_at,

@@ -104,13 +104,29 @@ function isOlder(previous: MetricsMessage, next: MetricsMessage): boolean {
   return fell(previous.elapsed_ms, next.elapsed_ms) || fell(previous.timestamp, next.timestamp);
 }
 
-/** True when `next`, made after `previous`, cannot be its cumulative successor. */
+/** How many latencies a report describes, if it says. */
+function latencyCount(m: MetricsMessage, histogram: Histogram | null): number | undefined {
+  return histogram?.totalCount ?? m.responses ?? m.requests_sent;
+}
+
+/**
+ * True when `next`, made after `previous`, cannot be its cumulative successor: a count fell; the
+ * same count with other figures; a lower sum of latencies; a minimum that rose or a maximum that fell.
+ */
 function looksLikeInterval(previous: MetricsMessage, next: MetricsMessage, previousHistogram: Histogram | null, nextHistogram: Histogram | null): boolean {
   if (isOlder(previous, next)) return false; // a late cumulative report, not evidence
   if (fell(previous.requests_sent, next.requests_sent) || fell(previous.responses, next.responses)) return true;
-  if (previousHistogram && nextHistogram && nextHistogram.totalCount < previousHistogram.totalCount) return true;
-  if (previous.metrics && next.metrics) {
-    if (next.metrics.min_latency > previous.metrics.min_latency || next.metrics.max_latency < previous.metrics.max_latency) return true;
+  const before = latencyCount(previous, previousHistogram);
+  const after = latencyCount(next, nextHistogram);
+  if (fell(before, after)) return true;
+  const a = previous.metrics;
+  const b = next.metrics;
+  if (!a || !b) return false;
+  if (b.min_latency > a.min_latency || b.max_latency < a.max_latency) return true;
+  if (before !== undefined && after !== undefined && before > 0) {
+    if (after === before && (a.mean_latency !== b.mean_latency || a.median_latency !== b.median_latency)) return true;
+    // Sums of latencies never fall in a cumulative story (1% for rounding of the means).
+    if (b.mean_latency * after < a.mean_latency * before * 0.99) return true;
   }
   return false;
 }

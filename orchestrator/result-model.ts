@@ -117,6 +117,8 @@ export interface TestSnapshot {
   planned_requests: number;
   aggregate: AggregateStats;
   per_driver: DriverStats[];
+  /** where a driver did not do what its model promises (schedule not held, cap not reached), and what to do */
+  warnings: string[];
   /** responses per second over the whole test so far */
   throughput: number;
   /** epoch ms when these figures were computed */

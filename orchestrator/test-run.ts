@@ -16,6 +16,7 @@ import type { AgentState, MetricsMessage, TestConfigMessage } from '../protocol/
 import type { LoadTestDefinition } from './loadtest-definition';
 import { aggregate, driverStats, intervalLatency, mergedHistogram } from './metrics-aggregator';
 import { ReportAccumulator, type DriverReport } from './report-accumulator';
+import { scheduleWarnings } from './schedule-warnings';
 import type { MetricsStore } from './metrics-store';
 import type { DriverEnding, DriverTestState, FinalStatus, TestResult, TestSnapshot, TestStatus, TimePoint } from './result-model';
 import { deadlineAfterTriggerMs, STALL_AFTER_MS } from './test-deadline';
@@ -346,6 +347,7 @@ export class TestRun extends EventEmitter<TestRunEvents> {
       planned_requests: this.plannedRequests,
       aggregate: agg,
       per_driver: drivers.map((d) => d.stats),
+      warnings: scheduleWarnings(this.options.config, drivers.map((d) => d.stats)),
       throughput: runSeconds > 0 ? agg.responses / runSeconds : 0,
       computed_at: now,
       deadline_at: this.deadlineAt,

@@ -67,6 +67,9 @@ export interface TestConfigMessage {
   driver_ids?: string[];
 }
 
+/** TSUNAMI's connection limit when a config names none. Generous: 10,000/s against a 50 ms target needs 500. */
+export const DEFAULT_MAX_CONNECTIONS = 1000;
+
 export interface TriggerMessage {
   test_id: string;
   /** "YES" starts the test (spec). "STOP" is still read from orchestrators of earlier versions; ours stop on `test_stop`. */
@@ -512,7 +515,8 @@ export function parseMetrics(raw: Buffer | string | null | undefined): ParseResu
       uncorrected,
       test_status: status === 'running' || status === 'complete' ? status : status === 'completed' || status === 'done' ? 'complete' : undefined,
       requests_sent,
-      responses: pickNumber(RESPONSE_COUNT_NAMES),
+      // Each latency in a `latencies` array is a response.
+      responses: pickNumber(RESPONSE_COUNT_NAMES) ?? fromLatencies?.count,
       errors: countRecord(fields.record('errors')),
       status_codes: countRecord(fields.record('status_codes')),
       elapsed_ms: fields.number('elapsed_ms'),

@@ -80,6 +80,7 @@ function renderFigures(): void {
   <span class="actions">${running ? '<button id="stop">Stop</button>' : ''}${!running && t.status !== 'created' ? '<button id="csv" class="secondary">Export CSV</button>' : ''}</span>
 </div>
 ${result ? `<p class="reason" data-testid="verdict-reason">${escape(result.verdict.reason)}</p>` : ''}
+${t.warnings?.length ? `<ul class="warnings" data-testid="warnings">${t.warnings.map((w) => `<li>⚠ ${escape(w)}</li>`).join('')}</ul>` : ''}
 <div class="tiles">${[
     tile('requests-sent', `requests sent of ${int(t.planned_requests)}`, int(a.requests_sent)),
     tile('responses', 'responses', int(a.responses)),

@@ -54,6 +54,10 @@ export function summaryTable(r: TestResult): string {
   if (a.uncorrected && a.latency && a.uncorrected.p99 !== a.latency.p99) {
     lines.push(`Measured from the actual send instead of the scheduled time (uncorrected): p50 ${msText(a.uncorrected.median)} ms, p99 ${msText(a.uncorrected.p99)} ms, max ${msText(a.uncorrected.max)} ms`);
   }
+  if (r.warnings.length) {
+    lines.push('', 'Warnings:');
+    for (const w of r.warnings) lines.push(`  ${w}`);
+  }
   if (Object.keys(a.error_kinds).length) lines.push(`Errors: ${Object.entries(a.error_kinds).map(([k, v]) => `${k} ${v}`).join(', ')}`);
   if (Object.keys(a.status_codes).length) lines.push(`Status codes: ${Object.entries(a.status_codes).map(([k, v]) => `${k} ${int(v)}`).join(', ')}`);
   if (r.ending.length) {

@@ -131,13 +131,14 @@ describe('request scheduling', function () {
 });
 
 describe('what drivers measure about themselves', function () {
-  it('a target stall shows in the corrected percentiles, and barely in the uncorrected ones', async () => {
+  it('TSUNAMI with too few connections for a target stall: the wait is counted, warned about, and shows in the corrected percentiles only', async () => {
     const kafka = await kafkaBootstrap();
     const prefix = uniquePrefix('stall');
     const target = await startTargetProcess();
     await startAgents(1, 'stall', { kafka, prefix, orchestrator: 'test-orchestrator' });
     const orchestrator = await startOrchestrator(kafka, prefix);
-    const run = await orchestrator.startTest({ test_type: 'AVALANCHE', target_throughput: 200, concurrency: 2, message_count_per_driver: 600, drivers: 1, target: `${target.url}/ping` }, { waitForDriversMs: 30_000 });
+    // 200 requests per second on at most 2 connections: plenty, until the target stalls.
+    const run = await orchestrator.startTest({ test_type: 'TSUNAMI', test_message_delay: 0.005, max_connections: 2, message_count_per_driver: 600, drivers: 1, target: `${target.url}/ping` }, { waitForDriversMs: 30_000 });
     await waitFor(() => run.snapshot().aggregate.requests_sent > 100, 'the run to be under way');
     const stall = await fetch(`${target.url}/stall?ms=500`, { method: 'POST' });
     assert.equal(stall.status, 202);
@@ -147,9 +148,13 @@ describe('what drivers measure about themselves', function () {
     // About 100 of the 600 requests fell due during the 500 ms stall while both connections were blocked.
     assert.ok(latency!.p99! > 250, `corrected p99 ${latency!.p99} ms`);
     assert.ok(uncorrected!.max >= 400, `the requests in flight during the stall waited (uncorrected max ${uncorrected!.max} ms)`);
-    assert.ok(uncorrected!.p99! < 100, `only those few did, from their actual send (uncorrected p99 ${uncorrected!.p99} ms)`);
+    assert.ok(uncorrected!.p99! < 100, `only those few did, from the socket write (uncorrected p99 ${uncorrected!.p99} ms)`);
     const [d] = result.per_driver;
+    assert.ok(d.waited_for_connection! >= 50, `${d.waited_for_connection} requests waited for a connection`);
+    assert.equal(d.connection_limit, 2);
     assert.ok(d.send_lag_ms && d.send_lag_ms.max >= 400, `the driver reports how late it had to send: ${JSON.stringify(d.send_lag_ms)}`);
+    assert.equal(result.warnings.length, 1, result.warnings.join('\n'));
+    assert.match(result.warnings[0], /schedule not held: \d+ of 600 requests waited for a free connection \(all 2 connections busy\).*raise max_connections/);
     assert.ok(d.first_send_at! >= result.triggered_at! - 1000 && d.first_send_at! <= result.ended_at!, 'first_send_at lies within the test');
     assert.ok(d.send_window_ms! >= (599 / 200) * 1000 - 1, `sends spread over ${d.send_window_ms} ms`);
   });

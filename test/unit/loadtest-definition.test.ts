@@ -55,7 +55,7 @@ describe('.loadtest.json definitions', () => {
   });
 
   it('becomes a test_config under the spec’s names, with our extensions', () => {
-    const r = validateDefinition({ ...base, test_type: 'TSUNAMI', test_message_delay: 0.5, target_throughput: 3, concurrency: 2 });
+    const r = validateDefinition({ ...base, test_type: 'TSUNAMI', test_message_delay: 0.5, target_throughput: 3, max_connections: 2 });
     assert.ok(r.ok);
     const config = toTestConfig(r.definition, 'id-1', { id: 'o', names: ['o'] }, ['a', 'b']);
     assert.equal(config.test_id, 'id-1');
@@ -63,5 +63,14 @@ describe('.loadtest.json definitions', () => {
     assert.equal(config.message_count_per_driver, 10);
     assert.deepEqual(config.target, { url: 'http://127.0.0.1:8080/ping', method: 'GET', headers: undefined, body: undefined, timeout_ms: 10_000 });
     assert.deepEqual(config.driver_ids, ['a', 'b']);
+    assert.equal(config.max_connections, 2);
+  });
+
+  it('each model takes its own limit: concurrency for AVALANCHE, max_connections for TSUNAMI', () => {
+    const tsunami = validateDefinition({ ...base, test_type: 'TSUNAMI', test_message_delay: 0.5, concurrency: 2 });
+    assert.equal(tsunami.ok, false);
+    assert.match((tsunami as { errors: string[] }).errors[0], /^concurrency: applies to AVALANCHE only.*use max_connections/);
+    const avalanche = validateDefinition({ ...base, test_type: 'AVALANCHE', max_connections: 2 });
+    assert.match((avalanche as { errors: string[] }).errors[0], /^max_connections: applies to TSUNAMI only/);
   });
 });

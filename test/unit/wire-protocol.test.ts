@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { decodeHistogram } from '../../protocol/latency-histogram';
 import {
   encodeHeartbeat,
   encodeMetrics,
@@ -106,6 +107,48 @@ describe('wire protocol', () => {
       assert.equal(m.metrics!.mean_latency, 2.5);
       assert.equal(m.histogram, undefined);
       assert.equal(m.requests_sent, undefined);
+    });
+
+    it('metrics values "" or null (the spec template) as "no data", not a dropped message', () => {
+      for (const empty of ['""', 'null']) {
+        const m = ok(parseMetrics(`{"node_id":"x","test_id":"t","metrics":{"mean_latency":${empty},"median_latency":${empty},"min_latency":${empty},"max_latency":${empty}},"num_requests":0}`));
+        assert.equal(m.metrics, null);
+        assert.equal(m.requests_sent, 0);
+      }
+    });
+
+    it('flat figures at the top level, and metrics sent as a JSON string', () => {
+      const flat = ok(parseMetrics('{"node_id":"x","test_id":"t","mean_latency":3,"median_latency":2,"min_latency":1,"max_latency":9,"requests":40}'));
+      assert.deepEqual(flat.metrics, { mean_latency: 3, median_latency: 2, min_latency: 1, max_latency: 9 });
+      assert.equal(flat.requests_sent, 40);
+      const text = ok(parseMetrics(JSON.stringify({ node_id: 'x', test_id: 't', metrics: JSON.stringify({ mean_latency: 3, median_latency: 2, min_latency: 1, max_latency: 9 }) })));
+      assert.equal(text.metrics!.max_latency, 9);
+    });
+
+    it('request counts under the names others use', () => {
+      for (const name of ['num_requests', 'requests', 'request_count', 'total_requests', 'count']) {
+        assert.equal(ok(parseMetrics(`{"node_id":"x","test_id":"t","metrics":{"mean_latency":1,"median_latency":1,"min_latency":1,"max_latency":1},"${name}":"17"}`)).requests_sent, 17, name);
+      }
+      assert.equal(ok(parseMetrics('{"node_id":"x","test_id":"t","metrics":{"mean_latency":1,"median_latency":1,"min_latency":1,"max_latency":1,"num_requests":5}}')).requests_sent, 5, 'inside metrics too');
+    });
+
+    it('a latencies array becomes an exact histogram, one response per latency', () => {
+      const m = ok(parseMetrics('{"node_id":"x","test_id":"t","metrics":{"mean_latency":"","median_latency":"","min_latency":"","max_latency":""},"latencies":[1.5,2,250]}'));
+      const h = decodeHistogram(m.histogram!);
+      assert.equal(h.totalCount, 3);
+      assert.equal(h.maxValue >= 249_000 && h.maxValue <= 251_000, true);
+      assert.equal(m.responses, 3);
+    });
+
+    it('our extensions beside metrics, and inside it from agents of earlier versions', () => {
+      const old = ok(parseMetrics('{"node_id":"x","test_id":"t","metrics":{"mean_latency":1,"median_latency":1,"min_latency":1,"max_latency":4,"p99_latency":3.5,"histogram":"HISTO","uncorrected":{"mean_latency":1,"median_latency":1,"min_latency":1,"max_latency":2}}}'));
+      assert.equal(old.p99_latency, 3.5);
+      assert.equal(old.histogram, 'HISTO');
+      assert.equal(old.uncorrected!.max_latency, 2);
+      const encoded = JSON.parse(encodeMetrics({ node_id: 'x', test_id: 't', report_id: 'r', metrics: { mean_latency: 1, median_latency: 1, min_latency: 1, max_latency: 4 }, p99_latency: 3.5, histogram: 'HISTO' }));
+      assert.deepEqual(Object.keys(encoded.metrics), ['mean_latency', 'median_latency', 'min_latency', 'max_latency'], 'the spec object holds its four fields only');
+      assert.equal(encoded.p99_latency, 3.5);
+      assert.equal(encoded.histogram, 'HISTO');
     });
 
     it('a trigger whose value is yes in any case', () => {

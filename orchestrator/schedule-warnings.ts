@@ -1,0 +1,46 @@
+// Whether each driver did what its model promises, in words a person can act on. A TSUNAMI
+// driver promises its schedule: requests that waited for a connection, or went out late with
+// connections to spare (the driver itself was the bottleneck), mean the target saw less load than
+// planned. An AVALANCHE cap is only a ceiling: falling short of it is reported, not hidden.
+import type { TestConfigMessage } from '../protocol/wire-protocol';
+import type { DriverStats } from './result-model';
+
+/** A TSUNAMI driver is "late" when its send lag p99 exceeds both this and two intervals. */
+const LATE_P99_MS = 10;
+/** An AVALANCHE driver "falls short" of its cap below this share of it. */
+const SHORT_OF_CAP = 0.95;
+
+const int = (n: number) => Math.round(n).toLocaleString('en-US');
+const ms = (n: number) => (n < 10 ? n.toFixed(1) : int(n));
+
+export function scheduleWarnings(config: TestConfigMessage, drivers: DriverStats[]): string[] {
+  const warnings: string[] = [];
+  const open = config.test_type === 'TSUNAMI' && config.test_message_delay > 0;
+  const intervalMs = Math.max(open ? config.test_message_delay * 1000 : 0, config.target_throughput ? 1000 / config.target_throughput : 0);
+  for (const d of drivers) {
+    const lag = d.send_lag_ms;
+    if (open && d.waited_for_connection) {
+      const of = d.requests_sent !== null ? ` of ${int(d.requests_sent)}` : '';
+      warnings.push(
+        `${d.node_id}: schedule not held: ${int(d.waited_for_connection)}${of} requests waited for a free connection (all ${d.connection_limit ?? 'its'} connections busy)` +
+          (lag ? `; send lag p50 ${ms(lag.p50)} ms, p99 ${ms(lag.p99)} ms, max ${ms(lag.max)} ms` : '') +
+          '. The target answered more slowly than the schedule needs: raise max_connections, or lower the rate.',
+      );
+    } else if (open && lag && lag.p99 > Math.max(LATE_P99_MS, 2 * intervalMs)) {
+      warnings.push(
+        `${d.node_id}: schedule not held: requests went out late with connections to spare (send lag p99 ${ms(lag.p99)} ms, max ${ms(lag.max)} ms). ` +
+          'The driver itself was the bottleneck (CPU or event loop): use more drivers, or lower the rate.',
+      );
+    }
+    if (!open && config.target_throughput && d.responses !== null && d.elapsed_s && d.elapsed_s >= 1) {
+      const achieved = d.responses / d.elapsed_s;
+      if (achieved < config.target_throughput * SHORT_OF_CAP) {
+        warnings.push(
+          `${d.node_id}: reached ${achieved.toFixed(1)} req/s of its ${config.target_throughput} req/s cap: ` +
+            `${config.concurrency ?? 'the default'} requests in flight at this latency cannot go faster; raise concurrency to reach the cap.`,
+        );
+      }
+    }
+  }
+  return warnings;
+}

@@ -1,0 +1,60 @@
+// Both directions with implementations that know only the spec (test/interop/, Python with
+// Debian's python3-kafka): their driver in a fleet with ours, and our agents under their
+// orchestrator. The spec's `metrics` object must hold exactly its four fields for them, and their
+// reports (per interval, counts as num_requests, raw latencies) must add up exactly for us.
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { kafkaBootstrap, uniquePrefix } from '../support/kafka-fixture';
+import { ROOT, spawnCommand, startAgent, startAgents, startOrchestrator, startTargetProcess, waitFor } from '../support/processes';
+
+// Debian's interpreter, where apt put python3-kafka (another python3 may come first on PATH).
+const PYTHON = '/usr/bin/python3';
+const script = (name: string) => join(ROOT, 'test', 'interop', name);
+const SPEC_LATENCY_KEYS = ['max_latency', 'mean_latency', 'median_latency', 'min_latency'];
+
+describe('with implementations that know only the spec', function () {
+  it('their driver beside ours: per-interval reports, num_requests and latencies add up to exact totals and exact percentiles', async () => {
+    const kafka = await kafkaBootstrap();
+    const prefix = uniquePrefix('spec-driver');
+    const target = await startTargetProcess();
+    await startAgent('ours', { kafka, prefix, orchestrator: 'test-orchestrator' });
+    const theirs = spawnCommand(PYTHON, [script('spec_driver.py'), '--kafka', kafka, '--prefix', prefix, '--id', 'theirs', '--target', `${target.url}/ping`]);
+    await waitFor(() => theirs.output().includes('registered'), `the spec-only driver to register (its output: ${theirs.output()})`, 60_000);
+    const orchestrator = await startOrchestrator(kafka, prefix, { quietAfterMs: 3000 });
+    await waitFor(() => orchestrator.registry.available().length === 2, 'both drivers to be available');
+    // 100 requests 10 ms apart: about a second, so their driver sends several interval reports.
+    const run = await orchestrator.startTest({ test_type: 'TSUNAMI', test_message_delay: 0.01, message_count_per_driver: 100, drivers: 2, target: `${target.url}/ping` });
+    const result = await orchestrator.waitForEnd(run.testId);
+
+    const theirRow = result.per_driver.find((d) => d.node_id === 'theirs')!;
+    assert.ok(theirRow.reports > 2, `their driver reported ${theirRow.reports} intervals`);
+    assert.equal(theirRow.requests_sent, 100, 'their num_requests per interval summed');
+    assert.equal(theirRow.responses, 100, 'one response per latency');
+    assert.equal(result.aggregate.requests_sent, 200);
+    assert.equal(result.aggregate.responses, 200);
+    assert.equal((await target.counters()).requests_sent, 200, 'the target counted what the totals say');
+    assert.equal(result.aggregate.latency!.approximate, false, 'their latencies make the global percentiles exact');
+    assert.equal(result.aggregate.latency!.count, 200);
+    assert.equal(result.status, 'complete', result.verdict.reason);
+  });
+
+  it('their orchestrator commands our agents: the test runs, and every metrics object holds exactly the spec’s four fields', async () => {
+    const kafka = await kafkaBootstrap();
+    const prefix = uniquePrefix('spec-orchestrator');
+    const target = await startTargetProcess();
+    await startAgents(2, 'ours', { kafka, prefix, orchestrator: 'any', target: `${target.url}/ping` });
+    const theirs = spawnCommand(PYTHON, [script('spec_orchestrator.py'), '--kafka', kafka, '--prefix', prefix, '--drivers', '2', '--count', '50']);
+    assert.equal(await theirs.exited, 0, theirs.output());
+    const seen = JSON.parse(theirs.output().trim().split('\n').pop()!) as {
+      registered: string[];
+      drivers: Record<string, { reports: number; metrics_keys: string[][]; last_metrics: Record<string, number> }>;
+    };
+    assert.deepEqual(seen.registered, ['ours-1', 'ours-2']);
+    assert.deepEqual(Object.keys(seen.drivers).sort(), ['ours-1', 'ours-2'], 'both agents reported to it');
+    for (const [id, d] of Object.entries(seen.drivers)) {
+      for (const keys of d.metrics_keys) assert.deepEqual(keys, SPEC_LATENCY_KEYS, `${id}'s metrics object`);
+      for (const key of SPEC_LATENCY_KEYS) assert.equal(typeof d.last_metrics[key], 'number', `${id}'s final ${key}`);
+    }
+    assert.equal((await target.counters()).requests_sent, 100, 'each agent sent the 50 requests it was asked for');
+  });
+});
