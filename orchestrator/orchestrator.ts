@@ -314,7 +314,7 @@ export class Orchestrator extends EventEmitter<OrchestratorEvents> {
     if (!run) throw new OrchestratorError(`no test ${testId} running here`, 'not_found');
     if (run.status !== 'running') throw new OrchestratorError(`test ${testId} is ${run.status}, not running`, 'conflict');
     run.markStopRequested(by);
-    await this.bus.publish(this.topics.stop, encodeStop({ test_id: testId, orchestrator: this.id, orchestrator_names: this.names }), testId);
+    await this.bus.publish(this.topics.stop, encodeStop({ test_id: testId, stop: true, orchestrator: this.id, orchestrator_names: this.names }), testId);
     this.log.info(`test ${testId}: stop requested by ${by}`);
     return run.current();
   }

@@ -78,9 +78,10 @@ export interface TriggerMessage {
   orchestrator_names?: string[];
 }
 
-/** Ours, on `test_stop`: ends a running test early. */
+/** Ours, on `test_stop`: ends a running test early. `stop` must say so: any other message naming a test is not a stop. */
 export interface StopMessage {
   test_id: string;
+  stop: true;
   orchestrator?: string;
   orchestrator_names?: string[];
 }
@@ -384,7 +385,8 @@ export function parseStop(raw: Buffer | string | null | undefined): ParseResult<
   if (typeof fields === 'string') return { ok: false, reason: fields };
   const test_id = fields.id('test_id');
   if (!test_id) return { ok: false, reason: 'stop without test_id' };
-  return { ok: true, notes: fields.notes, message: { test_id, orchestrator: fields.id('orchestrator'), orchestrator_names: stringList(fields.raw('orchestrator_names')) } };
+  if (!isYes(fields.raw('stop'))) return { ok: false, reason: `message for ${test_id} on the stop topic without "stop": true` };
+  return { ok: true, notes: fields.notes, message: { test_id, stop: true, orchestrator: fields.id('orchestrator'), orchestrator_names: stringList(fields.raw('orchestrator_names')) } };
 }
 
 const SPEC_LATENCY_KEYS = ['mean_latency', 'median_latency', 'min_latency', 'max_latency'] as const;

@@ -52,7 +52,7 @@ export function summaryTable(r: TestResult): string {
     '          latency in milliseconds; req/s is responses per second over each driver’s run' + (a.latency?.approximate ? '; global percentiles are approximate (a driver sent no histogram)' : ''),
   ];
   if (a.uncorrected && a.latency && a.uncorrected.p99 !== a.latency.p99) {
-    lines.push(`Measured from the actual send instead of the scheduled time (uncorrected): p50 ${msText(a.uncorrected.median)} ms, p99 ${msText(a.uncorrected.p99)} ms, max ${msText(a.uncorrected.max)} ms`);
+    lines.push(`Measured from the socket write instead of the due time (uncorrected): p50 ${msText(a.uncorrected.median)} ms, p99 ${msText(a.uncorrected.p99)} ms, max ${msText(a.uncorrected.max)} ms`);
   }
   if (r.warnings.length) {
     lines.push('', 'Warnings:');

@@ -10,6 +10,7 @@ import {
   parseMetrics,
   parseRegister,
   parseTestConfig,
+  parseStop,
   parseTrigger,
   topicNames,
 } from '../../protocol/wire-protocol';
@@ -163,6 +164,7 @@ describe('wire protocol', () => {
     it('a test_config of an unknown type', () => assert.match(reason(parseTestConfig('{"test_id":"t","test_type":"DRIZZLE","message_count_per_driver":1}')), /test_type/));
     it('a TSUNAMI config without a delay', () => assert.match(reason(parseTestConfig('{"test_id":"t","test_type":"TSUNAMI","message_count_per_driver":1}')), /test_message_delay/));
     it('a metrics message with no figures at all', () => assert.match(reason(parseMetrics('{"node_id":"x","test_id":"t","metrics":{"mean_latency":""}}')), /no latency figures, latencies or request count/));
+    it('a message on the stop topic that does not say stop', () => assert.match(reason(parseStop('{"test_id":"t","metrics":"fast"}')), /without "stop": true/));
     it('a trigger that does not say YES', () => assert.match(reason(parseTrigger('{"test_id":"t","trigger":"MAYBE"}')), /expected "YES"/));
   });
 });
