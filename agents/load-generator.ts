@@ -1,9 +1,9 @@
 // Sends a test's requests to the target and records every outcome. The hot path is undici's
-// Pool.dispatch with one small handler object per request: no promises, no body streams.
+// Client.dispatch with one small handler object per request: no promises, no body streams.
 //
-// Never more requests are handed to undici than it has connections, so none waits in undici's
-// own queue, where the wait would be invisible and counted as server latency. A request that
-// cannot go out when due waits here instead, and that wait is measured (send lag) and counted.
+// Each request goes to an idle connection or a new one (connection-pool.ts), so none waits in
+// undici's queues, where the wait would be invisible and counted as server latency. A request
+// that cannot go out when due waits here instead, and that wait is measured (send lag) and counted.
 //
 // Pacing policy, one token bucket:
 // - open (TSUNAMI): requests are due on the schedule. Sent on time, each takes a token that
@@ -19,9 +19,11 @@
 // One deadline per request: its due time (or its dispatch, in a closed model) + timeout_ms,
 // covering the wait for a connection, connect and response. A sweep aborts what passed it, and
 // a request still waiting here when its deadline passes is a timeout without being sent.
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { performance } from 'node:perf_hooks';
-import { Pool } from 'undici';
-import type { Dispatcher } from 'undici';
+import type { Client, Dispatcher } from 'undici';
+import { ConnectionPool } from './connection-pool';
 import { classifyError, LatencyRecorder, type ErrorKind } from './latency-recorder';
 import type { LatencyLog } from './latency-log';
 import type { RequestPlan } from './request-plan';
@@ -36,7 +38,7 @@ export class LoadGenerator {
   /** Date.now() at the same moment, to turn performance.now() times into epoch times */
   startedAtEpoch = 0;
   finishedAt = 0;
-  private readonly pool: Pool;
+  private readonly pool: ConnectionPool;
   private readonly dispatchOptions: Dispatcher.DispatchOptions;
   private next = 0;
   private inFlight = 0;
@@ -63,16 +65,7 @@ export class LoadGenerator {
     private readonly latencyLog?: LatencyLog,
   ) {
     if (!Number.isInteger(plan.maxInFlight) || plan.maxInFlight < 1) throw new Error(`the in-flight limit must be a whole number of at least 1 (got ${plan.maxInFlight})`);
-    this.pool = new Pool(plan.url.origin, {
-      connections: plan.maxInFlight,
-      pipelining: 1,
-      keepAliveTimeout: 30_000,
-      connectTimeout: plan.timeoutMs,
-      // The request's own deadline (the sweep) covers headers and body; undici's per-phase
-      // timers would only add work per request.
-      headersTimeout: 0,
-      bodyTimeout: 0,
-    });
+    this.pool = new ConnectionPool(plan.url.origin, plan.maxInFlight, { connectTimeoutMs: plan.timeoutMs });
     // One options object serves every request: undici copies what it needs.
     this.dispatchOptions = {
       origin: plan.url.origin,
@@ -168,12 +161,14 @@ export class LoadGenerator {
   };
 
   private send(dueAt: number, now: number): void {
+    // In flight never exceeds the limit, so a connection is free or can be opened.
+    const client = this.pool.acquire()!;
     const slot = this.freeSlots.pop()!;
-    const handler = new ResponseHandler(this, dueAt, now, slot);
+    const handler = new ResponseHandler(this, client, dueAt, now, slot);
     this.slots[slot] = handler;
     this.inFlight++;
     this.recorder.recordSend(now, this.waitingForConnection);
-    this.pool.dispatch(this.dispatchOptions, handler);
+    client.dispatch(this.dispatchOptions, handler);
   }
 
   /** A request whose deadline passed while it waited for a connection: a timeout, never sent. */
@@ -188,12 +183,17 @@ export class LoadGenerator {
     if (this.plan.open) this.recorder.recordSendLag(handler.writtenAt - handler.dueAt);
   }
 
-  /** Called exactly once per request sent, by its handler or by the sweep. */
-  settle(handler: ResponseHandler, status: number, failure?: ErrorKind): void {
+  /** Called exactly once per request sent, by its handler or (`expired`) by the deadline sweep. */
+  settle(handler: ResponseHandler, status: number, failure?: ErrorKind, expired = false): void {
     this.inFlight--;
     this.settled++;
     this.slots[handler.slot] = undefined;
     this.freeSlots.push(handler.slot);
+    // A request that failed (refused, reset, past its deadline: connecting, written or half
+    // answered) takes its connection with it; undici is still unwinding it, so it must not be
+    // handed the next request. An answered request leaves it for the next one.
+    if (failure) this.pool.discard(handler.client, expired ? new DeadlineExceeded('request deadline passed') : undefined);
+    else this.pool.release(handler.client);
     const endAt = performance.now();
     if (failure) this.recorder.recordFailure(failure);
     else {
@@ -238,6 +238,23 @@ export class LoadGenerator {
   }
 }
 
+/**
+ * Runs two requests against a throwaway server on loopback, so that the first connection of the
+ * first test does not pay for compiling the HTTP parser and the code paths (about 25 ms, during
+ * which an open schedule's first requests would go out late). No request reaches any target.
+ */
+export async function warmUpHttpClient(): Promise<void> {
+  const server = createServer((_req, res) => res.end());
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  try {
+    const { port } = server.address() as AddressInfo;
+    await new LoadGenerator({ url: new URL(`http://127.0.0.1:${port}/`), method: 'GET', headers: {}, timeoutMs: 2000, count: 2, intervalMs: 0, open: false, maxInFlight: 1 }).start();
+  } finally {
+    server.closeAllConnections();
+    server.close();
+  }
+}
+
 class DeadlineExceeded extends Error {
   readonly code = 'LT_DEADLINE';
 }
@@ -251,12 +268,12 @@ class DeadlineExceeded extends Error {
 class ResponseHandler {
   private status = 0;
   private finished = false;
-  private abort: ((error: Error) => void) | undefined;
   /** performance.now() when undici wrote the request to the socket; 0 until then */
   writtenAt = 0;
 
   constructor(
     private readonly generator: LoadGenerator,
+    readonly client: Client,
     readonly dueAt: number,
     readonly dispatchedAt: number,
     readonly slot: number,
@@ -268,7 +285,6 @@ class ResponseHandler {
       abort(new DeadlineExceeded('deadline passed before the request was written'));
       return;
     }
-    this.abort = abort;
     this.writtenAt = performance.now();
     this.generator.written(this);
   }
@@ -294,11 +310,10 @@ class ResponseHandler {
     this.generator.settle(this, this.status, classifyError(error));
   }
 
-  /** The deadline passed: the request is a timeout, and its connection is closed if it was written. */
+  /** The deadline passed: the request is a timeout, and its connection is closed. */
   expire(): void {
     if (this.finished) return;
     this.finished = true;
-    this.generator.settle(this, this.status, 'timeout');
-    this.abort?.(new DeadlineExceeded('request deadline passed'));
+    this.generator.settle(this, this.status, 'timeout', true);
   }
 }

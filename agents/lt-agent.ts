@@ -7,6 +7,7 @@ import { primaryAddress } from '../common/network-address';
 import { PRODUCT_VERSION } from '../common/version';
 import { KafkaBus, parseBrokerList } from '../protocol/kafka-bus';
 import { topicNames } from '../protocol/wire-protocol';
+import { warmUpHttpClient } from './load-generator';
 import { DriverAgent } from './driver-agent';
 
 const OPTIONS = {
@@ -78,6 +79,8 @@ runCli('lt-agent', async () => {
     process.once('SIGINT', () => stop('SIGINT'));
     process.once('SIGTERM', () => stop('SIGTERM'));
   });
+
+  await warmUpHttpClient();
 
   // An agent may start before its broker: keep trying, and say so.
   for (let attempt = 1; !bus && !shuttingDown; attempt++) {

@@ -74,9 +74,17 @@ export async function waitForOutput(p: Managed, pattern: RegExp, what: string, t
 export interface Target extends Managed {
   url: string;
   kind: string;
+  /** a path answered 50 ms late, when the target can (nginx with its echo module) */
+  delayed50Path?: string;
 }
 
-/** nginx answering /ping from memory with keep-alive: tens of thousands of responses per second on one core. */
+const ECHO_MODULE = '/usr/lib/nginx/modules/ngx_http_echo_module.so';
+
+/**
+ * nginx answering /ping from memory with keep-alive: tens of thousands of responses per second on
+ * one core. With its echo module (Debian's libnginx-mod-http-echo), /delay50 answers 50 ms late
+ * on nginx's own timers, a delayed target that stays cheap at 10,000 requests per second.
+ */
 export async function startNginxTarget(workDir: string): Promise<Target | undefined> {
   const nginx = ['/usr/sbin/nginx', '/usr/bin/nginx'].find((p) => existsSync(p));
   if (!nginx) return undefined;
@@ -86,7 +94,7 @@ export async function startNginxTarget(workDir: string): Promise<Target | undefi
   const conf = join(dir, 'nginx.conf');
   writeFileSync(
     conf,
-    `worker_processes 1;
+    `${existsSync(ECHO_MODULE) ? `load_module ${ECHO_MODULE};\n` : ''}worker_processes 1;
 daemon off;
 pid ${dir}/nginx.pid;
 error_log ${dir}/logs/error.log warn;
@@ -99,7 +107,7 @@ http {
   server {
     listen 127.0.0.1:${port};
     location /ping { default_type application/json; return 200 '{"message":"pong"}'; }
-  }
+${existsSync(ECHO_MODULE) ? `    location /delay50 { default_type application/json; echo_sleep 0.05; echo '{"message":"pong"}'; }\n` : ''}  }
 }
 `,
   );
@@ -115,7 +123,8 @@ http {
       await new Promise((r) => setTimeout(r, 100));
     }
   }
-  return { ...process, url, kind: `nginx ${spawnSync(nginx, ['-v'], { encoding: 'utf8' }).stderr.trim().replace(/^nginx version: nginx\//, '')}` };
+  const kind = `nginx ${spawnSync(nginx, ['-v'], { encoding: 'utf8' }).stderr.trim().replace(/^nginx version: nginx\//, '')}`;
+  return { ...process, url, kind, delayed50Path: existsSync(ECHO_MODULE) ? '/delay50' : undefined };
 }
 
 export async function startLtTarget(args: string[] = []): Promise<Target> {

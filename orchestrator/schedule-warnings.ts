@@ -5,8 +5,11 @@
 import type { TestConfigMessage } from '../protocol/wire-protocol';
 import type { DriverStats } from './result-model';
 
-/** A TSUNAMI driver is "late" when its send lag p99 exceeds both this and two intervals. */
-const LATE_P99_MS = 10;
+/**
+ * A TSUNAMI driver is "late" when its send lag p99 exceeds both this and two intervals. Timer
+ * jitter and garbage collection make a few milliseconds of lag normal; this much changes the load.
+ */
+const LATE_P99_MS = 20;
 /** An AVALANCHE driver "falls short" of its cap below this share of it. */
 const SHORT_OF_CAP = 0.95;
 

@@ -43,13 +43,40 @@ function ms(us: number): number {
   return Math.round(us) / US_PER_MS;
 }
 
+/** The counts-array view of hdr-histogram-js's JS histograms, which its typings leave out. */
+interface CountsView {
+  countsArrayLength: number;
+  getCountAtIndex(index: number): number;
+  valueFromIndex(index: number): number;
+  medianEquivalentValue(value: number): number;
+}
+
+/**
+ * The mean in one pass over the counts, as the library defines it (each count at its bucket's
+ * median value). The library's own getter walks an iterator object per recorded value and costs
+ * milliseconds on every report, time an open schedule's requests would go out late.
+ */
+function meanOf(histogram: Histogram): number {
+  const view = histogram as unknown as CountsView;
+  let sum = 0;
+  let count = 0;
+  for (let i = 0; i < view.countsArrayLength; i++) {
+    const n = view.getCountAtIndex(i);
+    if (n > 0) {
+      sum += n * view.medianEquivalentValue(view.valueFromIndex(i));
+      count += n;
+    }
+  }
+  return count > 0 ? sum / count : 0;
+}
+
 /** The spec's latency fields (milliseconds) plus p90/p95/p99, from a histogram in microseconds. */
 export function latencyStats(histogram: Histogram): LatencyStats {
   if (histogram.totalCount === 0) {
     return { mean_latency: 0, median_latency: 0, min_latency: 0, max_latency: 0, p90_latency: 0, p95_latency: 0, p99_latency: 0 };
   }
   return {
-    mean_latency: ms(histogram.mean),
+    mean_latency: ms(meanOf(histogram)),
     median_latency: ms(histogram.getValueAtPercentile(50)),
     min_latency: ms(histogram.minNonZeroValue),
     max_latency: ms(histogram.maxValue),

@@ -1,0 +1,71 @@
+// The driver's connections to the target: one undici Client per connection, each carrying one
+// request at a time. undici's own Pool may hand a request to a connection that is still
+// connecting or busy, where it waits unseen behind another request; here a request goes to an
+// idle connection or a new one, so a request handed over is a request on the wire (or
+// connecting), and any wait for a connection happens in the load generator, where it is measured.
+import { Client } from 'undici';
+
+export interface ConnectionOptions {
+  /** milliseconds allowed to connect */
+  connectTimeoutMs: number;
+}
+
+export class ConnectionPool {
+  private readonly idle: Client[] = [];
+  private readonly all = new Set<Client>();
+
+  constructor(
+    private readonly origin: string,
+    private readonly limit: number,
+    private readonly options: ConnectionOptions,
+  ) {}
+
+  /** An idle connection, or a new one while under the limit; undefined when all are busy. */
+  acquire(): Client | undefined {
+    const client = this.idle.pop();
+    if (client) return client;
+    if (this.all.size >= this.limit) return undefined;
+    const created = new Client(this.origin, {
+      pipelining: 1,
+      keepAliveTimeout: 30_000,
+      connectTimeout: this.options.connectTimeoutMs,
+      // The load generator's deadline covers headers and body; undici's per-phase timers
+      // would only add work per request.
+      headersTimeout: 0,
+      bodyTimeout: 0,
+    });
+    this.all.add(created);
+    return created;
+  }
+
+  /** The connection's request is over: it serves the next one (undici reconnects it if it closed). */
+  release(client: Client): void {
+    if (this.all.has(client)) this.idle.push(client);
+  }
+
+  /** Closes a connection whose request failed or passed its deadline, wherever the request was. */
+  discard(client: Client, error?: Error): void {
+    if (!this.all.delete(client)) return;
+    (error ? client.destroy(error) : client.destroy()).catch(() => {});
+  }
+
+  get size(): number {
+    return this.all.size;
+  }
+
+  /** Lets requests in flight finish, then closes every connection. */
+  async close(): Promise<void> {
+    const clients = [...this.all];
+    this.all.clear();
+    this.idle.length = 0;
+    await Promise.all(clients.map((c) => c.close().catch(() => {})));
+  }
+
+  /** Closes every connection at once, failing requests in flight. */
+  async destroy(): Promise<void> {
+    const clients = [...this.all];
+    this.all.clear();
+    this.idle.length = 0;
+    await Promise.all(clients.map((c) => c.destroy().catch(() => {})));
+  }
+}
