@@ -431,6 +431,7 @@ export class TestRun extends EventEmitter<TestRunEvents> {
       plannedRequests: this.plannedRequests,
       ending,
       stoppedBy: this.stoppedBy,
+      warnings: snapshot.warnings,
     });
     const result: TestResult = { ...snapshot, status, ended_at: this.endedAt, thresholds, verdict, ending };
     this.result = result;

@@ -18,6 +18,8 @@ export interface VerdictInput {
   ending: DriverEnding[];
   /** set when the run was stopped: who or what stopped it */
   stoppedBy?: string;
+  /** schedule warnings (schedule-warnings.ts): a pass says it has them, so nobody reads only "PASSED" */
+  warnings?: string[];
 }
 
 export function describeEnding(e: DriverEnding): string {
@@ -39,5 +41,6 @@ export function judge(input: VerdictInput): { verdict: Verdict; thresholds: Thre
   const limits = thresholds.checks.some((c) => c.name === 'default_error_rate')
     ? `error rate within the default limit of ${DEFAULT_ERROR_RATE * 100}%`
     : `${thresholds.checks.length} threshold${thresholds.checks.length === 1 ? '' : 's'} met`;
-  return { thresholds, verdict: { passed: true, reason: `PASSED: ${counted}, ${limits}` } };
+  const warned = input.warnings?.length ? `; ${input.warnings.length} warning${input.warnings.length === 1 ? '' : 's'}: ${input.warnings.map((w) => w.split(':').slice(0, 2).join(':')).join('; ')}` : '';
+  return { thresholds, verdict: { passed: true, reason: `PASSED: ${counted}, ${limits}${warned}` } };
 }
