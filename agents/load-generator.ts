@@ -5,15 +5,17 @@
 // undici's queues, where the wait would be invisible and counted as server latency. A request
 // that cannot go out when due waits here instead, and that wait is measured (send lag) and counted.
 //
-// Pacing policy, one token bucket:
-// - open (TSUNAMI): requests are due on the schedule. Sent on time, each takes a token that
-//   refills at CATCH_UP_FACTOR × the planned rate, so after a stall of this process (a long
+// Pacing policy, a schedule and a token bucket:
+// - open (TSUNAMI): request k is due at start + k × interval. Sent on time, each takes a token
+//   that refills at CATCH_UP_FACTOR × the planned rate, so after a stall of this process (a long
 //   garbage collection, a busy core) or a wait for a connection the backlog goes out at no more
 //   than twice the planned rate, in bursts of at most BURST_MS of schedule, never all at once.
 //   Each late request is still measured from its due time.
-// - closed with a cap (AVALANCHE + target_throughput): the bucket refills at the cap, so the cap
-//   is a ceiling. A concurrency too small to reach it shows as a lower achieved rate, and the
-//   latency stays what each request took.
+// - closed with a cap (AVALANCHE + target_throughput): the same schedule gives each request the
+//   earliest time it may go, so the cap is a ceiling, and the same bucket paces a catch-up after
+//   a stall. The schedule never lags more than MAX_BEHIND_MS: a concurrency too small to reach
+//   the cap shows as a lower achieved rate, not as a backlog sent later above the cap. Latency is
+//   what each request took: a closed model promises no schedule to be late for.
 // - closed without a cap: as fast as `concurrency` requests in flight allow.
 //
 // One deadline per request: its due time (or its dispatch, in a closed model) + timeout_ms,
@@ -30,6 +32,7 @@ import type { RequestPlan } from './request-plan';
 
 export const CATCH_UP_FACTOR = 2;
 export const BURST_MS = 10;
+export const MAX_BEHIND_MS = 100;
 
 export class LoadGenerator {
   readonly recorder: LatencyRecorder;
@@ -54,6 +57,8 @@ export class LoadGenerator {
   private readonly bucketSize: number;
   private tokens = 0;
   private refilledAt = 0;
+  /** how far a closed model's schedule has been moved on, having lagged more than MAX_BEHIND_MS */
+  private scheduleShift = 0;
   /** true while due requests wait because every connection is busy (open model) */
   private waitingForConnection = false;
   private resolveDone!: () => void;
@@ -79,8 +84,7 @@ export class LoadGenerator {
     };
     this.slots = new Array(plan.maxInFlight).fill(undefined);
     this.freeSlots = Array.from({ length: plan.maxInFlight }, (_, i) => plan.maxInFlight - 1 - i);
-    const perMs = plan.intervalMs > 0 ? 1 / plan.intervalMs : 0;
-    this.bucketRate = plan.open ? perMs * CATCH_UP_FACTOR : perMs;
+    this.bucketRate = plan.intervalMs > 0 ? CATCH_UP_FACTOR / plan.intervalMs : 0;
     this.bucketSize = plan.intervalMs > 0 ? Math.max(1, BURST_MS / plan.intervalMs) : 0;
     this.recorder = new LatencyRecorder(plan.open);
     this.done = new Promise((resolve) => (this.resolveDone = resolve));
@@ -132,20 +136,28 @@ export class LoadGenerator {
   private pump = (now: number = performance.now()): void => {
     this.timer = undefined;
     const { count, intervalMs, open, maxInFlight, timeoutMs } = this.plan;
+    const paced = intervalMs > 0;
     while (this.next < count && !this.stopped) {
-      const dueAt = open ? this.startedAt + this.next * intervalMs : now;
-      if (dueAt > now) {
-        // On schedule again: whatever waited has gone out.
-        this.waitingForConnection = false;
-        this.timer = setTimeout(this.onTimer, dueAt - now);
-        return;
+      let dueAt = now;
+      if (paced) {
+        dueAt = this.startedAt + this.scheduleShift + this.next * intervalMs;
+        if (!open && now - dueAt > MAX_BEHIND_MS) {
+          this.scheduleShift += now - dueAt - MAX_BEHIND_MS;
+          dueAt = now - MAX_BEHIND_MS;
+        }
+        if (dueAt > now) {
+          // On schedule again: whatever waited has gone out.
+          this.waitingForConnection = false;
+          this.timer = setTimeout(this.onTimer, dueAt - now);
+          return;
+        }
       }
       if (this.inFlight >= maxInFlight) {
         // A settling request pumps again.
         if (open) this.waitingForConnection = true;
         return;
       }
-      if (this.bucketRate > 0) {
+      if (paced) {
         this.tokens = Math.min(this.bucketSize, this.tokens + (now - this.refilledAt) * this.bucketRate);
         this.refilledAt = now;
         if (this.tokens < 1) {
@@ -155,7 +167,9 @@ export class LoadGenerator {
         this.tokens -= 1;
       }
       this.next++;
-      if (dueAt + timeoutMs <= now) this.expireUnsent();
+      // A closed model's deadline runs from the send; an open one's from the due time.
+      if (!open) this.send(now, now);
+      else if (dueAt + timeoutMs <= now) this.expireUnsent();
       else this.send(dueAt, now);
     }
   };

@@ -2,11 +2,12 @@
 // installed, so that the target is not the bottleneck; else lt-target), agents pinned to their
 // own core, CPU seconds and peak memory of a process from /proc, and a description of the machine.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { cpus, totalmem, release } from 'node:os';
 import { join } from 'node:path';
 import { freePort } from '../common/free-port';
 import { projectRoot } from '../common/project-root';
+import { HAS_ECHO_MODULE, NGINX, writeNginxConfig } from '../test/support/nginx-config';
 
 const CLOCK_TICKS_PER_SECOND = Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).stdout.trim()) || 100;
 
@@ -78,40 +79,13 @@ export interface Target extends Managed {
   delayed50Path?: string;
 }
 
-const ECHO_MODULE = '/usr/lib/nginx/modules/ngx_http_echo_module.so';
-
-/**
- * nginx answering /ping from memory with keep-alive: tens of thousands of responses per second on
- * one core. With its echo module (Debian's libnginx-mod-http-echo), /delay50 answers 50 ms late
- * on nginx's own timers, a delayed target that stays cheap at 10,000 requests per second.
- */
+/** nginx (test/support/nginx-config.ts) pinned to the target's core, or undefined when not installed. */
 export async function startNginxTarget(workDir: string): Promise<Target | undefined> {
-  const nginx = ['/usr/sbin/nginx', '/usr/bin/nginx'].find((p) => existsSync(p));
-  if (!nginx) return undefined;
+  if (!NGINX) return undefined;
   const port = await freePort();
   const dir = join(workDir, 'nginx');
-  mkdirSync(join(dir, 'logs'), { recursive: true });
-  const conf = join(dir, 'nginx.conf');
-  writeFileSync(
-    conf,
-    `${existsSync(ECHO_MODULE) ? `load_module ${ECHO_MODULE};\n` : ''}worker_processes 1;
-daemon off;
-pid ${dir}/nginx.pid;
-error_log ${dir}/logs/error.log warn;
-events { worker_connections 4096; }
-http {
-  access_log off;
-  client_body_temp_path ${dir}/body; proxy_temp_path ${dir}/proxy; fastcgi_temp_path ${dir}/fastcgi; uwsgi_temp_path ${dir}/uwsgi; scgi_temp_path ${dir}/scgi;
-  keepalive_requests 100000000;
-  keepalive_timeout 60s;
-  server {
-    listen 127.0.0.1:${port};
-    location /ping { default_type application/json; return 200 '{"message":"pong"}'; }
-${existsSync(ECHO_MODULE) ? `    location /delay50 { default_type application/json; echo_sleep 0.05; echo '{"message":"pong"}'; }\n` : ''}  }
-}
-`,
-  );
-  const [command, args] = pinned('target', nginx, ['-p', dir, '-c', conf]);
+  const conf = writeNginxConfig(dir, port);
+  const [command, args] = pinned('target', NGINX, ['-p', dir, '-c', conf]);
   const process = manage(command, args);
   const url = `http://127.0.0.1:${port}`;
   const deadline = Date.now() + 10_000;
@@ -123,8 +97,8 @@ ${existsSync(ECHO_MODULE) ? `    location /delay50 { default_type application/js
       await new Promise((r) => setTimeout(r, 100));
     }
   }
-  const kind = `nginx ${spawnSync(nginx, ['-v'], { encoding: 'utf8' }).stderr.trim().replace(/^nginx version: nginx\//, '')}`;
-  return { ...process, url, kind, delayed50Path: existsSync(ECHO_MODULE) ? '/delay50' : undefined };
+  const kind = `nginx ${spawnSync(NGINX, ['-v'], { encoding: 'utf8' }).stderr.trim().replace(/^nginx version: nginx\//, '')}`;
+  return { ...process, url, kind, delayed50Path: HAS_ECHO_MODULE ? '/delay50' : undefined };
 }
 
 export async function startLtTarget(args: string[] = []): Promise<Target> {

@@ -7,7 +7,7 @@ import { freePort } from '../../common/free-port';
 import { startBroker, type RunningBroker } from '../../kafka-broker/local-kafka';
 import type { TestResult } from '../../orchestrator/result-model';
 import { kafkaBootstrap, uniquePrefix } from '../support/kafka-fixture';
-import { spawnBin, startAgent, startAgents, startOrchestrator, startTargetProcess, stopOrchestrator, tempDir, waitFor, type ProductProcess } from '../support/processes';
+import { spawnBin, startAgent, startAgents, startNginxProcess, startOrchestrator, startTargetProcess, stopOrchestrator, tempDir, waitFor, type ProductProcess } from '../support/processes';
 
 /** Writes a .loadtest.json and starts `lt-orchestrator run` on it, writing the result as JSON. */
 function runCli(kafka: string, prefix: string, definition: object, extra: string[] = []): { cli: ProductProcess; json: string } {
@@ -115,15 +115,17 @@ describe('results under faults (real processes, lt-orchestrator run)', function 
     assert.equal((await target.counters()).requests_sent, 400);
   });
 
-  it('eight busy agents loading the target as fast as they can are not lost, and the test completes', async () => {
-    const target = await startTargetProcess();
+  it('eight agents loading nginx as fast as they can (100,000 requests each) are not lost, and the test completes', async () => {
+    // Eight agents, nginx, the broker and the orchestrator on two cores: every agent's event
+    // loop is busy, and its heartbeats must still be heard.
+    const target = await startNginxProcess();
     await startAgents(8, 'busy', { kafka, prefix, orchestrator: 'test-faults' });
-    const { cli, json } = runCli(kafka, prefix, { test_type: 'AVALANCHE', message_count_per_driver: 20_000, concurrency: 16, drivers: 8, target: `${target.url}/ping` });
+    const { cli, json } = runCli(kafka, prefix, { test_type: 'AVALANCHE', message_count_per_driver: 100_000, concurrency: 16, drivers: 8, target: `${target.url}/ping` });
     assert.equal(await cli.exited, 0, cli.output());
     const r = result(json);
     assert.equal(r.status, 'complete');
-    assert.equal(r.aggregate.requests_sent, 160_000);
-    assert.equal((await target.counters()).requests_sent, 160_000);
+    assert.equal(r.aggregate.requests_sent, 800_000);
+    assert.equal((await target.counters()).requests_sent, 800_000, 'nginx counted every request');
     assert.doesNotMatch(cli.output(), /lost/);
   });
 });

@@ -3,6 +3,8 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { join, resolve } from 'node:path';
 import { createLogger, type Logger } from '../../common/logger';
+import { freePort } from '../../common/free-port';
+import { NGINX, nginxRequestCount, writeNginxConfig } from './nginx-config';
 import { tempDir } from './temp-dir';
 
 export { tempDir };
@@ -118,6 +120,25 @@ export async function startTargetProcess(args: string[] = []): Promise<TargetPro
     ...p,
     url,
     counters: async () => (await fetch(`${url}/metrics`, { headers: { accept: 'application/json' } })).json() as Promise<{ requests_sent: number; responses_sent: number }>,
+  };
+}
+
+/** nginx on loopback (test/support/nginx-config.ts): a target that is never the bottleneck, counting what it receives. */
+export async function startNginxProcess(): Promise<TargetProcess> {
+  if (!NGINX) throw new Error('nginx is not installed (apt-get install nginx-light; .ci/run does)');
+  const port = await freePort();
+  const dir = tempDir('nginx');
+  const p = spawnCommand(NGINX, ['-p', dir, '-c', writeNginxConfig(dir, port)]);
+  const url = `http://127.0.0.1:${port}`;
+  await waitFor(() => fetch(`${url}/ping`).then((r) => r.ok, () => false), `nginx to answer (${p.output()})`, 15_000);
+  let statusReads = 0;
+  return {
+    ...p,
+    url,
+    counters: async () => {
+      const received = await nginxRequestCount(url, statusReads++);
+      return { requests_sent: received - 1, responses_sent: received - 1 }; // less the readiness probe
+    },
   };
 }
 

@@ -157,6 +157,18 @@ describe('the load generator (against local servers)', () => {
       assert.ok(generator.elapsedMs >= 250, `30 requests at 100/s took ${Math.round(generator.elapsedMs)} ms`);
     });
 
+    it('after a short stall of the client, catches up to the cap’s rate over the run', async () => {
+      const url = await serve((_req, res) => res.end());
+      const generator = new LoadGenerator(plan(url, { count: 40, intervalMs: 10, maxInFlight: 10 }));
+      const done = generator.start();
+      await new Promise((r) => setTimeout(r, 100));
+      blockFor(60);
+      await done;
+      const r = generator.recorder;
+      // 40 at 100/s span 390 ms; the 60 ms lost to the block are made up, at twice the rate.
+      assert.ok(r.lastSentAt - r.firstSentAt < 390 + 30, `40 sends spanned ${Math.round(r.lastSentAt - r.firstSentAt)} ms`);
+    });
+
     it('with too few connections for the cap, the rate falls short and the latency stays what each request took', async () => {
       const url = await serve((_req, res) => setTimeout(() => res.end(), 50));
       // Cap 100/s, one connection to a 50 ms server: 20/s at most.

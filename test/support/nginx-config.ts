@@ -1,0 +1,49 @@
+// nginx as a fast target, for the tests and the benchmark alike: /ping answered from memory with
+// keep-alive (tens of thousands of responses per second on one core), /nginx_status for the
+// requests it received, and, with Debian's echo module, /delay50 answered 50 ms late on nginx's
+// own timers.
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+export const NGINX = ['/usr/sbin/nginx', '/usr/bin/nginx'].find((p) => existsSync(p));
+const ECHO_MODULE = '/usr/lib/nginx/modules/ngx_http_echo_module.so';
+export const HAS_ECHO_MODULE = existsSync(ECHO_MODULE);
+export const STATUS_PATH = '/nginx_status';
+
+/** Writes the configuration into `dir` (logs and temp files stay there); returns its path. */
+export function writeNginxConfig(dir: string, port: number): string {
+  mkdirSync(join(dir, 'logs'), { recursive: true });
+  const conf = join(dir, 'nginx.conf');
+  writeFileSync(
+    conf,
+    `${HAS_ECHO_MODULE ? `load_module ${ECHO_MODULE};\n` : ''}worker_processes 1;
+daemon off;
+pid ${dir}/nginx.pid;
+error_log ${dir}/logs/error.log warn;
+events { worker_connections 4096; }
+http {
+  access_log off;
+  client_body_temp_path ${dir}/body; proxy_temp_path ${dir}/proxy; fastcgi_temp_path ${dir}/fastcgi; uwsgi_temp_path ${dir}/uwsgi; scgi_temp_path ${dir}/scgi;
+  keepalive_requests 100000000;
+  keepalive_timeout 60s;
+  server {
+    listen 127.0.0.1:${port};
+    location /ping { default_type application/json; return 200 '{"message":"pong"}'; }
+    location ${STATUS_PATH} { stub_status; }
+${HAS_ECHO_MODULE ? `    location /delay50 { default_type application/json; echo_sleep 0.05; echo '{"message":"pong"}'; }\n` : ''}  }
+}
+`,
+  );
+  return conf;
+}
+
+/**
+ * Requests nginx has received, from its stub_status page, less the status requests themselves
+ * (`statusReadsBefore` made earlier, and this one).
+ */
+export async function nginxRequestCount(url: string, statusReadsBefore: number): Promise<number> {
+  const text = await (await fetch(`${url}${STATUS_PATH}`)).text();
+  const match = /\n\s*\d+\s+\d+\s+(\d+)\s*\n/.exec(text);
+  if (!match) throw new Error(`unexpected nginx status page: ${text}`);
+  return Number(match[1]) - statusReadsBefore - 1;
+}
