@@ -1,12 +1,12 @@
 // `lt-agent`: a driver node. Runs until SIGINT/SIGTERM, across any number of tests.
 import { accessSync, constants, mkdirSync } from 'node:fs';
-import { hostname } from 'node:os';
 import { formatHelp, httpUrl, parseOptions, parseOptionWith, runCli, UsageError, wantsHelp } from '../common/cli-options';
 import { createLogger, errorMessage, isLogLevel } from '../common/logger';
 import { primaryAddress } from '../common/network-address';
 import { PRODUCT_VERSION } from '../common/version';
 import { KafkaBus, parseBrokerList } from '../protocol/kafka-bus';
 import { topicNames } from '../protocol/wire-protocol';
+import { claimAgentSlot } from './agent-slot';
 import { warmUpHttpClient } from './load-generator';
 import { DriverAgent } from './driver-agent';
 
@@ -18,7 +18,12 @@ const OPTIONS = {
     env: 'LT_ORCHESTRATOR',
     description: 'The orchestrator this agent serves (its host, address or id); commands from another one are ignored. Without it, every orchestrator is obeyed.',
   },
-  id: { type: 'string', value: 'ID', env: 'LT_AGENT_ID', description: 'This driver’s node_id (default: HOSTNAME-PID).' },
+  id: {
+    type: 'string',
+    value: 'ID',
+    env: 'LT_AGENT_ID',
+    description: 'This driver’s node_id (default: HOSTNAME-N, N the lowest number no running agent on this machine holds, so a restarted agent keeps its id).',
+  },
   ip: { type: 'string', value: 'IP', env: 'LT_AGENT_IP', description: 'The node_IP this driver announces (default: its first external IPv4 address).' },
   target: {
     type: 'string',
@@ -63,7 +68,9 @@ runCli('lt-agent', async () => {
       throw new UsageError(`--latency-log: cannot write to ${latencyLogDir}: ${errorMessage(error)}`);
     }
   }
-  const nodeId = options.id ?? `${hostname()}-${process.pid}`;
+  const slot = options.id ? undefined : claimAgentSlot();
+  const nodeId = options.id ?? slot!.nodeId;
+  process.once('exit', () => slot?.release());
   const log = createLogger(`lt-agent ${nodeId}`, level);
 
   let shuttingDown = false;

@@ -2,7 +2,7 @@
 // test changes, and once a second while visible so that "heartbeat N s ago" keeps time.
 import * as vscode from 'vscode';
 import type { LoadTestService } from './loadtest-service';
-import type { DriverInfo, TestSnapshot } from '../../orchestrator/result-model';
+import type { DriverInfo, TestResult, TestSnapshot } from '../../orchestrator/result-model';
 
 export class DriversTreeProvider implements vscode.TreeDataProvider<DriverInfo>, vscode.Disposable {
   private readonly changed = new vscode.EventEmitter<void>();
@@ -40,9 +40,14 @@ export class DriversTreeProvider implements vscode.TreeDataProvider<DriverInfo>,
   getTreeItem(d: DriverInfo): vscode.TreeItem {
     const state = d.health !== 'alive' ? d.health : d.activity === 'running' ? 'running' : 'alive';
     const item = new vscode.TreeItem(`${d.node_id}`, vscode.TreeItemCollapsibleState.None);
-    const sent = this.test?.per_driver.find((p) => p.node_id === d.node_id)?.requests_sent;
+    const part = this.test?.per_driver.find((p) => p.node_id === d.node_id);
+    const sent = part?.requests_sent;
+    const result = this.test && 'verdict' in this.test ? (this.test as TestResult) : undefined;
+    // After a test, each participant says how its part ended, as the verdict does.
+    const partText = part && result ? `last test: ${part.state.replace('_', ' ')}` : '';
+    const ending = result?.ending.find((e) => e.node_id === d.node_id);
     const seconds = Math.max(0, Math.round((Date.now() - d.last_seen) / 1000));
-    item.description = [d.node_IP, state, `heartbeat ${seconds} s ago`, sent !== undefined && sent !== null ? `${sent.toLocaleString('en-US')} sent` : ''].filter(Boolean).join(' · ');
+    item.description = [d.node_IP, state, `heartbeat ${seconds} s ago`, sent !== undefined && sent !== null ? `${sent.toLocaleString('en-US')} sent` : '', partText].filter(Boolean).join(' · ');
     item.iconPath = new vscode.ThemeIcon(
       state === 'running' ? 'pulse' : state === 'alive' ? 'pass' : state === 'lost' ? 'error' : 'circle-slash',
       new vscode.ThemeColor(state === 'lost' ? 'errorForeground' : state === 'left' ? 'disabledForeground' : 'testing.iconPassed'),
@@ -53,6 +58,8 @@ export class DriversTreeProvider implements vscode.TreeDataProvider<DriverInfo>,
         `IP: ${d.node_IP || 'unknown'}`,
         `Last heartbeat: ${new Date(d.last_seen).toLocaleTimeString()}`,
         d.current_test ? `Test: ${d.current_test}` : '',
+        result && part ? `Test ${result.test_id}: ${result.verdict.reason}` : '',
+        ending ? `Its part: ${ending.state.replace('_', ' ')} (${ending.reason})` : '',
         d.cpu_percent !== undefined ? `CPU: ${d.cpu_percent}% · event-loop lag ${d.event_loop_lag_ms ?? 0} ms` : '',
         d.agent_version ? `Agent: ${d.agent_version}` : '',
         d.foreign ? `⚠ serves orchestrator "${d.orchestrator}": it ignores this one` : '',

@@ -57,6 +57,21 @@ describe('results under faults (real processes, lt-orchestrator run)', function 
     assert.equal(result(json).status, 'incomplete');
   });
 
+  it('an agent started without --id, killed and started again, comes back under the same id: one entry, alive', async () => {
+    const orchestrator = await startOrchestrator(kafka, prefix);
+    const args = ['--kafka', kafka, '--topic-prefix', prefix, '--orchestrator', 'test-orchestrator'];
+    const first = spawnBin('lt-agent', args);
+    const id = await waitFor(() => /registered as (\S+)/.exec(first.output())?.[1], 'the agent to register', 60_000);
+    assert.match(id, /-\d+$/, 'HOST-N');
+    await waitFor(() => orchestrator.registry.get(id)?.health === 'alive', 'the orchestrator to list it');
+    first.kill('SIGKILL');
+    await first.exited;
+    const second = spawnBin('lt-agent', args);
+    assert.equal(await waitFor(() => /registered as (\S+)/.exec(second.output())?.[1], 'the agent to register again', 60_000), id);
+    await waitFor(() => orchestrator.registry.get(id)?.health === 'alive', 'its entry to be alive');
+    assert.deepEqual(orchestrator.registry.list().map((d) => d.node_id), [id], 'no second entry left behind');
+  });
+
   it('Ctrl-C stops the test on every agent and exits 1 with the partial result within 5 s', async () => {
     const target = await startTargetProcess();
     const agents = await startAgents(2, 'ctrlc', { kafka, prefix, orchestrator: 'test-faults' });

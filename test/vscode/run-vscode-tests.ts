@@ -108,6 +108,15 @@ async function useLikeAPerson(page: Page, server: CodeServer, workspace: string)
     .waitFor({ timeout: 15_000 })
     .then(() => 'passed')
     .catch(() => 'no verdict');
+  // The drivers tree says how each participant's part ended.
+  const treeParts = await waitFor(
+    async () => {
+      const n = await page.locator('.monaco-list-row', { hasText: 'last test: complete' }).count();
+      return n === DRIVERS ? n : undefined;
+    },
+    'the tree to show each driver’s part',
+    15_000,
+  ).catch(() => 0);
   await page.screenshot({ path: join(RESULTS, 'vscode-dashboard-final.png') });
   // The same dashboard in a light theme: its colours come from the theme's variables. The
   // workbench applies a change of the workspace's settings file at once.
@@ -117,8 +126,12 @@ async function useLikeAPerson(page: Page, server: CodeServer, workspace: string)
   await frame.locator('[data-testid=verdict]').waitFor();
   await page.screenshot({ path: join(RESULTS, 'vscode-dashboard-light.png') });
   const expected = 800 * DRIVERS;
-  const passed = final === expected && verdictText === 'PASSED' && rows === DRIVERS && statusBar === 'passed';
-  return { name: 'UI: palette, tree and dashboard', passed, detail: `requests ${first} → ${second} → ${final} (expected ${expected}), verdict ${verdictText}, ${rows} driver rows, status bar ${statusBar}` };
+  const passed = final === expected && verdictText === 'PASSED' && rows === DRIVERS && statusBar === 'passed' && treeParts === DRIVERS;
+  return {
+    name: 'UI: palette, tree and dashboard',
+    passed,
+    detail: `requests ${first} → ${second} → ${final} (expected ${expected}), verdict ${verdictText}, ${rows} driver rows, status bar ${statusBar}, ${treeParts} tree rows saying “last test: complete”`,
+  };
 }
 
 async function runWithElectron(workspace: string): Promise<Outcome> {
