@@ -9,7 +9,8 @@
 // - open (TSUNAMI): request k is due at start + k × interval. Sent on time, each takes a token
 //   that refills at CATCH_UP_FACTOR × the planned rate, so after a stall of this process (a long
 //   garbage collection, a busy core) or a wait for a connection the backlog goes out at no more
-//   than twice the planned rate, in bursts of at most BURST_MS of schedule, never all at once.
+//   than twice the planned rate, in bursts of at most BURST_MS of schedule (or two requests),
+//   never all at once.
 //   Each late request is still measured from its due time.
 // - closed with a cap (AVALANCHE + target_throughput): the same schedule gives each request the
 //   earliest time it may go, so the cap is a ceiling, and the same bucket paces a catch-up after
@@ -87,7 +88,8 @@ export class LoadGenerator {
     this.slots = new Array(plan.maxInFlight).fill(undefined);
     this.freeSlots = Array.from({ length: plan.maxInFlight }, (_, i) => plan.maxInFlight - 1 - i);
     this.bucketRate = plan.intervalMs > 0 ? CATCH_UP_FACTOR / plan.intervalMs : 0;
-    this.bucketSize = plan.intervalMs > 0 ? Math.max(1, BURST_MS / plan.intervalMs) : 0;
+    // Two at least, so that a timer firing late (they do, by a millisecond or more) still catches up.
+    this.bucketSize = plan.intervalMs > 0 ? Math.max(2, BURST_MS / plan.intervalMs) : 0;
     this.recorder = new LatencyRecorder(plan.open);
     this.done = new Promise((resolve) => (this.resolveDone = resolve));
   }

@@ -121,18 +121,20 @@ describe('the load generator (against local servers)', () => {
       blockFor(150); // about 15 requests fall due meanwhile
       await done;
       const r = generator.recorder;
-      // No burst: at twice the rate of one per 10 ms, no three arrivals within 6 ms. The server
+      // No burst: at twice the rate of one per 10 ms, in bursts of two at most, no three arrivals within 3 ms. The server
       // shares this event loop, so a request sent just before the block arrives with the first
       // one sent after it: that pair is left out.
       const afterBlock = seen.arrivals.findIndex((t) => t - generator.startedAt > 190);
       const arrivals = [...seen.arrivals.slice(0, afterBlock), ...seen.arrivals.slice(afterBlock + 1)];
       let crowded = 0;
-      for (let i = 2; i < arrivals.length; i++) if (arrivals[i] - arrivals[i - 2] < 6) crowded++;
-      assert.equal(crowded, 0, `three requests within 6 ms ${crowded} times: ${seen.arrivals.map((t) => Math.round(t - generator.startedAt)).join(' ')}`);
+      for (let i = 2; i < arrivals.length; i++) if (arrivals[i] - arrivals[i - 2] < 3) crowded++;
+      assert.equal(crowded, 0, `three requests within 3 ms ${crowded} times: ${seen.arrivals.map((t) => Math.round(t - generator.startedAt)).join(' ')}`);
       assert.ok(r.corrected.maxValue >= 100_000, `corrected max ${r.corrected.maxValue} µs includes the 150 ms block`);
-      assert.ok(r.uncorrected.maxValue < 50_000, `measured from the socket write, the block does not show (${r.uncorrected.maxValue} µs)`);
-      // The backlog is worked off and the schedule does not drift: the last request was due 390 ms after the start.
-      assert.ok(r.lastSentAt - generator.startedAt < 390 + 60, `last send ${Math.round(r.lastSentAt - generator.startedAt)} ms after start`);
+      // Measured from the socket write, the block shows only for a request in flight when it began.
+      assert.ok(r.uncorrected.getValueAtPercentile(90) < 50_000, `uncorrected p90 ${r.uncorrected.getValueAtPercentile(90)} µs`);
+      // The backlog is worked off and the schedule does not drift: the last request was due 390 ms
+      // after the start (without a catch-up it would go 150 ms later).
+      assert.ok(r.lastSentAt - generator.startedAt < 390 + 75, `last send ${Math.round(r.lastSentAt - generator.startedAt)} ms after start`);
     });
 
     it('a request that waits for a connection past its deadline is a timeout, never sent', async () => {

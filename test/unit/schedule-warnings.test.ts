@@ -1,0 +1,50 @@
+import assert from 'node:assert/strict';
+import type { DriverStats } from '../../orchestrator/result-model';
+import { scheduleWarnings } from '../../orchestrator/schedule-warnings';
+import type { TestConfigMessage } from '../../protocol/wire-protocol';
+
+const driver = (fields: Partial<DriverStats>): DriverStats => ({
+  node_id: 'd1',
+  state: 'complete',
+  requests_sent: 1000,
+  responses: 1000,
+  errors: 0,
+  error_kinds: {},
+  status_codes: {},
+  rate: null,
+  elapsed_s: 1,
+  latency: null,
+  uncorrected: null,
+  reports: 2,
+  stopped: false,
+  send_lag_ms: { p50: 0.5, p99: 2, max: 5 },
+  waited_for_connection: 0,
+  connection_limit: 1000,
+  first_send_at: null,
+  send_window_ms: null,
+  report_timestamp: null,
+  ...fields,
+});
+const tsunami: TestConfigMessage = { test_id: 't', test_type: 'TSUNAMI', test_message_delay: 0.001, message_count_per_driver: 1000 };
+const capped: TestConfigMessage = { test_id: 't', test_type: 'AVALANCHE', test_message_delay: 0, message_count_per_driver: 1000, target_throughput: 100, concurrency: 2 };
+
+describe('schedule warnings', () => {
+  it('none when the schedule was held', () => {
+    assert.deepEqual(scheduleWarnings(tsunami, [driver({})]), []);
+  });
+
+  it('requests that waited for a connection: how many, of how many, the lag, and what to do', () => {
+    const [w] = scheduleWarnings(tsunami, [driver({ waited_for_connection: 812, connection_limit: 16, send_lag_ms: { p50: 900, p99: 2300, max: 2400 } })]);
+    assert.equal(w, 'd1: schedule not held: 812 of 1,000 requests waited for a free connection (all 16 connections busy); send lag p50 900 ms, p99 2,300 ms, max 2,400 ms. The target answered more slowly than the schedule needs: raise max_connections, or lower the rate.');
+  });
+
+  it('a driver behind its schedule with connections to spare is the bottleneck itself', () => {
+    const [w] = scheduleWarnings(tsunami, [driver({ send_lag_ms: { p50: 3, p99: 45, max: 60 } })]);
+    assert.match(w, /^d1: schedule not held: requests went out late with connections to spare \(send lag p99 45 ms.*use more drivers/);
+  });
+
+  it('an AVALANCHE cap not reached is said beside the cap, with the concurrency that bounds it', () => {
+    const [w] = scheduleWarnings(capped, [driver({ responses: 392, elapsed_s: 10, send_lag_ms: null })]);
+    assert.equal(w, 'd1: reached 39.2 req/s of its 100 req/s cap: 2 requests in flight at this latency cannot go faster; raise concurrency to reach the cap.');
+  });
+});
