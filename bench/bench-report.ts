@@ -13,6 +13,8 @@ export interface Section {
   rows: Cell[][];
   notes: string[];
   data: unknown;
+  /** when this section was measured (UTC, to the minute); sections of one file may come from separate runs */
+  measured_at?: string;
 }
 
 export interface BenchReport {
@@ -50,11 +52,16 @@ export function renderMarkdown(report: BenchReport): string {
     '',
     `Measured by \`npm run bench${report.quick ? ' -- --quick' : report.scale !== 1 ? ` -- --scale ${report.scale}` : ''}\` on ${machineLine(report.machine)}.`,
     report.quick ? '\n**Quick mode:** these runs are too short for the figures to mean anything; run `npm run bench` for real ones.' : '',
-    'Every figure below comes from one run; `benchmarks.json` has them all. Rerun it to refresh this file.',
+    new Set(report.sections.map((s) => s.measured_at)).size > 1
+      ? 'Sections were measured in separate runs on this machine, each on the date it gives; the figures within a section come from one run. `benchmarks.json` has them all.'
+      : 'Every figure below comes from one run; `benchmarks.json` has them all. Rerun it to refresh this file.',
     '',
   ];
+  const separate = new Set(report.sections.map((s) => s.measured_at)).size > 1;
   for (const s of report.sections) {
-    out.push(`## ${s.title}`, '', `| ${s.columns.join(' | ')} |`, `|${s.columns.map((_, i) => (i === 0 ? '---' : '---:')).join('|')}|`);
+    out.push(`## ${s.title}`, '');
+    if (separate) out.push(`_Measured ${s.measured_at ?? 'in an earlier run'}._`, '');
+    out.push(`| ${s.columns.join(' | ')} |`, `|${s.columns.map((_, i) => (i === 0 ? '---' : '---:')).join('|')}|`);
     for (const r of s.rows) out.push(`| ${r.map(text).join(' | ')} |`);
     out.push('');
     for (const note of s.notes) out.push(`- ${note}`);
@@ -69,6 +76,8 @@ export function renderMarkdown(report: BenchReport): string {
  * (`npm run bench:dashboard`), and a run of the others must not erase it.
  */
 export function writeReport(dir: string, report: BenchReport): void {
+  const now = `${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC`;
+  report = { ...report, sections: report.sections.map((s) => ({ ...s, measured_at: s.measured_at ?? now })) };
   const file = join(dir, 'benchmarks.json');
   if (existsSync(file)) {
     const measured = new Set(report.sections.map((s) => s.name));

@@ -161,6 +161,7 @@ async function rateAccuracy(ctx: Context): Promise<Section> {
     notes: [
       'Achieved rate = (requests − 1) / (last send − first send). Send lag = socket write − due time, for every request (TSUNAMI; AVALANCHE has no schedule, its cap is a ceiling).',
       'Due times are absolute (start + k / rate), so timer lateness shows as lag, never as drift in the rate.',
+      'Where one driver on one core cannot keep the rate, it falls short and says so (send lag, and the result’s warning that the driver was the bottleneck). Before sends were counted at the socket, a request handed to the HTTP client’s queue counted as sent, and such rows read as held.',
     ],
     data,
   };
