@@ -2,7 +2,8 @@
 // the time messages arrive here, never by the senders' clocks, and only while this orchestrator
 // can hear: a driver is lost after `lostAfterMs` of silence counted from the later of its last
 // message, the moment the broker became reachable again, and the end of this process's own last
-// event-loop stall (messages queued behind a stall are read before anyone is judged).
+// event-loop stall (messages queued behind a stall are read before anyone is judged). A whole
+// fleet falling silent together is put down to the bus for a while (see fleetSilent).
 //
 // Listeners hear of state changes only (health, activity, test, identity); the load figures a
 // heartbeat carries (CPU, event-loop lag) change every second and are read from list() when shown.
@@ -36,6 +37,10 @@ export const DEFAULT_RETENTION_MS = 10 * 60_000;
 const SWEEP_MS = 100;
 /** A sweep this late means the event loop stalled: nobody is judged on the silence it caused. */
 const STALL_MS = 1000;
+/** Drivers whose last heartbeats lie within this span fell silent together. */
+const FLEET_SILENCE_SPREAD_MS = 2000;
+/** How long a whole fleet's common silence is put down to the bus before its drivers are lost. */
+export const FLEET_SILENCE_GRACE_MS = 15_000;
 
 type Identity = Pick<DriverInfo, 'node_IP' | 'agent_version' | 'orchestrator' | 'registered_at'>;
 
@@ -171,9 +176,10 @@ export class DriverRegistry extends EventEmitter<RegistryEvents> {
     }
     const health = this.observation();
     const listeningSince = Math.max(health.since, this.stallEndedAt);
+    const fleetSilent = this.fleetSilent(now);
     for (const driver of [...this.drivers.values()]) {
       const silentFor = now - driver.last_seen;
-      if (driver.health === 'alive' && health.reachable && now - Math.max(driver.last_seen, listeningSince) > this.lostAfterMs) {
+      if (driver.health === 'alive' && health.reachable && !fleetSilent && now - Math.max(driver.last_seen, listeningSince) > this.lostAfterMs) {
         driver.health = 'lost';
         driver.activity = 'idle';
         driver.current_test = undefined;
@@ -183,6 +189,25 @@ export class DriverRegistry extends EventEmitter<RegistryEvents> {
         this.remove(driver.node_id);
       }
     }
+  }
+
+  /**
+   * Every alive driver (two or more) fell silent at the same moment, not long ago: the bus, not the
+   * fleet, is the likely cause. A broker in a controlled shutdown can still answer this
+   * orchestrator's fetches while it refuses the agents' heartbeats, so our own hearing does not
+   * tell. Nobody is lost for FLEET_SILENCE_GRACE_MS; a real loss of the whole fleet shows after it.
+   */
+  private fleetSilent(now: number): boolean {
+    let alive = 0;
+    let newest = -Infinity;
+    let oldest = Infinity;
+    for (const d of this.drivers.values()) {
+      if (d.health !== 'alive') continue;
+      alive++;
+      newest = Math.max(newest, d.last_seen);
+      oldest = Math.min(oldest, d.last_seen);
+    }
+    return alive >= 2 && now - newest > this.lostAfterMs && newest - oldest <= FLEET_SILENCE_SPREAD_MS && now - newest < FLEET_SILENCE_GRACE_MS;
   }
 
   dispose(): void {

@@ -61,6 +61,22 @@ describe('driver registry', () => {
     assert.deepEqual(lost, ['a']);
   });
 
+  it('a whole fleet falling silent together is put down to the bus for 15 s, then lost', () => {
+    beat('a');
+    beat('b');
+    clock.advance(10_000);
+    assert.deepEqual(lost, [], 'both stopped at once, as when a restarting broker refuses their heartbeats');
+    clock.advance(5_200);
+    assert.deepEqual(lost.sort(), ['a', 'b'], 'a common silence past the grace is a loss');
+  });
+
+  it('one driver of several falling silent is lost at 3 s as usual', () => {
+    beat('a');
+    beat('b');
+    live('a', 4);
+    assert.deepEqual(lost, ['b']);
+  });
+
   it('an event-loop stall of this process does not make its drivers lost', () => {
     beat('a');
     clock.jump(5000); // the process was blocked: the sweep comes late, the heartbeats are still queued
