@@ -23,7 +23,7 @@ export function activate(context: vscode.ExtensionContext): LoadTestApi {
   context.subscriptions.push(channel);
   const log = createChannelLogger(channel);
   const workspaceRoot = vscode.workspace.workspaceFolders?.[0]?.uri.fsPath;
-  service = new LoadTestService(log, workspaceRoot);
+  service = new LoadTestService(log, workspaceRoot, context.secrets);
   const tree = new DriversTreeProvider(service);
   const treeView = vscode.window.createTreeView('loadtest.drivers', { treeDataProvider: tree, showCollapseAll: false });
   tree.setVisible(treeView.visible);

@@ -7,6 +7,8 @@ import * as vscode from 'vscode';
 import { errorMessage, type Logger } from '../../common/logger';
 import type { Orchestrator } from '../../orchestrator/orchestrator';
 import { OrchestratorConnection, type ConnectionState } from '../../orchestrator/orchestrator-connection';
+import { randomBytes } from 'node:crypto';
+import { isLoopback } from '../../orchestrator/rest-api/request-guard';
 import { startRestApi, type RunningRestApi } from '../../orchestrator/rest-api/rest-api';
 import { readSettings, readSettingsOrDefaults, showSettingError, type LoadTestSettings } from './settings';
 import type { DriverInfo, TestResult, TestSnapshot, TimePoint } from '../../orchestrator/result-model';
@@ -17,6 +19,8 @@ export type ServiceEvent =
   | { kind: 'test'; test: TestSnapshot }
   | { kind: 'update'; test: TestSnapshot; point: TimePoint }
   | { kind: 'end'; result: TestResult };
+
+const API_TOKEN_SECRET = 'loadtest.api.token';
 
 export class LoadTestService implements vscode.Disposable {
   private readonly events = new vscode.EventEmitter<ServiceEvent>();
@@ -30,6 +34,8 @@ export class LoadTestService implements vscode.Disposable {
   constructor(
     private readonly log: Logger,
     private readonly workspaceRoot: string | undefined,
+    /** where the REST API's token lives when it listens beyond loopback (never settings.json) */
+    private readonly secrets?: vscode.SecretStorage,
   ) {
     this.settings = readSettingsOrDefaults((message) => {
       this.log.error(message);
@@ -88,12 +94,28 @@ export class LoadTestService implements vscode.Disposable {
     await this.restartApi(orchestrator);
   }
 
+  /** The REST API's bearer token from SecretStorage; made and shown once when there is none. */
+  private async apiToken(): Promise<string> {
+    if (!this.secrets) throw new Error('no secret storage for the REST API token');
+    const stored = await this.secrets.get(API_TOKEN_SECRET);
+    if (stored) return stored;
+    const token = randomBytes(24).toString('base64url');
+    await this.secrets.store(API_TOKEN_SECRET, token);
+    void vscode.window
+      .showInformationMessage(`The Load Test REST API listens on ${this.settings.apiHost}, beyond this machine: requests need Authorization: Bearer TOKEN. The token is kept in VS Code's secret storage and shown only now.`, 'Copy token')
+      .then((choice) => {
+        if (choice) void vscode.env.clipboard.writeText(token);
+      });
+    return token;
+  }
+
   private async restartApi(orchestrator: Orchestrator): Promise<void> {
     await this.api?.close();
     this.api = undefined;
     try {
-      this.api = await startRestApi(orchestrator, { host: this.settings.apiHost, port: this.settings.apiPort });
-      this.log.info(`REST API on ${this.api.url}`);
+      const token = isLoopback(this.settings.apiHost) ? undefined : await this.apiToken();
+      this.api = await startRestApi(orchestrator, { host: this.settings.apiHost, port: this.settings.apiPort, token });
+      this.log.info(`REST API on ${this.api.url}${token ? ' (bearer token required)' : ''}`);
     } catch (error) {
       const message = `Load Test REST API not started: ${errorMessage(error)}. Change "loadtest.api.port" in the settings.`;
       this.log.error(message);

@@ -11,6 +11,8 @@ import { parseDefinition } from '../loadtest-definition';
 import { Orchestrator } from '../orchestrator';
 import { OrchestratorError } from '../orchestrator-error';
 import { resultToCsv } from '../result-export';
+import { resolveApiToken } from '../rest-api/api-token';
+import { isLoopback } from '../rest-api/request-guard';
 import { startRestApi } from '../rest-api/rest-api';
 import { agentCommandHint } from '../agent-hint';
 import { progressLine, summaryTable } from './test-report-format';
@@ -28,6 +30,12 @@ const OPTIONS = {
   quiet: { type: 'boolean', description: 'run: no progress lines, only the summary.' },
   host: { type: 'string', value: 'HOST', default: '127.0.0.1', env: 'LT_API_HOST', description: 'serve: address of the REST API.' },
   port: { type: 'string', value: 'PORT', default: '7070', env: 'LT_API_PORT', description: 'serve: port of the REST API.' },
+  'api-token-file': {
+    type: 'string',
+    value: 'FILE',
+    env: 'LT_API_TOKEN_FILE',
+    description: 'serve: the bearer token the REST API requires when --host is not loopback (or LT_API_TOKEN); without either, one is made and kept in the store folder as api-token.',
+  },
   'driver-retention': {
     type: 'string',
     value: 'MINUTES',
@@ -136,8 +144,12 @@ async function serve(options: Options, log: Logger): Promise<number> {
   const port = parseNumberOption('port', options.port, { min: 0, integer: true })!;
   const orchestrator = await connect(options, log);
   try {
-    const api = await startRestApi(orchestrator, { host: options.host!, port });
+    // Beyond loopback, other machines can reach the API: it takes a bearer token.
+    const token = isLoopback(options.host!) && !process.env.LT_API_TOKEN && !options['api-token-file'] ? undefined : resolveApiToken({ token: process.env.LT_API_TOKEN, file: options['api-token-file'] }, options.store!);
+    const api = await startRestApi(orchestrator, { host: options.host!, port, token: token?.token });
     process.stdout.write(`REST API on ${api.url} (orchestrator ${orchestrator.id}, Kafka ${orchestrator.brokers.join(',')}). Ctrl-C stops it.\n`);
+    if (token?.source === 'new') process.stdout.write(`It requires Authorization: Bearer ${token.token}\n(shown this once; kept in ${token.file}, readable by you only)\n`);
+    else if (token) process.stdout.write(`It requires Authorization: Bearer with the token ${token.file ? `in ${token.file}` : 'in LT_API_TOKEN'}.\n`);
     await untilSignal();
     await api.close();
     return 0;

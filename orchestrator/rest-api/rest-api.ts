@@ -8,10 +8,13 @@ import { PROMETHEUS_CONTENT_TYPE } from '../../common/prometheus-text';
 import type { Orchestrator } from '../orchestrator';
 import { OrchestratorError, type OrchestratorErrorCode } from '../orchestrator-error';
 import { orchestratorMetrics } from './orchestrator-metrics';
+import { isLoopback, requestGuard, type GuardOptions } from './request-guard';
 
 export interface RestApiOptions {
   host: string;
   port: number;
+  /** Bearer token every request must carry; required when `host` is not a loopback address. */
+  token?: string;
 }
 
 export interface RunningRestApi {
@@ -36,9 +39,10 @@ function waitOption(req: Request): number {
   return seconds * 1000;
 }
 
-export function createRestApi(orchestrator: Orchestrator): express.Express {
+export function createRestApi(orchestrator: Orchestrator, guard: GuardOptions = {}): express.Express {
   const app = express();
   app.disable('x-powered-by');
+  app.use(requestGuard(guard));
   app.use(express.json({ limit: '1mb' }));
 
   app.get('/api/health', (_req, res) => {
@@ -89,7 +93,8 @@ export function createRestApi(orchestrator: Orchestrator): express.Express {
 }
 
 export async function startRestApi(orchestrator: Orchestrator, options: RestApiOptions): Promise<RunningRestApi> {
-  const app = createRestApi(orchestrator);
+  if (!isLoopback(options.host) && !options.token) throw new Error(`the REST API on ${options.host} is reachable from other machines: it needs a token`);
+  const app = createRestApi(orchestrator, { token: options.token });
   const server: Server = await new Promise((resolve, reject) => {
     const s = app.listen(options.port, options.host);
     s.once('listening', () => resolve(s));

@@ -1,5 +1,6 @@
 // The REST API over a live orchestrator with real agents: the happy path and every bad input.
 import assert from 'node:assert/strict';
+import { request as httpRequest } from 'node:http';
 import type { Orchestrator } from '../../orchestrator/orchestrator';
 import { startRestApi, type RunningRestApi } from '../../orchestrator/rest-api/rest-api';
 import { kafkaBootstrap, uniquePrefix } from '../support/kafka-fixture';
@@ -39,11 +40,67 @@ describe('REST API', function () {
   let firstTestId = '';
   const definition = () => ({ test_type: 'AVALANCHE', message_count_per_driver: 300, drivers: 2, target: `${target.url}/ping` });
 
+  describe('is safe from web pages a browser visits', () => {
+    const raw = async (path: string, init: { method?: string; headers?: Record<string, string>; body?: string } = {}) => {
+      // fetch() will not set Host or Origin: node's http does.
+      const url = new URL(`${api.url}${path}`);
+      return new Promise<{ status: number; body: string }>((resolve, reject) => {
+        const req = httpRequest({ host: url.hostname, port: url.port, path: url.pathname, method: init.method ?? 'GET', headers: init.headers }, (res) => {
+          let body = '';
+          res.on('data', (d: Buffer) => (body += d.toString()));
+          res.on('end', () => resolve({ status: res.statusCode!, body }));
+        });
+        req.on('error', reject);
+        req.end(init.body);
+      });
+    };
+    const port = () => new URL(api.url).port;
+
+    it('refuses a Host that is not this machine (a name rebound to 127.0.0.1)', async () => {
+      const r = await raw('/api/drivers', { headers: { host: `attacker.example:${port()}` } });
+      assert.equal(r.status, 403);
+      assert.match(r.body, /is not this API's address/);
+      assert.equal((await raw('/api/drivers', { headers: { host: `localhost:${port()}` } })).status, 200);
+      assert.equal((await raw('/api/drivers', { headers: { host: `127.0.0.1:${Number(port()) + 1}` } })).status, 403, 'another port is another origin');
+    });
+
+    it('refuses a state-changing request from a foreign Origin, and reads from it change nothing', async () => {
+      const body = JSON.stringify(definition());
+      const tests = orchestrator.listTests().length;
+      const post = (origin: string) => raw('/api/tests', { method: 'POST', headers: { host: `127.0.0.1:${port()}`, origin, 'content-type': 'application/json' }, body });
+      const foreign = await post('https://attacker.example');
+      assert.equal(foreign.status, 403);
+      assert.match(foreign.body, /may not change anything/);
+      assert.equal((await post('null')).status, 403, 'a sandboxed page sends Origin: null');
+      assert.equal(orchestrator.listTests().length, tests, 'nothing was created');
+      const own = await raw('/api/tests', { method: 'POST', headers: { host: `127.0.0.1:${port()}`, origin: `http://127.0.0.1:${port()}`, 'content-type': 'application/json' }, body: '{}' });
+      assert.equal(own.status, 400, 'its own origin gets through to validation');
+    });
+
+    it('bound beyond loopback, it will not start without a token, and every request needs it', async () => {
+      await assert.rejects(startRestApi(orchestrator, { host: '0.0.0.0', port: 0 }), /needs a token/);
+      const open = await startRestApi(orchestrator, { host: '0.0.0.0', port: 0, token: 'a-token-of-enough-length' });
+      try {
+        const at = `http://127.0.0.1:${open.port}/api/drivers`;
+        assert.equal((await fetch(at)).status, 401);
+        assert.equal((await fetch(at, { headers: { authorization: 'Bearer wrong-token-of-enough-len' } })).status, 401);
+        assert.equal((await fetch(at, { headers: { authorization: 'Bearer a-token-of-enough-length' } })).status, 200);
+      } finally {
+        await open.close();
+      }
+    });
+  });
+
   describe('rejects bad input with a 4xx that names the problem', () => {
     it('a body that is not JSON', async () => {
       const r = await call('POST', '/api/tests', '{"test_type": ', 'application/json');
       assert.equal(r.status, 400);
       assert.match(r.body.error, /not valid JSON/);
+    });
+    it('a body over 1 MB (413)', async () => {
+      const r = await call('POST', '/api/tests', JSON.stringify({ ...definition(), name: 'x'.repeat(3 * 1024 * 1024) }));
+      assert.equal(r.status, 413);
+      assert.match(r.body.error, /larger than 1 MB/);
     });
     it('a body sent as something other than JSON', async () => {
       const r = await call('POST', '/api/tests', 'test_type=AVALANCHE', 'application/x-www-form-urlencoded');
