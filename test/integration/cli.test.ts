@@ -1,10 +1,10 @@
 // The command lines as a user runs them: help, exit codes, output, and the packed tarball.
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { kafkaBootstrap, uniquePrefix } from '../support/kafka-fixture';
-import { ROOT, runBin, startAgents, startTargetProcess, tempDir } from '../support/processes';
+import { ROOT, runBin, spawnBin, startAgents, startTargetProcess, tempDir, waitFor } from '../support/processes';
 
 describe('command-line interfaces', function () {
   describe('--help', () => {
@@ -89,6 +89,32 @@ describe('command-line interfaces', function () {
       assert.equal(r.code, 2);
       assert.match(r.stderr, /needs 3 drivers but 2 are available[\s\S]*npx --yes --package \.\/loadtest-kafka-\d+\.\d+\.\d+\.tgz lt-agent --kafka/);
     });
+  });
+
+  it('lt-orchestrator serve beyond loopback makes a token, shows it once, keeps it (mode 600) and requires it', async () => {
+    const kafka = await kafkaBootstrap();
+    const store = tempDir('serve-store');
+    const env = { LT_KAFKA: kafka, LT_TOPIC_PREFIX: uniquePrefix('serve'), LT_STORE: store };
+    const serve = () => {
+      const p = spawnBin('lt-orchestrator', ['serve', '--host', '0.0.0.0', '--port', '0'], env);
+      return waitFor(() => /REST API on http:\/\/0\.0\.0\.0:(\d+)[\s\S]*requires Authorization[^\n]*\n/.exec(p.output()) && p, 'serve to say how to call it', 60_000);
+    };
+    const first = await serve();
+    const token = /Bearer (\S+)\n\(shown this once/.exec(first.output())?.[1];
+    assert.ok(token, first.output());
+    const file = join(store, 'api-token');
+    assert.equal(readFileSync(file, 'utf8').trim(), token);
+    assert.equal(statSync(file).mode & 0o777, 0o600);
+    const port = /0\.0\.0\.0:(\d+)/.exec(first.output())![1];
+    assert.equal((await fetch(`http://127.0.0.1:${port}/api/health`)).status, 401);
+    assert.equal((await fetch(`http://127.0.0.1:${port}/api/health`, { headers: { authorization: `Bearer ${token}` } })).status, 200);
+    first.kill('SIGTERM');
+    await first.exited;
+    const second = await serve();
+    assert.doesNotMatch(second.output(), new RegExp(token!), 'shown once only');
+    assert.match(second.output(), new RegExp(`the token in ${file}`));
+    second.kill('SIGTERM');
+    await second.exited;
   });
 
   it('lt-orchestrator exits 2 with advice when Kafka cannot be reached', async () => {
