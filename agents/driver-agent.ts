@@ -21,6 +21,7 @@ import { LoadGenerator } from './load-generator';
 import { ProcessStats } from './process-stats';
 import { ReportOutbox } from './report-outbox';
 import { planFor } from './request-plan';
+import { TargetRefused, type TargetAllowlist } from './target-allowlist';
 
 export interface AgentOptions {
   bus: MessageBus;
@@ -31,6 +32,8 @@ export interface AgentOptions {
   orchestrator?: string;
   /** Used when a test_config names no target (as other implementations' configs do). */
   defaultTarget: string;
+  /** Where this agent agrees to send load; a config aimed elsewhere is refused. */
+  allowlist?: TargetAllowlist;
   logger: Logger;
   version: string;
   heartbeatIntervalMs?: number;
@@ -193,6 +196,8 @@ export class DriverAgent {
     let generator: LoadGenerator;
     try {
       const plan = planFor(config, this.options.defaultTarget, { [DRIVER_HEADER]: this.options.nodeId, 'user-agent': `lt-agent/${this.options.version}` });
+      const refusal = this.options.allowlist?.refusal(plan.url);
+      if (refusal) throw new TargetRefused(refusal);
       const log = this.options.latencyLogDir ? new LatencyLog(join(this.options.latencyLogDir, `${this.options.nodeId}-${config.test_id}.u32`)) : undefined;
       generator = new LoadGenerator(plan, log);
     } catch (error) {
@@ -203,7 +208,7 @@ export class DriverAgent {
         {
           requests_sent: 0,
           responses: 0,
-          errors: { invalid_config: 1 },
+          errors: error instanceof TargetRefused ? { refused: 1 } : { invalid_config: 1 },
           error_detail: errorMessage(error).slice(0, 500),
           status_codes: {},
           elapsed_ms: 0,

@@ -7,6 +7,7 @@ import { PRODUCT_VERSION } from '../common/version';
 import { KafkaBus, parseBrokerList } from '../protocol/kafka-bus';
 import { topicNames } from '../protocol/wire-protocol';
 import { claimAgentSlot } from './agent-slot';
+import { TargetAllowlist } from './target-allowlist';
 import { warmUpHttpClient } from './load-generator';
 import { DriverAgent } from './driver-agent';
 
@@ -31,6 +32,14 @@ const OPTIONS = {
     default: 'http://127.0.0.1:8080/ping',
     env: 'LT_TARGET_URL',
     description: 'Target used when a test_config names none (as other implementations’ configs do).',
+  },
+  'allow-target': {
+    type: 'string',
+    value: 'PATTERN',
+    repeatable: true,
+    env: 'LT_ALLOW_TARGET',
+    description:
+      'Send load only to targets matching PATTERN (repeatable, or comma-separated): a host name, *.domain, an address, an address block (10.0.0.0/8, [fd00::/8]), each with an optional :PORT. A test aimed elsewhere is refused, and the orchestrator shows why. Without it, any target is loaded.',
   },
   'topic-prefix': { type: 'string', value: 'PREFIX', default: '', env: 'LT_TOPIC_PREFIX', description: 'Prefix of the five topic names, to share a cluster.' },
   'latency-log': {
@@ -70,6 +79,7 @@ runCli('lt-agent', async () => {
   }
   const slot = options.id ? undefined : claimAgentSlot();
   const nodeId = options.id ?? slot!.nodeId;
+  const allowlist = parseOptionWith('allow-target', options['allow-target'] ?? '', (text) => new TargetAllowlist(text.split(',')));
   process.once('exit', () => slot?.release());
   const log = createLogger(`lt-agent ${nodeId}`, level);
 
@@ -108,10 +118,12 @@ runCli('lt-agent', async () => {
     orchestrator: options.orchestrator,
     defaultTarget: options.target!,
     latencyLogDir,
+    allowlist,
     logger: log,
     version: PRODUCT_VERSION,
   });
   await agent.start();
+  if (!allowlist.isEmpty) log.info(`loads only targets matching: ${allowlist.describe()}`);
   log.info(
     `registered as ${nodeId} via Kafka at ${brokers.join(',')}; ${options.orchestrator ? `serving orchestrator ${options.orchestrator}` : 'serving any orchestrator'}`,
   );

@@ -10,6 +10,8 @@ export interface OptionSpec {
   short?: string;
   /** Placeholder shown in --help, e.g. HOST:PORT. */
   value?: string;
+  /** A string flag given any number of times; its values are joined with commas (as its variable's are written). */
+  repeatable?: boolean;
 }
 
 export type OptionTable = Record<string, OptionSpec>;
@@ -26,8 +28,10 @@ export function parseOptions<T extends OptionTable>(
   argv: string[],
   env: NodeJS.ProcessEnv = process.env,
 ): { options: ParsedOptions<T>; positionals: string[] } {
-  const config: Record<string, { type: 'string' | 'boolean'; short?: string }> = { help: { type: 'boolean', short: 'h' } };
-  for (const [name, spec] of Object.entries(table)) config[name] = spec.short ? { type: spec.type, short: spec.short } : { type: spec.type };
+  const config: Record<string, { type: 'string' | 'boolean'; short?: string; multiple?: boolean }> = { help: { type: 'boolean', short: 'h' } };
+  for (const [name, spec] of Object.entries(table)) {
+    config[name] = { type: spec.type, ...(spec.short ? { short: spec.short } : {}), ...(spec.repeatable ? { multiple: true } : {}) };
+  }
   let parsed;
   try {
     parsed = parseArgs({ args: argv, options: config, allowPositionals: true, strict: true });
@@ -36,7 +40,8 @@ export function parseOptions<T extends OptionTable>(
   }
   const options: Record<string, string | boolean | undefined> = { help: parsed.values.help === true };
   for (const [name, spec] of Object.entries(table)) {
-    const given = parsed.values[name];
+    const raw = parsed.values[name];
+    const given = Array.isArray(raw) ? raw.join(',') : raw;
     const fromEnv = spec.env ? env[spec.env] : undefined;
     if (given !== undefined) options[name] = given;
     else if (fromEnv !== undefined && fromEnv !== '') options[name] = spec.type === 'boolean' ? /^(1|true|yes)$/i.test(fromEnv) : fromEnv;
@@ -51,7 +56,7 @@ export function wantsHelp(options: object): boolean {
 
 export function formatHelp(usage: string, summary: string, table: OptionTable, footer = ''): string {
   const rows = Object.entries(table).map(([name, spec]) => {
-    const flag = `${spec.short ? `-${spec.short}, ` : ''}--${name}${spec.type === 'string' ? ` ${spec.value ?? 'VALUE'}` : ''}`;
+    const flag = `${spec.short ? `-${spec.short}, ` : ''}--${name}${spec.type === 'string' ? ` ${spec.value ?? 'VALUE'}` : ''}${spec.repeatable ? ' …' : ''}`;
     const extras = [
       spec.default !== undefined && spec.default !== false && spec.default !== '' ? `default: ${spec.default}` : '',
       spec.env ? `env: ${spec.env}` : '',

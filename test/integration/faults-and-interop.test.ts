@@ -147,6 +147,27 @@ describe('commands between agent and orchestrator', function () {
     assert.equal((await target.counters()).requests_sent, 50);
   });
 
+  it('an agent with --allow-target refuses a test aimed elsewhere, and the result says why; it runs one aimed inside', async () => {
+    const kafka = await kafkaBootstrap();
+    const prefix = uniquePrefix('allow');
+    const allowed = await startTargetProcess();
+    const elsewhere = await startTargetProcess();
+    const pattern = new URL(allowed.url).host;
+    const agent = await startAgent('fenced', { kafka, prefix, orchestrator: 'test-orchestrator', extraArgs: ['--allow-target', pattern] });
+    assert.match(agent.output(), new RegExp(`loads only targets matching: ${pattern}`));
+    const orchestrator = await startOrchestrator(kafka, prefix);
+    await waitFor(() => orchestrator.registry.available().length === 1, 'the agent to be available');
+    const refused = await orchestrator.waitForEnd((await orchestrator.startTest({ test_type: 'AVALANCHE', message_count_per_driver: 20, drivers: 1, target: `${elsewhere.url}/ping` })).testId);
+    assert.equal(refused.status, 'incomplete');
+    assert.deepEqual(refused.ending.map((e) => [e.node_id, e.state]), [['fenced', 'refused']]);
+    assert.match(refused.verdict.reason, new RegExp(`fenced refused .*refused the test: target ${new URL(elsewhere.url).host} is not in this agent's --allow-target list \\(${pattern}\\)`));
+    assert.equal((await elsewhere.counters()).requests_sent, 0, 'nothing reached the target outside the list');
+    await waitFor(() => orchestrator.registry.available().length === 1, 'the agent to be idle again');
+    const ran = await orchestrator.waitForEnd((await orchestrator.startTest({ test_type: 'AVALANCHE', message_count_per_driver: 20, drivers: 1, target: `${allowed.url}/ping` })).testId);
+    assert.equal(ran.status, 'complete', ran.verdict.reason);
+    assert.equal((await allowed.counters()).requests_sent, 20);
+  });
+
   it('an agent ignores commands that name another orchestrator', async () => {
     const kafka = await kafkaBootstrap();
     const prefix = uniquePrefix('not-mine');
