@@ -21,6 +21,7 @@ import { LoadGenerator } from './load-generator';
 import { ProcessStats } from './process-stats';
 import { ReportOutbox } from './report-outbox';
 import { planFor } from './request-plan';
+import { CommandVerifier, type CommandKind } from '../protocol/command-signature';
 import { TargetRefused, type TargetAllowlist } from './target-allowlist';
 
 export interface AgentOptions {
@@ -34,6 +35,8 @@ export interface AgentOptions {
   defaultTarget: string;
   /** Where this agent agrees to send load; a config aimed elsewhere is refused. */
   allowlist?: TargetAllowlist;
+  /** Shared with the orchestrator: only commands signed with it are obeyed (command-signature.ts). */
+  secret?: string;
   logger: Logger;
   version: string;
   heartbeatIntervalMs?: number;
@@ -55,6 +58,9 @@ interface RunningTest {
 const REMEMBERED_CONFIGS = 100;
 
 export class DriverAgent {
+  private readonly verifier: CommandVerifier | undefined;
+  private rejectedCommands = 0;
+  private lastRejection: string | undefined;
   private readonly configs = new Map<string, TestConfigMessage>();
   private readonly heldTriggers = new Map<string, TimerHandle>();
   private readonly finishedTests = new Set<string>();
@@ -73,7 +79,16 @@ export class DriverAgent {
     this.log = options.logger;
     this.clock = options.clock ?? systemClock;
     this.outbox = new ReportOutbox((message) => options.bus.publish(options.topics.metrics, message, options.nodeId), this.log);
-    this.intake = new MessageIntake(options.topics, { test_config: (m) => this.onConfig(m), trigger: (m) => this.onTrigger(m), stop: (m) => this.onStop(m) }, this.log);
+    this.verifier = options.secret ? new CommandVerifier(options.secret) : undefined;
+    this.intake = new MessageIntake(
+      options.topics,
+      {
+        test_config: (m, raw) => void (this.verified('test_config', m.test_id, raw.value, m) && this.onConfig(m)),
+        trigger: (m, raw) => void (this.verified('trigger', m.test_id, raw.value, m) && this.onTrigger(m)),
+        stop: (m, raw) => void (this.verified('stop', m.test_id, raw.value, m) && this.onStop(m)),
+      },
+      this.log,
+    );
   }
 
   /** Running while a test runs here, and until its final report has reached Kafka. */
@@ -119,6 +134,21 @@ export class DriverAgent {
     const names = [command.orchestrator, ...(command.orchestrator_names ?? [])].filter((n): n is string => !!n).map((n) => n.toLowerCase());
     // Commands that name no orchestrator come from other implementations of the spec: obey them.
     return names.length === 0 || names.includes(mine);
+  }
+
+  /**
+   * With a secret, a command for this agent is obeyed only if it verifies; one naming another
+   * orchestrator is passed on (and ignored there) whatever its signature.
+   */
+  private verified(kind: CommandKind, testId: string, raw: Buffer | null, command: { orchestrator?: string; orchestrator_names?: string[] }): boolean {
+    if (!this.verifier || !this.servesSender(command)) return true;
+    const why = this.verifier.check(kind, raw, this.clock.now());
+    if (why === undefined) return true;
+    this.rejectedCommands++;
+    this.lastRejection = `${kind} for ${testId}: ${why}`;
+    this.log.warn(`rejected a ${kind} for ${testId}: ${why}`);
+    void this.heartbeat();
+    return false;
   }
 
   private onConfig(config: TestConfigMessage): void {
@@ -279,6 +309,9 @@ export class DriverAgent {
           test_id: this.stateTestId,
           orchestrator: this.options.orchestrator,
           leaving: leaving || undefined,
+          signed_commands: this.verifier ? true : undefined,
+          rejected_commands: this.rejectedCommands || undefined,
+          last_rejection: this.lastRejection,
           ...load,
         }),
         this.options.nodeId,

@@ -6,6 +6,7 @@ import { primaryAddress } from '../common/network-address';
 import { PRODUCT_VERSION } from '../common/version';
 import { KafkaBus, parseBrokerList } from '../protocol/kafka-bus';
 import { topicNames } from '../protocol/wire-protocol';
+import { readSharedSecret, SECRET_FILE_OPTION } from '../common/shared-secret';
 import { claimAgentSlot } from './agent-slot';
 import { TargetAllowlist } from './target-allowlist';
 import { warmUpHttpClient } from './load-generator';
@@ -33,6 +34,7 @@ const OPTIONS = {
     env: 'LT_TARGET_URL',
     description: 'Target used when a test_config names none (as other implementations’ configs do).',
   },
+  'secret-file': SECRET_FILE_OPTION,
   'allow-target': {
     type: 'string',
     value: 'PATTERN',
@@ -79,6 +81,7 @@ runCli('lt-agent', async () => {
   }
   const slot = options.id ? undefined : claimAgentSlot();
   const nodeId = options.id ?? slot!.nodeId;
+  const secret = readSharedSecret(options['secret-file']);
   const allowlist = parseOptionWith('allow-target', options['allow-target'] ?? '', (text) => new TargetAllowlist(text.split(',')));
   process.once('exit', () => slot?.release());
   const log = createLogger(`lt-agent ${nodeId}`, level);
@@ -119,11 +122,14 @@ runCli('lt-agent', async () => {
     defaultTarget: options.target!,
     latencyLogDir,
     allowlist,
+    secret,
     logger: log,
     version: PRODUCT_VERSION,
   });
   await agent.start();
   if (!allowlist.isEmpty) log.info(`loads only targets matching: ${allowlist.describe()}`);
+  if (secret) log.info('obeys only commands signed with the shared secret');
+  else log.warn('no shared secret (--secret-file or LT_SECRET): any producer on this Kafka cluster can command this agent');
   log.info(
     `registered as ${nodeId} via Kafka at ${brokers.join(',')}; ${options.orchestrator ? `serving orchestrator ${options.orchestrator}` : 'serving any orchestrator'}`,
   );

@@ -41,7 +41,7 @@ export function activate(context: vscode.ExtensionContext): LoadTestApi {
     onSettingsChanged(() => void service?.reloadSettings()),
   );
   registerCommands(context, service, log);
-  service.start();
+  void service.start();
   return { service, tree };
 }
 

@@ -138,6 +138,9 @@ export class DriverRegistry extends EventEmitter<RegistryEvents> {
     driver.current_test = message.state === 'running' ? message.test_id : undefined;
     driver.cpu_percent = message.cpu_percent;
     driver.event_loop_lag_ms = message.event_loop_lag_ms;
+    driver.signed_commands = message.signed_commands;
+    driver.rejected_commands = message.rejected_commands;
+    driver.last_rejection = message.last_rejection;
     this.drivers.set(driver.node_id, driver);
     if (!existing || stateKey(driver) !== before) this.emit('changed', driver);
   }
@@ -218,5 +221,5 @@ export class DriverRegistry extends EventEmitter<RegistryEvents> {
 
 /** The fields whose change is worth announcing. */
 function stateKey(d: DriverInfo): string {
-  return `${d.health}|${d.activity}|${d.current_test ?? ''}|${d.node_IP}|${d.orchestrator ?? ''}|${d.foreign}|${d.agent_version ?? ''}`;
+  return `${d.health}|${d.activity}|${d.current_test ?? ''}|${d.node_IP}|${d.orchestrator ?? ''}|${d.foreign}|${d.agent_version ?? ''}|${d.signed_commands ?? ''}|${d.rejected_commands ?? 0}`;
 }

@@ -9,6 +9,7 @@ import { ownAddresses, primaryAddress } from '../common/network-address';
 import { KafkaBus } from '../protocol/kafka-bus';
 import type { BusHealth, MessageBus, StartPosition } from '../protocol/message-bus';
 import { MessageIntake } from '../protocol/message-intake';
+import { signCommand, type CommandKind } from '../protocol/command-signature';
 import { encodeStop, encodeTestConfig, encodeTrigger, topicNames, type TopicNames } from '../protocol/wire-protocol';
 import { agentCommandHint } from './agent-hint';
 import { DriverRegistry } from './driver-registry';
@@ -37,6 +38,8 @@ export interface OrchestratorOptions {
    * driver already alive is known when the drivers are picked (ms; default two heartbeat periods).
    */
   settleMs?: number;
+  /** Shared with the agents: test_config, trigger and stop are signed with it (command-signature.ts). */
+  secret?: string;
   clock?: Clock;
 }
 
@@ -74,6 +77,11 @@ export class Orchestrator extends EventEmitter<OrchestratorEvents> {
   private readonly clock: Clock;
   private readonly settledAt: number;
   private closed = false;
+
+  /** A command as sent: signed when this orchestrator shares a secret with its agents. */
+  private signed(kind: CommandKind, json: string): string {
+    return this.options.secret ? signCommand(kind, json, this.options.secret, this.clock.now()) : json;
+  }
 
   private constructor(
     private readonly bus: MessageBus,
@@ -257,7 +265,7 @@ export class Orchestrator extends EventEmitter<OrchestratorEvents> {
     const metricsOffsets = await this.bus.endOffsets(this.topics.metrics);
     this.store.saveTest({ test_id: testId, name: definition.name, created_at: this.clock.now(), definition, config, participants, metrics_offsets: metricsOffsets });
     const run = this.newRun(definition, config, participants);
-    await this.bus.publish(this.topics.test_config, encodeTestConfig(config), testId);
+    await this.bus.publish(this.topics.test_config, this.signed('test_config', encodeTestConfig(config)), testId);
     this.log.info(`test ${testId} created: ${config.test_type} on ${participants.join(', ')}`);
     const snapshot = run.snapshot();
     this.emit('test', snapshot);
@@ -277,7 +285,7 @@ export class Orchestrator extends EventEmitter<OrchestratorEvents> {
     if (gone.length) throw new OrchestratorError(`driver${gone.length > 1 ? 's' : ''} ${gone.join(', ')} ${gone.length > 1 ? 'are' : 'is'} no longer alive; create the test again`, 'conflict');
     run.markTriggered();
     for (const id of run.participants) this.registry.markRunning(id, testId);
-    await this.bus.publish(this.topics.trigger, encodeTrigger({ test_id: testId, trigger: 'YES', orchestrator: this.id, orchestrator_names: this.names }), testId);
+    await this.bus.publish(this.topics.trigger, this.signed('trigger', encodeTrigger({ test_id: testId, trigger: 'YES', orchestrator: this.id, orchestrator_names: this.names })), testId);
     this.log.info(`test ${testId} triggered`);
     const snapshot = run.snapshot();
     this.emit('test', snapshot);
@@ -314,7 +322,7 @@ export class Orchestrator extends EventEmitter<OrchestratorEvents> {
     if (!run) throw new OrchestratorError(`no test ${testId} running here`, 'not_found');
     if (run.status !== 'running') throw new OrchestratorError(`test ${testId} is ${run.status}, not running`, 'conflict');
     run.markStopRequested(by);
-    await this.bus.publish(this.topics.stop, encodeStop({ test_id: testId, stop: true, orchestrator: this.id, orchestrator_names: this.names }), testId);
+    await this.bus.publish(this.topics.stop, this.signed('stop', encodeStop({ test_id: testId, stop: true, orchestrator: this.id, orchestrator_names: this.names })), testId);
     this.log.info(`test ${testId}: stop requested by ${by}`);
     return run.current();
   }

@@ -192,6 +192,11 @@ export interface DriverInfo {
   foreign: boolean;
   cpu_percent?: number;
   event_loop_lag_ms?: number;
+  /** the driver obeys only commands signed with the shared secret */
+  signed_commands?: boolean;
+  /** commands it refused (unsigned, badly signed, stale, replayed), and the latest with why */
+  rejected_commands?: number;
+  last_rejection?: string;
 }
 
 export function isFinal(status: TestStatus): status is FinalStatus {

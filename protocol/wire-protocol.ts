@@ -179,6 +179,12 @@ export interface HeartbeatMessage {
   /** true on the last heartbeat of an agent that is shutting down cleanly */
   leaving?: boolean;
   orchestrator?: string;
+  /** true when the agent obeys only signed commands */
+  signed_commands?: boolean;
+  /** commands this agent refused (unsigned, badly signed, stale, replayed) since it started */
+  rejected_commands?: number;
+  /** the latest refusal and why, e.g. "trigger for lt-…: unsigned" */
+  last_rejection?: string;
 }
 
 export interface MessageByTopic {
@@ -587,6 +593,9 @@ export function parseHeartbeat(raw: Buffer | string | null | undefined, received
       event_loop_lag_ms: fields.number('event_loop_lag_ms'),
       leaving: fields.raw('leaving') === undefined ? undefined : isYes(fields.raw('leaving')),
       orchestrator: fields.id('orchestrator'),
+      signed_commands: fields.raw('signed_commands') === undefined ? undefined : isYes(fields.raw('signed_commands')),
+      rejected_commands: fields.number('rejected_commands'),
+      last_rejection: fields.id('last_rejection'),
     },
   };
 }

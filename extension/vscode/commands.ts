@@ -57,6 +57,19 @@ export function registerCommands(context: vscode.ExtensionContext, service: Load
     return target;
   };
 
+  register('loadtest.setSharedSecret', async () => {
+    const secret = await vscode.window.showInputBox({
+      title: 'Load Test: shared secret',
+      prompt: 'The secret your agents were started with (--secret-file or LT_SECRET). Kept in VS Code\'s secret storage; leave empty to stop signing.',
+      password: true,
+      ignoreFocusOut: true,
+      validateInput: (value) => (value === '' || value.trim().length >= 16 ? undefined : 'at least 16 characters'),
+    });
+    if (secret === undefined) return;
+    await service.setSharedSecret(secret.trim() || undefined);
+    void vscode.window.showInformationMessage(secret ? 'Load Test: commands to agents are now signed.' : 'Load Test: commands are no longer signed.');
+  });
+
   const openDashboard = () => DashboardPanel.show(context.extensionUri, service, (id) => void vscode.commands.executeCommand('loadtest.exportCsv', id));
 
   /** The file to run: the argument, the active .loadtest.json editor, or one picked from the workspace. */

@@ -47,7 +47,7 @@ export class DriversTreeProvider implements vscode.TreeDataProvider<DriverInfo>,
     const partText = part && result ? `last test: ${part.state.replace('_', ' ')}` : '';
     const ending = result?.ending.find((e) => e.node_id === d.node_id);
     const seconds = Math.max(0, Math.round((Date.now() - d.last_seen) / 1000));
-    item.description = [d.node_IP, state, `heartbeat ${seconds} s ago`, sent !== undefined && sent !== null ? `${sent.toLocaleString('en-US')} sent` : '', partText].filter(Boolean).join(' · ');
+    item.description = [d.node_IP, state, d.rejected_commands ? `refused ${d.rejected_commands} command(s)` : '', `heartbeat ${seconds} s ago`, sent !== undefined && sent !== null ? `${sent.toLocaleString('en-US')} sent` : '', partText].filter(Boolean).join(' · ');
     item.iconPath = new vscode.ThemeIcon(
       state === 'running' ? 'pulse' : state === 'alive' ? 'pass' : state === 'lost' ? 'error' : 'circle-slash',
       new vscode.ThemeColor(state === 'lost' ? 'errorForeground' : state === 'left' ? 'disabledForeground' : 'testing.iconPassed'),
@@ -63,6 +63,8 @@ export class DriversTreeProvider implements vscode.TreeDataProvider<DriverInfo>,
         d.cpu_percent !== undefined ? `CPU: ${d.cpu_percent}% · event-loop lag ${d.event_loop_lag_ms ?? 0} ms` : '',
         d.agent_version ? `Agent: ${d.agent_version}` : '',
         d.foreign ? `⚠ serves orchestrator "${d.orchestrator}": it ignores this one` : '',
+        d.signed_commands ? 'Obeys only signed commands' : '',
+        d.rejected_commands ? `⚠ refused ${d.rejected_commands} command(s); latest: ${d.last_rejection ?? ''}` : '',
       ]
         .filter(Boolean)
         .join('\n\n'),

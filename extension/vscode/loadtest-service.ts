@@ -21,6 +21,7 @@ export type ServiceEvent =
   | { kind: 'end'; result: TestResult };
 
 const API_TOKEN_SECRET = 'loadtest.api.token';
+const SHARED_SECRET = 'loadtest.sharedSecret';
 
 export class LoadTestService implements vscode.Disposable {
   private readonly events = new vscode.EventEmitter<ServiceEvent>();
@@ -63,16 +64,29 @@ export class LoadTestService implements vscode.Disposable {
   }
 
   private orchestratorOptions(s: LoadTestSettings) {
-    return { brokers: s.brokers, topicPrefix: s.topicPrefix, storeDir: join(this.resultsDirFor(s), 'history'), id: s.orchestratorId, logger: this.log };
+    return { brokers: s.brokers, topicPrefix: s.topicPrefix, storeDir: join(this.resultsDirFor(s), 'history'), id: s.orchestratorId, logger: this.log, secret: this.secret };
+  }
+
+  /** The secret shared with the agents, from VS Code's secret storage (never settings.json). */
+  private secret: string | undefined;
+
+  /** Stores (or, with undefined, forgets) the shared secret and reconnects so that commands use it. */
+  async setSharedSecret(secret: string | undefined): Promise<void> {
+    if (!this.secrets) throw new Error('no secret storage');
+    if (secret) await this.secrets.store(SHARED_SECRET, secret);
+    else await this.secrets.delete(SHARED_SECRET);
+    this.secret = secret;
+    await this.connection.reconfigure(this.orchestratorOptions(this.settings));
   }
 
   private resultsDirFor(s: LoadTestSettings): string {
     return isAbsolute(s.resultsFolder) ? s.resultsFolder : join(this.workspaceRoot ?? homedir(), s.resultsFolder);
   }
 
-  start(): void {
-    this.log.info(`connecting to Kafka at ${this.settings.brokers.join(',')}`);
-    this.connection.start();
+  async start(): Promise<void> {
+    this.secret = await this.secrets?.get(SHARED_SECRET);
+    this.log.info(`connecting to Kafka at ${this.settings.brokers.join(',')}${this.secret ? '; commands are signed with the shared secret' : ''}`);
+    await this.connection.reconfigure(this.orchestratorOptions(this.settings));
   }
 
   private async onConnected(orchestrator: Orchestrator): Promise<void> {

@@ -11,6 +11,7 @@ import { parseDefinition } from '../loadtest-definition';
 import { Orchestrator } from '../orchestrator';
 import { OrchestratorError } from '../orchestrator-error';
 import { resultToCsv } from '../result-export';
+import { readSharedSecret, SECRET_FILE_OPTION } from '../../common/shared-secret';
 import { resolveApiToken } from '../rest-api/api-token';
 import { isLoopback } from '../rest-api/request-guard';
 import { startRestApi } from '../rest-api/rest-api';
@@ -30,6 +31,7 @@ const OPTIONS = {
   quiet: { type: 'boolean', description: 'run: no progress lines, only the summary.' },
   host: { type: 'string', value: 'HOST', default: '127.0.0.1', env: 'LT_API_HOST', description: 'serve: address of the REST API.' },
   port: { type: 'string', value: 'PORT', default: '7070', env: 'LT_API_PORT', description: 'serve: port of the REST API.' },
+  'secret-file': SECRET_FILE_OPTION,
   'api-token-file': {
     type: 'string',
     value: 'FILE',
@@ -62,6 +64,7 @@ type Options = ReturnType<typeof parseOptions<typeof OPTIONS>>['options'];
 
 async function connect(options: Options, log: Logger): Promise<Orchestrator> {
   const brokers = parseOptionWith('kafka', options.kafka!, parseBrokerList);
+  const secret = readSharedSecret(options['secret-file']);
   try {
     const retention = parseNumberOption('driver-retention', options['driver-retention'], { min: 0 })!;
     return await Orchestrator.start({
@@ -72,6 +75,7 @@ async function connect(options: Options, log: Logger): Promise<Orchestrator> {
       logger: log,
       connectRetries: 3,
       driverRetentionMs: retention * 60_000,
+      secret,
     });
   } catch (error) {
     if (error instanceof KafkaUnreachableError) throw new Error(`${error.message}\nStart a local broker with 'npm run kafka:start', or point --kafka (or LT_KAFKA) at a running one.`);
@@ -165,7 +169,10 @@ async function drivers(options: Options, log: Logger): Promise<number> {
     await new Promise((r) => setTimeout(r, 2500));
     const list = orchestrator.drivers();
     if (list.length === 0) process.stdout.write(`No drivers. Start one with: ${agentCommandHint(orchestrator.brokers, orchestrator.id)}\n`);
-    for (const d of list) process.stdout.write(`${d.node_id.padEnd(24)} ${d.node_IP.padEnd(16)} ${d.health.padEnd(6)} ${d.activity}${d.foreign ? `  (serves ${d.orchestrator})` : ''}\n`);
+    for (const d of list) {
+      const notes = [d.foreign ? `serves ${d.orchestrator}` : '', d.signed_commands ? 'signed commands only' : '', d.rejected_commands ? `refused ${d.rejected_commands} command(s), latest: ${d.last_rejection}` : ''].filter(Boolean);
+      process.stdout.write(`${d.node_id.padEnd(24)} ${d.node_IP.padEnd(16)} ${d.health.padEnd(6)} ${d.activity}${notes.length ? `  (${notes.join('; ')})` : ''}\n`);
+    }
     return 0;
   } finally {
     await orchestrator.shutdown();

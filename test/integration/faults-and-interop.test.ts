@@ -2,6 +2,8 @@
 // messages shaped as other implementations of the spec send them.
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { KafkaBus } from '../../protocol/kafka-bus';
 import type { BusMessage } from '../../protocol/message-bus';
 import { parseMetrics, topicNames, type MetricsMessage } from '../../protocol/wire-protocol';
@@ -166,6 +168,35 @@ describe('commands between agent and orchestrator', function () {
     const ran = await orchestrator.waitForEnd((await orchestrator.startTest({ test_type: 'AVALANCHE', message_count_per_driver: 20, drivers: 1, target: `${allowed.url}/ping` })).testId);
     assert.equal(ran.status, 'complete', ran.verdict.reason);
     assert.equal((await allowed.counters()).requests_sent, 20);
+  });
+
+  it('an agent with a shared secret obeys its orchestrator’s signed commands and refuses forged ones, which the orchestrator sees', async () => {
+    const kafka = await kafkaBootstrap();
+    const prefix = uniquePrefix('signed');
+    const topics = topicNames(prefix);
+    const target = await startTargetProcess();
+    const secret = 'a-shared-secret-of-some-length';
+    const secretFile = join(tempDir('secret'), 'secret');
+    writeFileSync(secretFile, secret, { mode: 0o600 });
+    const agent = await startAgent('signed', { kafka, prefix, extraArgs: ['--secret-file', secretFile] });
+    assert.match(agent.output(), /obeys only commands signed with the shared secret/);
+    const orchestrator = await startOrchestrator(kafka, prefix, { secret });
+    await waitFor(() => orchestrator.registry.available().length === 1, 'the agent to be available');
+    const run = await orchestrator.startTest({ test_type: 'AVALANCHE', message_count_per_driver: 30, drivers: 1, target: `${target.url}/ping` });
+    const result = await orchestrator.waitForEnd(run.testId);
+    assert.equal(result.status, 'complete', result.verdict.reason);
+    // Anyone else on the cluster: a spec-only command, as another implementation would send it.
+    bus = await rawBus(kafka);
+    await bus.publish(topics.test_config, JSON.stringify({ test_id: 'forged', test_type: 'AVALANCHE', test_message_delay: 0, message_count_per_driver: 1000, target: { url: `${target.url}/ping` } }));
+    await bus.publish(topics.trigger, JSON.stringify({ test_id: 'forged', trigger: 'YES' }));
+    await waitFor(() => agent.output().includes('rejected a trigger for forged: unsigned'), 'the agent to refuse the forged trigger');
+    const seen = await waitFor(() => {
+      const d = orchestrator.registry.get('signed');
+      return d && (d.rejected_commands ?? 0) >= 2 ? d : undefined;
+    }, 'the orchestrator to see the refusals');
+    assert.equal(seen.signed_commands, true);
+    assert.equal(seen.last_rejection, 'trigger for forged: unsigned');
+    assert.equal((await target.counters()).requests_sent, 30, 'the forged test sent nothing');
   });
 
   it('an agent ignores commands that name another orchestrator', async () => {

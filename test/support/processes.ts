@@ -177,7 +177,7 @@ export function quietLogger(): Logger & { lines: string[] } {
 export async function startOrchestrator(
   kafka: string,
   prefix: string,
-  options: { storeDir?: string; id?: string; quietAfterMs?: number; lostGraceMs?: number } = {},
+  options: { storeDir?: string; id?: string; quietAfterMs?: number; lostGraceMs?: number; secret?: string } = {},
 ): Promise<Orchestrator & { logLines: string[] }> {
   const logger = quietLogger();
   const orchestrator = await Orchestrator.start({
@@ -187,6 +187,7 @@ export async function startOrchestrator(
     id: options.id ?? 'test-orchestrator',
     quietAfterMs: options.quietAfterMs,
     lostGraceMs: options.lostGraceMs,
+    secret: options.secret,
     logger,
   });
   (suiteScope ? suiteOrchestrators : orchestrators).add(orchestrator);

@@ -3,6 +3,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { DriverAgent } from '../../agents/driver-agent';
 import { createLogger } from '../../common/logger';
+import { signCommand } from '../../protocol/command-signature';
 import { topicNames } from '../../protocol/wire-protocol';
 import { FakeBus } from '../support/fake-bus';
 import { FakeClock } from '../support/fake-clock';
@@ -61,6 +62,37 @@ describe('a driver agent (fake bus and clock, real HTTP target)', () => {
   const trigger = (testId: string) => bus.deliver(TOPICS.trigger, { test_id: testId, trigger: 'YES', orchestrator: 'orch' });
   const reports = (testId: string) => bus.sent(TOPICS.metrics).filter((m) => m.test_id === testId);
   const finalReport = (testId: string) => reports(testId).find((m) => m.test_status === 'complete');
+
+  describe('with a shared secret', () => {
+    const SECRET = 'a-shared-secret-of-some-length';
+    let fenced: DriverAgent;
+    beforeEach(async () => {
+      await agent.shutdown();
+      fenced = new DriverAgent({ bus, topics: TOPICS, nodeId: 'd2', nodeIp: '10.0.0.2', orchestrator: 'orch', defaultTarget: targetUrl, secret: SECRET, logger: createLogger('agent', 'error', () => {}), version: 'test', clock });
+      await fenced.start();
+    });
+    afterEach(() => fenced.shutdown());
+    const heartbeats = () => bus.sent(TOPICS.heartbeat).filter((h) => h.node_id === 'd2');
+    const configText = (testId: string) => JSON.stringify({ test_id: testId, test_type: 'AVALANCHE', test_message_delay: 0, message_count_per_driver: 20, orchestrator: 'orch', target: { url: targetUrl } });
+    const triggerText = (testId: string) => JSON.stringify({ test_id: testId, trigger: 'YES', orchestrator: 'orch' });
+
+    it('ignores unsigned commands, and its heartbeat says how many and why', async () => {
+      await bus.deliver(TOPICS.test_config, configText('forged'));
+      await bus.deliver(TOPICS.trigger, triggerText('forged'));
+      await eventually(() => heartbeats().some((h) => h.rejected_commands === 2), 'a heartbeat counting the refusals');
+      const beat = heartbeats().at(-1)!;
+      assert.equal(beat.signed_commands, true);
+      assert.equal(beat.last_rejection, 'trigger for forged: unsigned');
+      assert.equal(reports('forged').length, 0, 'nothing ran');
+    });
+
+    it('runs a test whose commands are signed with the secret', async () => {
+      await bus.deliver(TOPICS.test_config, signCommand('test_config', configText('signed'), SECRET, clock.now()));
+      await bus.deliver(TOPICS.trigger, signCommand('trigger', triggerText('signed'), SECRET, clock.now()));
+      await eventually(() => finalReport('signed') !== undefined, 'the final report');
+      assert.equal(finalReport('signed')!.requests_sent, 20);
+    });
+  });
 
   it('registers, then heartbeats on its clock', async () => {
     assert.deepEqual(bus.sent(TOPICS.register).map((m) => [m.node_id, m.node_IP, m.message_type]), [['d1', '10.0.0.1', 'DRIVER_NODE_REGISTER']]);
