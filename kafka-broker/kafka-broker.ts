@@ -1,6 +1,6 @@
 // `npm run kafka:start` / `npm run kafka:stop`: a local single-node Kafka broker for trying the product.
-import { formatHelp, parseNumberOption, parseOptions, runCli, UsageError, wantsHelp } from '../common/cli-options';
-import { brokerStateDir, startBroker, stopBroker } from './local-kafka';
+import { formatHelp, parseNumberOption, parseOptionWith, parseOptions, runCli, UsageError, wantsHelp } from '../common/cli-options';
+import { brokerStateDir, DEFAULT_KAFKA_VERSION, kafkaVersion, startBroker, stopBroker } from './local-kafka';
 
 const OPTIONS = {
   port: { type: 'string', value: 'PORT', default: '9092', env: 'LT_KAFKA_PORT', description: 'Port clients connect to.' },
@@ -13,6 +13,13 @@ const OPTIONS = {
   },
   'listen-host': { type: 'string', value: 'HOST', default: '127.0.0.1', env: 'LT_KAFKA_LISTEN_HOST', description: 'Address to listen on (0.0.0.0 for every interface).' },
   fresh: { type: 'boolean', description: 'Delete the broker’s stored topics before starting.' },
+  'kafka-version': {
+    type: 'string',
+    value: 'VERSION',
+    default: DEFAULT_KAFKA_VERSION,
+    env: 'LT_KAFKA_VERSION',
+    description: 'Apache Kafka version to fetch from Maven Central and run (3.9.x or 4.x, e.g. 4.1.1).',
+  },
 } as const;
 
 const HELP = formatHelp(
@@ -36,6 +43,7 @@ runCli('kafka-broker', async () => {
       advertisedHost: options['advertised-host']!,
       listenHost: options['listen-host']!,
       fresh: options.fresh,
+      version: parseOptionWith('kafka-version', options['kafka-version']!, kafkaVersion),
       onProgress: (line) => process.stderr.write(line + '\n'),
     });
     process.stdout.write(`Kafka is ready at ${broker.bootstrap} (pid ${broker.pid}). Stop it with: npm run kafka:stop${port === 9092 ? '' : ` -- --port ${port}`}\n`);

@@ -26,6 +26,8 @@ export interface BrokerOptions {
   home?: string;
   /** The pom that names the broker's jars; the package's kafka-broker/pom.xml unless given. */
   pomFile?: string;
+  /** Apache Kafka version from Maven Central (3.9.x or 4.x); LT_KAFKA_VERSION, else DEFAULT_KAFKA_VERSION. */
+  version?: string;
   onProgress?: (line: string) => void;
   /** Aborting stops a download or start-up in progress (and the JVM, if it was started). */
   signal?: AbortSignal;
@@ -38,6 +40,17 @@ export interface RunningBroker {
   /** Stops the JVM and waits for it to exit. */
   stop(): Promise<void>;
 }
+
+export const DEFAULT_KAFKA_VERSION = '3.9.1';
+
+/** The version to run: given, else LT_KAFKA_VERSION, else the default. */
+export function kafkaVersion(given?: string): string {
+  const version = given ?? (process.env.LT_KAFKA_VERSION?.trim() || DEFAULT_KAFKA_VERSION);
+  if (!/^[34]\.\d+\.\d+$/.test(version)) throw new Error(`Kafka version ${JSON.stringify(version)} is not one this launcher runs (3.x.y or 4.x.y)`);
+  return version;
+}
+
+const majorOf = (version: string) => Number(version.split('.')[0]);
 
 const defaultHome = () => join(projectRoot(), '.kafka');
 const defaultPom = () => join(projectRoot(), 'kafka-broker', 'pom.xml');
@@ -71,13 +84,14 @@ function runTool(command: string, args: string[], signal: AbortSignal | undefine
 }
 
 /** Fetches the broker's jars with Maven once; later calls find them in place. */
-export async function ensureJars(onProgress: (line: string) => void = () => {}, home = defaultHome(), pom = defaultPom(), signal?: AbortSignal): Promise<string> {
-  const dir = join(home, 'jars');
-  if (existsSync(dir) && readdirSync(dir).some((f) => f.startsWith('kafka_2.13-'))) return dir;
-  onProgress('Fetching the Kafka broker jars from Maven Central (once; later runs reuse them)...');
+export async function ensureJars(onProgress: (line: string) => void = () => {}, home = defaultHome(), pom = defaultPom(), signal?: AbortSignal, version = kafkaVersion()): Promise<string> {
+  const dir = join(home, version === DEFAULT_KAFKA_VERSION ? 'jars' : `jars-${version}`);
+  if (existsSync(dir) && readdirSync(dir).some((f) => f === `kafka_2.13-${version}.jar`)) return dir;
+  onProgress(`Fetching the Kafka ${version} broker jars from Maven Central (once; later runs reuse them)...`);
   let result;
   try {
-    result = await runTool('mvn', ['-q', '-B', '-f', pom, 'dependency:copy-dependencies', '-DincludeScope=runtime', `-DoutputDirectory=${dir}`], signal);
+    const versionArgs = [`-Dkafka.version=${version}`, ...(majorOf(version) >= 4 ? ['-Dkafka.major=4'] : [])];
+    result = await runTool('mvn', ['-q', '-B', '-f', pom, 'dependency:copy-dependencies', '-DincludeScope=runtime', ...versionArgs, `-DoutputDirectory=${dir}`], signal);
   } catch (error) {
     if (error instanceof BrokerStartCancelled) throw error;
     throw new Error(`cannot run Maven (mvn): ${(error as Error).message}. Install Java 17 and Maven, or use a broker of your own with --kafka HOST:PORT.`);
@@ -113,6 +127,24 @@ function serverProperties(options: BrokerOptions, controllerPort: number, dataDi
   ].join('\n');
 }
 
+/** Logging for a 4.x broker, which logs to log4j 2. */
+const LOG4J2 = (logFile: string) =>
+  [
+    'appender.file.type=File',
+    'appender.file.name=FILE',
+    `appender.file.fileName=${logFile}`,
+    'appender.file.layout.type=PatternLayout',
+    'appender.file.layout.pattern=[%d] %p %m (%c)%n',
+    'rootLogger.level=INFO',
+    'rootLogger.appenderRef.file.ref=FILE',
+    'logger.kafka.name=kafka',
+    'logger.kafka.level=INFO',
+    'logger.apache.name=org.apache.kafka',
+    'logger.apache.level=WARN',
+    '',
+  ].join('\n');
+
+/** Logging for a 3.x broker, which logs to log4j 1.x (reload4j). */
 const LOG4J = (logFile: string) =>
   [
     'log4j.rootLogger=INFO, file',
@@ -194,15 +226,18 @@ export async function startBroker(options: BrokerOptions): Promise<RunningBroker
   }
 
   const signal = options.signal;
-  const jars = await ensureJars(progress, options.home, options.pomFile, signal);
+  const version = kafkaVersion(options.version);
+  const jars = await ensureJars(progress, options.home, options.pomFile, signal, version);
   const dataDir = join(stateDir, 'data');
   if (options.fresh) rmSync(dataDir, { recursive: true, force: true });
   mkdirSync(dataDir, { recursive: true });
   const controllerPort = await freePort();
   const propsFile = join(stateDir, 'server.properties');
   writeFileSync(propsFile, serverProperties(options, controllerPort, dataDir));
-  const log4jFile = join(stateDir, 'log4j.properties');
-  writeFileSync(log4jFile, LOG4J(logFile));
+  const log4j2 = majorOf(version) >= 4;
+  const log4jFile = join(stateDir, log4j2 ? 'log4j2.properties' : 'log4j.properties');
+  writeFileSync(log4jFile, log4j2 ? LOG4J2(logFile) : LOG4J(logFile));
+  const logging = log4j2 ? `-Dlog4j2.configurationFile=file:${log4jFile}` : `-Dlog4j.configuration=file:${log4jFile}`;
   const classpath = `${jars}/*`;
 
   // Storage is formatted once per data folder; the cluster id is 16 random bytes, as Kafka's own tool makes it.
@@ -210,7 +245,7 @@ export async function startBroker(options: BrokerOptions): Promise<RunningBroker
     const clusterId = randomBytes(16).toString('base64url');
     let format;
     try {
-      format = await runTool('java', ['-cp', classpath, `-Dlog4j.configuration=file:${log4jFile}`, 'kafka.tools.StorageTool', 'format', `--cluster-id=${clusterId}`, '--config', propsFile, '--ignore-formatted'], signal);
+      format = await runTool('java', ['-cp', classpath, logging, 'kafka.tools.StorageTool', 'format', `--cluster-id=${clusterId}`, '--config', propsFile, '--ignore-formatted'], signal);
     } catch (error) {
       if (error instanceof BrokerStartCancelled) throw error;
       throw new Error(`cannot run java: ${(error as Error).message}. Install Java 17 (or newer) to run the local broker.`);
@@ -218,9 +253,9 @@ export async function startBroker(options: BrokerOptions): Promise<RunningBroker
     if (format.code !== 0) throw new Error(`formatting Kafka storage failed:\n${format.output}`);
   }
 
-  progress(`Starting Kafka on ${bootstrap} (log: ${logFile})...`);
+  progress(`Starting Kafka ${version} on ${bootstrap} (log: ${logFile})...`);
   const out = openSync(logFile, 'a');
-  const child = spawn('java', ['-Xms256m', '-Xmx512m', `-Dlog4j.configuration=file:${log4jFile}`, '-cp', classpath, 'kafka.Kafka', propsFile], {
+  const child = spawn('java', ['-Xms256m', '-Xmx512m', logging, '-cp', classpath, 'kafka.Kafka', propsFile], {
     detached: true,
     stdio: ['ignore', out, out],
   });

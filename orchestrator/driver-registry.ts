@@ -3,7 +3,7 @@
 // can hear: a driver is lost after `lostAfterMs` of silence counted from the later of its last
 // message, the moment the broker became reachable again, and the end of this process's own last
 // event-loop stall (messages queued behind a stall are read before anyone is judged). A whole
-// fleet falling silent together is put down to the bus for a while (see fleetSilent).
+// fleet falling silent together is put down to the bus for a while (see updateFleetSilence).
 //
 // Listeners hear of state changes only (health, activity, test, identity); the load figures a
 // heartbeat carries (CPU, event-loop lag) change every second and are read from list() when shown.
@@ -56,6 +56,8 @@ export class DriverRegistry extends EventEmitter<RegistryEvents> {
   private readonly timer: TimerHandle;
   private lastSweepAt: number;
   private stallEndedAt = 0;
+  /** the fleet silence under way, if any (see updateFleetSilence) */
+  private fleetSilence: { members: Set<string>; startedAt: number; until: number } | undefined;
 
   constructor(options: RegistryOptions) {
     super();
@@ -179,10 +181,10 @@ export class DriverRegistry extends EventEmitter<RegistryEvents> {
     }
     const health = this.observation();
     const listeningSince = Math.max(health.since, this.stallEndedAt);
-    const fleetSilent = this.fleetSilent(now);
+    this.updateFleetSilence(now);
     for (const driver of [...this.drivers.values()]) {
       const silentFor = now - driver.last_seen;
-      if (driver.health === 'alive' && health.reachable && !fleetSilent && now - Math.max(driver.last_seen, listeningSince) > this.lostAfterMs) {
+      if (driver.health === 'alive' && health.reachable && !this.inFleetSilence(driver, now) && now - Math.max(driver.last_seen, listeningSince) > this.lostAfterMs) {
         driver.health = 'lost';
         driver.activity = 'idle';
         driver.current_test = undefined;
@@ -195,22 +197,32 @@ export class DriverRegistry extends EventEmitter<RegistryEvents> {
   }
 
   /**
-   * Every alive driver (two or more) fell silent at the same moment, not long ago: the bus, not the
-   * fleet, is the likely cause. A broker in a controlled shutdown can still answer this
+   * A fleet silence: every alive driver (two or more) fell silent at the same moment, which the
+   * bus, not the fleet, explains best. A broker in a controlled shutdown can still answer this
    * orchestrator's fetches while it refuses the agents' heartbeats, so our own hearing does not
-   * tell. Nobody is lost for FLEET_SILENCE_GRACE_MS; a real loss of the whole fleet shows after it.
+   * tell; and when it is back, the agents' clients reconnect one by one, seconds apart. So each
+   * driver of such a silence has FLEET_SILENCE_GRACE_MS from its start to come back, whoever
+   * comes back first; past that, a driver still silent is lost.
    */
-  private fleetSilent(now: number): boolean {
-    let alive = 0;
-    let newest = -Infinity;
-    let oldest = Infinity;
-    for (const d of this.drivers.values()) {
-      if (d.health !== 'alive') continue;
-      alive++;
-      newest = Math.max(newest, d.last_seen);
-      oldest = Math.min(oldest, d.last_seen);
+  private updateFleetSilence(now: number): void {
+    const episode = this.fleetSilence;
+    if (episode && (now >= episode.until || [...episode.members].every((id) => (this.drivers.get(id)?.last_seen ?? Infinity) > episode.startedAt))) {
+      this.fleetSilence = undefined;
     }
-    return alive >= 2 && now - newest > this.lostAfterMs && newest - oldest <= FLEET_SILENCE_SPREAD_MS && now - newest < FLEET_SILENCE_GRACE_MS;
+    if (this.fleetSilence) return;
+    const alive = [...this.drivers.values()].filter((d) => d.health === 'alive');
+    if (alive.length < 2) return;
+    const newest = Math.max(...alive.map((d) => d.last_seen));
+    const oldest = Math.min(...alive.map((d) => d.last_seen));
+    if (now - newest > this.lostAfterMs && newest - oldest <= FLEET_SILENCE_SPREAD_MS) {
+      this.fleetSilence = { members: new Set(alive.map((d) => d.node_id)), startedAt: newest, until: newest + FLEET_SILENCE_GRACE_MS };
+    }
+  }
+
+  /** Whether a driver's silence is part of a fleet silence still within its grace. */
+  private inFleetSilence(driver: DriverInfo, now: number): boolean {
+    const episode = this.fleetSilence;
+    return !!episode && episode.members.has(driver.node_id) && driver.last_seen <= episode.startedAt && now < episode.until;
   }
 
   dispose(): void {

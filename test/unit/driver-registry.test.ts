@@ -70,6 +70,17 @@ describe('driver registry', () => {
     assert.deepEqual(lost.sort(), ['a', 'b'], 'a common silence past the grace is a loss');
   });
 
+  it('after a fleet silence, a driver that reconnects later than the others still has the grace', () => {
+    beat('a');
+    beat('b');
+    clock.advance(8_000); // the broker is back: a reconnects at once, b takes longer
+    live('a', 5);
+    assert.deepEqual(lost, [], 'b is part of the silence, not alone in it');
+    beat('b');
+    live('a', 1);
+    assert.equal(registry.get('b')!.health, 'alive');
+  });
+
   it('one driver of several falling silent is lost at 3 s as usual', () => {
     beat('a');
     beat('b');
