@@ -6,6 +6,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { KafkaBus } from '../../protocol/kafka-bus';
 import type { BusMessage } from '../../protocol/message-bus';
+import { signCommand } from '../../protocol/command-signature';
 import { parseMetrics, topicNames, type MetricsMessage } from '../../protocol/wire-protocol';
 import { kafkaBootstrap, uniquePrefix } from '../support/kafka-fixture';
 import { quietLogger, startAgent, startAgents, startOrchestrator, startTargetProcess, stopOrchestrator, tempDir, waitFor } from '../support/processes';
@@ -170,7 +171,7 @@ describe('commands between agent and orchestrator', function () {
     assert.equal((await allowed.counters()).requests_sent, 20);
   });
 
-  it('an agent with a shared secret obeys its orchestrator’s signed commands and refuses forged ones, which the orchestrator sees', async () => {
+  it('an agent with a shared secret obeys signed commands and refuses unsigned, forged, stale and replayed ones from a plain producer: logged, shown, nothing sent', async () => {
     const kafka = await kafkaBootstrap();
     const prefix = uniquePrefix('signed');
     const topics = topicNames(prefix);
@@ -185,18 +186,32 @@ describe('commands between agent and orchestrator', function () {
     const run = await orchestrator.startTest({ test_type: 'AVALANCHE', message_count_per_driver: 30, drivers: 1, target: `${target.url}/ping` });
     const result = await orchestrator.waitForEnd(run.testId);
     assert.equal(result.status, 'complete', result.verdict.reason);
-    // Anyone else on the cluster: a spec-only command, as another implementation would send it.
+    // Anyone else on the cluster, with a plain producer: unsigned, forged, stale and replayed commands.
     bus = await rawBus(kafka);
-    await bus.publish(topics.test_config, JSON.stringify({ test_id: 'forged', test_type: 'AVALANCHE', test_message_delay: 0, message_count_per_driver: 1000, target: { url: `${target.url}/ping` } }));
-    await bus.publish(topics.trigger, JSON.stringify({ test_id: 'forged', trigger: 'YES' }));
-    await waitFor(() => agent.output().includes('rejected a trigger for forged: unsigned'), 'the agent to refuse the forged trigger');
+    const config = (testId: string) => JSON.stringify({ test_id: testId, test_type: 'AVALANCHE', test_message_delay: 0, message_count_per_driver: 10, target: { url: `${target.url}/ping` } });
+    const trigger = (testId: string) => JSON.stringify({ test_id: testId, trigger: 'YES' });
+    await bus.publish(topics.test_config, config('unsigned'));
+    await bus.publish(topics.trigger, trigger('unsigned'));
+    await bus.publish(topics.test_config, signCommand('test_config', config('forged'), 'not-the-secret-at-all!', Date.now()));
+    await bus.publish(topics.trigger, signCommand('trigger', trigger('forged'), 'not-the-secret-at-all!', Date.now()));
+    await bus.publish(topics.test_config, signCommand('test_config', config('stale'), secret, Date.now() - 5 * 60_000));
+    await bus.publish(topics.trigger, signCommand('trigger', trigger('stale'), secret, Date.now() - 5 * 60_000));
+    // A signed test runs once; the same trigger sent again is a replay.
+    const signedTrigger = signCommand('trigger', trigger('once'), secret, Date.now());
+    await bus.publish(topics.test_config, signCommand('test_config', config('once'), secret, Date.now()));
+    await bus.publish(topics.trigger, signedTrigger);
+    await waitFor(async () => (await target.counters()).requests_sent === 40, 'the signed test to run once');
+    await bus.publish(topics.trigger, signedTrigger);
+    for (const why of ['trigger for unsigned: unsigned', 'trigger for forged: a bad signature', 'trigger for stale: stale: issued 300 s ago', 'trigger for once: replayed']) {
+      await waitFor(() => agent.output().includes(`rejected a ${why}`), `the agent to log: rejected a ${why}`);
+    }
     const seen = await waitFor(() => {
       const d = orchestrator.registry.get('signed');
-      return d && (d.rejected_commands ?? 0) >= 2 ? d : undefined;
-    }, 'the orchestrator to see the refusals');
+      return d && (d.rejected_commands ?? 0) >= 7 ? d : undefined;
+    }, 'the orchestrator to see the seven refusals');
     assert.equal(seen.signed_commands, true);
-    assert.equal(seen.last_rejection, 'trigger for forged: unsigned');
-    assert.equal((await target.counters()).requests_sent, 30, 'the forged test sent nothing');
+    assert.match(seen.last_rejection ?? '', /^trigger for once: replayed/);
+    assert.equal((await target.counters()).requests_sent, 40, 'only the two signed tests sent anything');
   });
 
   it('an agent ignores commands that name another orchestrator', async () => {

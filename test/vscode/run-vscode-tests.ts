@@ -13,7 +13,7 @@ import { format } from 'node:util';
 import type { Page } from 'playwright-core';
 import { kafkaBootstrap, stopKafkaFixture, uniquePrefix } from '../support/kafka-fixture';
 import { ROOT, startAgents, startTargetProcess, stopAllProcesses, tempDir, waitFor } from '../support/processes';
-import { launchBrowser, loopbackContext, packageVsix, runPaletteCommand, startCodeServer, webviewLocator, type CodeServer } from './workbench';
+import { launchBrowser, loopbackContext, packageVsix, runPaletteCommand, startCodeServer, webviewFrame, webviewLocator, type CodeServer } from './workbench';
 
 const ORCHESTRATOR_ID = 'vscode-test';
 const DRIVERS = 2;
@@ -108,6 +108,22 @@ async function useLikeAPerson(page: Page, server: CodeServer, workspace: string)
     .waitFor({ timeout: 15_000 })
     .then(() => 'passed')
     .catch(() => 'no verdict');
+  // The page's Content-Security-Policy, as served to the browser: nothing by default, scripts only
+  // with the page's nonce, no inline or eval, nothing from plain http or any host at all.
+  const policy = await (await webviewFrame(page)).evaluate(() => document.querySelector('meta[http-equiv="Content-Security-Policy"]')?.getAttribute('content') ?? '');
+  const directives = new Map(
+    policy
+      .split(';')
+      .map((d: string) => d.trim().split(/\s+/))
+      .filter((d: string[]) => d[0] !== '')
+      .map((d: string[]): [string, string[]] => [d[0], d.slice(1)]),
+  );
+  const scripts = directives.get('script-src') ?? [];
+  const cspHolds =
+    directives.get('default-src')?.join(' ') === "'none'" &&
+    scripts.length === 1 &&
+    /^'nonce-[A-Za-z0-9+/=_-]{16,}'$/.test(scripts[0]) &&
+    !/'unsafe-inline'|'unsafe-eval'|http:|(^|\s)\*(\s|;|$)/.test(policy);
   // The drivers tree says how each participant's part ended.
   const treeParts = await waitFor(
     async () => {
@@ -126,11 +142,11 @@ async function useLikeAPerson(page: Page, server: CodeServer, workspace: string)
   await frame.locator('[data-testid=verdict]').waitFor();
   await page.screenshot({ path: join(RESULTS, 'vscode-dashboard-light.png') });
   const expected = 800 * DRIVERS;
-  const passed = final === expected && verdictText === 'PASSED' && rows === DRIVERS && statusBar === 'passed' && treeParts === DRIVERS;
+  const passed = final === expected && verdictText === 'PASSED' && rows === DRIVERS && statusBar === 'passed' && treeParts === DRIVERS && cspHolds;
   return {
     name: 'UI: palette, tree and dashboard',
     passed,
-    detail: `requests ${first} → ${second} → ${final} (expected ${expected}), verdict ${verdictText}, ${rows} driver rows, status bar ${statusBar}, ${treeParts} tree rows saying “last test: complete”`,
+    detail: `requests ${first} → ${second} → ${final} (expected ${expected}), verdict ${verdictText}, ${rows} driver rows, status bar ${statusBar}, ${treeParts} tree rows saying “last test: complete”, CSP ${cspHolds ? 'holds' : `does not hold: ${policy}`}`,
   };
 }
 
