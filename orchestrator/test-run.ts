@@ -406,7 +406,10 @@ export class TestRun extends EventEmitter<TestRunEvents> {
       if (track.ending) out.push(track.ending);
       else if (track.state === 'complete') {
         const sent = track.latest?.message.requests_sent;
-        if (sent !== undefined && sent < plan && !this.stopRequested) {
+        // A part whose count is unknown cannot be checked against the plan: it never makes a test complete.
+        if (sent === undefined && !this.stopRequested) {
+          out.push({ node_id: id, state: 'complete', at: track.latest?.receivedAt ?? this.clock.now(), reason: 'its reports gave no request count, so its part cannot be checked against the plan' });
+        } else if (sent !== undefined && sent < plan && !this.stopRequested) {
           out.push({ node_id: id, state: 'complete', at: track.latest!.receivedAt, reason: `its final report counts ${sent.toLocaleString('en-US')} of ${plan.toLocaleString('en-US')} requests` });
         }
       }

@@ -233,6 +233,16 @@ describe('a test run (state machine, on a fake clock)', () => {
       assert.equal(ended.result?.status, 'complete', 'done once quiet, with its count equal to the plan');
     });
 
+    it('a driver of another implementation that never gives a request count cannot make the test complete', () => {
+      start(['spec']);
+      const message: MetricsMessage = { node_id: 'spec', test_id: 't1', report_id: 'only', metrics: { mean_latency: 5, median_latency: 5, min_latency: 1, max_latency: 9 } };
+      run.onReport(message, clock.now());
+      clock.advance(11_000);
+      assert.equal(ended.result?.status, 'incomplete');
+      assert.equal(ended.result?.verdict.passed, false);
+      assert.match(ended.result!.ending[0].reason, /gave no request count/);
+    });
+
     it('while the orchestrator cannot hear the broker, nothing is judged; queued reports are read first', () => {
       start();
       report('d1', { status: 'running', sent: 10, elapsedMs: 100 });
