@@ -4,7 +4,8 @@ import { formatHelp, httpUrl, parseOptions, parseOptionWith, runCli, UsageError,
 import { createLogger, errorMessage, isLogLevel } from '../common/logger';
 import { primaryAddress } from '../common/network-address';
 import { PRODUCT_VERSION } from '../common/version';
-import { KafkaBus, parseBrokerList } from '../protocol/kafka-bus';
+import { describeSecurity, KafkaAccessError, KafkaBus } from '../protocol/kafka-bus';
+import { KAFKA_OPTIONS, readKafkaOptions } from '../protocol/kafka-options';
 import { topicNames } from '../protocol/wire-protocol';
 import { readSharedSecret, SECRET_FILE_OPTION } from '../common/shared-secret';
 import { claimAgentSlot } from './agent-slot';
@@ -13,7 +14,7 @@ import { warmUpHttpClient } from './load-generator';
 import { DriverAgent } from './driver-agent';
 
 const OPTIONS = {
-  kafka: { type: 'string', value: 'HOST:PORT', default: '127.0.0.1:9092', env: 'LT_KAFKA', description: 'Kafka bootstrap server(s), comma-separated.' },
+  ...KAFKA_OPTIONS,
   orchestrator: {
     type: 'string',
     value: 'HOST',
@@ -67,7 +68,7 @@ runCli('lt-agent', async () => {
   }
   const level = options['log-level']!;
   if (!isLogLevel(level)) throw new UsageError(`--log-level must be error, warn, info or debug, got "${level}"`);
-  const brokers = parseOptionWith('kafka', options.kafka!, parseBrokerList);
+  const { brokers, security, warnings: kafkaWarnings } = readKafkaOptions(options);
   parseOptionWith('target', options.target!, httpUrl);
   const latencyLogDir = options['latency-log'];
   if (latencyLogDir) {
@@ -85,6 +86,7 @@ runCli('lt-agent', async () => {
   const allowlist = parseOptionWith('allow-target', options['allow-target'] ?? '', (text) => new TargetAllowlist(text.split(',')));
   process.once('exit', () => slot?.release());
   const log = createLogger(`lt-agent ${nodeId}`, level);
+  for (const warning of kafkaWarnings) log.warn(warning);
 
   let shuttingDown = false;
   let agent: DriverAgent | undefined;
@@ -105,8 +107,10 @@ runCli('lt-agent', async () => {
   // An agent may start before its broker: keep trying, and say so.
   for (let attempt = 1; !bus && !shuttingDown; attempt++) {
     try {
-      bus = await KafkaBus.connect({ brokers, clientId: `lt-agent-${nodeId}`, logger: log, connectRetries: 2 });
+      bus = await KafkaBus.connect({ brokers, security, clientId: `lt-agent-${nodeId}`, logger: log, connectRetries: 2 });
     } catch (error) {
+      // Refused, not unreachable: the same settings will be refused again, so say so and exit.
+      if (error instanceof KafkaAccessError) throw new Error(`${error.message}. Check the --kafka-* options (see --help).`);
       log.warn(`waiting for Kafka at ${brokers.join(',')} (attempt ${attempt}): ${errorMessage(error)}`);
       await Promise.race([stopped, new Promise((r) => setTimeout(r, Math.min(5000, 500 * attempt)))]);
     }
@@ -131,7 +135,7 @@ runCli('lt-agent', async () => {
   if (secret) log.info('obeys only commands signed with the shared secret');
   else log.warn('no shared secret (--secret-file or LT_SECRET): any producer on this Kafka cluster can command this agent');
   log.info(
-    `registered as ${nodeId} via Kafka at ${brokers.join(',')}; ${options.orchestrator ? `serving orchestrator ${options.orchestrator}` : 'serving any orchestrator'}`,
+    `registered as ${nodeId} via Kafka at ${brokers.join(',')} over ${describeSecurity(security)}; ${options.orchestrator ? `serving orchestrator ${options.orchestrator}` : 'serving any orchestrator'}`,
   );
   await stopped;
   await agent.shutdown();

@@ -4,13 +4,17 @@
 // storage tool run as child processes awaited asynchronously, and an AbortSignal cancels the wait
 // (a first start inside the editor may spend minutes downloading).
 import { spawn } from 'node:child_process';
+import { BrokerStartCancelled, runTool } from './run-tool';
 import { randomBytes } from 'node:crypto';
 import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { freePort } from '../common/free-port';
 import { createLogger } from '../common/logger';
 import { projectRoot } from '../common/project-root';
-import { KafkaBus } from '../protocol/kafka-bus';
+import { KafkaBus, type KafkaSecurity } from '../protocol/kafka-bus';
+import { secureListener, type BrokerCredentials, type BrokerSecurityMode, type SecuredListener } from './broker-security';
+
+export { BrokerStartCancelled } from './run-tool';
 
 export interface BrokerOptions {
   port: number;
@@ -20,6 +24,8 @@ export interface BrokerOptions {
   listenHost: string;
   /** Start from empty storage instead of keeping topics from earlier runs. */
   fresh: boolean;
+  /** `sasl_ssl`: one SASL_SSL listener with a certificate of its own authority and SCRAM/PLAIN users (broker-security.ts). */
+  security?: BrokerSecurityMode;
   /** Where this broker's config, data, log and pid live; one folder per port by default. */
   stateDir?: string;
   /** Where the jars (and by default the state) live; the repository's .kafka/ unless given. */
@@ -37,6 +43,8 @@ export interface RunningBroker {
   bootstrap: string;
   pid: number;
   logFile: string;
+  /** For a SASL_SSL broker: the CA to trust and the user to sign in as. */
+  credentials?: BrokerCredentials;
   /** Stops the JVM and waits for it to exit. */
   stop(): Promise<void>;
 }
@@ -54,34 +62,6 @@ const majorOf = (version: string) => Number(version.split('.')[0]);
 
 const defaultHome = () => join(projectRoot(), '.kafka');
 const defaultPom = () => join(projectRoot(), 'kafka-broker', 'pom.xml');
-
-export class BrokerStartCancelled extends Error {
-  constructor() {
-    super('starting the Kafka broker was cancelled');
-  }
-}
-
-/** Runs a command to its end without blocking; the output is kept for the error message. */
-function runTool(command: string, args: string[], signal: AbortSignal | undefined): Promise<{ code: number | null; output: string }> {
-  return new Promise((done, fail) => {
-    if (signal?.aborted) return fail(new BrokerStartCancelled());
-    const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-    let output = '';
-    child.stdout.on('data', (d: Buffer) => (output += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (output += d.toString()));
-    const onAbort = () => child.kill('SIGTERM');
-    signal?.addEventListener('abort', onAbort, { once: true });
-    child.once('error', (error) => {
-      signal?.removeEventListener('abort', onAbort);
-      fail(error);
-    });
-    child.once('close', (code) => {
-      signal?.removeEventListener('abort', onAbort);
-      if (signal?.aborted) fail(new BrokerStartCancelled());
-      else done({ code, output });
-    });
-  });
-}
 
 /** Fetches the broker's jars with Maven once; later calls find them in place. */
 export async function ensureJars(onProgress: (line: string) => void = () => {}, home = defaultHome(), pom = defaultPom(), signal?: AbortSignal, version = kafkaVersion()): Promise<string> {
@@ -104,16 +84,21 @@ export function brokerStateDir(port: number, home = defaultHome()): string {
   return join(home, `broker-${port}`);
 }
 
-function serverProperties(options: BrokerOptions, controllerPort: number, dataDir: string): string {
+function serverProperties(options: BrokerOptions, controllerPort: number, dataDir: string, secured: SecuredListener | undefined): string {
+  const listener = secured
+    ? secured.properties.map((line) => line.replace('CONTROLLER_PORT', String(controllerPort)))
+    : [
+        `listeners=PLAINTEXT://${options.listenHost}:${options.port},CONTROLLER://127.0.0.1:${controllerPort}`,
+        `advertised.listeners=PLAINTEXT://${options.advertisedHost}:${options.port}`,
+        'inter.broker.listener.name=PLAINTEXT',
+        'listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT',
+      ];
   return [
     'process.roles=broker,controller',
     'node.id=1',
     `controller.quorum.voters=1@127.0.0.1:${controllerPort}`,
-    `listeners=PLAINTEXT://${options.listenHost}:${options.port},CONTROLLER://127.0.0.1:${controllerPort}`,
-    `advertised.listeners=PLAINTEXT://${options.advertisedHost}:${options.port}`,
     'controller.listener.names=CONTROLLER',
-    'inter.broker.listener.name=PLAINTEXT',
-    'listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT',
+    ...listener,
     `log.dirs=${dataDir}`,
     // One node: the internal topics must not ask for three replicas, or consumer groups never get a coordinator.
     'offsets.topic.replication.factor=1',
@@ -174,10 +159,10 @@ function tail(file: string, lines = 30): string {
   }
 }
 
-async function acceptsClients(bootstrap: string): Promise<boolean> {
+async function acceptsClients(bootstrap: string, security: KafkaSecurity | undefined): Promise<boolean> {
   const quiet = createLogger('probe', 'error', () => {});
   try {
-    const bus = await KafkaBus.connect({ brokers: [bootstrap], clientId: 'lt-broker-probe', logger: quiet, connectRetries: 0 });
+    const bus = await KafkaBus.connect({ brokers: [bootstrap], security, clientId: 'lt-broker-probe', logger: quiet, connectRetries: 0 });
     await bus.close();
     return true;
   } catch {
@@ -209,10 +194,14 @@ export async function startBroker(options: BrokerOptions): Promise<RunningBroker
   const pidFile = join(stateDir, 'broker.pid');
   const logFile = join(stateDir, 'broker.log');
   const bootstrap = `${options.advertisedHost.includes(':') ? `[${options.advertisedHost}]` : options.advertisedHost}:${options.port}`;
+  const mode = options.security ?? 'plaintext';
+  const secured = mode === 'sasl_ssl' ? await secureListener(stateDir, { host: options.listenHost, advertisedHost: options.advertisedHost, port: options.port }, options.signal) : undefined;
+  const clientSecurity = secured?.credentials.clientSecurity;
   const handle = (pid: number): RunningBroker => ({
     bootstrap,
     pid,
     logFile,
+    credentials: secured?.credentials,
     stop: async () => {
       await stopPid(pid);
       rmSync(pidFile, { force: true });
@@ -221,7 +210,7 @@ export async function startBroker(options: BrokerOptions): Promise<RunningBroker
 
   if (existsSync(pidFile)) {
     const pid = Number(readFileSync(pidFile, 'utf8'));
-    if (pid > 0 && isAlive(pid) && (await acceptsClients(bootstrap))) return handle(pid);
+    if (pid > 0 && isAlive(pid) && (await acceptsClients(bootstrap, clientSecurity))) return handle(pid);
     rmSync(pidFile, { force: true });
   }
 
@@ -229,11 +218,15 @@ export async function startBroker(options: BrokerOptions): Promise<RunningBroker
   const version = kafkaVersion(options.version);
   const jars = await ensureJars(progress, options.home, options.pomFile, signal, version);
   const dataDir = join(stateDir, 'data');
+  const modeFile = join(stateDir, 'security-mode');
   if (options.fresh) rmSync(dataDir, { recursive: true, force: true });
+  // SCRAM users are written when storage is formatted, so storage made for one mode cannot serve the other.
+  const formattedFor = existsSync(join(dataDir, 'meta.properties')) ? (existsSync(modeFile) ? readFileSync(modeFile, 'utf8').trim() : 'plaintext') : undefined;
+  if (formattedFor && formattedFor !== mode) throw new Error(`the broker storage in ${dataDir} was made for ${formattedFor}, not ${mode}: add --fresh (its topics are deleted) or use another --port`);
   mkdirSync(dataDir, { recursive: true });
   const controllerPort = await freePort();
   const propsFile = join(stateDir, 'server.properties');
-  writeFileSync(propsFile, serverProperties(options, controllerPort, dataDir));
+  writeFileSync(propsFile, serverProperties(options, controllerPort, dataDir, secured));
   const log4j2 = majorOf(version) >= 4;
   const log4jFile = join(stateDir, log4j2 ? 'log4j2.properties' : 'log4j.properties');
   writeFileSync(log4jFile, log4j2 ? LOG4J2(logFile) : LOG4J(logFile));
@@ -245,15 +238,16 @@ export async function startBroker(options: BrokerOptions): Promise<RunningBroker
     const clusterId = randomBytes(16).toString('base64url');
     let format;
     try {
-      format = await runTool('java', ['-cp', classpath, logging, 'kafka.tools.StorageTool', 'format', `--cluster-id=${clusterId}`, '--config', propsFile, '--ignore-formatted'], signal);
+      format = await runTool('java', ['-cp', classpath, logging, 'kafka.tools.StorageTool', 'format', `--cluster-id=${clusterId}`, '--config', propsFile, '--ignore-formatted', ...(secured?.formatArgs ?? [])], signal);
     } catch (error) {
       if (error instanceof BrokerStartCancelled) throw error;
       throw new Error(`cannot run java: ${(error as Error).message}. Install Java 17 (or newer) to run the local broker.`);
     }
     if (format.code !== 0) throw new Error(`formatting Kafka storage failed:\n${format.output}`);
+    writeFileSync(modeFile, mode);
   }
 
-  progress(`Starting Kafka ${version} on ${bootstrap} (log: ${logFile})...`);
+  progress(`Starting Kafka ${version} on ${bootstrap}${secured ? ' (SASL_SSL)' : ''} (log: ${logFile})...`);
   const out = openSync(logFile, 'a');
   const child = spawn('java', ['-Xms256m', '-Xmx512m', logging, '-cp', classpath, 'kafka.Kafka', propsFile], {
     detached: true,
@@ -276,7 +270,7 @@ export async function startBroker(options: BrokerOptions): Promise<RunningBroker
       rmSync(pidFile, { force: true });
       throw new Error(`the Kafka broker exited during start-up. Last lines of ${logFile}:\n${tail(logFile)}`);
     }
-    if (await acceptsClients(bootstrap)) return handle(pid);
+    if (await acceptsClients(bootstrap, clientSecurity)) return handle(pid);
     await new Promise((r) => setTimeout(r, 500));
   }
   await stopPid(pid);

@@ -6,7 +6,7 @@ import { EventEmitter } from 'node:events';
 import { systemClock, type Clock } from '../common/clock';
 import type { Logger } from '../common/logger';
 import { ownAddresses, primaryAddress } from '../common/network-address';
-import { KafkaBus } from '../protocol/kafka-bus';
+import { KafkaBus, type KafkaSecurity } from '../protocol/kafka-bus';
 import type { BusHealth, MessageBus, StartPosition } from '../protocol/message-bus';
 import { MessageIntake } from '../protocol/message-intake';
 import { signCommand, type CommandKind } from '../protocol/command-signature';
@@ -45,6 +45,7 @@ export interface OrchestratorOptions {
 
 export interface ConnectOptions extends OrchestratorOptions {
   brokers: string[];
+  kafkaSecurity?: KafkaSecurity;
   connectRetries?: number;
 }
 
@@ -138,7 +139,7 @@ export class Orchestrator extends EventEmitter<OrchestratorEvents> {
 
   /** Connects to Kafka and opens an orchestrator on it; the orchestrator closes the connection on shutdown. */
   static async start(options: ConnectOptions): Promise<Orchestrator> {
-    const bus = await KafkaBus.connect({ brokers: options.brokers, clientId: 'lt-orchestrator', logger: options.logger, connectRetries: options.connectRetries });
+    const bus = await KafkaBus.connect({ brokers: options.brokers, security: options.kafkaSecurity, clientId: 'lt-orchestrator', logger: options.logger, connectRetries: options.connectRetries });
     return Orchestrator.open(bus, options);
   }
 
@@ -169,6 +170,10 @@ export class Orchestrator extends EventEmitter<OrchestratorEvents> {
 
   get brokers(): string[] {
     return this.bus.brokers;
+  }
+
+  get kafkaSecurity(): KafkaSecurity | undefined {
+    return this.bus.security;
   }
 
   drivers(): DriverInfo[] {
@@ -254,7 +259,7 @@ export class Orchestrator extends EventEmitter<OrchestratorEvents> {
       const alive = this.registry.alive().length;
       throw new OrchestratorError(
         `the test needs ${needed} driver${needed > 1 ? 's' : ''} but ${available.length} ${available.length === 1 ? 'is' : 'are'} available (${alive} alive). ` +
-          `Start agents with: ${agentCommandHint(this.brokers, this.id)}`,
+          `Start agents with: ${agentCommandHint(this.brokers, this.id, this.bus.security)}`,
         'conflict',
       );
     }

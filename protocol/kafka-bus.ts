@@ -1,20 +1,89 @@
 // The product's only door to Kafka: connect, publish, subscribe, close. Everything else speaks
 // to the MessageBus interface, so that kafkajs could be swapped for another client by changing
 // this file alone.
-import { Kafka, logLevel as KafkaLogLevel, Partitioners, type Admin, type Consumer, type Producer, type LogEntry } from 'kafkajs';
+import { readFileSync } from 'node:fs';
+import { Kafka, logLevel as KafkaLogLevel, Partitioners, type Admin, type Consumer, type Producer, type LogEntry, type SASLOptions } from 'kafkajs';
+import type { ConnectionOptions as TlsOptions } from 'node:tls';
 import { errorMessage, type Logger } from '../common/logger';
 import type { BusHealth, MessageBus, SubscribeOptions, Subscription } from './message-bus';
 
+
+export const SASL_MECHANISMS = ['plain', 'scram-sha-256', 'scram-sha-512'] as const;
+export type SaslMechanism = (typeof SASL_MECHANISMS)[number];
+
+/** How a cluster is reached beyond PLAINTEXT: TLS, SASL, or both (SASL_SSL). */
+export interface KafkaSecurity {
+  tls?: {
+    /** PEM file of the certificate authority that signed the brokers' certificates (default: the system's). */
+    caFile?: string;
+    /** Accept any broker certificate: encrypted but not authenticated, for trying things only. */
+    insecure?: boolean;
+  };
+  sasl?: { mechanism: SaslMechanism; username: string; password: string };
+}
 
 export interface KafkaBusOptions {
   brokers: string[];
   clientId: string;
   logger: Logger;
+  security?: KafkaSecurity;
   /** How many times a failed connection is retried before connect() gives up. */
   connectRetries?: number;
 }
 
 export class KafkaUnreachableError extends Error {}
+
+/**
+ * The brokers answered but refused us (bad credentials, a certificate we do not trust, a mechanism
+ * the listener does not offer): retrying the same settings cannot help.
+ */
+export class KafkaAccessError extends Error {}
+
+/** "SASL_SSL (SCRAM-SHA-512 as alice)", for logs and status lines. */
+export function describeSecurity(security: KafkaSecurity | undefined): string {
+  const protocol = `${security?.sasl ? 'SASL_' : ''}${security?.tls ? 'SSL' : 'PLAINTEXT'}`;
+  const details = [
+    security?.sasl ? `${security.sasl.mechanism.toUpperCase()} as ${security.sasl.username}` : '',
+    security?.tls?.insecure ? 'certificate not verified' : '',
+  ].filter(Boolean);
+  return details.length ? `${protocol} (${details.join(', ')})` : protocol;
+}
+
+function clientSecurity(security: KafkaSecurity | undefined): { ssl?: TlsOptions; sasl?: SASLOptions } {
+  const result: { ssl?: TlsOptions; sasl?: SASLOptions } = {};
+  if (security?.tls) {
+    let ca: string | undefined;
+    if (security.tls.caFile) {
+      try {
+        ca = readFileSync(security.tls.caFile, 'utf8');
+      } catch (error) {
+        throw new KafkaAccessError(`cannot read the Kafka CA file ${security.tls.caFile}: ${errorMessage(error)}`);
+      }
+    }
+    result.ssl = { ...(ca ? { ca: [ca] } : {}), rejectUnauthorized: !security.tls.insecure };
+  }
+  if (security?.sasl) {
+    const { mechanism, username, password } = security.sasl;
+    if (!password) throw new KafkaAccessError(`no SASL password is set for Kafka user ${username}`);
+    // kafkajs types each mechanism apart; these three take the same fields.
+    result.sasl = { mechanism, username, password } as SASLOptions;
+  }
+  return result;
+}
+
+/** TLS verification failures, as Node names them: the same settings will fail again. */
+const TLS_TRUST_CODES = /^(CERT_|UNABLE_TO_|DEPTH_ZERO_SELF_SIGNED_CERT|SELF_SIGNED_CERT_IN_CHAIN|ERR_TLS_CERT_ALTNAME_INVALID|ERR_SSL_)/;
+
+/** Why the brokers refused us, when they did (as opposed to not answering). */
+function accessRefusal(error: unknown): string | undefined {
+  for (let e = error as { name?: string; code?: string; message?: string; originalError?: unknown; cause?: unknown } | undefined, depth = 0; e && depth < 5; depth++) {
+    if (e.name === 'KafkaJSSASLAuthenticationError') return /authentication failed/i.test(e.message ?? '') ? e.message : `SASL authentication failed: ${e.message}`;
+    if (e.code && TLS_TRUST_CODES.test(e.code)) return `TLS: the broker's certificate is not trusted (${e.code}): ${e.message}`;
+    if (/SASL .*mechanism|Unsupported SASL mechanism|illegal sasl state|UNSUPPORTED_SASL_MECHANISM/i.test(e.message ?? '')) return e.message;
+    e = (e.originalError ?? e.cause) as typeof e;
+  }
+  return undefined;
+}
 
 /** Parses "host:port[,host:port]" as given to --kafka or LT_KAFKA. */
 export function parseBrokerList(value: string): string[] {
@@ -76,6 +145,7 @@ export class KafkaBus implements MessageBus {
     private readonly admin: Admin,
     private readonly logger: Logger,
     readonly brokers: string[],
+    readonly security: KafkaSecurity | undefined,
   ) {
     this.lastHeardAt = Date.now();
     this.healthState = { reachable: true, since: this.lastHeardAt };
@@ -86,6 +156,7 @@ export class KafkaBus implements MessageBus {
     const kafka = new Kafka({
       clientId: options.clientId,
       brokers: options.brokers,
+      ...clientSecurity(options.security),
       connectionTimeout: 3000,
       retry: { initialRetryTime: 250, retries: options.connectRetries ?? 5 },
       logLevel: KafkaLogLevel.WARN,
@@ -98,9 +169,14 @@ export class KafkaBus implements MessageBus {
       await producer.connect();
     } catch (error) {
       await Promise.allSettled([producer.disconnect(), admin.disconnect()]);
-      throw new KafkaUnreachableError(`cannot reach Kafka at ${options.brokers.join(',')}: ${errorMessage(error)}`);
+      const refusal = accessRefusal(error);
+      const where = `Kafka at ${options.brokers.join(',')} over ${describeSecurity(options.security)}`;
+      if (refusal) throw new KafkaAccessError(`${where} refused this client: ${refusal}`);
+      // A TLS listener hangs up on a client that speaks plaintext to it.
+      const tlsHint = !options.security?.tls && /closed connection/i.test(errorMessage(error)) ? ' (if its listener is SSL or SASL_SSL, connect with TLS)' : '';
+      throw new KafkaUnreachableError(`cannot reach ${where}: ${errorMessage(error)}${tlsHint}`);
     }
-    return new KafkaBus(kafka, producer, admin, logger, options.brokers);
+    return new KafkaBus(kafka, producer, admin, logger, options.brokers, options.security);
   }
 
   /** Creates the topics that do not exist yet; safe to call from several processes at once. */

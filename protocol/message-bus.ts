@@ -1,5 +1,6 @@
 // What the agent and the orchestrator need of a message broker, and nothing more. KafkaBus is the
 // real one; unit tests pass a fake that records what was published and delivers what they say.
+import type { KafkaSecurity } from './kafka-bus';
 
 export interface BusMessage {
   topic: string;
@@ -38,6 +39,8 @@ export interface BusHealth {
 
 export interface MessageBus {
   readonly brokers: string[];
+  /** how the cluster is reached beyond PLAINTEXT (for hints that tell agents to do the same) */
+  readonly security?: KafkaSecurity;
   ensureTopics(topics: string[]): Promise<void>;
   publish(topic: string, value: string, key?: string): Promise<void>;
   subscribe(options: SubscribeOptions): Promise<Subscription>;

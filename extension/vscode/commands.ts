@@ -70,6 +70,19 @@ export function registerCommands(context: vscode.ExtensionContext, service: Load
     void vscode.window.showInformationMessage(secret ? 'Load Test: commands to agents are now signed.' : 'Load Test: commands are no longer signed.');
   });
 
+  register('loadtest.setKafkaPassword', async () => {
+    const sasl = service.currentSettings.kafkaSasl;
+    const password = await vscode.window.showInputBox({
+      title: 'Load Test: Kafka SASL password',
+      prompt: `${sasl ? `The password of Kafka user ${sasl.username} (${sasl.mechanism}).` : 'The Kafka SASL password (set loadtest.kafka.sasl.mechanism and .username too).'} Kept in VS Code's secret storage; leave empty to forget it.`,
+      password: true,
+      ignoreFocusOut: true,
+    });
+    if (password === undefined) return;
+    await service.setKafkaPassword(password || undefined);
+    void vscode.window.showInformationMessage(password ? 'Load Test: Kafka password stored; reconnecting.' : 'Load Test: Kafka password forgotten.');
+  });
+
   const openDashboard = () => DashboardPanel.show(context.extensionUri, service, (id) => void vscode.commands.executeCommand('loadtest.exportCsv', id));
 
   /** The file to run: the argument, the active .loadtest.json editor, or one picked from the workspace. */

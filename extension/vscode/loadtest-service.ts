@@ -10,6 +10,7 @@ import { OrchestratorConnection, type ConnectionState } from '../../orchestrator
 import { randomBytes } from 'node:crypto';
 import { isLoopback } from '../../orchestrator/rest-api/request-guard';
 import { startRestApi, type RunningRestApi } from '../../orchestrator/rest-api/rest-api';
+import { describeSecurity, type KafkaSecurity } from '../../protocol/kafka-bus';
 import { readSettings, readSettingsOrDefaults, showSettingError, type LoadTestSettings } from './settings';
 import type { DriverInfo, TestResult, TestSnapshot, TimePoint } from '../../orchestrator/result-model';
 
@@ -22,6 +23,7 @@ export type ServiceEvent =
 
 const API_TOKEN_SECRET = 'loadtest.api.token';
 const SHARED_SECRET = 'loadtest.sharedSecret';
+const KAFKA_PASSWORD = 'loadtest.kafka.password';
 
 export class LoadTestService implements vscode.Disposable {
   private readonly events = new vscode.EventEmitter<ServiceEvent>();
@@ -40,7 +42,7 @@ export class LoadTestService implements vscode.Disposable {
   ) {
     this.settings = readSettingsOrDefaults((message) => {
       this.log.error(message);
-      showSettingError(`${message}. Using 127.0.0.1:9092 until it is fixed.`, 'loadtest.kafka.brokers');
+      showSettingError(`${message}. Using 127.0.0.1:9092 over PLAINTEXT until it is fixed.`, 'loadtest.kafka');
     });
     this.connection = new OrchestratorConnection(this.orchestratorOptions(this.settings));
     this.connection.on('state', (state) => {
@@ -64,7 +66,45 @@ export class LoadTestService implements vscode.Disposable {
   }
 
   private orchestratorOptions(s: LoadTestSettings) {
-    return { brokers: s.brokers, topicPrefix: s.topicPrefix, storeDir: join(this.resultsDirFor(s), 'history'), id: s.orchestratorId, logger: this.log, secret: this.secret };
+    return {
+      brokers: s.brokers,
+      kafkaSecurity: this.kafkaSecurity(s),
+      topicPrefix: s.topicPrefix,
+      storeDir: join(this.resultsDirFor(s), 'history'),
+      id: s.orchestratorId,
+      logger: this.log,
+      secret: this.secret,
+    };
+  }
+
+  /** The Kafka password, from VS Code's secret storage (never settings.json). */
+  private kafkaPassword: string | undefined;
+
+  private kafkaSecurity(s: LoadTestSettings): KafkaSecurity | undefined {
+    if (!s.kafkaTls && !s.kafkaSasl) return undefined;
+    const root = this.workspaceRoot ?? homedir();
+    const tls = s.kafkaTls && { ...s.kafkaTls, caFile: s.kafkaTls.caFile && (isAbsolute(s.kafkaTls.caFile) ? s.kafkaTls.caFile : join(root, s.kafkaTls.caFile)) };
+    // Without a password the connection fails and says so (kafka-bus.ts); the status names the command that sets one.
+    const sasl = s.kafkaSasl && { ...s.kafkaSasl, password: this.kafkaPassword ?? '' };
+    return { tls, sasl };
+  }
+
+  private askForMissingPassword(s: LoadTestSettings): void {
+    if (!s.kafkaSasl || this.kafkaPassword) return;
+    void vscode.window
+      .showWarningMessage(`Load Test: Kafka SASL (${s.kafkaSasl.mechanism}) as ${s.kafkaSasl.username} needs a password, kept in VS Code's secret storage.`, 'Set Password')
+      .then((choice) => {
+        if (choice) void vscode.commands.executeCommand('loadtest.setKafkaPassword');
+      });
+  }
+
+  /** Stores (or, with undefined, forgets) the Kafka SASL password and reconnects with it. */
+  async setKafkaPassword(password: string | undefined): Promise<void> {
+    if (!this.secrets) throw new Error('no secret storage');
+    if (password) await this.secrets.store(KAFKA_PASSWORD, password);
+    else await this.secrets.delete(KAFKA_PASSWORD);
+    this.kafkaPassword = password;
+    await this.connection.reconfigure(this.orchestratorOptions(this.settings));
   }
 
   /** The secret shared with the agents, from VS Code's secret storage (never settings.json). */
@@ -85,7 +125,9 @@ export class LoadTestService implements vscode.Disposable {
 
   async start(): Promise<void> {
     this.secret = await this.secrets?.get(SHARED_SECRET);
-    this.log.info(`connecting to Kafka at ${this.settings.brokers.join(',')}${this.secret ? '; commands are signed with the shared secret' : ''}`);
+    this.kafkaPassword = await this.secrets?.get(KAFKA_PASSWORD);
+    this.askForMissingPassword(this.settings);
+    this.log.info(`connecting to Kafka at ${this.settings.brokers.join(',')} over ${describeSecurity(this.kafkaSecurity(this.settings))}${this.secret ? '; commands are signed with the shared secret' : ''}`);
     await this.connection.reconfigure(this.orchestratorOptions(this.settings));
   }
 
@@ -146,11 +188,12 @@ export class LoadTestService implements vscode.Disposable {
     try {
       next = readSettings();
     } catch (error) {
-      showSettingError(errorMessage(error), 'loadtest.kafka.brokers');
+      showSettingError(errorMessage(error), 'loadtest.kafka');
       return;
     }
     this.settings = next;
     this.log.info('settings changed: reconnecting');
+    this.askForMissingPassword(next);
     await this.api?.close();
     this.api = undefined;
     await this.connection.reconfigure(this.orchestratorOptions(next));

@@ -1,9 +1,14 @@
 // Every setting the extension reads, in one place.
 import * as vscode from 'vscode';
-import { parseBrokerList } from '../../protocol/kafka-bus';
+import { parseBrokerList, type KafkaSecurity, type SaslMechanism } from '../../protocol/kafka-bus';
+import { parseSaslMechanism } from '../../protocol/kafka-options';
 
 export interface LoadTestSettings {
   brokers: string[];
+  /** TLS as set; the CA path as written (resolved against the workspace by the service) */
+  kafkaTls?: KafkaSecurity['tls'];
+  /** SASL without the password, which lives in secret storage */
+  kafkaSasl?: { mechanism: SaslMechanism; username: string };
   topicPrefix: string;
   apiHost: string;
   apiPort: number;
@@ -25,12 +30,31 @@ export function readSettings(): LoadTestSettings {
   }
   return {
     brokers,
+    ...readKafkaSecurity(c),
     topicPrefix: c.get<string>('kafka.topicPrefix', ''),
     apiHost: c.get<string>('api.host', '127.0.0.1'),
     apiPort: c.get<number>('api.port', 7070),
     resultsFolder: c.get<string>('results.folder', '.loadtest'),
     orchestratorId: c.get<string>('orchestrator.id') || undefined,
   };
+}
+
+function readKafkaSecurity(c: vscode.WorkspaceConfiguration): Pick<LoadTestSettings, 'kafkaTls' | 'kafkaSasl'> {
+  const caFile = c.get<string>('kafka.tls.caFile', '').trim() || undefined;
+  const insecure = c.get<boolean>('kafka.tls.insecure', false);
+  if (caFile && insecure) throw new Error('the settings loadtest.kafka.tls.caFile and loadtest.kafka.tls.insecure contradict each other: give the CA to verify the brokers, or accept any certificate');
+  const kafkaTls = c.get<boolean>('kafka.tls.enabled', false) || caFile || insecure ? { caFile, insecure: insecure || undefined } : undefined;
+  const mechanismText = c.get<string>('kafka.sasl.mechanism', 'none');
+  if (mechanismText === 'none' || !mechanismText) return { kafkaTls };
+  let mechanism: SaslMechanism;
+  try {
+    mechanism = parseSaslMechanism(mechanismText);
+  } catch (error) {
+    throw new Error(`the setting loadtest.kafka.sasl.mechanism is invalid: ${(error as Error).message}`);
+  }
+  const username = c.get<string>('kafka.sasl.username', '').trim();
+  if (!username) throw new Error(`the setting loadtest.kafka.sasl.mechanism is ${mechanism} but loadtest.kafka.sasl.username is empty`);
+  return { kafkaTls, kafkaSasl: { mechanism, username } };
 }
 
 /**

@@ -6,7 +6,8 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { formatHelp, httpUrl, parseNumberOption, parseOptions, parseOptionWith, runCli, UsageError, wantsHelp } from '../../common/cli-options';
 import { createLogger, errorMessage, isLogLevel, type Logger } from '../../common/logger';
-import { KafkaUnreachableError, parseBrokerList } from '../../protocol/kafka-bus';
+import { KafkaUnreachableError } from '../../protocol/kafka-bus';
+import { KAFKA_OPTIONS, readKafkaOptions } from '../../protocol/kafka-options';
 import { parseDefinition } from '../loadtest-definition';
 import { Orchestrator } from '../orchestrator';
 import { OrchestratorError } from '../orchestrator-error';
@@ -19,7 +20,7 @@ import { agentCommandHint } from '../agent-hint';
 import { progressLine, summaryTable } from './test-report-format';
 
 const OPTIONS = {
-  kafka: { type: 'string', value: 'HOST:PORT', default: '127.0.0.1:9092', env: 'LT_KAFKA', description: 'Kafka bootstrap server(s), comma-separated.' },
+  ...KAFKA_OPTIONS,
   'topic-prefix': { type: 'string', value: 'PREFIX', default: '', env: 'LT_TOPIC_PREFIX', description: 'Prefix of the five topic names, to share a cluster.' },
   store: { type: 'string', value: 'DIR', default: '.loadtest', env: 'LT_STORE', description: 'Folder of the metrics store (test history).' },
   id: { type: 'string', value: 'ID', env: 'LT_ORCHESTRATOR_ID', description: 'This orchestrator’s id in its commands (default: this machine’s address).' },
@@ -63,12 +64,14 @@ const HELP = formatHelp(
 type Options = ReturnType<typeof parseOptions<typeof OPTIONS>>['options'];
 
 async function connect(options: Options, log: Logger): Promise<Orchestrator> {
-  const brokers = parseOptionWith('kafka', options.kafka!, parseBrokerList);
+  const { brokers, security, warnings } = readKafkaOptions(options);
+  for (const warning of warnings) log.warn(warning);
   const secret = readSharedSecret(options['secret-file']);
   try {
     const retention = parseNumberOption('driver-retention', options['driver-retention'], { min: 0 })!;
     return await Orchestrator.start({
       brokers,
+      kafkaSecurity: security,
       topicPrefix: options['topic-prefix'],
       storeDir: resolve(options.store!),
       id: options.id,
@@ -168,7 +171,7 @@ async function drivers(options: Options, log: Logger): Promise<number> {
     // One heartbeat interval and a margin: every live driver is heard from by then.
     await new Promise((r) => setTimeout(r, 2500));
     const list = orchestrator.drivers();
-    if (list.length === 0) process.stdout.write(`No drivers. Start one with: ${agentCommandHint(orchestrator.brokers, orchestrator.id)}\n`);
+    if (list.length === 0) process.stdout.write(`No drivers. Start one with: ${agentCommandHint(orchestrator.brokers, orchestrator.id, orchestrator.kafkaSecurity)}\n`);
     for (const d of list) {
       const notes = [d.foreign ? `serves ${d.orchestrator}` : '', d.signed_commands ? 'signed commands only' : '', d.rejected_commands ? `refused ${d.rejected_commands} command(s), latest: ${d.last_rejection}` : ''].filter(Boolean);
       process.stdout.write(`${d.node_id.padEnd(24)} ${d.node_IP.padEnd(16)} ${d.health.padEnd(6)} ${d.activity}${notes.length ? `  (${notes.join('; ')})` : ''}\n`);

@@ -152,13 +152,14 @@ export interface AgentOptions {
   orchestrator?: string;
   target?: string;
   extraArgs?: string[];
+  env?: NodeJS.ProcessEnv;
 }
 
 export async function startAgent(id: string, options: AgentOptions): Promise<AgentProcess> {
   const args = ['--id', id, '--kafka', options.kafka, '--topic-prefix', options.prefix, ...(options.extraArgs ?? [])];
   if (options.orchestrator) args.push('--orchestrator', options.orchestrator);
   if (options.target) args.push('--target', options.target);
-  const p = spawnBin('lt-agent', args);
+  const p = spawnBin('lt-agent', args, options.env);
   await waitFor(() => p.output().includes(`registered as ${id}`), `agent ${id} to register`, 60_000);
   return { ...p, id };
 }
