@@ -11,8 +11,8 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { format } from 'node:util';
 import type { Page } from 'playwright-core';
-import { kafkaBootstrap, stopKafkaFixture, uniquePrefix } from '../support/kafka-fixture';
-import { ROOT, startAgents, startTargetProcess, stopAllProcesses, tempDir, waitFor } from '../support/processes';
+import { kafkaBootstrap, securedKafka, stopKafkaFixture, uniquePrefix } from '../support/kafka-fixture';
+import { ROOT, startAgent, startAgents, startTargetProcess, stopAllProcesses, tempDir, waitFor } from '../support/processes';
 import { launchBrowser, loopbackContext, packageVsix, runPaletteCommand, startCodeServer, webviewFrame, webviewLocator, type CodeServer } from './workbench';
 
 const ORCHESTRATOR_ID = 'vscode-test';
@@ -164,6 +164,16 @@ async function main(): Promise<number> {
   await startAgents(DRIVERS, 'vscode-driver', { kafka, prefix, orchestrator: ORCHESTRATOR_ID });
   const workspace = await prepareWorkspace(kafka, prefix, target.url);
   process.env.LT_VSCODE_TEST_DRIVERS = String(DRIVERS);
+  // A SASL_SSL cluster with one agent, for the suite that switches the extension's settings to it.
+  const secured = await securedKafka();
+  const { caFile, passwordFile, username } = secured.credentials;
+  await startAgent('vscode-sasl-driver', {
+    kafka: secured.bootstrap,
+    prefix,
+    orchestrator: ORCHESTRATOR_ID,
+    extraArgs: ['--kafka-ca', caFile, '--kafka-sasl', 'scram-sha-256', '--kafka-user', username, '--kafka-password-file', passwordFile],
+  });
+  Object.assign(process.env, { LT_VSCODE_SASL_KAFKA: secured.bootstrap, LT_VSCODE_SASL_CA: caFile, LT_VSCODE_SASL_USER: username, LT_VSCODE_SASL_PASSWORD_FILE: passwordFile });
   const outcomes: Outcome[] = [];
   let server: CodeServer | undefined;
   try {

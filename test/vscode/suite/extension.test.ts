@@ -31,7 +31,7 @@ describe('the Load Test extension in VS Code', function () {
 
   it('activates and registers every command of its palette category', async () => {
     const commands = await vscode.commands.getCommands(true);
-    for (const id of ['loadtest.startTest', 'loadtest.stopTest', 'loadtest.openDashboard', 'loadtest.newTestFile', 'loadtest.copyRestUrl', 'loadtest.startLocalBroker', 'loadtest.exportCsv']) {
+    for (const id of ['loadtest.startTest', 'loadtest.stopTest', 'loadtest.openDashboard', 'loadtest.newTestFile', 'loadtest.copyRestUrl', 'loadtest.startLocalBroker', 'loadtest.exportCsv', 'loadtest.setSharedSecret', 'loadtest.setKafkaPassword']) {
       assert.ok(commands.includes(id), `${id} is registered`);
     }
   });
@@ -93,6 +93,37 @@ describe('the Load Test extension in VS Code', function () {
     assert.equal(second.drivers().length, 0, 'no agent serves the renamed topics');
     await settings.update('kafka.topicPrefix', before, vscode.ConfigurationTarget.Workspace);
     await waitFor(() => api.service.orchestrator?.topics.register === `${before}register` && api.service.orchestrator.drivers().some((d) => d.health === 'alive'), 'the original topics and their drivers again');
+    await waitFor(() => api.service.restUrl, 'the REST API again');
+  });
+
+  it('reaches a SASL_SSL cluster: TLS and user in the settings, the SCRAM password in secret storage only', async () => {
+    const settings = vscode.workspace.getConfiguration('loadtest');
+    const original = settings.get<string>('kafka.brokers')!;
+    const password = readFileSync(process.env.LT_VSCODE_SASL_PASSWORD_FILE!, 'utf8').trim();
+    const workspaceSetting = (key: string, value: unknown) => settings.update(key, value, vscode.ConfigurationTarget.Workspace);
+    await api.service.setKafkaPassword(password);
+    await workspaceSetting('kafka.tls.caFile', process.env.LT_VSCODE_SASL_CA);
+    await workspaceSetting('kafka.sasl.username', process.env.LT_VSCODE_SASL_USER);
+    await workspaceSetting('kafka.sasl.mechanism', 'scram-sha-512');
+    await workspaceSetting('kafka.brokers', process.env.LT_VSCODE_SASL_KAFKA);
+    try {
+      const secured = await waitFor(() => {
+        const o = api.service.orchestrator;
+        return o && o.brokers[0] === process.env.LT_VSCODE_SASL_KAFKA && o.drivers().some((d) => d.node_id === 'vscode-sasl-driver' && d.health === 'alive') && o;
+      }, 'the orchestrator on the SASL_SSL cluster, with its agent');
+      assert.deepEqual(secured.kafkaSecurity?.sasl && { ...secured.kafkaSecurity.sasl, password: '…' }, { mechanism: 'scram-sha-512', username: process.env.LT_VSCODE_SASL_USER, password: '…' });
+      assert.equal(secured.kafkaSecurity?.tls?.caFile, process.env.LT_VSCODE_SASL_CA);
+      const settingsFile = readFileSync(join(folder().fsPath, '.vscode', 'settings.json'), 'utf8');
+      assert.ok(!settingsFile.includes(password), 'the password is not in settings.json');
+      assert.match(settingsFile, /"loadtest.kafka.sasl.mechanism": "scram-sha-512"/);
+    } finally {
+      await workspaceSetting('kafka.brokers', original);
+      await workspaceSetting('kafka.sasl.mechanism', undefined);
+      await workspaceSetting('kafka.sasl.username', undefined);
+      await workspaceSetting('kafka.tls.caFile', undefined);
+      await api.service.setKafkaPassword(undefined);
+    }
+    await waitFor(() => api.service.orchestrator?.brokers[0] === original && api.service.orchestrator.drivers().filter((d) => d.health === 'alive').length === EXPECTED_DRIVERS, 'the plaintext cluster and its drivers again');
     await waitFor(() => api.service.restUrl, 'the REST API again');
   });
 
