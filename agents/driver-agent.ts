@@ -17,6 +17,7 @@ import {
   type TriggerMessage,
 } from '../protocol/wire-protocol';
 import { LatencyLog } from './latency-log';
+import type { LatencyRecorder } from './latency-recorder';
 import { LoadGenerator } from './load-generator';
 import { ProcessStats } from './process-stats';
 import { ReportOutbox } from './report-outbox';
@@ -57,6 +58,18 @@ interface RunningTest {
 
 const REMEMBERED_CONFIGS = 100;
 
+/** What this agent has done since it started, for its /metrics (agent-metrics.ts). */
+export interface AgentActivity {
+  state: 'idle' | 'running';
+  /** the running test, else the last one */
+  test?: { testId: string; recorder: LatencyRecorder; inFlight: number };
+  /** requests, responses and failures of the tests that ended here */
+  finished: { tests: number; requests: number; responses: number; errors: Record<string, number> };
+  heartbeatsSent: number;
+  heartbeatsFailed: number;
+  rejectedCommands: number;
+}
+
 export class DriverAgent {
   private readonly verifier: CommandVerifier | undefined;
   private rejectedCommands = 0;
@@ -74,6 +87,10 @@ export class DriverAgent {
   private current: RunningTest | undefined;
   private readonly outbox: ReportOutbox;
   private stopping = false;
+  private readonly finished: AgentActivity['finished'] = { tests: 0, requests: 0, responses: 0, errors: {} };
+  private lastTest: { testId: string; recorder: LatencyRecorder } | undefined;
+  private heartbeatsSent = 0;
+  private heartbeatsFailed = 0;
 
   constructor(private readonly options: AgentOptions) {
     this.log = options.logger;
@@ -89,6 +106,12 @@ export class DriverAgent {
       },
       this.log,
     );
+  }
+
+  activity(): AgentActivity {
+    const current = this.current;
+    const test = current ? { testId: current.config.test_id, recorder: current.generator.recorder, inFlight: current.generator.requestsInFlight } : this.lastTest && { ...this.lastTest, inFlight: 0 };
+    return { state: this.state, test, finished: this.finished, heartbeatsSent: this.heartbeatsSent, heartbeatsFailed: this.heartbeatsFailed, rejectedCommands: this.rejectedCommands };
   }
 
   /** Running while a test runs here, and until its final report has reached Kafka. */
@@ -263,6 +286,11 @@ export class DriverAgent {
       this.rememberFinished(config.test_id);
       this.report(test, 'complete');
       const r = generator.recorder;
+      this.finished.tests++;
+      this.finished.requests += r.requestsSent;
+      this.finished.responses += r.responses;
+      for (const [kind, count] of Object.entries(r.errorsByKind())) this.finished.errors[kind] = (this.finished.errors[kind] ?? 0) + count;
+      this.lastTest = { testId: config.test_id, recorder: r };
       this.log.info(`test ${config.test_id} ${generator.wasStopped ? 'stopped' : 'complete'}: ${r.requestsSent} sent, ${r.responses} responses, ${r.errorTotal} errors in ${(generator.elapsedMs / 1000).toFixed(1)} s`);
       this.current = undefined;
       void this.heartbeat();
@@ -316,7 +344,9 @@ export class DriverAgent {
         }),
         this.options.nodeId,
       );
+      this.heartbeatsSent++;
     } catch (error) {
+      this.heartbeatsFailed++;
       this.log.warn(`heartbeat not sent: ${errorMessage(error)}`);
     } finally {
       this.heartbeatPending = false;

@@ -90,6 +90,11 @@ export class LatencyRecorder {
     this.errorCounts[kind]++;
   }
 
+  /** failures so far by kind (a copy) */
+  errorsByKind(): Record<ErrorKind, number> {
+    return { ...this.errorCounts };
+  }
+
   get errorTotal(): number {
     let total = 0;
     for (const kind in this.errorCounts) total += this.errorCounts[kind as ErrorKind];

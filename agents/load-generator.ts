@@ -114,6 +114,11 @@ export class LoadGenerator {
     this.maybeFinish();
   }
 
+  /** requests sent and not answered yet */
+  get requestsInFlight(): number {
+    return this.inFlight;
+  }
+
   get wasStopped(): boolean {
     return this.stopped && this.settled < this.plan.count;
   }

@@ -1,6 +1,6 @@
 // `lt-agent`: a driver node. Runs until SIGINT/SIGTERM, across any number of tests.
 import { accessSync, constants, mkdirSync } from 'node:fs';
-import { formatHelp, httpUrl, parseOptions, parseOptionWith, runCli, UsageError, wantsHelp } from '../common/cli-options';
+import { formatHelp, httpUrl, parseNumberOption, parseOptions, parseOptionWith, runCli, UsageError, wantsHelp } from '../common/cli-options';
 import { createLogger, errorMessage, isLogLevel } from '../common/logger';
 import { primaryAddress } from '../common/network-address';
 import { PRODUCT_VERSION } from '../common/version';
@@ -12,6 +12,7 @@ import { claimAgentSlot } from './agent-slot';
 import { TargetAllowlist } from './target-allowlist';
 import { warmUpHttpClient } from './load-generator';
 import { DriverAgent } from './driver-agent';
+import { agentRegistry, serveAgentMetrics, type MetricsServer } from './agent-metrics';
 
 const OPTIONS = {
   ...KAFKA_OPTIONS,
@@ -51,6 +52,13 @@ const OPTIONS = {
     env: 'LT_LATENCY_LOG',
     description: 'Also write every latency of every test to DIR/NODE-TEST.u32 (uint32 little-endian microseconds), for exact offline analysis.',
   },
+  'metrics-port': {
+    type: 'string',
+    value: 'PORT',
+    env: 'LT_METRICS_PORT',
+    description: 'Serve Prometheus metrics (requests, errors by kind, latency histogram, heartbeats, process) at http://HOST:PORT/metrics; 0 picks a free port. Off without it.',
+  },
+  'metrics-host': { type: 'string', value: 'HOST', default: '127.0.0.1', env: 'LT_METRICS_HOST', description: 'Address of the metrics endpoint (0.0.0.0 for a Prometheus on another machine).' },
   'log-level': { type: 'string', value: 'LEVEL', default: 'info', env: 'LT_LOG_LEVEL', description: 'error, warn, info or debug.' },
 } as const;
 
@@ -80,6 +88,7 @@ runCli('lt-agent', async () => {
       throw new UsageError(`--latency-log: cannot write to ${latencyLogDir}: ${errorMessage(error)}`);
     }
   }
+  const metricsPort = parseNumberOption('metrics-port', options['metrics-port'], { min: 0, integer: true });
   const slot = options.id ? undefined : claimAgentSlot();
   const nodeId = options.id ?? slot!.nodeId;
   const secret = readSharedSecret(options['secret-file']);
@@ -130,6 +139,17 @@ runCli('lt-agent', async () => {
     logger: log,
     version: PRODUCT_VERSION,
   });
+  let metrics: MetricsServer | undefined;
+  if (metricsPort !== undefined) {
+    const running = agent;
+    try {
+      metrics = await serveAgentMetrics(agentRegistry(nodeId, () => running.activity()), options['metrics-host']!, metricsPort);
+      log.info(`metrics for Prometheus at ${metrics.url}`);
+    } catch (error) {
+      await bus.close();
+      throw new UsageError(`--metrics-port ${metricsPort}: cannot listen on ${options['metrics-host']}: ${errorMessage(error)}`);
+    }
+  }
   await agent.start();
   if (!allowlist.isEmpty) log.info(`loads only targets matching: ${allowlist.describe()}`);
   if (secret) log.info('obeys only commands signed with the shared secret');
@@ -138,6 +158,7 @@ runCli('lt-agent', async () => {
     `registered as ${nodeId} via Kafka at ${brokers.join(',')} over ${describeSecurity(security)}; ${options.orchestrator ? `serving orchestrator ${options.orchestrator}` : 'serving any orchestrator'}`,
   );
   await stopped;
+  await metrics?.close();
   await agent.shutdown();
   await bus.close();
   return 0;

@@ -8,6 +8,7 @@ import { BrokerStartCancelled, runTool } from './run-tool';
 import { randomBytes } from 'node:crypto';
 import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { isAlive, stopPid, tail } from '../common/background-process';
 import { freePort } from '../common/free-port';
 import { createLogger } from '../common/logger';
 import { projectRoot } from '../common/project-root';
@@ -142,23 +143,6 @@ const LOG4J = (logFile: string) =>
     '',
   ].join('\n');
 
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-function tail(file: string, lines = 30): string {
-  try {
-    return readFileSync(file, 'utf8').trimEnd().split('\n').slice(-lines).join('\n');
-  } catch {
-    return '(no broker log)';
-  }
-}
-
 async function acceptsClients(bootstrap: string, security: KafkaSecurity | undefined): Promise<boolean> {
   const quiet = createLogger('probe', 'error', () => {});
   try {
@@ -168,23 +152,6 @@ async function acceptsClients(bootstrap: string, security: KafkaSecurity | undef
   } catch {
     return false;
   }
-}
-
-async function waitForExit(pid: number, timeoutMs: number): Promise<boolean> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (!isAlive(pid)) return true;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  return !isAlive(pid);
-}
-
-async function stopPid(pid: number): Promise<void> {
-  if (!isAlive(pid)) return;
-  process.kill(pid, 'SIGTERM');
-  if (await waitForExit(pid, 30_000)) return;
-  process.kill(pid, 'SIGKILL');
-  await waitForExit(pid, 5000);
 }
 
 /** Starts a broker (or finds the one already running for this state folder) and waits until it accepts clients. */

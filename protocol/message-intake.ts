@@ -12,6 +12,8 @@ const WINDOW_MS = 10_000;
 
 export class MessageIntake {
   readonly skipped = Object.fromEntries(TOPIC_KEYS.map((key) => [key, 0])) as Record<TopicKey, number>;
+  /** well-formed messages handed to their handler, per topic */
+  readonly received = Object.fromEntries(TOPIC_KEYS.map((key) => [key, 0])) as Record<TopicKey, number>;
   private readonly keyByTopic = new Map<string, TopicKey>();
   private readonly window = new Map<TopicKey, { start: number; warned: number; suppressed: number }>();
 
@@ -34,6 +36,7 @@ export class MessageIntake {
       return;
     }
     for (const note of parsed.notes) this.logger.debug(`${raw.topic}@${raw.offset}: ${note}`);
+    this.received[key]++;
     await handler(parsed.message, raw);
   };
 

@@ -1,9 +1,10 @@
 // The HTTP target for trying the product and for its tests: GET /ping answers {"message":"pong"},
-// GET /metrics counts what it received and answered. Plain node:http rather than express: the
-// target must never be the bottleneck when drivers are measured against it.
+// GET /metrics counts what it received and answered (Prometheus text, or JSON). Plain node:http
+// rather than express: the target must never be the bottleneck when drivers are measured against it.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { formatPrometheus, PROMETHEUS_CONTENT_TYPE } from '../common/prometheus-text';
+import { Counter, Gauge, processRegistry, Registry, registerHdrHistogram, sendMetrics } from '../common/metrics-exposition';
+import { createLatencyHistogram } from '../protocol/latency-histogram';
 import { DRIVER_HEADER } from '../protocol/wire-protocol';
 
 
@@ -43,11 +44,23 @@ export async function startTarget(options: Partial<TargetOptions> = {}): Promise
   // "sent" as the spec names it: requests the drivers sent and this server received.
   const counters: TargetCounters = { requests_sent: 0, responses_sent: 0 };
   const started = Date.now();
+  const registry = new Registry();
+  const received = new Counter({ name: 'lt_target_requests_received_total', help: 'Load requests received (every request but GET /metrics).', registers: [registry] });
+  const responses = new Counter({ name: 'lt_target_responses_sent_total', help: 'Responses sent to load requests, by status code.', labelNames: ['code'], registers: [registry] });
+  const byStatus = { 200: responses.labels('200'), 404: responses.labels('404'), 500: responses.labels('500') };
+  const inFlight = new Gauge({ name: 'lt_target_requests_in_flight', help: 'Load requests received and not answered yet.', registers: [registry] });
+  new Gauge({ name: 'lt_target_uptime_seconds', help: 'Seconds since the target started.', registers: [registry], collect() { this.set((Date.now() - started) / 1000); } });
+  // Time from a request's arrival to its answer, in µs: what the server itself adds, delays included.
+  const responseTime = createLatencyHistogram();
+  registerHdrHistogram(registry, 'lt_target_response_seconds', 'Time from receiving a load request to answering it, in seconds.', () => [{ labels: {}, histogram: responseTime }]);
 
-  const answer = (res: ServerResponse, status: number, body: Buffer) => {
+  const answer = (res: ServerResponse, status: 200 | 404 | 500, body: Buffer, arrivedAt: number) => {
     res.writeHead(status, { 'content-type': 'application/json', 'content-length': body.length });
     res.end(body);
     counters.responses_sent++;
+    byStatus[status].inc();
+    inFlight.dec();
+    responseTime.recordValue(Math.max(1, Math.round((performance.now() - arrivedAt) * 1000)));
   };
 
   const serveMetrics = (req: IncomingMessage, res: ServerResponse, query: string) => {
@@ -58,13 +71,7 @@ export async function startTarget(options: Partial<TargetOptions> = {}): Promise
       res.end(body);
       return;
     }
-    const text = formatPrometheus([
-      { name: 'lt_target_requests_received_total', help: 'Load requests received (every request but GET /metrics).', type: 'counter', samples: [{ value: counters.requests_sent }] },
-      { name: 'lt_target_responses_sent_total', help: 'Responses sent to load requests.', type: 'counter', samples: [{ value: counters.responses_sent }] },
-      { name: 'lt_target_uptime_seconds', help: 'Seconds since the target started.', type: 'gauge', samples: [{ value: (Date.now() - started) / 1000 }] },
-    ]);
-    res.writeHead(200, { 'content-type': PROMETHEUS_CONTENT_TYPE, 'content-length': Buffer.byteLength(text) });
-    res.end(text);
+    void sendMetrics(res, [registry, processRegistry('lt_target_')]);
   };
 
   // Until this epoch time every response waits, as a stalled server's would.
@@ -87,6 +94,9 @@ export async function startTarget(options: Partial<TargetOptions> = {}): Promise
     if (path === '/metrics' && req.method === 'GET') return serveMetrics(req, res, q === -1 ? '' : url.slice(q + 1));
     if (path === '/stall' && req.method === 'POST') return stall(res, q === -1 ? '' : url.slice(q + 1));
     counters.requests_sent++;
+    received.inc();
+    inFlight.inc();
+    const arrivedAt = performance.now();
     // Drain any request body before answering so keep-alive connections stay usable.
     req.resume();
     const driver = req.headers[DRIVER_HEADER];
@@ -94,9 +104,9 @@ export async function startTarget(options: Partial<TargetOptions> = {}): Promise
     const respond = (): void => {
       const wait = stalledUntil - Date.now();
       if (wait > 0) return void setTimeout(respond, wait);
-      if (path !== '/ping') return answer(res, 404, NOT_FOUND);
-      if (settings.errorRate > 0 && Math.random() < settings.errorRate) return answer(res, 500, INJECTED_ERROR);
-      answer(res, 200, PONG);
+      if (path !== '/ping') return answer(res, 404, NOT_FOUND, arrivedAt);
+      if (settings.errorRate > 0 && Math.random() < settings.errorRate) return answer(res, 500, INJECTED_ERROR, arrivedAt);
+      answer(res, 200, PONG, arrivedAt);
     };
     if (delay > 0) setTimeout(respond, delay);
     else respond();

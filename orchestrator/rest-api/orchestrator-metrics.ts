@@ -1,6 +1,7 @@
-// The orchestrator's own figures for Prometheus: drivers by health, the current (or last) test,
-// and malformed messages skipped per topic.
-import { formatPrometheus, type MetricFamily } from '../../common/prometheus-text';
+// The orchestrator's own figures for Prometheus: drivers by health, messages heard and skipped per
+// topic, whether Kafka is heard, and the current (or last) test's totals and latency. Every value
+// is read from the orchestrator when Prometheus scrapes; nothing is counted twice.
+import { Counter, Gauge, Registry } from '../../common/metrics-exposition';
 import type { Orchestrator } from '../orchestrator';
 import type { TestSnapshot } from '../result-model';
 
@@ -11,41 +12,65 @@ function latestTest(orchestrator: Orchestrator): TestSnapshot | undefined {
   return last ? orchestrator.getTest(last.test_id) : undefined;
 }
 
-export function orchestratorMetrics(orchestrator: Orchestrator): string {
-  const drivers = orchestrator.drivers();
-  const families: MetricFamily[] = [
-    {
-      name: 'lt_drivers',
-      help: 'Registered drivers by health.',
-      type: 'gauge',
-      samples: (['alive', 'lost', 'left'] as const).map((health) => ({ labels: { health }, value: drivers.filter((d) => d.health === health).length })),
+export function orchestratorRegistry(orchestrator: Orchestrator): Registry {
+  const registry = new Registry();
+  const registers = [registry];
+  new Gauge({
+    name: 'lt_drivers',
+    help: 'Registered drivers by health.',
+    labelNames: ['health'],
+    registers,
+    collect() {
+      const drivers = orchestrator.drivers();
+      for (const health of ['alive', 'lost', 'left'] as const) this.set({ health }, drivers.filter((d) => d.health === health).length);
     },
-    {
-      name: 'lt_skipped_messages_total',
-      help: 'Messages skipped because they were not JSON or not of their topic’s shape.',
-      type: 'counter',
-      samples: Object.entries(orchestrator.intake.skipped).map(([topic, value]) => ({ labels: { topic }, value })),
+  });
+  const perTopic = (name: string, help: string, read: () => Record<string, number>) =>
+    new Counter({
+      name,
+      help,
+      labelNames: ['topic'],
+      registers,
+      collect() {
+        this.reset();
+        for (const [topic, value] of Object.entries(read())) this.inc({ topic }, value);
+      },
+    });
+  perTopic('lt_messages_received_total', 'Well-formed messages received from Kafka, by topic (heartbeat, register, metrics, ...).', () => orchestrator.intake.received);
+  perTopic('lt_skipped_messages_total', 'Messages skipped because they were not JSON or not of their topic’s shape.', () => orchestrator.intake.skipped);
+  new Gauge({ name: 'lt_kafka_reachable', help: '1 while this orchestrator hears the Kafka broker.', registers, collect() { this.set(orchestrator.observation().reachable ? 1 : 0); } });
+  new Gauge({ name: 'lt_test_running', help: '1 while a test runs.', registers, collect() { this.set(orchestrator.activeRun() ? 1 : 0); } });
+
+  const perTest = (name: string, help: string, read: (t: TestSnapshot) => number | null | undefined, extraLabels: string[] = []) =>
+    new Gauge({
+      name,
+      help,
+      labelNames: ['test_id', ...extraLabels],
+      registers,
+      collect() {
+        this.reset();
+        const test = latestTest(orchestrator);
+        const value = test && read(test);
+        if (test && typeof value === 'number') this.set({ test_id: test.test_id }, value);
+      },
+    });
+  perTest('lt_test_requests_sent', 'Requests sent by all drivers in the current or last test.', (t) => t.aggregate.requests_sent);
+  perTest('lt_test_responses', 'Responses received by all drivers in the current or last test.', (t) => t.aggregate.responses);
+  perTest('lt_test_errors', 'Failed requests in the current or last test.', (t) => t.aggregate.errors);
+  perTest('lt_test_rate', 'Responses per second across drivers, now.', (t) => t.aggregate.rate);
+  new Gauge({
+    name: 'lt_test_latency_ms',
+    help: 'Latency across all drivers in milliseconds, by quantile (pooled from the drivers’ histograms).',
+    labelNames: ['test_id', 'quantile'],
+    registers,
+    collect() {
+      this.reset();
+      const test = latestTest(orchestrator);
+      const l = test?.aggregate.latency;
+      if (!test || !l) return;
+      const quantiles: [string, number | null][] = [['0.5', l.median], ['0.9', l.p90], ['0.95', l.p95], ['0.99', l.p99], ['1', l.max]];
+      for (const [quantile, value] of quantiles) if (value !== null) this.set({ test_id: test.test_id, quantile }, value);
     },
-    { name: 'lt_test_running', help: '1 while a test runs.', type: 'gauge', samples: [{ value: orchestrator.activeRun() ? 1 : 0 }] },
-  ];
-  const test = latestTest(orchestrator);
-  if (test) {
-    const labels = { test_id: test.test_id };
-    const a = test.aggregate;
-    const gauge = (name: string, help: string, value: number) => families.push({ name, help, type: 'gauge', samples: [{ labels, value }] });
-    gauge('lt_test_requests_sent', 'Requests sent by all drivers in the current or last test.', a.requests_sent);
-    gauge('lt_test_responses', 'Responses received by all drivers in the current or last test.', a.responses);
-    gauge('lt_test_errors', 'Failed requests in the current or last test.', a.errors);
-    gauge('lt_test_rate', 'Responses per second across drivers, now.', a.rate);
-    if (a.latency) {
-      const quantiles: [string, number | null][] = [['0.5', a.latency.median], ['0.9', a.latency.p90], ['0.95', a.latency.p95], ['0.99', a.latency.p99], ['1', a.latency.max]];
-      families.push({
-        name: 'lt_test_latency_ms',
-        help: 'Latency across all drivers in milliseconds, by quantile.',
-        type: 'gauge',
-        samples: quantiles.filter(([, v]) => v !== null).map(([quantile, value]) => ({ labels: { ...labels, quantile }, value: value! })),
-      });
-    }
-  }
-  return formatPrometheus(families);
+  });
+  return registry;
 }

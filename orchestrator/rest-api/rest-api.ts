@@ -4,10 +4,10 @@
 import express, { type NextFunction, type Request, type Response } from 'express';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { PROMETHEUS_CONTENT_TYPE } from '../../common/prometheus-text';
+import { metricsText, processRegistry, PROMETHEUS_CONTENT_TYPE } from '../../common/metrics-exposition';
 import type { Orchestrator } from '../orchestrator';
 import { OrchestratorError, type OrchestratorErrorCode } from '../orchestrator-error';
-import { orchestratorMetrics } from './orchestrator-metrics';
+import { orchestratorRegistry } from './orchestrator-metrics';
 import { isLoopback, requestGuard, type GuardOptions } from './request-guard';
 
 export interface RestApiOptions {
@@ -77,8 +77,9 @@ export function createRestApi(orchestrator: Orchestrator, guard: GuardOptions = 
     if (!points) return void res.status(404).json({ error: `no test ${req.params.id}` });
     res.json({ test_id: req.params.id, points });
   });
-  app.get('/metrics', (_req, res) => {
-    res.type(PROMETHEUS_CONTENT_TYPE).send(orchestratorMetrics(orchestrator));
+  const metrics = orchestratorRegistry(orchestrator);
+  app.get('/metrics', async (_req, res) => {
+    res.type(PROMETHEUS_CONTENT_TYPE).send(await metricsText([metrics, processRegistry('lt_orchestrator_')]));
   });
   app.use((req, res) => {
     res.status(404).json({ error: `no route ${req.method} ${req.path}; see the README's REST API section` });

@@ -1,5 +1,6 @@
 import { stopKafkaFixture } from './kafka-fixture';
 import { stopAllProcesses } from './processes';
+import { stopPrometheusFixture } from './prometheus-fixture';
 
 export const mochaHooks = {
   async afterEach(): Promise<void> {
@@ -7,5 +8,6 @@ export const mochaHooks = {
   },
   async afterAll(): Promise<void> {
     await stopKafkaFixture();
+    await stopPrometheusFixture();
   },
 };
