@@ -30,9 +30,10 @@ export async function waitForExit(pid: number, timeoutMs: number): Promise<boole
   return !isAlive(pid);
 }
 
-export async function stopPid(pid: number): Promise<void> {
+/** `signal` first (PostgreSQL's fast shutdown is SIGINT), then SIGKILL after 30 s. */
+export async function stopPid(pid: number, signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
   if (!isAlive(pid)) return;
-  process.kill(pid, 'SIGTERM');
+  process.kill(pid, signal);
   if (await waitForExit(pid, 30_000)) return;
   process.kill(pid, 'SIGKILL');
   await waitForExit(pid, 5000);
@@ -80,9 +81,9 @@ export function runningFromPidFile(pidFile: string): number | undefined {
 }
 
 /** Stops the process a pid file names; false when none was running. */
-export async function stopFromPidFile(pidFile: string): Promise<boolean> {
+export async function stopFromPidFile(pidFile: string, signal: NodeJS.Signals = 'SIGTERM'): Promise<boolean> {
   const pid = runningFromPidFile(pidFile);
-  if (pid !== undefined) await stopPid(pid);
+  if (pid !== undefined) await stopPid(pid, signal);
   rmSync(pidFile, { force: true });
   return pid !== undefined;
 }

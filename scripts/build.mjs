@@ -14,6 +14,8 @@ await build({
     'kafka-broker': 'kafka-broker/kafka-broker.ts',
     demo: 'scripts/demo.ts',
     bench: 'bench/run-benchmarks.ts',
+    sut: 'system-under-test/sut.ts',
+    'sut-app': 'system-under-test/sut-app.ts',
   },
   outdir: 'dist',
   banner: { js: '#!/usr/bin/env node' },

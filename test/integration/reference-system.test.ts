@@ -1,0 +1,93 @@
+// The reference system under test on real processes: PostgreSQL writer and streaming reader,
+// three app instances behind HAProxy, Prometheus scraping them, loaded by real agents.
+import assert from 'node:assert/strict';
+import { chmodSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import pg from 'pg';
+import { isAlive } from '../../common/background-process';
+import { freePort } from '../../common/free-port';
+import { startReferenceSystem, stopReferenceSystem, type RunningSystem, type SystemPorts } from '../../system-under-test/reference-system';
+import { kafkaBootstrap, uniquePrefix } from '../support/kafka-fixture';
+import { startAgents, startOrchestrator, tempDir, waitFor } from '../support/processes';
+import { queryValue } from '../support/prometheus-fixture';
+
+async function counterOf(url: string, pattern: RegExp): Promise<number> {
+  const text = await (await fetch(url)).text();
+  return text.split('\n').filter((l) => pattern.test(l)).reduce((sum, l) => sum + Number(l.split(' ').at(-1)), 0);
+}
+
+describe('the reference system under test', function () {
+  let stateDir: string;
+  let ports: SystemPorts;
+  let system: RunningSystem;
+
+  before(async function () {
+    this.timeout(180_000);
+    stateDir = tempDir('sut');
+    chmodSync(stateDir, 0o755); // the postgres user must reach its folders below it
+    const port = () => freePort();
+    ports = { proxy: await port(), proxyStats: await port(), apps: [await port(), await port(), await port()], writer: await port(), readers: [await port()], prometheus: await port() };
+    system = await startReferenceSystem({ stateDir, ports });
+  });
+
+  after(async function () {
+    this.timeout(120_000);
+    await stopReferenceSystem(stateDir);
+  });
+
+  it('a write through the proxy is visible on the streaming reader, and read back through the proxy', async () => {
+    const created = await fetch(`${system.proxyUrl}/items`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ name: 'written in a test', payload: { n: 42 } }) });
+    assert.equal(created.status, 201);
+    const { id } = (await created.json()) as { id: number };
+    const password = readFileSync(join(stateDir, 'postgres', 'app-password'), 'utf8').trim();
+    const reader = new pg.Client({ ...system.readers[0], user: 'sut', password, database: 'sut' });
+    await reader.connect();
+    try {
+      const row = await waitFor(async () => (await reader.query('SELECT name FROM items WHERE id = $1', [id])).rows[0], 'the row on the reader', 10_000);
+      assert.equal(row.name, 'written in a test');
+      assert.equal((await reader.query('SELECT pg_is_in_recovery() AS standby')).rows[0].standby, true, 'the reader is a standby');
+    } finally {
+      await reader.end();
+    }
+    const read = await fetch(`${system.proxyUrl}/items/${id}`);
+    assert.equal(read.status, 200);
+    const item = (await read.json()) as { id: number; name: string; payload: unknown; created_at: string };
+    assert.deepEqual({ id: item.id, name: item.name, payload: item.payload }, { id, name: 'written in a test', payload: { n: 42 } });
+    assert.ok(!Number.isNaN(Date.parse(item.created_at)));
+    assert.equal((await fetch(`${system.proxyUrl}/items`, { method: 'POST', body: '{"nam": "x"}' })).status, 400, 'a bad body is refused, naming the field');
+  });
+
+  it('real agents load it through the proxy: each instance serves its share, and Prometheus sees the same counts', async () => {
+    const kafka = await kafkaBootstrap();
+    const prefix = uniquePrefix('sut');
+    await startAgents(2, 'sut', { kafka, prefix });
+    const orchestrator = await startOrchestrator(kafka, prefix);
+    const before = await Promise.all(system.apps.map((a) => counterOf(`${a.url}/metrics`, /^sut_http_requests_total\{route="\/items\/\{id\}",method="GET",code="200"/)));
+    const run = await orchestrator.startTest({ test_type: 'AVALANCHE', message_count_per_driver: 600, concurrency: 6, target: `${system.proxyUrl}/items/7`, drivers: 2 }, { waitForDriversMs: 30_000 });
+    const result = await orchestrator.waitForEnd(run.testId);
+    assert.equal(result.aggregate.responses, 1200);
+    assert.equal(result.aggregate.errors, 0);
+    const after = await Promise.all(system.apps.map((a) => counterOf(`${a.url}/metrics`, /^sut_http_requests_total\{route="\/items\/\{id\}",method="GET",code="200"/)));
+    const served = after.map((n, i) => n - before[i]);
+    assert.equal(served.reduce((a, b) => a + b, 0), 1200, `the instances served ${served.join(' + ')}`);
+    for (const [i, n] of served.entries()) assert.ok(n >= 300, `${system.apps[i].name} served ${n} of 1200 (round robin: about 400 each)`);
+
+    const url = system.prometheusUrl!;
+    const total = after.reduce((a, b) => a + b, 0);
+    await waitFor(async () => (await queryValue(url, 'sum(sut_http_requests_total{route="/items/{id}",code="200"})')) === total, `Prometheus to count ${total} item reads`, 30_000);
+    await waitFor(async () => ((await queryValue(url, 'sum(haproxy_backend_http_responses_total{proxy="apps",code="2xx"})')) ?? 0) >= 1200, 'HAProxy’s own count in Prometheus', 30_000);
+    assert.equal(await queryValue(url, 'count(sut_replication_lag_seconds{reader="reader-1"})'), 3, 'every app exports the reader’s replication lag');
+  });
+
+  it('a second start finds it running, and stop leaves nothing running', async () => {
+    const again = await startReferenceSystem({ stateDir, ports });
+    assert.equal(again.alreadyRunning, true);
+    assert.equal(again.proxyUrl, system.proxyUrl);
+    const pids = ['haproxy.pid', 'apps/app-1.pid', 'apps/app-2.pid', 'apps/app-3.pid', 'prometheus/prometheus.pid', 'postgres/writer.pid', 'postgres/reader-1.pid'].map((f) => Number(readFileSync(join(stateDir, f), 'utf8')));
+    assert.ok(pids.every(isAlive));
+    const stopped = await stopReferenceSystem(stateDir);
+    assert.deepEqual(stopped, ['HAProxy', 'app-1', 'app-2', 'app-3', 'Prometheus', 'PostgreSQL reader-1', 'PostgreSQL writer']);
+    assert.deepEqual(pids.filter(isAlive), [], 'no process of the system is left');
+    assert.deepEqual(await stopReferenceSystem(stateDir), [], 'a second stop finds nothing');
+  });
+});
