@@ -14,6 +14,20 @@ export interface Thresholds {
   max_latency_ms?: number;
   error_rate?: number;
   min_throughput?: number;
+  /** limits on the server-side queries, by query name */
+  server?: Record<string, ServerLimit>;
+}
+
+export interface ServerLimit {
+  max?: number;
+  min?: number;
+}
+
+/** A Prometheus the orchestrator asks during the test, and what it asks. */
+export interface PrometheusSource {
+  url: string;
+  /** PromQL by name; each gives one number */
+  queries: Record<string, string>;
 }
 
 export interface LoadTestDefinition {
@@ -32,6 +46,7 @@ export interface LoadTestDefinition {
   drivers?: number;
   target: string | { url: string; method?: string; headers?: Record<string, string>; body?: string; timeout_ms?: number };
   thresholds?: Thresholds;
+  prometheus?: PrometheusSource;
 }
 
 export type DefinitionResult = { ok: true; definition: LoadTestDefinition } | { ok: false; errors: string[] };
@@ -98,6 +113,14 @@ export function validateDefinition(value: unknown): DefinitionResult {
     new URL(url);
   } catch {
     return { ok: false, errors: [`target${typeof definition.target === 'string' ? '' : '.url'}: "${url}" is not a valid URL`] };
+  }
+  const queries = Object.keys(definition.prometheus?.queries ?? {});
+  const unknown = Object.keys(definition.thresholds?.server ?? {}).filter((name) => !queries.includes(name));
+  if (unknown.length) {
+    return {
+      ok: false,
+      errors: unknown.map((name) => `thresholds.server.${name}: names no query; ${queries.length ? `the queries of prometheus.queries are ${queries.join(', ')}` : 'add "prometheus": {"url": …, "queries": {"' + name + '": "PROMQL"}}'}`),
+    };
   }
   // Each model has its own limit; taking one for the other would change what the test measures.
   if (definition.test_type === 'TSUNAMI' && definition.concurrency !== undefined) {

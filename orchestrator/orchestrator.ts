@@ -12,6 +12,7 @@ import { MessageIntake } from '../protocol/message-intake';
 import { signCommand, type CommandKind } from '../protocol/command-signature';
 import { encodeStop, encodeTestConfig, encodeTrigger, topicNames, type TopicNames } from '../protocol/wire-protocol';
 import { agentCommandHint } from './agent-hint';
+import { PrometheusWatcher } from './prometheus-watcher';
 import { DriverRegistry } from './driver-registry';
 import { newTestId, toTestConfig, validateDefinition, type LoadTestDefinition } from './loadtest-definition';
 import { MetricsStore, type StoredTest } from './metrics-store';
@@ -215,6 +216,7 @@ export class Orchestrator extends EventEmitter<OrchestratorEvents> {
       quietAfterMs: this.options.quietAfterMs,
       lostGraceMs: this.options.lostGraceMs,
       resumed,
+      server: definition.prometheus ? new PrometheusWatcher(definition.prometheus) : undefined,
     });
     run.on('update', (s, p) => this.emit('update', s, p));
     run.on('end', (r) => {

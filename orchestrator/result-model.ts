@@ -100,6 +100,28 @@ export interface TimePoint {
   /** latency of the responses in this interval only */
   latency: { mean: number; p50: number; p90: number | null; p95: number | null; p99: number | null; max: number } | null;
   per_driver: Record<string, { rate: number | null; requests_sent: number | null }>;
+  /** each server-side query's value at this time (prometheus-watcher.ts) */
+  server?: Record<string, number | null>;
+}
+
+/** One server-side query over the test so far. */
+export interface ServerQuerySummary {
+  name: string;
+  query: string;
+  /** answers that gave a number */
+  samples: number;
+  last: number | null;
+  min: number | null;
+  max: number | null;
+  mean: number | null;
+}
+
+/** What Prometheus said during the test, beside what the drivers measured. */
+export interface ServerMetrics {
+  url: string;
+  queries: ServerQuerySummary[];
+  /** Prometheus away, a query refused or not one number: said, never a failure */
+  warnings: string[];
 }
 
 export interface TestSnapshot {
@@ -117,8 +139,10 @@ export interface TestSnapshot {
   planned_requests: number;
   aggregate: AggregateStats;
   per_driver: DriverStats[];
-  /** where a driver did not do what its model promises (schedule not held, cap not reached), and what to do */
+  /** where a driver did not do what its model promises (schedule not held, cap not reached), and what to do; and Prometheus' problems */
   warnings: string[];
+  /** the server-side queries of the definition's "prometheus", when it names one */
+  server?: ServerMetrics;
   /** responses per second over the whole test so far */
   throughput: number;
   /** epoch ms when these figures were computed */
@@ -133,6 +157,8 @@ export interface ThresholdCheck {
   limit: number;
   actual: number | null;
   passed: boolean;
+  /** a server-side limit without data (Prometheus away): not judged, and said so */
+  skipped?: boolean;
   /** e.g. "p99 latency 12.3 ms <= 250 ms" */
   text: string;
 }

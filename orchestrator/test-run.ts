@@ -18,7 +18,7 @@ import { aggregate, driverStats, intervalLatency, mergedHistogram } from './metr
 import { ReportAccumulator, type DriverReport } from './report-accumulator';
 import { scheduleWarnings } from './schedule-warnings';
 import type { MetricsStore } from './metrics-store';
-import type { DriverEnding, DriverTestState, FinalStatus, TestResult, TestSnapshot, TestStatus, TimePoint } from './result-model';
+import type { DriverEnding, DriverTestState, FinalStatus, ServerMetrics, TestResult, TestSnapshot, TestStatus, TimePoint } from './result-model';
 import { deadlineAfterTriggerMs, STALL_AFTER_MS } from './test-deadline';
 import { judge } from './verdict';
 
@@ -44,6 +44,15 @@ export interface TestRunOptions {
   stallAfterMs?: number;
   /** Set when an orchestrator restarted mid-test picks the run up again from the store. */
   resumed?: { triggeredAt: number };
+  /** Server-side figures while the test runs (prometheus-watcher.ts), when the definition names a Prometheus. */
+  server?: ServerMetricsSource;
+}
+
+export interface ServerMetricsSource {
+  start(): void;
+  stop(): void;
+  latest(): Record<string, number | null>;
+  summary(): ServerMetrics;
 }
 
 interface DriverTrack {
@@ -150,6 +159,7 @@ export class TestRun extends EventEmitter<TestRunEvents> {
     this.lastEmitAt = this.clock.now();
     this.lastProgressAt = Math.max(this.lastProgressAt, triggeredAt);
     this.ticker = this.clock.every(CHECK_INTERVAL_MS, () => this.onTimer());
+    this.options.server?.start();
   }
 
   /** A person asked for the stop; the test ends `stopped` when the parts end, or at the deadline. */
@@ -333,6 +343,7 @@ export class TestRun extends EventEmitter<TestRunEvents> {
     const agg = aggregate(drivers, merged);
     const runSeconds = Math.max(0, ...drivers.map((d) => d.stats.elapsed_s ?? 0));
     const end = this.endedAt ?? now;
+    const server = this.options.server?.summary();
     const snapshot: TestSnapshot = {
       test_id: this.testId,
       name: this.options.definition.name,
@@ -347,7 +358,8 @@ export class TestRun extends EventEmitter<TestRunEvents> {
       planned_requests: this.plannedRequests,
       aggregate: agg,
       per_driver: drivers.map((d) => d.stats),
-      warnings: scheduleWarnings(this.options.config, drivers.map((d) => d.stats)),
+      warnings: [...scheduleWarnings(this.options.config, drivers.map((d) => d.stats)), ...(server?.warnings ?? [])],
+      server,
       throughput: runSeconds > 0 ? agg.responses / runSeconds : 0,
       computed_at: now,
       deadline_at: this.deadlineAt,
@@ -395,6 +407,7 @@ export class TestRun extends EventEmitter<TestRunEvents> {
       rate: Math.round(rate * 10) / 10,
       latency: latency ? { mean: latency.mean, p50: latency.median, p90: latency.p90, p95: latency.p95, p99: latency.p99, max: latency.max } : null,
       per_driver,
+      server: this.options.server?.latest(),
     };
   }
 
@@ -420,6 +433,7 @@ export class TestRun extends EventEmitter<TestRunEvents> {
   private finish(): void {
     if (this.isOver) return;
     this.ticker?.cancel();
+    this.options.server?.stop();
     this.endedAt = this.clock.now();
     const ending = this.endings();
     const status: FinalStatus = this.stopRequested ? 'stopped' : ending.length === 0 ? 'complete' : 'incomplete';
@@ -435,6 +449,7 @@ export class TestRun extends EventEmitter<TestRunEvents> {
       ending,
       stoppedBy: this.stoppedBy,
       warnings: snapshot.warnings,
+      server: snapshot.server,
     });
     const result: TestResult = { ...snapshot, status, ended_at: this.endedAt, thresholds, verdict, ending };
     this.result = result;
@@ -452,6 +467,7 @@ export class TestRun extends EventEmitter<TestRunEvents> {
   /** Lets go of the run without a result (orchestrator shutdown): it stays resumable from the store. */
   release(): void {
     this.ticker?.cancel();
+    this.options.server?.stop();
     this.removeAllListeners();
   }
 }

@@ -2,7 +2,7 @@
 // and the requests reported equal the plan) and its thresholds hold. Thresholds add to that rule,
 // never replace it; with none, a default error-rate limit applies, and a test in which every
 // request failed never passes.
-import type { AggregateStats, DriverEnding, FinalStatus, ThresholdResult, Verdict } from './result-model';
+import type { AggregateStats, DriverEnding, FinalStatus, ServerMetrics, ThresholdResult, Verdict } from './result-model';
 import { evaluateThresholds, DEFAULT_ERROR_RATE } from './thresholds';
 import type { Thresholds } from './loadtest-definition';
 
@@ -20,6 +20,8 @@ export interface VerdictInput {
   stoppedBy?: string;
   /** schedule warnings (schedule-warnings.ts): a pass says it has them, so nobody reads only "PASSED" */
   warnings?: string[];
+  /** the server-side queries, which server thresholds judge */
+  server?: ServerMetrics;
 }
 
 export function describeEnding(e: DriverEnding): string {
@@ -27,7 +29,7 @@ export function describeEnding(e: DriverEnding): string {
 }
 
 export function judge(input: VerdictInput): { verdict: Verdict; thresholds: ThresholdResult } {
-  const thresholds = evaluateThresholds(input.thresholds, input.aggregate, input.throughput);
+  const thresholds = evaluateThresholds(input.thresholds, input.aggregate, input.throughput, input.server);
   const a = input.aggregate;
   const counted = `${int(a.requests_sent)} of ${int(input.plannedRequests)} requests`;
   if (input.status === 'stopped') return { thresholds, verdict: { passed: false, reason: `FAILED: stopped${input.stoppedBy ? ` by ${input.stoppedBy}` : ''} after ${counted}` } };
@@ -38,9 +40,15 @@ export function judge(input: VerdictInput): { verdict: Verdict; thresholds: Thre
   if (a.requests_sent > 0 && a.errors >= a.requests_sent) return { thresholds, verdict: { passed: false, reason: `FAILED: every one of ${int(a.requests_sent)} requests failed` } };
   const failed = thresholds.checks.filter((c) => !c.passed);
   if (failed.length) return { thresholds, verdict: { passed: false, reason: `FAILED: ${failed.map((c) => c.text).join('; ')}` } };
-  const limits = thresholds.checks.some((c) => c.name === 'default_error_rate')
-    ? `error rate within the default limit of ${DEFAULT_ERROR_RATE * 100}%`
-    : `${thresholds.checks.length} threshold${thresholds.checks.length === 1 ? '' : 's'} met`;
-  const warned = input.warnings?.length ? `; ${input.warnings.length} warning${input.warnings.length === 1 ? '' : 's'}: ${input.warnings.map((w) => w.split(':').slice(0, 2).join(':')).join('; ')}` : '';
+  const judged = thresholds.checks.filter((c) => !c.skipped && c.name !== 'default_error_rate').length;
+  const skipped = thresholds.checks.filter((c) => c.skipped).length;
+  const limits = [
+    thresholds.checks.some((c) => c.name === 'default_error_rate') ? `error rate within the default limit of ${DEFAULT_ERROR_RATE * 100}%` : '',
+    judged ? `${judged} threshold${judged === 1 ? '' : 's'} met` : '',
+    skipped ? `${skipped} not judged (no data from Prometheus)` : '',
+  ]
+    .filter(Boolean)
+    .join(', ');
+  const warned = input.warnings?.length ? `; ${input.warnings.length} warning${input.warnings.length === 1 ? '' : 's'}: ${input.warnings.map((w) => w.split(': ').slice(0, 2).join(': ')).join('; ')}` : '';
   return { thresholds, verdict: { passed: true, reason: `PASSED: ${counted}, ${limits}${warned}` } };
 }

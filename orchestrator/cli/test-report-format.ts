@@ -35,6 +35,15 @@ function latencyCells(l: LatencySummary | null): string[] {
   return l ? [msText(l.mean), msText(l.median), msText(l.p90), msText(l.p95), msText(l.p99), msText(l.max)] : ['-', '-', '-', '-', '-', '-'];
 }
 
+const num = (n: number | null) => (n === null ? '-' : Math.abs(n) >= 1000 ? Math.round(n).toLocaleString('en-US') : Number(n.toPrecision(4)).toString());
+
+/** The server-side queries beside the drivers' table: what the server went through meanwhile. */
+function serverTable(r: TestResult): string[] {
+  const rows = [['server (Prometheus)', 'samples', 'last', 'min', 'mean', 'max']];
+  for (const q of r.server!.queries) rows.push([q.name, int(q.samples), num(q.last), num(q.min), num(q.mean), num(q.max)]);
+  return [`Server side, from Prometheus at ${r.server!.url}, every second during the test:`, '', table(rows, 1)];
+}
+
 export function summaryTable(r: TestResult): string {
   const header = ['driver', 'state', 'sent', 'responses', 'errors', 'req/s', 'mean', 'p50', 'p90', 'p95', 'p99', 'max'];
   const rows = [header];
@@ -54,6 +63,7 @@ export function summaryTable(r: TestResult): string {
   if (a.uncorrected && a.latency && a.uncorrected.p99 !== a.latency.p99) {
     lines.push(`Measured from the socket write instead of the due time (uncorrected): p50 ${msText(a.uncorrected.median)} ms, p99 ${msText(a.uncorrected.p99)} ms, max ${msText(a.uncorrected.max)} ms`);
   }
+  if (r.server) lines.push('', ...serverTable(r));
   if (r.warnings.length) {
     lines.push('', 'Warnings:');
     for (const w of r.warnings) lines.push(`  ${w}`);
@@ -66,7 +76,7 @@ export function summaryTable(r: TestResult): string {
   }
   if (r.thresholds.checks.length) {
     lines.push('', 'Thresholds:');
-    for (const c of r.thresholds.checks) lines.push(`  ${c.passed ? 'PASS' : 'FAIL'}  ${c.text}`);
+    for (const c of r.thresholds.checks) lines.push(`  ${c.skipped ? 'SKIP' : c.passed ? 'PASS' : 'FAIL'}  ${c.text}`);
   }
   lines.push('', `Result: ${r.verdict.reason}`);
   return lines.join('\n') + '\n';

@@ -36,6 +36,15 @@ describe('.loadtest.json definitions', () => {
     assert.ok(errorsOf({ ...base, test_type: 'TSUNAMI', test_message_delay: 0 }).some((e) => e.startsWith('test_message_delay:')));
   });
 
+  it('server-side queries and their limits: a limit must name a query, a query name is checked', () => {
+    const prometheus = { url: 'http://127.0.0.1:9090', queries: { server_rps: 'sum(rate(x[5s]))' } };
+    assert.ok(validateDefinition({ ...base, prometheus, thresholds: { server: { server_rps: { min: 10 } } } }).ok);
+    assert.deepEqual(errorsOf({ ...base, prometheus, thresholds: { server: { server_p99: { max: 5 } } } }), ['thresholds.server.server_p99: names no query; the queries of prometheus.queries are server_rps']);
+    assert.match(errorsOf({ ...base, thresholds: { server: { lag: { max: 1 } } } })[0], /^thresholds.server.lag: names no query; add "prometheus"/);
+    assert.ok(errorsOf({ ...base, prometheus: { url: 'http://p/', queries: { 'Bad-Name': 'up' } } }).some((e) => e.startsWith('prometheus.queries')), 'a bad query name is refused');
+    assert.ok(errorsOf({ ...base, prometheus: { queries: { up: 'up' } } }).some((e) => e.startsWith('prometheus.url: is required')));
+  });
+
   it('a misspelt field gets a suggestion', () => {
     assert.ok(errorsOf({ ...base, target_thoughput: 5 }).some((e) => e.includes('target_thoughput: is not a known field')));
     assert.ok(errorsOf({ ...base, 'message-count-per-driver': 5 }).some((e) => e.includes('did you mean "message_count_per_driver"')));

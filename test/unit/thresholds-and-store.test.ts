@@ -34,6 +34,29 @@ describe('thresholds', () => {
     assert.equal(r.checks.find((c) => !c.passed)!.name, 'p99_latency_ms');
   });
 
+  it('server-side limits judge the highest (max) or lowest (min) sample of their query; without samples they are not judged', () => {
+    const server = {
+      url: 'http://prom:9090',
+      warnings: [],
+      queries: [
+        { name: 'server_p99_ms', query: 'q1', samples: 5, last: 12, min: 8, max: 30, mean: 15 },
+        { name: 'server_rps', query: 'q2', samples: 5, last: 900, min: 400, max: 1000, mean: 800 },
+        { name: 'lag_s', query: 'q3', samples: 0, last: null, min: null, max: null, mean: null },
+      ],
+    };
+    const r = evaluateThresholds({ error_rate: 0.02, server: { server_p99_ms: { max: 25 }, server_rps: { min: 300 }, lag_s: { max: 1 } } }, stats(), 150, server);
+    assert.deepEqual(
+      r.checks.map((c) => [c.name, c.passed, c.skipped ?? false, c.text]),
+      [
+        ['error_rate', true, false, 'error rate 0.01 <= 0.02'],
+        ['server.server_p99_ms.max', false, false, 'server server_p99_ms (highest sample) 30 <= 25'],
+        ['server.server_rps.min', true, false, 'server server_rps (lowest sample) 400 >= 300'],
+        ['server.lag_s.max', true, true, 'server lag_s (highest sample) not judged: no data from Prometheus <= 1'],
+      ],
+    );
+    assert.equal(r.passed, false);
+  });
+
   it('fail when there is nothing to measure', () => {
     assert.equal(evaluateThresholds({ p99_latency_ms: 30 }, stats({ latency: null }), 0).passed, false);
   });
