@@ -92,7 +92,8 @@ function describe(error: ErrorObject): string {
 /** Keeps the errors a person can act on: drops the summaries of `oneOf` and `if` when details exist. */
 function relevantErrors(errors: ErrorObject[]): ErrorObject[] {
   const oneOfPaths = new Set(errors.filter((e) => e.keyword === 'oneOf').map((e) => e.instancePath));
-  let kept = errors.filter((e) => e.keyword !== 'if');
+  // A bad property name is explained by its pattern error; the propertyNames summary adds nothing.
+  let kept = errors.filter((e) => e.keyword !== 'if' && e.keyword !== 'propertyNames');
   for (const path of oneOfPaths) {
     // In a oneOf, the branch whose type fits the value explains the problem; the others only say "wrong type".
     const details = kept.filter((e) => e.instancePath.startsWith(path) && e.keyword !== 'oneOf' && !(e.keyword === 'type' && e.instancePath === path));
