@@ -15,12 +15,15 @@ let drivers: DriverInfo[] = [];
 let test: TestSnapshot | TestResult | null = null;
 let series: TimePoint[] = [];
 let charts: { testId: string; rate: uPlot; latency: uPlot } | undefined;
+/** one small chart per server-side query, made when the queries are known */
+let serverCharts: { key: string; charts: Map<string, uPlot> } | undefined;
 
 const app = document.getElementById('app')!;
-app.innerHTML = '<div id="figures"></div><div class="charts" id="charts" hidden><div><h2>Requests per second</h2><div id="rate-chart"></div></div><div><h2>Latency per second (ms)</h2><div id="latency-chart"></div></div></div><div id="drivers"></div>';
+app.innerHTML = '<div id="figures"></div><div class="charts" id="charts" hidden><div><h2>Requests per second</h2><div id="rate-chart"></div></div><div><h2>Latency per second (ms)</h2><div id="latency-chart"></div></div></div><div id="server" hidden></div><div id="drivers"></div>';
 const figures = document.getElementById('figures')!;
 const chartsBox = document.getElementById('charts')!;
 const driversBox = document.getElementById('drivers')!;
+const serverBox = document.getElementById('server')!;
 
 const escape = (s: string) => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 const int = (n: number | null | undefined) => (n === null || n === undefined ? '–' : Math.round(n).toLocaleString('en-US'));
@@ -94,6 +97,36 @@ ${result?.thresholds.checks.length ? `<ul class="checks">${result.thresholds.che
 <tbody data-testid="driver-rows">${driverRows(t.per_driver)}</tbody></table>`;
   document.getElementById('stop')?.addEventListener('click', () => vscode.postMessage({ type: 'stop', testId: t.test_id }));
   document.getElementById('csv')?.addEventListener('click', () => vscode.postMessage({ type: 'exportCsv', testId: t.test_id }));
+}
+
+const num = (n: number | null) => (n === null ? '–' : Math.abs(n) >= 1000 ? Math.round(n).toLocaleString('en-US') : Number(n.toPrecision(4)).toString());
+
+/** What the server went through, from Prometheus: a table of each query and a chart of its series. */
+function drawServer(): void {
+  const server = test?.server;
+  serverBox.hidden = !server;
+  if (!server) {
+    serverCharts?.charts.forEach((c) => c.destroy());
+    serverCharts = undefined;
+    return;
+  }
+  const key = `${test!.test_id}:${server.queries.map((q) => q.name).join(',')}`;
+  if (serverCharts?.key !== key) {
+    serverCharts?.charts.forEach((c) => c.destroy());
+    serverBox.innerHTML = `<h2>Server side <span class="source">from Prometheus at ${escape(server.url)}</span></h2>
+<table><thead><tr><th>query</th><th class="num">samples</th><th class="num">last</th><th class="num">min</th><th class="num">mean</th><th class="num">max</th></tr></thead><tbody data-testid="server-rows"></tbody></table>
+<div class="server-charts">${server.queries.map((q) => `<div><h3 title="${escape(q.query)}">${escape(q.name)}</h3><div id="server-chart-${escape(q.name)}"></div></div>`).join('')}</div>`;
+    serverCharts = { key, charts: new Map() };
+    for (const q of server.queries) {
+      const el = document.getElementById(`server-chart-${q.name}`)!;
+      serverCharts.charts.set(q.name, new uPlot({ ...chartOptions(el, [{ label: q.name, color: cssVar('--vscode-charts-purple', '#b180d7') }]), height: 140 }, [[], []], el));
+    }
+  }
+  serverBox.querySelector('tbody')!.innerHTML = server.queries
+    .map((q) => `<tr><td title="${escape(q.query)}">${escape(q.name)}</td><td class="num">${int(q.samples)}</td><td class="num">${num(q.last)}</td><td class="num">${num(q.min)}</td><td class="num">${num(q.mean)}</td><td class="num">${num(q.max)}</td></tr>`)
+    .join('');
+  const t = series.map((p) => p.t);
+  for (const [name, chart] of serverCharts.charts) chart.setData([t, series.map((p) => p.server?.[name] ?? null)]);
 }
 
 function chartOptions(el: HTMLElement, seriesDefs: { label: string; color: string }[]): uPlot.Options {
@@ -178,11 +211,19 @@ window.addEventListener('message', (event: MessageEvent<HostToPage>) => {
       break;
   }
   renderFigures();
-  if (m.type !== 'connection' && m.type !== 'drivers') drawCharts();
+  if (m.type !== 'connection' && m.type !== 'drivers') {
+    drawCharts();
+    drawServer();
+  }
 });
 
 // VS Code swaps the body's theme class (vscode-light, vscode-dark, …) when the theme changes; the
 // charts read their colours when made, so make them again.
-new MutationObserver(() => drawCharts(true)).observe(document.body, { attributes: true, attributeFilter: ['class'] });
+new MutationObserver(() => {
+  drawCharts(true);
+  serverCharts?.charts.forEach((c) => c.destroy());
+  serverCharts = undefined;
+  drawServer();
+}).observe(document.body, { attributes: true, attributeFilter: ['class'] });
 
 vscode.postMessage({ type: 'ready' });

@@ -13,6 +13,7 @@ import { format } from 'node:util';
 import type { Page } from 'playwright-core';
 import { kafkaBootstrap, securedKafka, stopKafkaFixture, uniquePrefix } from '../support/kafka-fixture';
 import { ROOT, startAgent, startAgents, startTargetProcess, stopAllProcesses, tempDir, waitFor } from '../support/processes';
+import { prometheusFixture, stopPrometheusFixture } from '../support/prometheus-fixture';
 import { launchBrowser, loopbackContext, packageVsix, runPaletteCommand, startCodeServer, webviewFrame, webviewLocator, type CodeServer } from './workbench';
 
 const ORCHESTRATOR_ID = 'vscode-test';
@@ -28,7 +29,7 @@ interface Outcome {
   counts?: { passed: number; failed: number };
 }
 
-async function prepareWorkspace(kafka: string, prefix: string, targetUrl: string): Promise<string> {
+async function prepareWorkspace(kafka: string, prefix: string, targetUrl: string, prometheusUrl: string): Promise<string> {
   const workspace = tempDir('vscode-workspace');
   mkdirSync(join(workspace, '.vscode'));
   writeFileSync(
@@ -38,7 +39,26 @@ async function prepareWorkspace(kafka: string, prefix: string, targetUrl: string
   // Long enough (about 8 s) for the dashboard to be read while it runs.
   writeFileSync(
     join(workspace, 'ping.loadtest.json'),
-    JSON.stringify({ name: 'ping from VS Code', test_type: 'TSUNAMI', test_message_delay: 0.01, message_count_per_driver: 800, target: `${targetUrl}/ping`, thresholds: { error_rate: 0.01, p99_latency_ms: 1000 } }, null, 2),
+    JSON.stringify(
+      {
+        name: 'ping from VS Code',
+        test_type: 'TSUNAMI',
+        test_message_delay: 0.01,
+        message_count_per_driver: 800,
+        target: `${targetUrl}/ping`,
+        // The server side, from a real Prometheus scraping lt-target: the dashboard's server panel.
+        prometheus: {
+          url: prometheusUrl,
+          queries: {
+            server_rps: 'sum(rate(lt_target_requests_received_total{suite="vscode"}[3s]))',
+            server_in_flight: 'sum(lt_target_requests_in_flight{suite="vscode"})',
+          },
+        },
+        thresholds: { error_rate: 0.01, p99_latency_ms: 1000 },
+      },
+      null,
+      2,
+    ),
   );
   return workspace;
 }
@@ -101,6 +121,18 @@ async function useLikeAPerson(page: Page, server: CodeServer, workspace: string)
   const final = await numberIn(await sent.textContent());
   const verdictText = await verdict.textContent();
   const rows = await frame.locator('[data-testid=driver-rows] tr').count();
+  // The server side from Prometheus, beside the drivers' figures: a row per query, with samples.
+  const serverRows = frame.locator('[data-testid=server-rows] tr');
+  const serverSamples = await waitFor(
+    async () => {
+      const texts = await serverRows.allInnerTexts();
+      return texts.length === 2 && texts.every((t) => /^server_[a-z_]+\s+[1-9]/.test(t)) ? texts.length : undefined;
+    },
+    'the server-side rows with samples',
+    15_000,
+  ).catch(() => 0);
+  await frame.locator('[data-testid=server-rows]').scrollIntoViewIfNeeded();
+  await page.screenshot({ path: join(RESULTS, 'vscode-dashboard-server.png') });
   // The status bar gives the same verdict once the test is over.
   const statusBar = await page
     .locator('.statusbar-item', { hasText: 'passed' })
@@ -142,11 +174,11 @@ async function useLikeAPerson(page: Page, server: CodeServer, workspace: string)
   await frame.locator('[data-testid=verdict]').waitFor();
   await page.screenshot({ path: join(RESULTS, 'vscode-dashboard-light.png') });
   const expected = 800 * DRIVERS;
-  const passed = final === expected && verdictText === 'PASSED' && rows === DRIVERS && statusBar === 'passed' && treeParts === DRIVERS && cspHolds;
+  const passed = final === expected && verdictText === 'PASSED' && rows === DRIVERS && serverSamples === 2 && statusBar === 'passed' && treeParts === DRIVERS && cspHolds;
   return {
     name: 'UI: palette, tree and dashboard',
     passed,
-    detail: `requests ${first} → ${second} → ${final} (expected ${expected}), verdict ${verdictText}, ${rows} driver rows, status bar ${statusBar}, ${treeParts} tree rows saying “last test: complete”, CSP ${cspHolds ? 'holds' : `does not hold: ${policy}`}`,
+    detail: `requests ${first} → ${second} → ${final} (expected ${expected}), verdict ${verdictText}, ${rows} driver rows, ${serverSamples} server-side rows with samples, status bar ${statusBar}, ${treeParts} tree rows saying “last test: complete”, CSP ${cspHolds ? 'holds' : `does not hold: ${policy}`}`,
   };
 }
 
@@ -162,7 +194,9 @@ async function main(): Promise<number> {
   const prefix = uniquePrefix('vscode');
   const target = await startTargetProcess();
   await startAgents(DRIVERS, 'vscode-driver', { kafka, prefix, orchestrator: ORCHESTRATOR_ID });
-  const workspace = await prepareWorkspace(kafka, prefix, target.url);
+  const prometheus = await prometheusFixture();
+  prometheus.setTargets('lt-target', 'vscode', [new URL(target.url).host], { suite: 'vscode' });
+  const workspace = await prepareWorkspace(kafka, prefix, target.url, prometheus.url);
   process.env.LT_VSCODE_TEST_DRIVERS = String(DRIVERS);
   // A SASL_SSL cluster with one agent, for the suite that switches the extension's settings to it.
   const secured = await securedKafka();
@@ -205,6 +239,7 @@ async function main(): Promise<number> {
     await server?.stop();
     await stopAllProcesses();
     await stopKafkaFixture();
+    await stopPrometheusFixture();
   }
   for (const o of outcomes) say(`${o.passed ? 'PASS' : 'FAIL'}  ${o.name}${o.detail ? ` (${o.detail})` : ''}`);
   const total = outcomes.reduce(
