@@ -248,7 +248,7 @@ export class DriverAgent {
     }
     let generator: LoadGenerator;
     try {
-      const plan = planFor(config, this.options.defaultTarget, { [DRIVER_HEADER]: this.options.nodeId, 'user-agent': `lt-agent/${this.options.version}` });
+      const plan = planFor(config, this.options.defaultTarget, { [DRIVER_HEADER]: this.options.nodeId, 'user-agent': `lt-agent/${this.options.version}` }, this.options.nodeId);
       const refusal = this.options.allowlist?.refusal(plan.url);
       if (refusal) throw new TargetRefused(refusal);
       const log = this.options.latencyLogDir ? new LatencyLog(join(this.options.latencyLogDir, `${this.options.nodeId}-${config.test_id}.u32`)) : undefined;

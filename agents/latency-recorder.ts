@@ -1,13 +1,13 @@
 // What one driver measured during one test: counters and two latency histograms. Memory is
 // fixed whatever the request count: histograms, a status-code table and a few numbers.
 import { createLatencyHistogram, encodeHistogram, latencyStats, type Histogram } from '../protocol/latency-histogram';
-import type { MetricsMessage, SendLag } from '../protocol/wire-protocol';
+import type { MetricsMessage, RequestCounts, SendLag } from '../protocol/wire-protocol';
 
 export type ErrorKind = 'timeout' | 'connection_refused' | 'connection_reset' | 'http_4xx' | 'http_5xx' | 'other';
 
 export type RecorderSnapshot = Pick<
   MetricsMessage,
-  'metrics' | 'p90_latency' | 'p95_latency' | 'p99_latency' | 'histogram' | 'uncorrected' | 'send_lag_ms' | 'send_window_ms' | 'waited_for_connection'
+  'metrics' | 'p90_latency' | 'p95_latency' | 'p99_latency' | 'histogram' | 'uncorrected' | 'send_lag_ms' | 'send_window_ms' | 'waited_for_connection' | 'per_request'
 > & { requests_sent: number; responses: number; errors: Record<string, number>; status_codes: Record<string, number> };
 
 /** Maps an undici or socket error to the kind reported in metrics. */
@@ -36,7 +36,16 @@ export class LatencyRecorder {
    * cap): corrected and uncorrected latencies are then the same numbers and the send lag is
    * always zero, so one histogram serves for both and the hot path records once.
    */
-  constructor(private readonly scheduled = true) {}
+  constructor(
+    private readonly scheduled = true,
+    /** a mix's request names: their figures are kept apart too, by index */
+    private readonly requestNames?: string[],
+  ) {
+    const n = requestNames?.length ?? 0;
+    this.perRequest = Array.from({ length: n }, () => ({ sent: 0, responses: 0, errors: 0, latency: createLatencyHistogram() }));
+  }
+
+  private readonly perRequest: { sent: number; responses: number; errors: number; latency: Histogram }[];
 
   /** requests attempted: sent, or given up as timeouts while they waited for a connection */
   requestsSent = 0;
@@ -57,8 +66,9 @@ export class LatencyRecorder {
   waitedForConnection = 0;
 
   /** `waited`: it was due while every connection was busy. */
-  recordSend(sentAt: number, waited: boolean): void {
+  recordSend(sentAt: number, waited: boolean, request = -1): void {
     this.requestsSent++;
+    if (request >= 0) this.perRequest[request].sent++;
     if (this.firstSentAt === 0) this.firstSentAt = sentAt;
     this.lastSentAt = sentAt;
     if (waited) this.waitedForConnection++;
@@ -70,24 +80,36 @@ export class LatencyRecorder {
   }
 
   /** A request that waited for a connection until its deadline passed: attempted, a timeout, never sent. */
-  recordExpiredUnsent(): void {
+  recordExpiredUnsent(request = -1): void {
     this.requestsSent++;
+    if (request >= 0) {
+      this.perRequest[request].sent++;
+      this.perRequest[request].errors++;
+    }
     this.waitedForConnection++;
     this.errorCounts.timeout++;
   }
 
   /** Times in milliseconds from performance.now(); the histograms hold integer microseconds. */
-  recordResponse(status: number, dueAt: number, sentAt: number, endAt: number): void {
+  recordResponse(status: number, dueAt: number, sentAt: number, endAt: number, request = -1): void {
     this.responses++;
     if (status >= 100 && status < 600) this.statusCounts[status]++;
     if (status >= 500) this.errorCounts.http_5xx++;
     else if (status >= 400) this.errorCounts.http_4xx++;
-    this.corrected.recordValue(Math.max(1, Math.round((endAt - dueAt) * 1000)));
+    const correctedUs = Math.max(1, Math.round((endAt - dueAt) * 1000));
+    this.corrected.recordValue(correctedUs);
+    if (request >= 0) {
+      const r = this.perRequest[request];
+      r.responses++;
+      if (status >= 400) r.errors++;
+      r.latency.recordValue(correctedUs);
+    }
     if (this.scheduled) this.uncorrected.recordValue(Math.max(1, Math.round((endAt - sentAt) * 1000)));
   }
 
-  recordFailure(kind: ErrorKind): void {
+  recordFailure(kind: ErrorKind, request = -1): void {
     this.errorCounts[kind]++;
+    if (request >= 0) this.perRequest[request].errors++;
   }
 
   /** failures so far by kind (a copy) */
@@ -126,6 +148,16 @@ export class LatencyRecorder {
         : undefined,
       waited_for_connection: this.scheduled ? this.waitedForConnection : undefined,
       send_window_ms: this.requestsSent ? Math.round((this.lastSentAt - this.firstSentAt) * 1000) / 1000 : undefined,
+      per_request: this.requestNames ? this.requestSnapshot() : undefined,
     };
+  }
+
+  private requestSnapshot(): Record<string, RequestCounts> {
+    const out: Record<string, RequestCounts> = {};
+    for (const [i, name] of this.requestNames!.entries()) {
+      const r = this.perRequest[i];
+      out[name] = { requests_sent: r.sent, responses: r.responses, errors: r.errors, histogram: r.latency.totalCount > 0 ? encodeHistogram(r.latency) : undefined };
+    }
+    return out;
   }
 }

@@ -44,6 +44,8 @@ export class LoadGenerator {
   finishedAt = 0;
   private readonly pool: ConnectionPool;
   private readonly dispatchOptions: Dispatcher.DispatchOptions;
+  /** a mix's requests' options, one per request of the mix (templated ones are copied per request) */
+  private readonly mixOptions: Dispatcher.DispatchOptions[] | undefined;
   private next = 0;
   private inFlight = 0;
   private settled = 0;
@@ -85,12 +87,19 @@ export class LoadGenerator {
       headersTimeout: 0,
       bodyTimeout: 0,
     };
+    this.mixOptions = plan.mix?.requests.map((r) => ({
+      ...this.dispatchOptions,
+      path: r.path(0),
+      method: r.method as Dispatcher.HttpMethod,
+      headers: Object.entries(r.headers).flat(),
+      body: r.body?.(0) ?? null,
+    }));
     this.slots = new Array(plan.maxInFlight).fill(undefined);
     this.freeSlots = Array.from({ length: plan.maxInFlight }, (_, i) => plan.maxInFlight - 1 - i);
     this.bucketRate = plan.intervalMs > 0 ? CATCH_UP_FACTOR / plan.intervalMs : 0;
     // Two at least, so that a timer firing late (they do, by a millisecond or more) still catches up.
     this.bucketSize = plan.intervalMs > 0 ? Math.max(2, BURST_MS / plan.intervalMs) : 0;
-    this.recorder = new LatencyRecorder(plan.open);
+    this.recorder = new LatencyRecorder(plan.open, plan.mix?.requests.map((r) => r.name));
     this.done = new Promise((resolve) => (this.resolveDone = resolve));
   }
 
@@ -197,16 +206,29 @@ export class LoadGenerator {
     // In flight never exceeds the limit, so a connection is free or can be opened.
     const client = this.pool.acquire()!;
     const slot = this.freeSlots.pop()!;
-    const handler = new ResponseHandler(this, client, dueAt, now, slot);
+    const mix = this.plan.mix;
+    let options = this.dispatchOptions;
+    let kind = -1;
+    let timeoutMs = this.plan.timeoutMs;
+    if (mix) {
+      const seq = this.next - 1;
+      kind = mix.cycle[seq % mix.cycle.length];
+      const request = mix.requests[kind];
+      options = this.mixOptions![kind];
+      if (request.templated) options = { ...options, path: request.path(seq), body: request.body ? request.body(seq) : null };
+      timeoutMs = request.timeoutMs;
+    }
+    const handler = new ResponseHandler(this, client, dueAt, now, slot, kind, dueAt + timeoutMs);
     this.slots[slot] = handler;
     this.inFlight++;
-    this.recorder.recordSend(now, this.waitingForConnection);
-    client.dispatch(this.dispatchOptions, handler);
+    this.recorder.recordSend(now, this.waitingForConnection, kind);
+    client.dispatch(options, handler);
   }
 
   /** A request whose deadline passed while it waited for a connection: a timeout, never sent. */
   private expireUnsent(): void {
-    this.recorder.recordExpiredUnsent();
+    const mix = this.plan.mix;
+    this.recorder.recordExpiredUnsent(mix ? mix.cycle[(this.next - 1) % mix.cycle.length] : -1);
     this.settled++;
     this.maybeFinish();
   }
@@ -228,13 +250,13 @@ export class LoadGenerator {
     if (failure) this.pool.discard(handler.client, expired ? new DeadlineExceeded('request deadline passed') : undefined);
     else this.pool.release(handler.client);
     const endAt = performance.now();
-    if (failure) this.recorder.recordFailure(failure);
+    if (failure) this.recorder.recordFailure(failure, handler.kind);
     else {
       // Sent is when the request reached the socket; a request that never did (an error
       // before connecting) has no latency to record.
       const sentAt = handler.writtenAt || handler.dispatchedAt;
       const correctedFrom = this.plan.open ? handler.dueAt : sentAt;
-      this.recorder.recordResponse(status, correctedFrom, sentAt, endAt);
+      this.recorder.recordResponse(status, correctedFrom, sentAt, endAt, handler.kind);
       this.latencyLog?.write(endAt - correctedFrom);
     }
     if (!this.maybeFinish() && !this.pumpPending) this.pump(endAt);
@@ -242,10 +264,10 @@ export class LoadGenerator {
 
   /** Aborts every request in flight past its deadline. */
   private readonly sweep = (): void => {
-    const deadline = performance.now() - this.plan.timeoutMs;
+    const now = performance.now();
     for (let i = 0; i < this.slots.length; i++) {
       const handler = this.slots[i];
-      if (handler !== undefined && handler.dueAt <= deadline) handler.expire();
+      if (handler !== undefined && handler.deadline <= now) handler.expire();
     }
   };
 
@@ -323,6 +345,10 @@ class ResponseHandler {
     readonly dueAt: number,
     readonly dispatchedAt: number,
     readonly slot: number,
+    /** the mix's request index, or -1 without a mix */
+    readonly kind: number,
+    /** performance.now() past which the request is a timeout */
+    readonly deadline: number,
   ) {}
 
   /** undici calls this just before it writes the request to the socket. */

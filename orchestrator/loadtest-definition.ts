@@ -3,7 +3,8 @@
 import Ajv, { type ErrorObject } from 'ajv';
 import { randomBytes } from 'node:crypto';
 import schema from '../schemas/loadtest.schema.json';
-import { DEFAULT_MAX_CONNECTIONS, type HttpTarget, type TestConfigMessage, type TestType } from '../protocol/wire-protocol';
+import { placeholderProblems, staticFill } from '../protocol/request-mix';
+import { DEFAULT_MAX_CONNECTIONS, type HttpTarget, type MixRequest, type TestConfigMessage, type TestType } from '../protocol/wire-protocol';
 
 export interface Thresholds {
   mean_latency_ms?: number;
@@ -16,6 +17,16 @@ export interface Thresholds {
   min_throughput?: number;
   /** limits on the server-side queries, by query name */
   server?: Record<string, ServerLimit>;
+}
+
+export interface DefinitionRequest {
+  name: string;
+  weight?: number;
+  url: string;
+  method?: string;
+  headers?: Record<string, string>;
+  body?: string;
+  timeout_ms?: number;
 }
 
 export interface ServerLimit {
@@ -44,7 +55,10 @@ export interface LoadTestDefinition {
   /** TSUNAMI: the most connections a driver opens to keep its schedule */
   max_connections?: number;
   drivers?: number;
-  target: string | { url: string; method?: string; headers?: Record<string, string>; body?: string; timeout_ms?: number };
+  /** the one endpoint; absent when `requests` gives a mix */
+  target?: string | { url: string; method?: string; headers?: Record<string, string>; body?: string; timeout_ms?: number };
+  /** a weighted mix of requests to one origin */
+  requests?: DefinitionRequest[];
   thresholds?: Thresholds;
   prometheus?: PrometheusSource;
 }
@@ -109,12 +123,22 @@ export function validateDefinition(value: unknown): DefinitionResult {
     return { ok: false, errors: [...new Set(messages)] };
   }
   const definition = value as LoadTestDefinition;
-  const url = typeof definition.target === 'string' ? definition.target : definition.target.url;
-  try {
-    new URL(url);
-  } catch {
-    return { ok: false, errors: [`target${typeof definition.target === 'string' ? '' : '.url'}: "${url}" is not a valid URL`] };
+  if (definition.target === undefined && definition.requests === undefined) {
+    return { ok: false, errors: ['target: is required (the URL under test, e.g. http://127.0.0.1:8080/ping), or "requests" for a weighted mix'] };
   }
+  if (definition.target !== undefined && definition.requests !== undefined) {
+    return { ok: false, errors: ['target and requests: give one; a mix lists every request, the single target included'] };
+  }
+  if (definition.target !== undefined) {
+    const url = typeof definition.target === 'string' ? definition.target : definition.target.url;
+    try {
+      new URL(url);
+    } catch {
+      return { ok: false, errors: [`target${typeof definition.target === 'string' ? '' : '.url'}: "${url}" is not a valid URL`] };
+    }
+  }
+  const mixErrors = definition.requests ? mixProblems(definition.requests) : [];
+  if (mixErrors.length) return { ok: false, errors: mixErrors };
   const queries = Object.keys(definition.prometheus?.queries ?? {});
   const unknown = Object.keys(definition.thresholds?.server ?? {}).filter((name) => !queries.includes(name));
   if (unknown.length) {
@@ -131,6 +155,30 @@ export function validateDefinition(value: unknown): DefinitionResult {
     return { ok: false, errors: ['max_connections: applies to TSUNAMI only; an AVALANCHE driver keeps concurrency requests in flight on as many connections.'] };
   }
   return { ok: true, definition };
+}
+
+/** Names unique, one origin, placeholders that exist: what the schema cannot say of a mix. */
+function mixProblems(requests: DefinitionRequest[]): string[] {
+  const errors: string[] = [];
+  const seen = new Set<string>();
+  let origin: string | undefined;
+  for (const [i, r] of requests.entries()) {
+    const at = `requests[${i}]`;
+    if (seen.has(r.name)) errors.push(`${at}.name: "${r.name}" names another request too; each name is a row of the results`);
+    seen.add(r.name);
+    for (const problem of placeholderProblems(r.url)) errors.push(`${at}.url: ${problem}`);
+    for (const problem of placeholderProblems(r.body ?? '')) errors.push(`${at}.body: ${problem}`);
+    let url: URL;
+    try {
+      url = new URL(staticFill(r.url));
+    } catch {
+      errors.push(`${at}.url: "${r.url}" is not a valid URL`);
+      continue;
+    }
+    origin ??= url.origin;
+    if (url.origin !== origin) errors.push(`${at}.url: every request of a mix goes to one origin (${origin}, as the first does), not ${url.origin}`);
+  }
+  return errors;
 }
 
 /** Parses a file's text; JSON syntax errors name the line and column. */
@@ -151,8 +199,27 @@ export function parseDefinition(text: string): DefinitionResult {
   return validateDefinition(value);
 }
 
+/** A mix as the drivers receive it: defaults filled in. */
+export function mixOf(definition: LoadTestDefinition): MixRequest[] | undefined {
+  return definition.requests?.map((r) => ({
+    name: r.name,
+    weight: r.weight ?? 1,
+    url: r.url,
+    method: r.method ?? 'GET',
+    headers: r.headers,
+    body: r.body,
+    timeout_ms: r.timeout_ms ?? 10_000,
+  }));
+}
+
+/** The single target, or for a mix its heaviest request with fixed placeholders (for drivers that know no mix). */
 export function targetOf(definition: LoadTestDefinition): HttpTarget {
-  const t = typeof definition.target === 'string' ? { url: definition.target } : definition.target;
+  const mix = mixOf(definition);
+  if (mix) {
+    const heaviest = mix.reduce((a, b) => (b.weight > a.weight ? b : a));
+    return { url: staticFill(heaviest.url), method: heaviest.method, headers: heaviest.headers, body: heaviest.body === undefined ? undefined : staticFill(heaviest.body), timeout_ms: Math.max(...mix.map((r) => r.timeout_ms)) };
+  }
+  const t = typeof definition.target === 'string' ? { url: definition.target } : definition.target!;
   return { url: t.url, method: t.method ?? 'GET', headers: 'headers' in t ? t.headers : undefined, body: 'body' in t ? t.body : undefined, timeout_ms: t.timeout_ms ?? 10_000 };
 }
 
@@ -171,6 +238,7 @@ export function toTestConfig(definition: LoadTestDefinition, testId: string, sen
     orchestrator: sender.id,
     orchestrator_names: sender.names,
     target: targetOf(definition),
+    requests: mixOf(definition),
     target_throughput: definition.target_throughput,
     concurrency: definition.concurrency,
     max_connections: definition.max_connections,

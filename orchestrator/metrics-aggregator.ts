@@ -3,10 +3,10 @@
 // from merging the drivers' histograms (never from averaging their medians); a driver that sends
 // no histogram is combined soundly (count-weighted mean, true min and max) and the result's
 // percentiles are marked approximate.
-import { latencyStats, mergeHistograms, type Histogram } from '../protocol/latency-histogram';
+import { decodeHistogram, latencyStats, mergeHistograms, type Histogram } from '../protocol/latency-histogram';
 import type { LatencyStats, MetricsMessage } from '../protocol/wire-protocol';
 import type { DriverReport } from './report-accumulator';
-import type { AggregateStats, DriverStats, DriverTestState, LatencySummary } from './result-model';
+import type { AggregateStats, DriverStats, DriverTestState, LatencySummary, RequestStats } from './result-model';
 
 /** The latency figures a report carries without a histogram: the spec's four and our percentiles. */
 function wireStats(m: MetricsMessage): LatencyStats | null {
@@ -181,4 +181,56 @@ export function mergedHistogram(reports: (DriverReport | undefined)[]): Histogra
   const histograms = reports.filter((r): r is DriverReport => !!r).map((r) => r.histogram);
   if (histograms.length === 0 || histograms.some((h) => h === null)) return null;
   return mergeHistograms(histograms as Histogram[]);
+}
+
+const decodedRequests = new WeakMap<object, Map<string, Histogram | null>>();
+
+/** A report's per-request histograms, decoded once per report however often the figures are made. */
+function requestHistograms(report: DriverReport): Map<string, Histogram | null> {
+  let decoded = decodedRequests.get(report.message);
+  if (!decoded) {
+    decoded = new Map();
+    for (const [name, counts] of Object.entries(report.message.per_request ?? {})) {
+      let histogram: Histogram | null = null;
+      try {
+        histogram = counts.histogram ? decodeHistogram(counts.histogram) : null;
+      } catch {
+        histogram = null; // a damaged histogram leaves this request's latency unknown, not the test
+      }
+      decoded.set(name, histogram);
+    }
+    decodedRequests.set(report.message, decoded);
+  }
+  return decoded;
+}
+
+/** A mix's figures by request name across drivers, in the mix's order. */
+export function requestBreakdown(mix: { name: string; weight: number }[], reports: (DriverReport | undefined)[]): RequestStats[] {
+  const totalWeight = mix.reduce((a, r) => a + r.weight, 0);
+  const present = reports.filter((r): r is DriverReport => !!r);
+  return mix.map(({ name, weight }) => {
+    let requests_sent = 0;
+    let responses = 0;
+    let errors = 0;
+    const histograms: Histogram[] = [];
+    for (const report of present) {
+      const counts = report.message.per_request?.[name];
+      if (!counts) continue;
+      requests_sent += counts.requests_sent;
+      responses += counts.responses;
+      errors += counts.errors;
+      const h = requestHistograms(report).get(name);
+      if (h) histograms.push(h);
+    }
+    const merged = histograms.length ? mergeHistograms(histograms) : null;
+    return {
+      name,
+      share: weight / totalWeight,
+      requests_sent,
+      responses,
+      errors,
+      error_rate: requests_sent > 0 ? errors / requests_sent : 0,
+      latency: merged && merged.totalCount > 0 ? summarizeHistogram(merged) : null,
+    };
+  });
 }

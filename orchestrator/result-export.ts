@@ -1,5 +1,5 @@
-// Test results as CSV, for spreadsheets and for comparing runs side by side: one row per driver
-// and one for all drivers.
+// Test results as CSV, for spreadsheets and for comparing runs side by side: one row per driver,
+// one for all drivers, and for a mix one per request name (driver column "(request NAME)").
 import type { LatencySummary, TestResult } from './result-model';
 
 function cell(value: string | number | boolean | null | undefined): string {
@@ -38,5 +38,9 @@ export function resultToCsv(result: TestResult): string {
   );
   const a = result.aggregate;
   rows.push(line([result.test_id, result.test_type, '(all drivers)', result.status, a.requests_sent, a.responses, a.errors, a.error_rate, result.throughput, ...latencyCells(a.latency), a.latency?.approximate ?? null]));
+  const seconds = Math.max(0, ...result.per_driver.map((d) => d.elapsed_s ?? 0));
+  for (const r of result.per_request ?? []) {
+    rows.push(line([result.test_id, result.test_type, `(request ${r.name})`, result.status, r.requests_sent, r.responses, r.errors, r.error_rate, seconds ? r.responses / seconds : null, ...latencyCells(r.latency), false]));
+  }
   return [line(header), ...rows].join('\n') + '\n';
 }

@@ -104,6 +104,19 @@ export interface TimePoint {
   server?: Record<string, number | null>;
 }
 
+/** One request name of a mix, over all drivers. */
+export interface RequestStats {
+  name: string;
+  /** its share of the mix, as defined (weight / sum of weights) */
+  share: number;
+  requests_sent: number;
+  responses: number;
+  errors: number;
+  error_rate: number;
+  /** pooled from the drivers' histograms of this request */
+  latency: LatencySummary | null;
+}
+
 /** One server-side query over the test so far. */
 export interface ServerQuerySummary {
   name: string;
@@ -143,6 +156,8 @@ export interface TestSnapshot {
   warnings: string[];
   /** the server-side queries of the definition's "prometheus", when it names one */
   server?: ServerMetrics;
+  /** a mix's figures by request name (they add up to the aggregate) */
+  per_request?: RequestStats[];
   /** responses per second over the whole test so far */
   throughput: number;
   /** epoch ms when these figures were computed */

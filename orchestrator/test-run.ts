@@ -14,7 +14,7 @@ import type { Histogram } from '../protocol/latency-histogram';
 import type { BusHealth } from '../protocol/message-bus';
 import type { AgentState, MetricsMessage, TestConfigMessage } from '../protocol/wire-protocol';
 import type { LoadTestDefinition } from './loadtest-definition';
-import { aggregate, driverStats, intervalLatency, mergedHistogram } from './metrics-aggregator';
+import { aggregate, driverStats, intervalLatency, mergedHistogram, requestBreakdown } from './metrics-aggregator';
 import { ReportAccumulator, type DriverReport } from './report-accumulator';
 import { scheduleWarnings } from './schedule-warnings';
 import type { MetricsStore } from './metrics-store';
@@ -360,6 +360,7 @@ export class TestRun extends EventEmitter<TestRunEvents> {
       per_driver: drivers.map((d) => d.stats),
       warnings: [...scheduleWarnings(this.options.config, drivers.map((d) => d.stats)), ...(server?.warnings ?? [])],
       server,
+      per_request: this.options.config.requests ? requestBreakdown(this.options.config.requests, drivers.map((d) => d.report)) : undefined,
       throughput: runSeconds > 0 ? agg.responses / runSeconds : 0,
       computed_at: now,
       deadline_at: this.deadlineAt,

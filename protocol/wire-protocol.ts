@@ -45,6 +45,16 @@ export interface HttpTarget {
   timeout_ms: number;
 }
 
+/**
+ * One request of a weighted mix. `url` and `body` may hold placeholders, filled per request:
+ * {seq} (the request's number on this driver), {random:MIN:MAX} (an integer), {driver} (node_id).
+ */
+export interface MixRequest extends HttpTarget {
+  name: string;
+  /** its share of the requests: weight / sum of weights */
+  weight: number;
+}
+
 export interface TestConfigMessage {
   test_id: string;
   test_type: TestType;
@@ -57,6 +67,11 @@ export interface TestConfigMessage {
   /** Every name the sending orchestrator answers to (id, host name, addresses), for agents' --orchestrator. */
   orchestrator_names?: string[];
   target?: HttpTarget;
+  /**
+   * A weighted mix of requests to one origin. `target` stays set (to the heaviest request), so a
+   * driver that knows only the spec loads it alone.
+   */
+  requests?: MixRequest[];
   /** requests per second per driver; absent means uncapped */
   target_throughput?: number;
   /** AVALANCHE: requests in flight at once per driver (and so connections) */
@@ -153,12 +168,23 @@ export interface MetricsMessage {
   waited_for_connection?: number;
   /** the most connections the driver would open (TSUNAMI's max_connections) */
   connection_limit?: number;
+  /** a mix's figures by request name (cumulative, like the rest) */
+  per_request?: Record<string, RequestCounts>;
   /** true on the final report of a test that was stopped before its request count */
   stopped?: boolean;
   /** why the driver could not run the test, on the report that refuses it */
   error_detail?: string;
   /** epoch milliseconds when the report was made */
   timestamp?: number;
+}
+
+/** One request name's share of a driver's report. */
+export interface RequestCounts {
+  requests_sent: number;
+  responses: number;
+  errors: number;
+  /** corrected latency, HdrHistogram's compressed base64 form in microseconds */
+  histogram?: string;
 }
 
 export type AgentState = 'idle' | 'running';
@@ -315,6 +341,34 @@ export function parseRegister(raw: Buffer | string | null | undefined): ParseRes
   };
 }
 
+function parseMix(value: unknown): MixRequest[] | undefined {
+  if (!Array.isArray(value)) return undefined;
+  const mix: MixRequest[] = [];
+  for (const item of value) {
+    if (!isRecord(item)) return undefined;
+    const target = parseTarget(item);
+    const name = typeof item.name === 'string' && item.name ? item.name : undefined;
+    const weight = toNumber(item.weight);
+    if (!target || !name || weight === undefined || weight <= 0) return undefined;
+    mix.push({ ...target, name, weight });
+  }
+  return mix.length ? mix : undefined;
+}
+
+function parseRequestCounts(value: Record<string, unknown> | undefined): Record<string, RequestCounts> | undefined {
+  if (!value) return undefined;
+  const out: Record<string, RequestCounts> = {};
+  for (const [name, raw] of Object.entries(value)) {
+    if (!isRecord(raw)) continue;
+    const sent = toNumber(raw.requests_sent);
+    const responses = toNumber(raw.responses);
+    const errors = toNumber(raw.errors);
+    if (sent === undefined || responses === undefined) continue;
+    out[name] = { requests_sent: sent, responses, errors: errors ?? 0, histogram: typeof raw.histogram === 'string' && raw.histogram ? raw.histogram : undefined };
+  }
+  return Object.keys(out).length ? out : undefined;
+}
+
 function parseTarget(value: Record<string, unknown> | undefined): HttpTarget | undefined {
   if (!value) return undefined;
   const fields = new FieldReader(value);
@@ -361,6 +415,7 @@ export function parseTestConfig(raw: Buffer | string | null | undefined): ParseR
       orchestrator: fields.id('orchestrator'),
       orchestrator_names: stringList(fields.raw('orchestrator_names')),
       target: parseTarget(fields.record('target')),
+      requests: parseMix(fields.raw('requests')),
       target_throughput: throughput !== undefined && throughput > 0 ? throughput : undefined,
       concurrency: concurrency !== undefined && concurrency >= 1 ? Math.floor(concurrency) : undefined,
       max_connections: maxConnections !== undefined && maxConnections >= 1 ? Math.floor(maxConnections) : undefined,
@@ -533,6 +588,7 @@ export function parseMetrics(raw: Buffer | string | null | undefined): ParseResu
       send_lag_ms: parseSendLag(fields.record('send_lag_ms')),
       waited_for_connection: fields.number('waited_for_connection'),
       connection_limit: fields.number('connection_limit'),
+      per_request: parseRequestCounts(fields.record('per_request')),
       stopped: stopped === undefined ? undefined : isYes(stopped),
       error_detail: fields.id('error_detail'),
       timestamp: readTimestamp(fields.raw('timestamp')),

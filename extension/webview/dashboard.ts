@@ -92,7 +92,12 @@ ${t.warnings?.length ? `<ul class="warnings" data-testid="warnings">${t.warnings
   ].join('')}</div>
 ${latencyTiles(a.latency)}
 ${result?.thresholds.checks.length ? `<ul class="checks">${result.thresholds.checks.map((c) => `<li class="${c.passed ? 'pass' : 'fail'}">${c.passed ? '✓' : '✗'} ${escape(c.text)}</li>`).join('')}</ul>` : ''}`;
-  driversBox.innerHTML = `<h2>Drivers</h2>
+  const mix = t.per_request?.length
+    ? `<h2>Requests</h2>
+<table><thead><tr><th>request</th><th class="num">share</th><th class="num">sent</th><th class="num">responses</th><th class="num">errors</th><th class="num">p50 ms</th><th class="num">p99 ms</th><th class="num">max ms</th></tr></thead>
+<tbody data-testid="request-rows">${t.per_request.map((r) => `<tr><td>${escape(r.name)}</td><td class="num">${(r.share * 100).toFixed(0)}%</td><td class="num">${int(r.requests_sent)}</td><td class="num">${int(r.responses)}</td><td class="num">${int(r.errors)}</td><td class="num">${ms(r.latency?.median)}</td><td class="num">${ms(r.latency?.p99)}</td><td class="num">${ms(r.latency?.max)}</td></tr>`).join('')}</tbody></table>`
+    : '';
+  driversBox.innerHTML = `${mix}<h2>Drivers</h2>
 <table><thead><tr><th>driver</th><th>state</th><th class="num">sent</th><th class="num">responses</th><th class="num">errors</th><th class="num">req/s</th><th class="num">p50 ms</th><th class="num">p99 ms</th><th class="num">max ms</th></tr></thead>
 <tbody data-testid="driver-rows">${driverRows(t.per_driver)}</tbody></table>`;
   document.getElementById('stop')?.addEventListener('click', () => vscode.postMessage({ type: 'stop', testId: t.test_id }));

@@ -112,6 +112,7 @@ async function run(file: string | undefined, options: Options, log: Logger): Pro
   if (options.drivers !== undefined) definition.drivers = parseNumberOption('drivers', options.drivers, { min: 1, integer: true });
   if (options.target) {
     parseOptionWith('target', options.target, httpUrl);
+    if (definition.requests) throw new UsageError(`--target replaces a single target; ${file} gives a mix of ${definition.requests.length} requests (change their URLs in the file)`);
     definition.target = typeof definition.target === 'string' ? options.target : { ...definition.target, url: options.target };
   }
 

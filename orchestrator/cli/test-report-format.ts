@@ -37,6 +37,13 @@ function latencyCells(l: LatencySummary | null): string[] {
 
 const num = (n: number | null) => (n === null ? '-' : Math.abs(n) >= 1000 ? Math.round(n).toLocaleString('en-US') : Number(n.toPrecision(4)).toString());
 
+/** A mix's figures by request name, over all drivers. */
+function requestTable(r: TestResult): string[] {
+  const rows = [['request', 'share', 'sent', 'responses', 'errors', 'mean', 'p50', 'p90', 'p95', 'p99', 'max']];
+  for (const q of r.per_request!) rows.push([q.name, `${(q.share * 100).toFixed(0)}%`, int(q.requests_sent), int(q.responses), int(q.errors), ...latencyCells(q.latency)]);
+  return ['By request (all drivers; latency in milliseconds):', '', table(rows, 1)];
+}
+
 /** The server-side queries beside the drivers' table: what the server went through meanwhile. */
 function serverTable(r: TestResult): string[] {
   const rows = [['server (Prometheus)', 'samples', 'last', 'min', 'mean', 'max']];
@@ -63,6 +70,7 @@ export function summaryTable(r: TestResult): string {
   if (a.uncorrected && a.latency && a.uncorrected.p99 !== a.latency.p99) {
     lines.push(`Measured from the socket write instead of the due time (uncorrected): p50 ${msText(a.uncorrected.median)} ms, p99 ${msText(a.uncorrected.p99)} ms, max ${msText(a.uncorrected.max)} ms`);
   }
+  if (r.per_request?.length) lines.push('', ...requestTable(r));
   if (r.server) lines.push('', ...serverTable(r));
   if (r.warnings.length) {
     lines.push('', 'Warnings:');
