@@ -1,14 +1,15 @@
 // The reference system under test on real processes: PostgreSQL writer and streaming reader,
 // three app instances behind HAProxy, Prometheus scraping them, loaded by real agents.
 import assert from 'node:assert/strict';
-import { chmodSync, readFileSync } from 'node:fs';
+import { chmodSync, readFileSync, writeFileSync } from 'node:fs';
+import type { TestResult } from '../../orchestrator/result-model';
 import { join } from 'node:path';
 import pg from 'pg';
 import { isAlive } from '../../common/background-process';
 import { freePort } from '../../common/free-port';
 import { startReferenceSystem, stopReferenceSystem, type RunningSystem, type SystemPorts } from '../../system-under-test/reference-system';
 import { kafkaBootstrap, uniquePrefix } from '../support/kafka-fixture';
-import { startAgents, startOrchestrator, tempDir, waitFor } from '../support/processes';
+import { runBin, startAgents, startOrchestrator, tempDir, waitFor } from '../support/processes';
 import { queryValue } from '../support/prometheus-fixture';
 
 async function counterOf(url: string, pattern: RegExp): Promise<number> {
@@ -77,6 +78,46 @@ describe('the reference system under test', function () {
     await waitFor(async () => (await queryValue(url, 'sum(sut_http_requests_total{route="/items/{id}",code="200"})')) === total, `Prometheus to count ${total} item reads`, 30_000);
     await waitFor(async () => ((await queryValue(url, 'sum(haproxy_backend_http_responses_total{proxy="apps",code="2xx"})')) ?? 0) >= 1200, 'HAProxy’s own count in Prometheus', 30_000);
     assert.equal(await queryValue(url, 'count(sut_replication_lag_seconds{reader="reader-1"})'), 3, 'every app exports the reader’s replication lag');
+  });
+
+  it('a mix of reads and writes loads the reader and the writer in their shares, with figures per request that add up to the totals', async () => {
+    const kafka = await kafkaBootstrap();
+    const prefix = uniquePrefix('mix');
+    await startAgents(2, 'mix', { kafka, prefix, orchestrator: 'mix-cli' });
+    const queries = () => Promise.all(['reader', 'writer'].map((role) => Promise.all(system.apps.map((a) => counterOf(`${a.url}/metrics`, new RegExp(`^sut_db_queries_total\\{role="${role}",outcome="ok"`)))).then((n) => n.reduce((x, y) => x + y, 0))));
+    const [readsBefore, writesBefore] = await queries();
+    const dir = tempDir('mix');
+    const file = join(dir, 'mix.loadtest.json');
+    writeFileSync(
+      file,
+      JSON.stringify({
+        name: 'reads and writes',
+        test_type: 'TSUNAMI',
+        test_message_delay: 0.004,
+        message_count_per_driver: 500,
+        drivers: 2,
+        requests: [
+          { name: 'read_item', weight: 80, url: `${system.proxyUrl}/items/{random:1:1000}` },
+          { name: 'create_item', weight: 20, url: `${system.proxyUrl}/items`, method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"name": "item {seq} from {driver}"}' },
+        ],
+        thresholds: { error_rate: 0 },
+      }),
+    );
+    const json = join(dir, 'result.json');
+    const csv = join(dir, 'result.csv');
+    const r = await runBin('lt-orchestrator', ['run', file, '--kafka', kafka, '--topic-prefix', prefix, '--id', 'mix-cli', '--store', join(dir, 'store'), '--json', json, '--csv', csv, '--quiet']);
+    assert.equal(r.code, 0, r.stdout + r.stderr);
+    const result = JSON.parse(readFileSync(json, 'utf8')) as TestResult;
+    const [read, create] = result.per_request!;
+    assert.deepEqual([read.name, read.requests_sent, read.errors, create.name, create.requests_sent, create.errors], ['read_item', 800, 0, 'create_item', 200, 0]);
+    assert.equal(read.responses + create.responses, result.aggregate.responses, 'the names add up to the total');
+    assert.equal(read.latency!.count! + create.latency!.count!, result.aggregate.latency!.count);
+    assert.match(r.stdout, /^read_item\s+80%\s+800\s+800\s+0\s/m);
+    assert.match(r.stdout, /^create_item\s+20%\s+200\s+200\s+0\s/m);
+    assert.match(readFileSync(csv, 'utf8'), /,\(request create_item\),complete,200,200,0,0,/);
+    const [readsAfter, writesAfter] = await queries();
+    assert.equal(readsAfter - readsBefore, 800, 'every read went to a reader');
+    assert.equal(writesAfter - writesBefore, 200, 'every write went to the writer');
   });
 
   it('a second start finds it running, and stop leaves nothing running', async () => {
