@@ -9,7 +9,9 @@ import { isAlive } from '../../common/background-process';
 import { freePort } from '../../common/free-port';
 import { startReferenceSystem, stopReferenceSystem, type RunningSystem, type SystemPorts } from '../../system-under-test/reference-system';
 import { kafkaBootstrap, uniquePrefix } from '../support/kafka-fixture';
-import { runBin, startAgents, startOrchestrator, tempDir, waitFor } from '../support/processes';
+import { ROOT, runBin, startAgent, startAgents, startOrchestrator, startTargetProcess, tempDir, waitFor } from '../support/processes';
+import { startPrometheus } from '../../monitoring/prometheus-server';
+import { startRestApi } from '../../orchestrator/rest-api/rest-api';
 import { queryValue } from '../support/prometheus-fixture';
 
 async function counterOf(url: string, pattern: RegExp): Promise<number> {
@@ -118,6 +120,50 @@ describe('the reference system under test', function () {
     const [readsAfter, writesAfter] = await queries();
     assert.equal(readsAfter - readsBefore, 800, 'every read went to a reader');
     assert.equal(writesAfter - writesBefore, 200, 'every write went to the writer');
+  });
+
+  it('every panel of the Grafana dashboard has data in the system’s Prometheus after a test', async () => {
+    const kafka = await kafkaBootstrap();
+    const prefix = uniquePrefix('grafana');
+    const agents = await Promise.all(['graf-1', 'graf-2'].map((id) => startAgent(id, { kafka, prefix, extraArgs: ['--metrics-port', '0'] })));
+    const orchestrator = await startOrchestrator(kafka, prefix);
+    const api = await startRestApi(orchestrator, { host: '127.0.0.1', port: 0 });
+    const target = await startTargetProcess();
+    // The system's own Prometheus: a second start finds it and hands back a way to add targets.
+    const prometheus = await startPrometheus({ port: ports.prometheus!, stateDir: join(stateDir, 'prometheus') });
+    const host = (url: string) => new URL(url).host;
+    prometheus.setTargets('lt-agent', 'grafana-test', agents.map((a) => host(/metrics for Prometheus at (\S+)/.exec(a.output())![1])));
+    prometheus.setTargets('lt-orchestrator', 'grafana-test', [host(api.url)]);
+    prometheus.setTargets('lt-target', 'grafana-test', [host(target.url)]);
+    try {
+      const run = await orchestrator.startTest(
+        {
+          test_type: 'TSUNAMI',
+          test_message_delay: 0.005,
+          message_count_per_driver: 800,
+          drivers: 2,
+          requests: [
+            { name: 'read', weight: 4, url: `${system.proxyUrl}/items/{random:1:1000}` },
+            { name: 'write', weight: 1, url: `${system.proxyUrl}/items`, method: 'POST', body: '{"name":"g{seq}"}' },
+          ],
+        },
+        { waitForDriversMs: 30_000 },
+      );
+      await orchestrator.waitForEnd(run.testId);
+      const dashboard = JSON.parse(readFileSync(join(ROOT, 'monitoring', 'grafana', 'dashboards', 'loadtest.json'), 'utf8')) as { panels: { type: string; title: string; targets?: { expr: string; datasource: { uid: string } }[] }[] };
+      const queries = dashboard.panels.filter((p) => p.type !== 'row').flatMap((p) => p.targets!.map((t) => ({ panel: p.title, expr: t.expr, uid: t.datasource.uid })));
+      assert.ok(queries.length >= 15, `${queries.length} queries`);
+      assert.ok(queries.every((q) => q.uid === 'lt-prometheus'), 'every panel reads the provisioned datasource');
+      const empty: string[] = [];
+      for (const q of queries) {
+        const has = await waitFor(async () => (await queryValue(system.prometheusUrl!, q.expr)) !== undefined, q.expr, 20_000).catch(() => false);
+        if (!has) empty.push(`${q.panel}: ${q.expr}`);
+      }
+      assert.deepEqual(empty, [], 'panels without data');
+    } finally {
+      for (const job of ['lt-agent', 'lt-orchestrator', 'lt-target'] as const) prometheus.removeTargets(job, 'grafana-test');
+      await api.close();
+    }
   });
 
   it('a second start finds it running, and stop leaves nothing running', async () => {
