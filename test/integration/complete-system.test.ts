@@ -1,0 +1,23 @@
+// `npm run demo -- --system`, as a person runs it: the reference system, Prometheus, agents and a
+// mixed test, with the client-side and server-side figures side by side, and nothing left running.
+import assert from 'node:assert/strict';
+import { kafkaBootstrap } from '../support/kafka-fixture';
+import { runBin } from '../support/processes';
+
+describe('the complete system in one command', function () {
+  it('npm run demo -- --system loads the reference system and prints client and server side by side', async () => {
+    const kafka = await kafkaBootstrap();
+    const r = await runBin('demo', ['--system', '--kafka', kafka]);
+    assert.equal(r.code, 0, r.stdout + r.stderr);
+    assert.match(r.stderr, /demo: proxy http:\/\/127\.0\.0\.1:\d+, Prometheus http:\/\/127\.0\.0\.1:\d+/);
+    assert.match(r.stdout, /^read_item\s+80%\s+2,400\s+2,400\s+0\s/m);
+    assert.match(r.stdout, /^create_item\s+20%\s+600\s+600\s+0\s/m);
+    assert.match(r.stdout, /^server_rps\s+[1-9]\d*\s/m, 'Prometheus answered during the test');
+    assert.match(r.stdout, /PASS\s+server server_p99_ms \(highest sample\)/);
+    assert.match(r.stdout, /Client and server, side by side:\n.*client side \(drivers\)\s+server side \(Prometheus\)\n\s+requests per second\s+[\d,]+\s+[\d,]+ \(mean\), [\d,]+ \(peak\)/);
+    assert.match(r.stderr, /demo: stopping the reference system/);
+    // Everything the demo started is gone: its ports answer no more.
+    const proxy = /demo: proxy (\S+),/.exec(r.stderr)![1];
+    await assert.rejects(fetch(`${proxy}/health`), 'the proxy is stopped');
+  });
+});
