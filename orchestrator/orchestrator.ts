@@ -10,7 +10,7 @@ import { KafkaBus, type KafkaSecurity } from '../protocol/kafka-bus';
 import type { BusHealth, MessageBus, StartPosition } from '../protocol/message-bus';
 import { MessageIntake } from '../protocol/message-intake';
 import { signCommand, type CommandKind } from '../protocol/command-signature';
-import { encodeStop, encodeTestConfig, encodeTrigger, topicNames, type TopicNames } from '../protocol/wire-protocol';
+import { encodeStop, encodeTestConfig, encodeTrigger, topicNames, type TopicKey, type TopicNames } from '../protocol/wire-protocol';
 import { agentCommandHint } from './agent-hint';
 import { PrometheusWatcher } from './prometheus-watcher';
 import { DriverRegistry } from './driver-registry';
@@ -171,6 +171,24 @@ export class Orchestrator extends EventEmitter<OrchestratorEvents> {
 
   get brokers(): string[] {
     return this.bus.brokers;
+  }
+
+  /**
+   * Messages published and not read yet, per topic this orchestrator reads (partitions it has read
+   * from; a partition never read has no position to measure from).
+   */
+  async consumerLag(): Promise<Partial<Record<TopicKey, number>>> {
+    const lag: Partial<Record<TopicKey, number>> = {};
+    for (const [key, partitions] of this.intake.positions) {
+      const ends = await this.bus.endOffsets(this.topics[key]);
+      let behind = 0n;
+      for (const [partition, offset] of partitions) {
+        const end = ends[partition];
+        if (end !== undefined && BigInt(end) > offset + 1n) behind += BigInt(end) - offset - 1n;
+      }
+      lag[key] = Number(behind);
+    }
+    return lag;
   }
 
   get kafkaSecurity(): KafkaSecurity | undefined {

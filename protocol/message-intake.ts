@@ -14,6 +14,8 @@ export class MessageIntake {
   readonly skipped = Object.fromEntries(TOPIC_KEYS.map((key) => [key, 0])) as Record<TopicKey, number>;
   /** well-formed messages handed to their handler, per topic */
   readonly received = Object.fromEntries(TOPIC_KEYS.map((key) => [key, 0])) as Record<TopicKey, number>;
+  /** the last offset read, per topic and partition (whatever its content), for consumer lag */
+  readonly positions = new Map<TopicKey, Map<number, bigint>>();
   private readonly keyByTopic = new Map<string, TopicKey>();
   private readonly window = new Map<TopicKey, { start: number; warned: number; suppressed: number }>();
 
@@ -28,6 +30,9 @@ export class MessageIntake {
   readonly accept = async (raw: BusMessage): Promise<void> => {
     const key = this.keyByTopic.get(raw.topic);
     if (!key) return;
+    let partitions = this.positions.get(key);
+    if (!partitions) this.positions.set(key, (partitions = new Map()));
+    partitions.set(raw.partition, BigInt(raw.offset));
     const handler = this.handlers[key] as ((m: unknown, r: BusMessage) => void | Promise<void>) | undefined;
     if (!handler) return;
     const parsed = PARSERS[key](raw.value);

@@ -38,6 +38,17 @@ export function orchestratorRegistry(orchestrator: Orchestrator): Registry {
     });
   perTopic('lt_messages_received_total', 'Well-formed messages received from Kafka, by topic (heartbeat, register, metrics, ...).', () => orchestrator.intake.received);
   perTopic('lt_skipped_messages_total', 'Messages skipped because they were not JSON or not of their topic’s shape.', () => orchestrator.intake.skipped);
+  new Gauge({
+    name: 'lt_kafka_consumer_lag_messages',
+    help: 'Messages published on each topic this orchestrator reads and not read by it yet.',
+    labelNames: ['topic'],
+    registers,
+    async collect() {
+      this.reset();
+      const lag = await orchestrator.consumerLag().catch(() => ({}));
+      for (const [topic, value] of Object.entries(lag)) this.set({ topic }, value as number);
+    },
+  });
   new Gauge({ name: 'lt_kafka_reachable', help: '1 while this orchestrator hears the Kafka broker.', registers, collect() { this.set(orchestrator.observation().reachable ? 1 : 0); } });
   new Gauge({ name: 'lt_test_running', help: '1 while a test runs.', registers, collect() { this.set(orchestrator.activeRun() ? 1 : 0); } });
 

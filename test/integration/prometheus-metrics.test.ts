@@ -53,6 +53,10 @@ describe('metrics for Prometheus', function () {
       await agree(`lt_target_requests_received_total${sel}`, 800);
       await agree(`lt_test_requests_sent{suite="${job}",test_id="${run.testId}"}`, 800);
       await agree(`sum(lt_messages_received_total{suite="${job}",topic="heartbeat"}) > bool 0`, 1);
+      // The orchestrator keeps up with its topics: what it has not read yet is a handful at most.
+      const orchestratorText = await (await fetch(`${api.url}/metrics`)).text();
+      const lag = Number(/^lt_kafka_consumer_lag_messages\{topic="metrics"\} (\d+)$/m.exec(orchestratorText)?.[1]);
+      assert.ok(lag >= 0 && lag <= 5, `consumer lag on metrics: ${lag}`);
       // Pooled percentile from the agents' buckets: the server adds 2 ms, so p50 lies between 2 and 25 ms.
       const p50 = await queryValue(prometheus.url, `histogram_quantile(0.5, sum by (le) (lt_agent_latency_seconds_bucket${sel}))`);
       assert.ok(p50 !== undefined && p50 >= 0.002 && p50 <= 0.025, `pooled p50 ${p50} s`);

@@ -38,6 +38,34 @@ describe('with implementations that know only the spec', function () {
     assert.equal(result.status, 'complete', result.verdict.reason);
   });
 
+  it('a request mix stays readable by their driver: it loads the one target while ours sends the mix, and the totals still add up', async () => {
+    const kafka = await kafkaBootstrap();
+    const prefix = uniquePrefix('spec-mix');
+    const target = await startTargetProcess();
+    await startAgent('ours', { kafka, prefix, orchestrator: 'test-orchestrator' });
+    const theirs = spawnCommand(PYTHON, [script('spec_driver.py'), '--kafka', kafka, '--prefix', prefix, '--id', 'theirs', '--target', `${target.url}/ping`]);
+    await waitFor(() => theirs.output().includes('registered'), `the spec-only driver to register (its output: ${theirs.output()})`, 60_000);
+    const orchestrator = await startOrchestrator(kafka, prefix, { quietAfterMs: 3000 });
+    await waitFor(() => orchestrator.registry.available().length === 2, 'both drivers to be available');
+    const run = await orchestrator.startTest({
+      test_type: 'TSUNAMI',
+      test_message_delay: 0.01,
+      message_count_per_driver: 100,
+      drivers: 2,
+      requests: [
+        { name: 'ping', weight: 3, url: `${target.url}/ping?n={seq}` },
+        { name: 'missing', weight: 1, url: `${target.url}/missing` },
+      ],
+    });
+    const result = await orchestrator.waitForEnd(run.testId);
+    assert.equal(result.status, 'complete', result.verdict.reason);
+    assert.equal(result.aggregate.requests_sent, 200);
+    assert.equal((await target.counters()).requests_sent, 200);
+    // By name, only our driver's requests are known: theirs sent the plain target.
+    const [ping, missing] = result.per_request!;
+    assert.deepEqual([ping.requests_sent, missing.requests_sent, missing.errors], [75, 25, 25]);
+  });
+
   it('their orchestrator commands our agents: the test runs, and every metrics object holds exactly the spec’s four fields', async () => {
     const kafka = await kafkaBootstrap();
     const prefix = uniquePrefix('spec-orchestrator');
