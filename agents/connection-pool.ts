@@ -3,11 +3,14 @@
 // connecting or busy, where it waits unseen behind another request; here a request goes to an
 // idle connection or a new one, so a request handed over is a request on the wire (or
 // connecting), and any wait for a connection happens in the load generator, where it is measured.
+import { rootCertificates } from 'node:tls';
 import { Client } from 'undici';
+import type { TargetTls } from './request-plan';
 
 export interface ConnectionOptions {
   /** milliseconds allowed to connect */
   connectTimeoutMs: number;
+  tls?: TargetTls;
 }
 
 export class ConnectionPool {
@@ -18,7 +21,13 @@ export class ConnectionPool {
     private readonly origin: string,
     private readonly limit: number,
     private readonly options: ConnectionOptions,
-  ) {}
+  ) {
+    const tls = options.tls;
+    // Node's own authorities stay trusted beside the ones given.
+    this.connect = tls ? { rejectUnauthorized: !tls.insecure, ...(tls.ca?.length ? { ca: [...rootCertificates, ...tls.ca] } : {}) } : undefined;
+  }
+
+  private readonly connect: { rejectUnauthorized: boolean; ca?: string[] } | undefined;
 
   /** An idle connection, or a new one while under the limit; undefined when all are busy. */
   acquire(): Client | undefined {
@@ -33,6 +42,9 @@ export class ConnectionPool {
       // would only add work per request.
       headersTimeout: 0,
       bodyTimeout: 0,
+      ...(this.connect ? { connect: this.connect } : {}),
+      // With HTTP/2 the connection still carries one request at a time: a connection per request in flight, as with HTTP/1.1.
+      ...(this.options.tls?.http2 ? { allowH2: true, maxConcurrentStreams: 1 } : {}),
     });
     this.all.add(created);
     return created;

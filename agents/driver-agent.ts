@@ -36,6 +36,8 @@ export interface AgentOptions {
   defaultTarget: string;
   /** Where this agent agrees to send load; a config aimed elsewhere is refused. */
   allowlist?: TargetAllowlist;
+  /** PEM certificates of authorities to trust for https targets (lt-agent --target-ca) */
+  trustedCa?: string[];
   /** Shared with the orchestrator: only commands signed with it are obeyed (command-signature.ts). */
   secret?: string;
   logger: Logger;
@@ -248,7 +250,7 @@ export class DriverAgent {
     }
     let generator: LoadGenerator;
     try {
-      const plan = planFor(config, this.options.defaultTarget, { [DRIVER_HEADER]: this.options.nodeId, 'user-agent': `lt-agent/${this.options.version}` }, this.options.nodeId);
+      const plan = planFor(config, this.options.defaultTarget, { [DRIVER_HEADER]: this.options.nodeId, 'user-agent': `lt-agent/${this.options.version}` }, this.options.nodeId, this.options.trustedCa);
       const refusal = this.options.allowlist?.refusal(plan.url);
       if (refusal) throw new TargetRefused(refusal);
       const log = this.options.latencyLogDir ? new LatencyLog(join(this.options.latencyLogDir, `${this.options.nodeId}-${config.test_id}.u32`)) : undefined;

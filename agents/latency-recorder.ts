@@ -3,7 +3,7 @@
 import { createLatencyHistogram, encodeHistogram, latencyStats, type Histogram } from '../protocol/latency-histogram';
 import type { MetricsMessage, RequestCounts, SendLag } from '../protocol/wire-protocol';
 
-export type ErrorKind = 'timeout' | 'connection_refused' | 'connection_reset' | 'http_4xx' | 'http_5xx' | 'other';
+export type ErrorKind = 'timeout' | 'connection_refused' | 'connection_reset' | 'tls' | 'http_4xx' | 'http_5xx' | 'other';
 
 export type RecorderSnapshot = Pick<
   MetricsMessage,
@@ -26,7 +26,8 @@ export function classifyError(error: Error & { code?: string }): ErrorKind {
     case 'UND_ERR_CLOSED':
       return 'connection_reset';
     default:
-      return 'other';
+      // A certificate not trusted, expired or for another name: the same for every request.
+      return /^(CERT_|UNABLE_TO_|DEPTH_ZERO_SELF_SIGNED_CERT|SELF_SIGNED_CERT_IN_CHAIN|ERR_TLS_|ERR_SSL_)/.test(error.code ?? '') ? 'tls' : 'other';
   }
 }
 
@@ -60,7 +61,7 @@ export class LatencyRecorder {
   firstSentAt = 0;
   lastSentAt = 0;
   private readonly statusCounts = new Float64Array(600);
-  private readonly errorCounts: Record<ErrorKind, number> = { timeout: 0, connection_refused: 0, connection_reset: 0, http_4xx: 0, http_5xx: 0, other: 0 };
+  private readonly errorCounts: Record<ErrorKind, number> = { timeout: 0, connection_refused: 0, connection_reset: 0, tls: 0, http_4xx: 0, http_5xx: 0, other: 0 };
 
   /** requests that were due while every connection was busy (open model) */
   waitedForConnection = 0;

@@ -75,7 +75,7 @@ export class LoadGenerator {
     private readonly latencyLog?: LatencyLog,
   ) {
     if (!Number.isInteger(plan.maxInFlight) || plan.maxInFlight < 1) throw new Error(`the in-flight limit must be a whole number of at least 1 (got ${plan.maxInFlight})`);
-    this.pool = new ConnectionPool(plan.url.origin, plan.maxInFlight, { connectTimeoutMs: plan.timeoutMs });
+    this.pool = new ConnectionPool(plan.url.origin, plan.maxInFlight, { connectTimeoutMs: plan.timeoutMs, tls: plan.tls });
     // One options object serves every request: undici copies what it needs.
     this.dispatchOptions = {
       origin: plan.url.origin,

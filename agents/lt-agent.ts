@@ -1,5 +1,5 @@
 // `lt-agent`: a driver node. Runs until SIGINT/SIGTERM, across any number of tests.
-import { accessSync, constants, mkdirSync } from 'node:fs';
+import { accessSync, constants, mkdirSync, readFileSync } from 'node:fs';
 import { formatHelp, httpUrl, parseNumberOption, parseOptions, parseOptionWith, runCli, UsageError, wantsHelp } from '../common/cli-options';
 import { createLogger, errorMessage, isLogLevel } from '../common/logger';
 import { primaryAddress } from '../common/network-address';
@@ -45,6 +45,13 @@ const OPTIONS = {
     description:
       'Send load only to targets matching PATTERN (repeatable, or comma-separated): a host name, *.domain, an address, an address block (10.0.0.0/8, [fd00::/8]), each with an optional :PORT. A test aimed elsewhere is refused, and the orchestrator shows why. Without it, any target is loaded.',
   },
+  'target-ca': {
+    type: 'string',
+    value: 'FILE',
+    repeatable: true,
+    env: 'LT_TARGET_CA',
+    description: 'PEM file of a certificate authority to trust for https targets, besides the system’s (repeatable, or comma-separated). A test may instead accept any certificate with "tls_insecure".',
+  },
   'topic-prefix': { type: 'string', value: 'PREFIX', default: '', env: 'LT_TOPIC_PREFIX', description: 'Prefix of the five topic names, to share a cluster.' },
   'latency-log': {
     type: 'string',
@@ -88,6 +95,18 @@ runCli('lt-agent', async () => {
       throw new UsageError(`--latency-log: cannot write to ${latencyLogDir}: ${errorMessage(error)}`);
     }
   }
+  const trustedCa = (options['target-ca'] ?? '')
+    .split(',')
+    .filter((f) => f.trim())
+    .map((file) => {
+      try {
+        const pem = readFileSync(file.trim(), 'utf8');
+        if (!pem.includes('-----BEGIN CERTIFICATE-----')) throw new Error('no PEM certificate in it');
+        return pem;
+      } catch (error) {
+        throw new UsageError(`--target-ca: cannot use ${file}: ${errorMessage(error)}`);
+      }
+    });
   const metricsPort = parseNumberOption('metrics-port', options['metrics-port'], { min: 0, integer: true });
   const slot = options.id ? undefined : claimAgentSlot();
   const nodeId = options.id ?? slot!.nodeId;
@@ -135,6 +154,7 @@ runCli('lt-agent', async () => {
     defaultTarget: options.target!,
     latencyLogDir,
     allowlist,
+    trustedCa: trustedCa.length ? trustedCa : undefined,
     secret,
     logger: log,
     version: PRODUCT_VERSION,

@@ -42,6 +42,16 @@ export interface RequestPlan {
   maxInFlight: number;
   /** a weighted mix to `url`'s origin, instead of the one request above */
   mix?: PlannedMix;
+  /** for an https target: offer HTTP/2, what to trust */
+  tls?: TargetTls;
+}
+
+export interface TargetTls {
+  http2: boolean;
+  /** PEM certificates of the authorities to trust besides the system's (lt-agent --target-ca) */
+  ca?: string[];
+  /** accept any certificate (the test's tls_insecure) */
+  insecure: boolean;
 }
 
 export const DEFAULT_CONCURRENCY = 16;
@@ -70,7 +80,7 @@ function planMix(requests: MixRequest[], extraHeaders: Record<string, string>, d
   return { url, mix: { requests: planned, cycle: weightedCycle(requests.map((r) => r.weight)) } };
 }
 
-export function planFor(config: TestConfigMessage, defaultTarget: string, extraHeaders: Record<string, string>, driver = ''): RequestPlan {
+export function planFor(config: TestConfigMessage, defaultTarget: string, extraHeaders: Record<string, string>, driver = '', trustedCa?: string[]): RequestPlan {
   const target = config.target;
   const mixed = config.requests ? planMix(config.requests, extraHeaders, driver) : undefined;
   const url = mixed?.url ?? new URL(target?.url ?? defaultTarget);
@@ -89,5 +99,6 @@ export function planFor(config: TestConfigMessage, defaultTarget: string, extraH
     open,
     maxInFlight: open ? (config.max_connections ?? DEFAULT_MAX_CONNECTIONS) : (config.concurrency ?? DEFAULT_CONCURRENCY),
     mix: mixed?.mix,
+    tls: url.protocol === 'https:' ? { http2: config.http2 === true, ca: trustedCa, insecure: config.tls_insecure === true } : undefined,
   };
 }

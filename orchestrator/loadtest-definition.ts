@@ -61,6 +61,8 @@ export interface LoadTestDefinition {
   requests?: DefinitionRequest[];
   thresholds?: Thresholds;
   prometheus?: PrometheusSource;
+  http2?: boolean;
+  tls_insecure?: boolean;
 }
 
 export type DefinitionResult = { ok: true; definition: LoadTestDefinition } | { ok: false; errors: string[] };
@@ -243,5 +245,7 @@ export function toTestConfig(definition: LoadTestDefinition, testId: string, sen
     concurrency: definition.concurrency,
     max_connections: definition.max_connections,
     driver_ids: driverIds,
+    http2: definition.http2 || undefined,
+    tls_insecure: definition.tls_insecure || undefined,
   };
 }

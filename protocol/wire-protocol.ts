@@ -80,6 +80,10 @@ export interface TestConfigMessage {
   max_connections?: number;
   /** The drivers that take part; absent means every driver that receives it. */
   driver_ids?: string[];
+  /** offer HTTP/2 to an https target (ALPN); it answers in the version it picks */
+  http2?: boolean;
+  /** accept any certificate from an https target (self-signed test servers) */
+  tls_insecure?: boolean;
 }
 
 /** TSUNAMI's connection limit when a config names none. Generous: 10,000/s against a 50 ms target needs 500. */
@@ -420,6 +424,8 @@ export function parseTestConfig(raw: Buffer | string | null | undefined): ParseR
       concurrency: concurrency !== undefined && concurrency >= 1 ? Math.floor(concurrency) : undefined,
       max_connections: maxConnections !== undefined && maxConnections >= 1 ? Math.floor(maxConnections) : undefined,
       driver_ids: stringList(driverIds),
+      http2: fields.raw('http2') === undefined ? undefined : isYes(fields.raw('http2')),
+      tls_insecure: fields.raw('tls_insecure') === undefined ? undefined : isYes(fields.raw('tls_insecure')),
     },
   };
 }

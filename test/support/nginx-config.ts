@@ -2,7 +2,8 @@
 // keep-alive (tens of thousands of responses per second on one core), /nginx_status for the
 // requests it received, and, with Debian's echo module, /delay50 answered 50 ms late on nginx's
 // own timers.
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 export const NGINX = ['/usr/sbin/nginx', '/usr/bin/nginx'].find((p) => existsSync(p));
@@ -10,8 +11,15 @@ const ECHO_MODULE = '/usr/lib/nginx/modules/ngx_http_echo_module.so';
 export const HAS_ECHO_MODULE = existsSync(ECHO_MODULE);
 export const STATUS_PATH = '/nginx_status';
 
+/** An HTTPS server beside the plain one: TLS with HTTP/2 and HTTP/1.1 (ALPN), logging each request's protocol. */
+export interface NginxTls {
+  port: number;
+  certFile: string;
+  keyFile: string;
+}
+
 /** Writes the configuration into `dir` (logs and temp files stay there); returns its path. */
-export function writeNginxConfig(dir: string, port: number): string {
+export function writeNginxConfig(dir: string, port: number, tls?: NginxTls): string {
   mkdirSync(join(dir, 'logs'), { recursive: true });
   const conf = join(dir, 'nginx.conf');
   writeFileSync(
@@ -31,7 +39,19 @@ http {
     location /ping { default_type application/json; return 200 '{"message":"pong"}'; }
     location ${STATUS_PATH} { stub_status; }
 ${HAS_ECHO_MODULE ? `    location /delay50 { default_type application/json; echo_sleep 0.05; echo '{"message":"pong"}'; }\n` : ''}  }
-}
+${
+  tls
+    ? `  log_format protocol '$server_protocol';
+  server {
+    listen 127.0.0.1:${tls.port} ssl http2;
+    ssl_certificate ${tls.certFile};
+    ssl_certificate_key ${tls.keyFile};
+    access_log ${dir}/logs/protocol.log protocol;
+    location /ping { default_type application/json; return 200 '{"message":"pong"}'; }
+  }
+`
+    : ''
+}}
 `,
   );
   return conf;
@@ -46,4 +66,32 @@ export async function nginxRequestCount(url: string, statusReadsBefore: number):
   const match = /\n\s*\d+\s+\d+\s+(\d+)\s*\n/.exec(text);
   if (!match) throw new Error(`unexpected nginx status page: ${text}`);
   return Number(match[1]) - statusReadsBefore - 1;
+}
+
+/** Requests the HTTPS server received, by protocol ("HTTP/1.1", "HTTP/2.0"), from its log. */
+export function nginxProtocols(dir: string): Record<string, number> {
+  const counts: Record<string, number> = {};
+  let text = '';
+  try {
+    text = readFileSync(join(dir, 'logs', 'protocol.log'), 'utf8');
+  } catch {
+    return counts;
+  }
+  for (const line of text.split('\n')) if (line) counts[line] = (counts[line] ?? 0) + 1;
+  return counts;
+}
+
+/**
+ * A certificate authority and a certificate it signed for 127.0.0.1 and localhost, made with
+ * openssl in `dir`: what a private HTTPS service presents.
+ */
+export function makeTestCertificates(dir: string): { caFile: string; certFile: string; keyFile: string } {
+  mkdirSync(dir, { recursive: true });
+  const file = (name: string) => join(dir, name);
+  const openssl = (args: string[]) => execFileSync('openssl', args, { stdio: 'pipe' });
+  openssl(['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', file('ca.key'), '-out', file('ca.pem'), '-days', '2', '-subj', '/CN=lt test CA']);
+  openssl(['req', '-newkey', 'rsa:2048', '-nodes', '-keyout', file('server.key'), '-out', file('server.csr'), '-subj', '/CN=localhost']);
+  writeFileSync(file('san.ext'), 'subjectAltName=IP:127.0.0.1,DNS:localhost\n');
+  openssl(['x509', '-req', '-in', file('server.csr'), '-CA', file('ca.pem'), '-CAkey', file('ca.key'), '-CAcreateserial', '-out', file('server.pem'), '-days', '2', '-extfile', file('san.ext')]);
+  return { caFile: file('ca.pem'), certFile: file('server.pem'), keyFile: file('server.key') };
 }
