@@ -12,12 +12,13 @@ import { readLatencyLog } from '../agents/latency-log';
 import { freePort } from '../common/free-port';
 import { projectRoot } from '../common/project-root';
 import { startBroker } from '../kafka-broker/local-kafka';
-import { cpuSeconds, machineInfo, rssMiB, startAgent, startLtTarget, startNginxTarget, type Agent, type Target } from './bench-environment';
+import { cpuSeconds, DIST, machineInfo, manage, pinned, rssMiB, startAgent, startLtTarget, startNginxTarget, waitForOutput, type Agent, type Target } from './bench-environment';
+import { FLEET_TEST_SECONDS, startFleet } from './driver-fleet';
 import { runAutocannon, runAutocannonWith, runWrk, type ClientRun } from './peer-clients';
 import { renderTable, writeReport, type BenchReport, type Section } from './bench-report';
 import type { TestResult, TestSnapshot } from '../orchestrator/result-model';
 
-const SECTIONS = ['efficiency', 'rate', 'open', 'latency', 'aggregation', 'memory', 'control'] as const;
+const SECTIONS = ['efficiency', 'rate', 'open', 'latency', 'aggregation', 'memory', 'control', 'fleet'] as const;
 type SectionName = (typeof SECTIONS)[number];
 
 const OPTIONS = {
@@ -35,7 +36,9 @@ const HELP = formatHelp(
     '  latency      reported latency against a known added delay and a known stall\n' +
     '  aggregation  global percentiles against those of all drivers’ raw latencies pooled\n' +
     '  memory       peak RSS of a driver for a few million requests against a few thousand\n' +
-    '  control      trigger-to-first-request spread over 8 agents, and the age of the aggregate',
+    '  control      trigger-to-first-request spread over 8 agents, and the age of the aggregate\n' +
+    '  fleet        one orchestrator (its own process, one core) with 8 to 1,024 simulated drivers reporting\n' +
+    '               through the real broker: its CPU, memory, the aggregate\'s age and the payload per update',
   OPTIONS,
 );
 
@@ -401,6 +404,82 @@ async function controlPlane(ctx: Context): Promise<Section> {
   };
 }
 
+/** One orchestrator process, N simulated drivers through the real broker (bench/driver-fleet.ts). */
+async function fleet(ctx: Context): Promise<Section> {
+  const sizes = ctx.scale < 0.5 ? [8, 64] : [8, 64, 256, 1024];
+  const ratePerDriver = 100;
+  const rows: (string | number | null)[][] = [];
+  const data: Record<string, unknown>[] = [];
+  for (const n of sizes) {
+    const prefix = `fleet-${n}-${Date.now()}.`;
+    const port = await freePort();
+    const [command, args] = pinned('target', process.execPath, [join(DIST(), 'lt-orchestrator.js'), 'serve', '--kafka', ctx.kafka, '--topic-prefix', prefix, '--port', String(port), '--store', join(ctx.work, `fleet-store-${n}`), '--id', 'bench', '--log-level', 'error']);
+    const orchestrator = manage(command, args);
+    await waitForOutput(orchestrator, /REST API on (\S+)/, 'lt-orchestrator serve');
+    const api = `http://127.0.0.1:${port}`;
+    say(`fleet: ${n} simulated drivers`);
+    const drivers = await startFleet({ kafka: ctx.kafka, prefix, drivers: n, ratePerDriver });
+    try {
+      const deadline = Date.now() + 120_000;
+      for (;;) {
+        const list = (await (await fetch(`${api}/api/drivers`)).json()) as { drivers: { health: string }[] };
+        if (list.drivers.filter((d) => d.health === 'alive').length >= n) break;
+        if (Date.now() > deadline) throw new Error(`only ${list.drivers.length} of ${n} simulated drivers registered`);
+        await new Promise((r) => setTimeout(r, 250));
+      }
+      const pid = orchestrator.child.pid!;
+      const cpuBefore = cpuSeconds(pid);
+      const started = Date.now();
+      const created = await fetch(`${api}/api/tests/run`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ test_type: 'TSUNAMI', test_message_delay: 1 / ratePerDriver, message_count_per_driver: FLEET_TEST_SECONDS * ratePerDriver, drivers: n, target: 'http://127.0.0.1:9/simulated' }),
+      });
+      const testId = ((await created.json()) as { test_id: string }).test_id;
+      const ages: number[] = [];
+      const payloads: number[] = [];
+      let status = 'created';
+      let lastComputed = 0;
+      while (Date.now() - started < 60_000) {
+        const text = await (await fetch(`${api}/api/tests/${testId}`)).text();
+        const snapshot = JSON.parse(text) as TestSnapshot;
+        status = snapshot.status;
+        if (status !== 'running' && status !== 'created') break;
+        if (snapshot.computed_at !== lastComputed) {
+          lastComputed = snapshot.computed_at;
+          payloads.push(text.length);
+          const reports = snapshot.per_driver.filter((d) => d.state === 'running' && d.report_timestamp).map((d) => d.report_timestamp!);
+          if (reports.length === n) ages.push(snapshot.computed_at - Math.min(...reports));
+        }
+        await new Promise((r) => setTimeout(r, 200));
+      }
+      const seconds = (Date.now() - started) / 1000;
+      const cpu = (cpuSeconds(pid) - cpuBefore) / seconds;
+      const memory = rssMiB(pid).peak;
+      const sorted = [...ages].sort((a, b) => a - b);
+      const pct = (p: number) => (sorted.length ? sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] : null);
+      const payload = payloads.length ? Math.max(...payloads) : null;
+      rows.push([n, status, round(cpu * 100, 0), pct(50), pct(99), round(memory, 0), round(drivers.bytesPerSecond() / 1024, 0), payload === null ? null : round(payload / 1024, 0)]);
+      data.push({ drivers: n, status, cpu_percent_of_core: cpu * 100, aggregate_age_ms: ages, peak_rss_mib: memory, kafka_bytes_per_second: drivers.bytesPerSecond(), snapshot_bytes: payloads });
+    } finally {
+      await drivers.close();
+      await orchestrator.stop();
+    }
+  }
+  return {
+    name: 'fleet',
+    title: `One orchestrator, simulated drivers through the real broker (each: heartbeat and a report with a histogram every second, ${FLEET_TEST_SECONDS} s)`,
+    columns: ['drivers', 'test', 'orchestrator CPU %', 'aggregate age p50 ms', 'age p99 ms', 'peak RSS MiB', 'Kafka KiB/s in', 'snapshot KiB'],
+    rows,
+    notes: [
+      'The orchestrator runs alone on one core (lt-orchestrator serve); the simulated fleet is one process on the other, with the broker. CPU is the orchestrator process over the test, in percent of one core.',
+      'Aggregate age: the snapshot’s computation time minus the oldest report in it, read through the REST API about five times a second. Snapshot KiB: the largest test snapshot served, which is what the dashboard receives per update besides the time point.',
+      'Goal: 1,024 drivers with aggregate age p99 under one second on one core.',
+    ],
+    data,
+  };
+}
+
 runCli('bench', async () => {
   const { options } = parseOptions(OPTIONS, process.argv.slice(2));
   if (wantsHelp(options)) {
@@ -421,7 +500,7 @@ runCli('bench', async () => {
   const ctx: Context = { scale, kafka: broker.bootstrap, work, orchestrator, fastTarget, agents: [], nextId: 0 };
   const sections: Section[] = [];
   try {
-    const runners: Record<SectionName, (c: Context) => Promise<Section>> = { efficiency, rate: rateAccuracy, open: openModel, latency: latencyTruth, aggregation: aggregationTruth, memory, control: controlPlane };
+    const runners: Record<SectionName, (c: Context) => Promise<Section>> = { efficiency, rate: rateAccuracy, open: openModel, latency: latencyTruth, aggregation: aggregationTruth, memory, control: controlPlane, fleet };
     for (const name of only as SectionName[]) {
       say(`${name}...`);
       sections.push(await runners[name](ctx));

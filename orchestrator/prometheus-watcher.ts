@@ -9,15 +9,8 @@ const POLL_MS = 1000;
 /** An answer later than this is dropped: the next poll is due. */
 const QUERY_TIMEOUT_MS = 900;
 
-interface QuerySeries {
-  name: string;
-  query: string;
-  samples: number;
-  last: number | null;
-  min: number | null;
-  max: number | null;
-  sum: number;
-}
+/** A query's figures so far; the mean is made from the sum when asked. */
+type QuerySeries = Omit<ServerQuerySummary, 'mean'> & { sum: number };
 
 type PrometheusAnswer =
   | { status: 'success'; data: { resultType: 'vector'; result: { metric: Record<string, string>; value: [number, string] }[] } | { resultType: 'scalar'; result: [number, string] } }
@@ -111,15 +104,7 @@ export class PrometheusWatcher {
   }
 
   summary(): ServerMetrics {
-    const queries: ServerQuerySummary[] = this.series.map((s) => ({
-      name: s.name,
-      query: s.query,
-      samples: s.samples,
-      last: s.last,
-      min: s.min,
-      max: s.max,
-      mean: s.samples ? s.sum / s.samples : null,
-    }));
+    const queries: ServerQuerySummary[] = this.series.map(({ sum, ...s }) => ({ ...s, mean: s.samples ? sum / s.samples : null }));
     return { url: this.source.url, queries, warnings: [...this.problems.values()] };
   }
 }

@@ -12,16 +12,22 @@ const PYTHON = '/usr/bin/python3';
 const script = (name: string) => join(ROOT, 'test', 'interop', name);
 const SPEC_LATENCY_KEYS = ['max_latency', 'mean_latency', 'median_latency', 'min_latency'];
 
+/** Our agent and their driver on one broker, both registered with our orchestrator. */
+async function oursBesideTheirs(name: string) {
+  const kafka = await kafkaBootstrap();
+  const prefix = uniquePrefix(name);
+  const target = await startTargetProcess();
+  await startAgent('ours', { kafka, prefix, orchestrator: 'test-orchestrator' });
+  const theirs = spawnCommand(PYTHON, [script('spec_driver.py'), '--kafka', kafka, '--prefix', prefix, '--id', 'theirs', '--target', `${target.url}/ping`]);
+  await waitFor(() => theirs.output().includes('registered'), `the spec-only driver to register (its output: ${theirs.output()})`, 60_000);
+  const orchestrator = await startOrchestrator(kafka, prefix, { quietAfterMs: 3000 });
+  await waitFor(() => orchestrator.registry.available().length === 2, 'both drivers to be available');
+  return { target, orchestrator };
+}
+
 describe('with implementations that know only the spec', function () {
   it('their driver beside ours: per-interval reports, num_requests and latencies add up to exact totals and exact percentiles', async () => {
-    const kafka = await kafkaBootstrap();
-    const prefix = uniquePrefix('spec-driver');
-    const target = await startTargetProcess();
-    await startAgent('ours', { kafka, prefix, orchestrator: 'test-orchestrator' });
-    const theirs = spawnCommand(PYTHON, [script('spec_driver.py'), '--kafka', kafka, '--prefix', prefix, '--id', 'theirs', '--target', `${target.url}/ping`]);
-    await waitFor(() => theirs.output().includes('registered'), `the spec-only driver to register (its output: ${theirs.output()})`, 60_000);
-    const orchestrator = await startOrchestrator(kafka, prefix, { quietAfterMs: 3000 });
-    await waitFor(() => orchestrator.registry.available().length === 2, 'both drivers to be available');
+    const { target, orchestrator } = await oursBesideTheirs('spec-driver');
     // 100 requests 10 ms apart: about a second, so their driver sends several interval reports.
     const run = await orchestrator.startTest({ test_type: 'TSUNAMI', test_message_delay: 0.01, message_count_per_driver: 100, drivers: 2, target: `${target.url}/ping` });
     const result = await orchestrator.waitForEnd(run.testId);
@@ -39,14 +45,7 @@ describe('with implementations that know only the spec', function () {
   });
 
   it('a request mix stays readable by their driver: it loads the one target while ours sends the mix, and the totals still add up', async () => {
-    const kafka = await kafkaBootstrap();
-    const prefix = uniquePrefix('spec-mix');
-    const target = await startTargetProcess();
-    await startAgent('ours', { kafka, prefix, orchestrator: 'test-orchestrator' });
-    const theirs = spawnCommand(PYTHON, [script('spec_driver.py'), '--kafka', kafka, '--prefix', prefix, '--id', 'theirs', '--target', `${target.url}/ping`]);
-    await waitFor(() => theirs.output().includes('registered'), `the spec-only driver to register (its output: ${theirs.output()})`, 60_000);
-    const orchestrator = await startOrchestrator(kafka, prefix, { quietAfterMs: 3000 });
-    await waitFor(() => orchestrator.registry.available().length === 2, 'both drivers to be available');
+    const { target, orchestrator } = await oursBesideTheirs('spec-mix');
     const run = await orchestrator.startTest({
       test_type: 'TSUNAMI',
       test_message_delay: 0.01,
