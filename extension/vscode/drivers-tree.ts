@@ -1,10 +1,16 @@
 // The Drivers view: one item per registered driver, refreshed when the registry or a running
-// test changes, and once a second while visible so that "heartbeat N s ago" keeps time.
+// test changes, and once a second while visible so that "heartbeat N s ago" keeps time. Beyond
+// GROUP_ABOVE drivers they are grouped by host, each group saying how its drivers are, so that a
+// fleet of hundreds stays readable.
 import * as vscode from 'vscode';
 import type { LoadTestService } from './loadtest-service';
 import type { DriverInfo, TestResult, TestSnapshot } from '../../orchestrator/result-model';
+import { groupByHost, type HostGroup } from './host-groups';
 
-export class DriversTreeProvider implements vscode.TreeDataProvider<DriverInfo>, vscode.Disposable {
+type Node = DriverInfo | HostGroup;
+const isGroup = (n: Node): n is HostGroup => 'drivers' in n;
+
+export class DriversTreeProvider implements vscode.TreeDataProvider<Node>, vscode.Disposable {
   private readonly changed = new vscode.EventEmitter<void>();
   readonly onDidChangeTreeData = this.changed.event;
   private readonly subscription: vscode.Disposable;
@@ -32,15 +38,26 @@ export class DriversTreeProvider implements vscode.TreeDataProvider<DriverInfo>,
     }
   }
 
-  getChildren(element?: DriverInfo): DriverInfo[] {
-    if (element) return [];
-    return this.service.orchestrator?.drivers() ?? [];
+  getChildren(element?: Node): Node[] {
+    if (element) return isGroup(element) ? element.drivers : [];
+    return groupByHost(this.service.orchestrator?.drivers() ?? []);
   }
 
-  getTreeItem(d: DriverInfo): vscode.TreeItem {
+  /** A test's per-driver figures by node id, made once per refresh rather than searched per item. */
+  private partsFor: { test: TestSnapshot; parts: Map<string, TestSnapshot['per_driver'][number]> } | undefined;
+
+  private part(nodeId: string): TestSnapshot['per_driver'][number] | undefined {
+    if (!this.test) return undefined;
+    if (this.partsFor?.test !== this.test) this.partsFor = { test: this.test, parts: new Map(this.test.per_driver.map((p) => [p.node_id, p])) };
+    return this.partsFor.parts.get(nodeId);
+  }
+
+  getTreeItem(node: Node): vscode.TreeItem {
+    if (isGroup(node)) return this.groupItem(node);
+    const d = node;
     const state = d.health !== 'alive' ? d.health : d.activity === 'running' ? 'running' : 'alive';
     const item = new vscode.TreeItem(`${d.node_id}`, vscode.TreeItemCollapsibleState.None);
-    const part = this.test?.per_driver.find((p) => p.node_id === d.node_id);
+    const part = this.part(d.node_id);
     const sent = part?.requests_sent;
     const result = this.test && 'verdict' in this.test ? (this.test as TestResult) : undefined;
     // After a test, each participant says how its part ended, as the verdict does.
@@ -70,6 +87,19 @@ export class DriversTreeProvider implements vscode.TreeDataProvider<DriverInfo>,
         .join('\n\n'),
     );
     item.contextValue = `driver-${state}`;
+    return item;
+  }
+
+  private groupItem(group: HostGroup): vscode.TreeItem {
+    const count = (state: string) => group.drivers.filter((d) => (d.health !== 'alive' ? d.health : d.activity === 'running' ? 'running' : 'alive') === state).length;
+    const lost = count('lost');
+    const states = [['running', count('running')], ['alive', count('alive')], ['lost', lost], ['left', count('left')]].filter(([, n]) => n);
+    // A host with a lost driver opens by itself: that is where to look.
+    const item = new vscode.TreeItem(group.host, lost ? vscode.TreeItemCollapsibleState.Expanded : vscode.TreeItemCollapsibleState.Collapsed);
+    item.id = `host:${group.host}`;
+    item.description = `${group.drivers.length} driver${group.drivers.length === 1 ? '' : 's'} · ${states.map(([s, n]) => `${n} ${s}`).join(' · ')}`;
+    item.iconPath = new vscode.ThemeIcon('server', lost ? new vscode.ThemeColor('errorForeground') : undefined);
+    item.contextValue = 'driver-host';
     return item;
   }
 

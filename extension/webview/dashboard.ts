@@ -6,6 +6,7 @@ import 'uplot/dist/uPlot.min.css';
 import './dashboard.css';
 import type { DriverInfo, DriverStats, LatencySummary, TestResult, TestSnapshot, TimePoint } from '../../orchestrator/result-model';
 import type { ConnectionSummary, HostToPage, PageState, PageToHost } from './dashboard-protocol';
+import { driversToShow, TOP_DRIVERS } from './driver-ranking';
 
 declare function acquireVsCodeApi(): { postMessage(message: PageToHost): void; setState(state: PageState): void; getState(): PageState | undefined };
 const vscode = acquireVsCodeApi();
@@ -47,12 +48,18 @@ function latencyTiles(l: LatencySummary | null): string {
   ].join('')}</div>`;
 }
 
-function driverRows(rows: DriverStats[]): string {
+function driverRows(all: DriverStats[]): string {
+  const { shown: rows, rest } = driversToShow(all);
+  const sum = (pick: (d: DriverStats) => number | null | undefined) => rest.reduce((a, d) => a + (pick(d) ?? 0), 0);
+  const states = [...new Set(rest.map((d) => d.state.replace('_', ' ')))].join(', ');
+  const restRow = rest.length
+    ? `<tr class="rest" data-testid="driver-rest"><td>… ${int(rest.length)} more</td><td>${escape(states)}</td><td class="num">${int(sum((d) => d.requests_sent))}</td><td class="num">${int(sum((d) => d.responses))}</td><td class="num">${int(sum((d) => d.errors))}</td><td class="num">${int(sum((d) => d.rate))}</td><td class="num"></td><td class="num">≤ ${ms(Math.max(0, ...rest.map((d) => d.latency?.p99 ?? 0)))}</td><td class="num"></td></tr>`
+    : '';
   return rows
     .map(
       (d) => `<tr data-driver="${escape(d.node_id)}"><td>${escape(d.node_id)}</td><td>${d.state.replace('_', ' ')}</td><td class="num">${int(d.requests_sent)}</td><td class="num">${int(d.responses)}</td><td class="num">${int(d.errors)}</td><td class="num">${int(d.rate)}</td><td class="num">${ms(d.latency?.median)}</td><td class="num">${ms(d.latency?.p99)}</td><td class="num">${ms(d.latency?.max)}</td></tr>`,
     )
-    .join('');
+    .join('') + restRow;
 }
 
 function header(): string {
@@ -97,7 +104,8 @@ ${result?.thresholds.checks.length ? `<ul class="checks">${result.thresholds.che
 <table><thead><tr><th>request</th><th class="num">share</th><th class="num">sent</th><th class="num">responses</th><th class="num">errors</th><th class="num">p50 ms</th><th class="num">p99 ms</th><th class="num">max ms</th></tr></thead>
 <tbody data-testid="request-rows">${t.per_request.map((r) => `<tr><td>${escape(r.name)}</td><td class="num">${(r.share * 100).toFixed(0)}%</td><td class="num">${int(r.requests_sent)}</td><td class="num">${int(r.responses)}</td><td class="num">${int(r.errors)}</td><td class="num">${ms(r.latency?.median)}</td><td class="num">${ms(r.latency?.p99)}</td><td class="num">${ms(r.latency?.max)}</td></tr>`).join('')}</tbody></table>`
     : '';
-  driversBox.innerHTML = `${mix}<h2>Drivers</h2>
+  const many = t.per_driver.length > TOP_DRIVERS ? ` <span class="source">the ${TOP_DRIVERS} to look at first, of ${int(t.per_driver.length)}</span>` : '';
+  driversBox.innerHTML = `${mix}<h2>Drivers${many}</h2>
 <table><thead><tr><th>driver</th><th>state</th><th class="num">sent</th><th class="num">responses</th><th class="num">errors</th><th class="num">req/s</th><th class="num">p50 ms</th><th class="num">p99 ms</th><th class="num">max ms</th></tr></thead>
 <tbody data-testid="driver-rows">${driverRows(t.per_driver)}</tbody></table>`;
   document.getElementById('stop')?.addEventListener('click', () => vscode.postMessage({ type: 'stop', testId: t.test_id }));
