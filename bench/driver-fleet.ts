@@ -22,6 +22,8 @@ export interface Fleet {
   ids: string[];
   /** bytes published per second while a test ran (reports and heartbeats) */
   bytesPerSecond(): number;
+  /** heartbeat or report rounds that could not be published */
+  failures(): number;
   close(): Promise<void>;
 }
 
@@ -43,15 +45,13 @@ export async function startFleet(options: FleetOptions): Promise<Fleet> {
   let bytes = 0;
   let measuredSince = 0;
   let measuredUntil = 0;
+  let failures = 0;
 
-  const publishAll = (topic: string, make: (id: string) => string) =>
-    Promise.all(
-      ids.map((id) => {
-        const value = make(id);
-        if (running) bytes += value.length;
-        return bus.publish(topic, value, id);
-      }),
-    );
+  const publishAll = (topic: string, make: (id: string) => string) => {
+    const messages = ids.map((id) => ({ key: id, value: make(id) }));
+    if (running) for (const m of messages) bytes += m.value.length;
+    return bus.publishBatch(topic, messages);
+  };
 
   const heartbeat = () =>
     publishAll(topics.heartbeat, (id) => encodeHeartbeat({ node_id: id, heartbeat: 'YES', timestamp: Date.now(), node_IP: '192.0.2.1', state: running ? 'running' : 'idle', test_id: running?.testId, orchestrator: 'bench' }));
@@ -109,20 +109,23 @@ export async function startFleet(options: FleetOptions): Promise<Fleet> {
   /** Reports for `seconds` seconds after a trigger, then a final one; heartbeats throughout. */
   let reportsLeft = 0;
   const tick = setInterval(() => {
-    void heartbeat();
+    heartbeat().catch(() => failures++);
     if (!running) return;
     if (reportsLeft === 0) reportsLeft = FLEET_TEST_SECONDS;
     reportsLeft--;
     const final = reportsLeft === 0;
-    void report(final).then(() => {
-      if (!final) return;
-      measuredUntil = Date.now();
-      running = undefined;
-    });
+    report(final)
+      .catch(() => failures++)
+      .finally(() => {
+        if (!final) return;
+        measuredUntil = Date.now();
+        running = undefined;
+      });
   }, 1000);
 
   return {
     ids,
+    failures: () => failures,
     bytesPerSecond: () => (measuredUntil > measuredSince ? bytes / ((measuredUntil - measuredSince) / 1000) : 0),
     close: async () => {
       clearInterval(tick);

@@ -460,7 +460,7 @@ async function fleet(ctx: Context): Promise<Section> {
       const pct = (p: number) => (sorted.length ? sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] : null);
       const payload = payloads.length ? Math.max(...payloads) : null;
       rows.push([n, status, round(cpu * 100, 0), pct(50), pct(99), round(memory, 0), round(drivers.bytesPerSecond() / 1024, 0), payload === null ? null : round(payload / 1024, 0)]);
-      data.push({ drivers: n, status, cpu_percent_of_core: cpu * 100, aggregate_age_ms: ages, peak_rss_mib: memory, kafka_bytes_per_second: drivers.bytesPerSecond(), snapshot_bytes: payloads });
+      data.push({ drivers: n, status, cpu_percent_of_core: cpu * 100, aggregate_age_ms: ages, peak_rss_mib: memory, kafka_bytes_per_second: drivers.bytesPerSecond(), snapshot_bytes: payloads, fleet_publish_failures: drivers.failures() });
     } finally {
       await drivers.close();
       await orchestrator.stop();
