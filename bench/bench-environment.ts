@@ -7,7 +7,7 @@ import { cpus, totalmem, release } from 'node:os';
 import { join } from 'node:path';
 import { freePort } from '../common/free-port';
 import { projectRoot } from '../common/project-root';
-import { HAS_ECHO_MODULE, NGINX, writeNginxConfig } from '../test/support/nginx-config';
+import { HAS_ECHO_MODULE, NGINX, writeNginxConfig, makeTestCertificates } from '../test/support/nginx-config';
 
 const CLOCK_TICKS_PER_SECOND = Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).stdout.trim()) || 100;
 
@@ -77,6 +77,8 @@ export interface Target extends Managed {
   kind: string;
   /** a path answered 50 ms late, when the target can (nginx with its echo module) */
   delayed50Path?: string;
+  /** the same /ping over TLS (HTTP/2 and HTTP/1.1 by ALPN), with the authority that signed its certificate */
+  https?: { url: string; caFile: string };
 }
 
 /** nginx (test/support/nginx-config.ts) pinned to the target's core, or undefined when not installed. */
@@ -84,7 +86,9 @@ export async function startNginxTarget(workDir: string): Promise<Target | undefi
   if (!NGINX) return undefined;
   const port = await freePort();
   const dir = join(workDir, 'nginx');
-  const conf = writeNginxConfig(dir, port);
+  const certificates = makeTestCertificates(join(dir, 'tls'));
+  const tlsPort = await freePort();
+  const conf = writeNginxConfig(dir, port, { port: tlsPort, certFile: certificates.certFile, keyFile: certificates.keyFile });
   const [command, args] = pinned('target', NGINX, ['-p', dir, '-c', conf]);
   const process = manage(command, args);
   const url = `http://127.0.0.1:${port}`;
@@ -98,7 +102,7 @@ export async function startNginxTarget(workDir: string): Promise<Target | undefi
     }
   }
   const kind = `nginx ${spawnSync(NGINX, ['-v'], { encoding: 'utf8' }).stderr.trim().replace(/^nginx version: nginx\//, '')}`;
-  return { ...process, url, kind, delayed50Path: HAS_ECHO_MODULE ? '/delay50' : undefined };
+  return { ...process, url, kind, delayed50Path: HAS_ECHO_MODULE ? '/delay50' : undefined, https: { url: `https://127.0.0.1:${tlsPort}`, caFile: certificates.caFile } };
 }
 
 export async function startLtTarget(args: string[] = []): Promise<Target> {

@@ -18,7 +18,7 @@ import { runAutocannon, runAutocannonWith, runWrk, type ClientRun } from './peer
 import { renderTable, writeReport, type BenchReport, type Section } from './bench-report';
 import type { TestResult, TestSnapshot } from '../orchestrator/result-model';
 
-const SECTIONS = ['efficiency', 'rate', 'open', 'latency', 'aggregation', 'memory', 'control', 'fleet'] as const;
+const SECTIONS = ['efficiency', 'tls', 'rate', 'open', 'latency', 'aggregation', 'memory', 'control', 'fleet'] as const;
 type SectionName = (typeof SECTIONS)[number];
 
 const OPTIONS = {
@@ -32,6 +32,7 @@ const HELP = formatHelp(
   'npm run bench -- [options]',
   'Benchmarks the driver against autocannon and wrk (when installed) and checks its numbers:\n' +
     '  efficiency   requests per client CPU-second at fixed concurrency\n' +
+    '  tls          the same load over HTTP/1.1, HTTPS (HTTP/1.1) and HTTPS with HTTP/2\n' +
     '  rate         achieved rate and send-time spread for TSUNAMI and capped AVALANCHE\n' +
     '  latency      reported latency against a known added delay and a known stall\n' +
     '  aggregation  global percentiles against those of all drivers’ raw latencies pooled\n' +
@@ -130,6 +131,46 @@ async function efficiency(ctx: Context): Promise<Section> {
       'Our CPU is the agent process’s own during the test, Kafka heartbeats and reports included.',
     ],
     data: { ours, autocannon, wrk },
+  };
+}
+
+/** The driver's cost per request in plain HTTP/1.1, HTTP/1.1 over TLS and HTTP/2 over TLS, against nginx. */
+async function tlsCost(ctx: Context): Promise<Section> {
+  const https = ctx.fastTarget.https;
+  if (!https) return { name: 'tls', title: 'HTTPS and HTTP/2: skipped (needs nginx)', columns: [], rows: [], notes: [], data: null };
+  const connections = 32;
+  const count = scaled(ctx, 200_000);
+  const repeats = ctx.scale < 0.5 ? 1 : 3;
+  const a = await agent(ctx, 'tls', ['--target-ca', https.caFile]);
+  const variants: { label: string; definition: Omit<LoadTestDefinition, 'drivers'> }[] = [
+    { label: 'HTTP/1.1', definition: { test_type: 'AVALANCHE', message_count_per_driver: count, concurrency: connections, target: `${ctx.fastTarget.url}/ping` } },
+    { label: 'HTTPS, HTTP/1.1', definition: { test_type: 'AVALANCHE', message_count_per_driver: count, concurrency: connections, target: `${https.url}/ping` } },
+    { label: 'HTTPS, HTTP/2', definition: { test_type: 'AVALANCHE', message_count_per_driver: count, concurrency: connections, target: `${https.url}/ping`, http2: true } },
+  ];
+  for (const v of variants) await runOn(ctx, [a], { ...v.definition, message_count_per_driver: Math.min(count, 20_000) });
+  const runs: Record<string, ClientRun[]> = {};
+  for (let i = 0; i < repeats; i++) {
+    for (const v of variants) {
+      const before = cpuSeconds(a.pid);
+      const d = (await runOn(ctx, [a], v.definition)).per_driver[0];
+      (runs[v.label] ??= []).push({ client: v.label, requests: d.responses!, wall_s: d.elapsed_s!, cpu_s: cpuSeconds(a.pid) - before, p50_ms: d.uncorrected?.median ?? null, p99_ms: d.uncorrected?.p99 ?? null });
+    }
+  }
+  await stopAgents(ctx, [a]);
+  const plain = medianRun(runs['HTTP/1.1']);
+  return {
+    name: 'tls',
+    title: `HTTPS and HTTP/2: one driver, AVALANCHE, ${connections} connections, against ${ctx.fastTarget.kind} (median of ${repeats})`,
+    columns: ['protocol', 'responses', 'req/s', 'req per CPU-s', '÷ HTTP/1.1', 'all runs, req per CPU-s', 'p50 ms', 'p99 ms'],
+    rows: variants.map((v) => {
+      const r = medianRun(runs[v.label]);
+      return [v.label, r.requests, round(r.requests / r.wall_s, 0), round(r.requests / r.cpu_s, 0), round(r.requests / r.cpu_s / (plain.requests / plain.cpu_s), 2), runs[v.label].map((x) => round(x.requests / x.cpu_s, 0)).join(' / '), r.p50_ms, r.p99_ms];
+    }),
+    notes: [
+      'The agent trusts nginx’s private certificate authority with --target-ca. Connections are kept alive, so the TLS handshake is paid once per connection and the figures are the cost of encryption per request.',
+      'With HTTP/2 each connection still carries one request at a time, as with HTTP/1.1: 32 connections, 32 requests in flight.',
+    ],
+    data: runs,
   };
 }
 
@@ -500,7 +541,7 @@ runCli('bench', async () => {
   const ctx: Context = { scale, kafka: broker.bootstrap, work, orchestrator, fastTarget, agents: [], nextId: 0 };
   const sections: Section[] = [];
   try {
-    const runners: Record<SectionName, (c: Context) => Promise<Section>> = { efficiency, rate: rateAccuracy, open: openModel, latency: latencyTruth, aggregation: aggregationTruth, memory, control: controlPlane, fleet };
+    const runners: Record<SectionName, (c: Context) => Promise<Section>> = { efficiency, tls: tlsCost, rate: rateAccuracy, open: openModel, latency: latencyTruth, aggregation: aggregationTruth, memory, control: controlPlane, fleet };
     for (const name of only as SectionName[]) {
       say(`${name}...`);
       sections.push(await runners[name](ctx));
