@@ -34,7 +34,8 @@ export function agentRegistry(nodeId: string, activity: () => AgentActivity): Re
     collect() {
       this.reset();
       const a = activity();
-      const errors = { ...a.finished.errors };
+      // Every kind from the start, at zero: a rate over a kind that never failed is 0, not "no data".
+      const errors: Record<string, number> = { timeout: 0, connection_refused: 0, connection_reset: 0, tls: 0, http_4xx: 0, http_5xx: 0, other: 0, ...a.finished.errors };
       if (a.state === 'running' && a.test) for (const [kind, count] of Object.entries(a.test.recorder.errorsByKind())) errors[kind] = (errors[kind] ?? 0) + count;
       for (const [kind, count] of Object.entries(errors)) this.inc({ kind }, count);
     },

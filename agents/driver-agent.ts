@@ -17,7 +17,9 @@ import {
   type TriggerMessage,
 } from '../protocol/wire-protocol';
 import { LatencyLog } from './latency-log';
-import type { LatencyRecorder } from './latency-recorder';
+import type { LoadRun, RecorderView } from './load-run';
+import { usableWorkers } from './plan-share';
+import type { LoadWorkers } from './threaded-load';
 import { LoadGenerator } from './load-generator';
 import { ProcessStats } from './process-stats';
 import { ReportOutbox } from './report-outbox';
@@ -38,6 +40,8 @@ export interface AgentOptions {
   allowlist?: TargetAllowlist;
   /** PEM certificates of authorities to trust for https targets (lt-agent --target-ca) */
   trustedCa?: string[];
+  /** worker threads that share each test's requests (lt-agent --workers); without, this thread sends them */
+  workers?: LoadWorkers;
   /** Shared with the orchestrator: only commands signed with it are obeyed (command-signature.ts). */
   secret?: string;
   logger: Logger;
@@ -53,7 +57,7 @@ export interface AgentOptions {
 
 interface RunningTest {
   config: TestConfigMessage;
-  generator: LoadGenerator;
+  generator: LoadRun;
   reports: number;
   reportTimer: TimerHandle;
 }
@@ -64,7 +68,7 @@ const REMEMBERED_CONFIGS = 100;
 export interface AgentActivity {
   state: 'idle' | 'running';
   /** the running test, else the last one */
-  test?: { testId: string; recorder: LatencyRecorder; inFlight: number };
+  test?: { testId: string; recorder: RecorderView; inFlight: number };
   /** requests, responses and failures of the tests that ended here */
   finished: { tests: number; requests: number; responses: number; errors: Record<string, number> };
   heartbeatsSent: number;
@@ -90,7 +94,7 @@ export class DriverAgent {
   private readonly outbox: ReportOutbox;
   private stopping = false;
   private readonly finished: AgentActivity['finished'] = { tests: 0, requests: 0, responses: 0, errors: {} };
-  private lastTest: { testId: string; recorder: LatencyRecorder } | undefined;
+  private lastTest: { testId: string; recorder: RecorderView } | undefined;
   private heartbeatsSent = 0;
   private heartbeatsFailed = 0;
 
@@ -248,13 +252,21 @@ export class DriverAgent {
       this.log.warn(`busy with test ${this.current.config.test_id}; ignoring the trigger for ${config.test_id}`);
       return;
     }
-    let generator: LoadGenerator;
+    let generator: LoadRun;
     try {
-      const plan = planFor(config, this.options.defaultTarget, { [DRIVER_HEADER]: this.options.nodeId, 'user-agent': `lt-agent/${this.options.version}` }, this.options.nodeId, this.options.trustedCa);
+      const headers = { [DRIVER_HEADER]: this.options.nodeId, 'user-agent': `lt-agent/${this.options.version}` };
+      const plan = planFor(config, this.options.defaultTarget, headers, this.options.nodeId, this.options.trustedCa);
       const refusal = this.options.allowlist?.refusal(plan.url);
       if (refusal) throw new TargetRefused(refusal);
-      const log = this.options.latencyLogDir ? new LatencyLog(join(this.options.latencyLogDir, `${this.options.nodeId}-${config.test_id}.u32`)) : undefined;
-      generator = new LoadGenerator(plan, log);
+      const workers = this.options.workers;
+      // The latency log is one file written in order: a test that keeps it runs on this thread.
+      const threads = workers && !this.options.latencyLogDir ? usableWorkers(plan, workers.size) : 1;
+      if (workers && threads > 1) {
+        generator = workers.run(config, { defaultTarget: this.options.defaultTarget, headers, driver: this.options.nodeId, trustedCa: this.options.trustedCa }, threads, plan.open);
+      } else {
+        const log = this.options.latencyLogDir ? new LatencyLog(join(this.options.latencyLogDir, `${this.options.nodeId}-${config.test_id}.u32`)) : undefined;
+        generator = new LoadGenerator(plan, log);
+      }
     } catch (error) {
       this.log.error(`cannot run test ${config.test_id}: ${errorMessage(error)}`);
       this.rememberFinished(config.test_id);

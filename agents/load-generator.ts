@@ -44,6 +44,7 @@ export class LoadGenerator {
   finishedAt = 0;
   private readonly pool: ConnectionPool;
   private readonly dispatchOptions: Dispatcher.DispatchOptions;
+  private readonly phaseMs: number;
   /** a mix's requests' options, one per request of the mix (templated ones are copied per request) */
   private readonly mixOptions: Dispatcher.DispatchOptions[] | undefined;
   private next = 0;
@@ -87,6 +88,7 @@ export class LoadGenerator {
       headersTimeout: 0,
       bodyTimeout: 0,
     };
+    this.phaseMs = plan.phaseMs ?? 0;
     this.mixOptions = plan.mix?.requests.map((r) => ({
       ...this.dispatchOptions,
       path: r.path(0),
@@ -138,6 +140,12 @@ export class LoadGenerator {
     return first === 0 ? undefined : Math.round(this.startedAtEpoch + (first - this.startedAt));
   }
 
+  /** Epoch milliseconds of the latest request sent, if any. */
+  get lastSendEpoch(): number | undefined {
+    const last = this.recorder.lastSentAt;
+    return last === 0 ? undefined : Math.round(this.startedAtEpoch + (last - this.startedAt));
+  }
+
   /** The most connections an open test opens; undefined for a closed one (its concurrency). */
   get connectionLimit(): number | undefined {
     return this.plan.open ? this.plan.maxInFlight : undefined;
@@ -168,7 +176,7 @@ export class LoadGenerator {
     while (this.next < count && !this.stopped) {
       let dueAt = now;
       if (paced) {
-        dueAt = this.startedAt + this.scheduleShift + this.next * intervalMs;
+        dueAt = this.startedAt + this.phaseMs + this.scheduleShift + this.next * intervalMs;
         if (!open && now - dueAt > MAX_BEHIND_MS) {
           this.scheduleShift += now - dueAt - MAX_BEHIND_MS;
           dueAt = now - MAX_BEHIND_MS;
@@ -211,7 +219,7 @@ export class LoadGenerator {
     let kind = -1;
     let timeoutMs = this.plan.timeoutMs;
     if (mix) {
-      const seq = this.next - 1;
+      const seq = (this.next - 1) * (this.plan.seqStride ?? 1) + (this.plan.seqOffset ?? 0);
       kind = mix.cycle[seq % mix.cycle.length];
       const request = mix.requests[kind];
       options = this.mixOptions![kind];
@@ -228,7 +236,7 @@ export class LoadGenerator {
   /** A request whose deadline passed while it waited for a connection: a timeout, never sent. */
   private expireUnsent(): void {
     const mix = this.plan.mix;
-    this.recorder.recordExpiredUnsent(mix ? mix.cycle[(this.next - 1) % mix.cycle.length] : -1);
+    this.recorder.recordExpiredUnsent(mix ? mix.cycle[((this.next - 1) * (this.plan.seqStride ?? 1) + (this.plan.seqOffset ?? 0)) % mix.cycle.length] : -1);
     this.settled++;
     this.maybeFinish();
   }

@@ -12,6 +12,8 @@ import { claimAgentSlot } from './agent-slot';
 import { TargetAllowlist } from './target-allowlist';
 import { warmUpHttpClient } from './load-generator';
 import { DriverAgent } from './driver-agent';
+import { LoadWorkers } from './threaded-load';
+import { availableParallelism } from 'node:os';
 import { agentRegistry, serveAgentMetrics, type MetricsServer } from './agent-metrics';
 
 const OPTIONS = {
@@ -58,6 +60,13 @@ const OPTIONS = {
     value: 'DIR',
     env: 'LT_LATENCY_LOG',
     description: 'Also write every latency of every test to DIR/NODE-TEST.u32 (uint32 little-endian microseconds), for exact offline analysis.',
+  },
+  workers: {
+    type: 'string',
+    value: 'N',
+    default: '1',
+    env: 'LT_WORKERS',
+    description: `Worker threads that share each test’s requests, each with its own share of the connections, behind this one Kafka connection and registration; this machine has ${availableParallelism()} cores. 1 sends from the main thread.`,
   },
   'metrics-port': {
     type: 'string',
@@ -107,6 +116,7 @@ runCli('lt-agent', async () => {
         throw new UsageError(`--target-ca: cannot use ${file}: ${errorMessage(error)}`);
       }
     });
+  const workerCount = parseNumberOption('workers', options.workers, { min: 1, integer: true })!;
   const metricsPort = parseNumberOption('metrics-port', options['metrics-port'], { min: 0, integer: true });
   const slot = options.id ? undefined : claimAgentSlot();
   const nodeId = options.id ?? slot!.nodeId;
@@ -131,6 +141,7 @@ runCli('lt-agent', async () => {
   });
 
   await warmUpHttpClient();
+  const workers = workerCount > 1 ? await LoadWorkers.start(workerCount, log) : undefined;
 
   // An agent may start before its broker: keep trying, and say so.
   for (let attempt = 1; !bus && !shuttingDown; attempt++) {
@@ -155,6 +166,7 @@ runCli('lt-agent', async () => {
     latencyLogDir,
     allowlist,
     trustedCa: trustedCa.length ? trustedCa : undefined,
+    workers,
     secret,
     logger: log,
     version: PRODUCT_VERSION,
@@ -180,6 +192,7 @@ runCli('lt-agent', async () => {
   await stopped;
   await metrics?.close();
   await agent.shutdown();
+  await workers?.close();
   await bus.close();
   return 0;
 });

@@ -44,6 +44,13 @@ export interface RequestPlan {
   mix?: PlannedMix;
   /** for an https target: offer HTTP/2, what to trust */
   tls?: TargetTls;
+  /**
+   * One worker's share of a driver's plan (plan-share.ts): its requests are numbers
+   * seqOffset, seqOffset + seqStride, …, of the driver's, due phaseMs later than its own k × intervalMs.
+   */
+  phaseMs?: number;
+  seqOffset?: number;
+  seqStride?: number;
 }
 
 export interface TargetTls {

@@ -16,6 +16,8 @@ await build({
     bench: 'bench/run-benchmarks.ts',
     sut: 'system-under-test/sut.ts',
     'sut-app': 'system-under-test/sut-app.ts',
+    // lt-agent's worker threads load it from beside their own bundle.
+    'load-worker': 'agents/load-worker.ts',
   },
   outdir: 'dist',
   banner: { js: '#!/usr/bin/env node' },

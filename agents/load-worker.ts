@@ -1,0 +1,69 @@
+// A worker thread of `lt-agent --workers N`: it warms its HTTP client once, then, for each test,
+// plans its share of the driver's requests (plan-share.ts), sends them from a common start time,
+// and posts its figures every quarter second and once at the end. Kafka stays with the main thread.
+import { parentPort, workerData } from 'node:worker_threads';
+import { encodeHistogram } from '../protocol/latency-histogram';
+import type { TestConfigMessage } from '../protocol/wire-protocol';
+import { LoadGenerator, warmUpHttpClient } from './load-generator';
+import type { WorkerPart } from './merged-recorder';
+import { shareOfPlan } from './plan-share';
+import { planFor } from './request-plan';
+
+export interface RunCommand {
+  type: 'run';
+  config: TestConfigMessage;
+  defaultTarget: string;
+  headers: Record<string, string>;
+  driver: string;
+  trustedCa?: string[];
+  index: number;
+  of: number;
+  /** epoch milliseconds at which every worker starts */
+  startAt: number;
+}
+
+export type ToWorker = RunCommand | { type: 'stop' } | { type: 'destroy' };
+export type FromWorker = { type: 'ready' } | { type: 'part'; index: number; part: WorkerPart } | { type: 'failed'; message: string };
+
+const POST_EVERY_MS = 250;
+
+if (parentPort && workerData?.loadWorker) {
+  const port = parentPort;
+  let generator: LoadGenerator | undefined;
+
+  const part = (g: LoadGenerator, final: boolean): WorkerPart => ({
+    snapshot: g.recorder.snapshot(),
+    sendLag: g.recorder.sendLag.totalCount > 0 ? encodeHistogram(g.recorder.sendLag) : undefined,
+    firstSendEpoch: g.firstSendEpoch,
+    lastSendEpoch: g.lastSendEpoch,
+    inFlight: g.requestsInFlight,
+    elapsedMs: g.elapsedMs,
+    wasStopped: g.wasStopped,
+    connectionLimit: g.connectionLimit,
+    final,
+  });
+
+  port.on('message', (message: ToWorker) => {
+    if (message.type === 'stop') return generator?.stop();
+    if (message.type === 'destroy') return void generator?.destroy();
+    let g: LoadGenerator;
+    try {
+      const plan = shareOfPlan(planFor(message.config, message.defaultTarget, message.headers, message.driver, message.trustedCa), message.index, message.of);
+      g = generator = new LoadGenerator(plan);
+    } catch (error) {
+      port.postMessage({ type: 'failed', message: (error as Error).message } satisfies FromWorker);
+      return;
+    }
+    const post = (final: boolean) => port.postMessage({ type: 'part', index: message.index, part: part(g, final) } satisfies FromWorker);
+    setTimeout(() => {
+      const ticker = setInterval(() => post(false), POST_EVERY_MS);
+      void g.start().then(() => {
+        clearInterval(ticker);
+        post(true);
+        generator = undefined;
+      });
+    }, Math.max(0, message.startAt - Date.now()));
+  });
+
+  void warmUpHttpClient().then(() => port.postMessage({ type: 'ready' } satisfies FromWorker));
+}

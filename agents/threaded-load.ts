@@ -1,0 +1,145 @@
+// `lt-agent --workers N`: N worker threads (load-worker.ts), started and warmed once, share each
+// test's requests; the main thread keeps the one Kafka connection and registration and reports
+// their merged figures (merged-recorder.ts) as one driver's.
+import { join } from 'node:path';
+import { Worker } from 'node:worker_threads';
+import type { TestConfigMessage } from '../protocol/wire-protocol';
+import type { Logger } from '../common/logger';
+import type { FromWorker, RunCommand, ToWorker } from './load-worker';
+import type { LoadRun } from './load-run';
+import { MergedRecorder, type WorkerPart } from './merged-recorder';
+
+/** A moment for every worker to receive its share before the common start. */
+const START_DELAY_MS = 20;
+
+export interface RunSettings {
+  defaultTarget: string;
+  headers: Record<string, string>;
+  driver: string;
+  trustedCa?: string[];
+}
+
+export class LoadWorkers {
+  private constructor(
+    private readonly workers: Worker[],
+    private readonly log: Logger,
+  ) {}
+
+  /** Starts `count` workers and waits until each has warmed its HTTP client. */
+  static async start(count: number, log: Logger, script = join(__dirname, 'load-worker.js')): Promise<LoadWorkers> {
+    const workers = Array.from({ length: count }, () => new Worker(script, { workerData: { loadWorker: true } }));
+    await Promise.all(
+      workers.map(
+        (w, i) =>
+          new Promise<void>((resolve, reject) => {
+            const onMessage = (m: FromWorker) => {
+              if (m.type !== 'ready') return;
+              w.off('message', onMessage);
+              resolve();
+            };
+            w.on('message', onMessage);
+            w.once('error', (error) => reject(new Error(`load worker ${i + 1} failed to start: ${error.message}`)));
+          }),
+      ),
+    );
+    for (const [i, w] of workers.entries()) w.on('error', (error) => log.error(`load worker ${i + 1}: ${error.message}`));
+    return new LoadWorkers(workers, log);
+  }
+
+  get size(): number {
+    return this.workers.length;
+  }
+
+  /** A test's load on the first `count` workers. */
+  run(config: TestConfigMessage, settings: RunSettings, count: number, scheduled: boolean): ThreadedLoad {
+    return new ThreadedLoad(this.workers.slice(0, count), config, settings, scheduled, this.log);
+  }
+
+  async close(): Promise<void> {
+    await Promise.all(this.workers.map((w) => w.terminate()));
+  }
+}
+
+export class ThreadedLoad implements LoadRun {
+  readonly recorder: MergedRecorder;
+  readonly done: Promise<void>;
+  private resolveDone!: () => void;
+  private readonly parts: (WorkerPart | undefined)[];
+  private readonly finished = new Set<number>();
+  private readonly listeners: ((m: FromWorker) => void)[] = [];
+
+  constructor(
+    private readonly workers: Worker[],
+    private readonly config: TestConfigMessage,
+    private readonly settings: RunSettings,
+    scheduled: boolean,
+    private readonly log: Logger,
+  ) {
+    this.parts = new Array(workers.length).fill(undefined);
+    this.recorder = new MergedRecorder(this.parts, scheduled);
+    this.done = new Promise((resolve) => (this.resolveDone = resolve));
+  }
+
+  start(): Promise<void> {
+    const startAt = Date.now() + START_DELAY_MS;
+    for (const [index, worker] of this.workers.entries()) {
+      const listener = (m: FromWorker) => {
+        if (m.type === 'part' && m.index === index) {
+          this.recorder.update(index, m.part);
+          if (m.part.final) this.finish(index);
+        } else if (m.type === 'failed') {
+          this.log.error(`load worker ${index + 1} could not run its share: ${m.message}`);
+          this.finish(index);
+        }
+      };
+      const exited = () => this.finish(index);
+      worker.on('message', listener);
+      worker.once('exit', exited);
+      this.listeners[index] = listener;
+      const command: RunCommand = { type: 'run', config: this.config, ...this.settings, index, of: this.workers.length, startAt };
+      worker.postMessage(command satisfies ToWorker);
+    }
+    return this.done;
+  }
+
+  private finish(index: number): void {
+    if (this.finished.has(index)) return;
+    this.finished.add(index);
+    this.workers[index].off('message', this.listeners[index]);
+    if (this.finished.size === this.workers.length) this.resolveDone();
+  }
+
+  stop(): void {
+    for (const w of this.workers) w.postMessage({ type: 'stop' } satisfies ToWorker);
+  }
+
+  async destroy(): Promise<void> {
+    for (const w of this.workers) w.postMessage({ type: 'destroy' } satisfies ToWorker);
+  }
+
+  private get present(): WorkerPart[] {
+    return this.parts.filter((p): p is WorkerPart => !!p);
+  }
+
+  get requestsInFlight(): number {
+    return this.present.reduce((a, p) => a + p.inFlight, 0);
+  }
+
+  get wasStopped(): boolean {
+    return this.present.some((p) => p.wasStopped);
+  }
+
+  get firstSendEpoch(): number | undefined {
+    const firsts = this.present.map((p) => p.firstSendEpoch).filter((t): t is number => t !== undefined);
+    return firsts.length ? Math.min(...firsts) : undefined;
+  }
+
+  get connectionLimit(): number | undefined {
+    const limits = this.present.map((p) => p.connectionLimit).filter((l): l is number => l !== undefined);
+    return limits.length ? limits.reduce((a, b) => a + b, 0) : undefined;
+  }
+
+  get elapsedMs(): number {
+    return Math.max(0, ...this.present.map((p) => p.elapsedMs));
+  }
+}

@@ -1,0 +1,79 @@
+// lt-agent --workers: a plan dealt to worker threads, and their figures merged into one driver's.
+import assert from 'node:assert/strict';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
+import { shareOfPlan, usableWorkers } from '../../agents/plan-share';
+import type { RequestPlan } from '../../agents/request-plan';
+import { LoadWorkers } from '../../agents/threaded-load';
+import { createLogger } from '../../common/logger';
+import { decodeHistogram } from '../../protocol/latency-histogram';
+import type { TestConfigMessage } from '../../protocol/wire-protocol';
+
+const plan = (over: Partial<RequestPlan>): RequestPlan => ({ url: new URL('http://h/'), method: 'GET', headers: {}, timeoutMs: 1000, count: 10, intervalMs: 0, open: false, maxInFlight: 4, ...over });
+
+describe('worker threads of one driver', () => {
+  it('deal the requests round robin: counts, schedule phases and concurrency add up to the driver’s', () => {
+    const open = plan({ count: 1001, intervalMs: 2, open: true, maxInFlight: 100 });
+    const shares = [0, 1, 2].map((i) => shareOfPlan(open, i, 3));
+    assert.deepEqual(shares.map((s) => s.count), [334, 334, 333]);
+    assert.deepEqual(shares.map((s) => [s.intervalMs, s.phaseMs]), [[6, 0], [6, 2], [6, 4]], 'worker i sends the driver’s requests i, i+3, …, each at its own due time');
+    assert.equal(shares.reduce((a, s) => a + s.maxInFlight, 0), 100);
+    assert.equal(usableWorkers(plan({ maxInFlight: 2 }), 8), 2, 'a closed plan never has more workers than requests in flight');
+    assert.equal(usableWorkers(plan({ count: 1 }), 8), 1);
+  });
+
+  describe('on real threads against a local server', () => {
+    let server: Server;
+    let url: string;
+    let workers: LoadWorkers;
+    const paths: string[] = [];
+    before(async () => {
+      server = createServer((req, res) => {
+        paths.push(req.url!);
+        res.end('ok');
+      });
+      await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+      url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+      workers = await LoadWorkers.start(2, createLogger('test', 'error'), join(__dirname, '..', '..', 'agents', 'load-worker.js'));
+    });
+    after(async () => {
+      await workers.close();
+      server.closeAllConnections();
+      server.close();
+    });
+
+    it('two workers send the driver’s plan once, and the merged figures equal what one thread reports', async () => {
+      paths.length = 0;
+      const config = { test_id: 't', test_type: 'TSUNAMI', test_message_delay: 0.002, message_count_per_driver: 600, target: { url: `${url}/x?n={seq}`, method: 'GET', timeout_ms: 2000 },
+        requests: [{ name: 'a', weight: 1, url: `${url}/a/{seq}`, method: 'GET', timeout_ms: 2000 }, { name: 'b', weight: 1, url: `${url}/b/{seq}`, method: 'GET', timeout_ms: 2000 }] } as TestConfigMessage;
+      const load = workers.run(config, { defaultTarget: url, headers: {}, driver: 'd1' }, 2, true);
+      await load.start();
+      const s = load.recorder.snapshot();
+      assert.equal(s.requests_sent, 600);
+      assert.equal(s.responses, 600);
+      assert.equal(decodeHistogram(s.histogram!).totalCount, 600);
+      assert.equal(decodeHistogram(s.uncorrected!.histogram!).totalCount, 600);
+      assert.deepEqual(Object.fromEntries(Object.entries(s.per_request!).map(([k, v]) => [k, v.responses])), { a: 300, b: 300 });
+      // Every request number of the driver went out exactly once, each with its own name's path.
+      const seqs = paths.map((p) => Number(p.split('/')[2])).sort((x, y) => x - y);
+      assert.deepEqual(seqs, Array.from({ length: 600 }, (_, i) => i));
+      assert.ok(paths.every((p) => (Number(p.split('/')[2]) % 2 === 0) === p.startsWith('/a/')), 'request k is the mix’s k-th, whichever worker sent it');
+      // 600 requests at 2 ms: the send window is the driver's schedule, about 1.2 s.
+      assert.ok(s.send_window_ms! > 1100 && s.send_window_ms! < 1500, `window ${s.send_window_ms} ms`);
+      assert.ok(s.send_lag_ms && s.send_lag_ms.p50 < 20, `send lag p50 ${s.send_lag_ms?.p50} ms`);
+      assert.equal(load.connectionLimit, 1000, 'the two shares of max_connections add up to the driver’s');
+    });
+
+    it('stop ends every worker’s share early', async () => {
+      const config = { test_id: 't2', test_type: 'TSUNAMI', test_message_delay: 0.01, message_count_per_driver: 1000, target: { url: `${url}/s`, method: 'GET', timeout_ms: 2000 } } as TestConfigMessage;
+      const load = workers.run(config, { defaultTarget: url, headers: {}, driver: 'd1' }, 2, true);
+      const done = load.start();
+      setTimeout(() => load.stop(), 300);
+      await done;
+      assert.ok(load.recorder.requestsSent < 200, `${load.recorder.requestsSent} sent before the stop`);
+      assert.equal(load.wasStopped, true);
+    });
+  });
+
+});
