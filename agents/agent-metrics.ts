@@ -5,6 +5,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Counter, Gauge, processRegistry, Registry, registerHdrHistogram, sendMetrics } from '../common/metrics-exposition';
 import type { AgentActivity } from './driver-agent';
+import { ERROR_KINDS, noErrors } from './latency-recorder';
 
 export function agentRegistry(nodeId: string, activity: () => AgentActivity): Registry {
   const registry = new Registry();
@@ -28,14 +29,14 @@ export function agentRegistry(nodeId: string, activity: () => AgentActivity): Re
   total('lt_agent_rejected_commands_total', 'Commands refused (unsigned, badly signed, stale or replayed).', (a) => a.rejectedCommands);
   new Counter({
     name: 'lt_agent_errors_total',
-    help: 'Failed requests by kind (timeout, connection_refused, connection_reset, http_4xx, http_5xx, other), over all tests.',
+    help: `Failed requests by kind (${ERROR_KINDS.join(', ')}), over all tests.`,
     labelNames: ['kind'],
     registers,
     collect() {
       this.reset();
       const a = activity();
       // Every kind from the start, at zero: a rate over a kind that never failed is 0, not "no data".
-      const errors: Record<string, number> = { timeout: 0, connection_refused: 0, connection_reset: 0, tls: 0, http_4xx: 0, http_5xx: 0, other: 0, ...a.finished.errors };
+      const errors: Record<string, number> = { ...noErrors(), ...a.finished.errors };
       if (a.state === 'running' && a.test) for (const [kind, count] of Object.entries(a.test.recorder.errorsByKind())) errors[kind] = (errors[kind] ?? 0) + count;
       for (const [kind, count] of Object.entries(errors)) this.inc({ kind }, count);
     },

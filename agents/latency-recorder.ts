@@ -3,7 +3,11 @@
 import { createLatencyHistogram, encodeHistogram, latencyStats, type Histogram } from '../protocol/latency-histogram';
 import type { MetricsMessage, RequestCounts, SendLag } from '../protocol/wire-protocol';
 
-export type ErrorKind = 'timeout' | 'connection_refused' | 'connection_reset' | 'tls' | 'http_4xx' | 'http_5xx' | 'other';
+export const ERROR_KINDS = ['timeout', 'connection_refused', 'connection_reset', 'tls', 'http_4xx', 'http_5xx', 'other'] as const;
+export type ErrorKind = (typeof ERROR_KINDS)[number];
+
+/** every kind at zero, so that a report or a metric names each one whether or not it happened */
+export const noErrors = (): Record<ErrorKind, number> => Object.fromEntries(ERROR_KINDS.map((k) => [k, 0])) as Record<ErrorKind, number>;
 
 export type RecorderSnapshot = Pick<
   MetricsMessage,
@@ -61,7 +65,7 @@ export class LatencyRecorder {
   firstSentAt = 0;
   lastSentAt = 0;
   private readonly statusCounts = new Float64Array(600);
-  private readonly errorCounts: Record<ErrorKind, number> = { timeout: 0, connection_refused: 0, connection_reset: 0, tls: 0, http_4xx: 0, http_5xx: 0, other: 0 };
+  private readonly errorCounts = noErrors();
 
   /** requests that were due while every connection was busy (open model) */
   waitedForConnection = 0;

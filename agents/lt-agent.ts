@@ -64,9 +64,9 @@ const OPTIONS = {
   workers: {
     type: 'string',
     value: 'N',
-    default: '1',
+    default: String(availableParallelism()),
     env: 'LT_WORKERS',
-    description: `Worker threads that share each test’s requests, each with its own share of the connections, behind this one Kafka connection and registration; this machine has ${availableParallelism()} cores. 1 sends from the main thread.`,
+    description: 'Worker threads that share each test’s requests, each with its own share of the connections, behind this one Kafka connection and registration. The default is this machine’s cores; 1 sends from the main thread (one core).',
   },
   'metrics-port': {
     type: 'string',

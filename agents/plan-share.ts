@@ -3,9 +3,13 @@
 // due times interleave exactly, a cap is split evenly, and AVALANCHE's concurrency is split.
 import type { RequestPlan } from './request-plan';
 
-/** How many workers a plan can use: never more than its requests, nor (closed) its concurrency. */
+/**
+ * How many workers a plan can use: never more than its requests, nor than its connections (an
+ * open model's limit, a closed one's concurrency), since every worker holds at least one: two
+ * workers under `max_connections: 1` would open two and halve the queue the user asked to see.
+ */
 export function usableWorkers(plan: RequestPlan, workers: number): number {
-  return Math.max(1, Math.min(workers, plan.count, plan.open ? workers : plan.maxInFlight));
+  return Math.max(1, Math.min(workers, plan.count, plan.maxInFlight));
 }
 
 export function shareOfPlan(plan: RequestPlan, index: number, of: number): RequestPlan {
@@ -20,6 +24,6 @@ export function shareOfPlan(plan: RequestPlan, index: number, of: number): Reque
     seqOffset: index,
     seqStride: of,
     // An open model's connection limit is the driver's: each worker gets its share of it.
-    maxInFlight: Math.max(1, split(plan.maxInFlight)),
+    maxInFlight: split(plan.maxInFlight),
   };
 }

@@ -50,6 +50,11 @@ export class LoadWorkers {
     return this.workers.length;
   }
 
+  /** message and exit listeners on each worker (a test's are removed when its share ends) */
+  listenerCounts(): { message: number; exit: number }[] {
+    return this.workers.map((w) => ({ message: w.listenerCount('message'), exit: w.listenerCount('exit') }));
+  }
+
   /** A test's load on the first `count` workers. */
   run(config: TestConfigMessage, settings: RunSettings, count: number, scheduled: boolean): ThreadedLoad {
     return new ThreadedLoad(this.workers.slice(0, count), config, settings, scheduled, this.log);
@@ -66,7 +71,7 @@ export class ThreadedLoad implements LoadRun {
   private resolveDone!: () => void;
   private readonly parts: (WorkerPart | undefined)[];
   private readonly finished = new Set<number>();
-  private readonly listeners: ((m: FromWorker) => void)[] = [];
+  private readonly listeners: { message: (m: FromWorker) => void; exit: () => void }[] = [];
 
   constructor(
     private readonly workers: Worker[],
@@ -92,10 +97,11 @@ export class ThreadedLoad implements LoadRun {
           this.finish(index);
         }
       };
+      // A worker that dies has finished its share, with what it reported.
       const exited = () => this.finish(index);
       worker.on('message', listener);
       worker.once('exit', exited);
-      this.listeners[index] = listener;
+      this.listeners[index] = { message: listener, exit: exited };
       const command: RunCommand = { type: 'run', config: this.config, ...this.settings, index, of: this.workers.length, startAt };
       worker.postMessage(command satisfies ToWorker);
     }
@@ -105,7 +111,9 @@ export class ThreadedLoad implements LoadRun {
   private finish(index: number): void {
     if (this.finished.has(index)) return;
     this.finished.add(index);
-    this.workers[index].off('message', this.listeners[index]);
+    // The workers outlive the test: its listeners must not pile up on them, test after test.
+    this.workers[index].off('message', this.listeners[index].message);
+    this.workers[index].off('exit', this.listeners[index].exit);
     if (this.finished.size === this.workers.length) this.resolveDone();
   }
 

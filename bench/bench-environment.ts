@@ -17,9 +17,12 @@ export function has(command: string): boolean {
   return spawnSync('sh', ['-c', `command -v ${command}`], { stdio: 'ignore' }).status === 0;
 }
 
+/** Where a process runs: clients on the last core, targets on the first, `any` where the scheduler puts it. */
+export type Core = 'client' | 'target' | 'any';
+
 /** Clients run on the last core and targets on the first, when taskset is there to say so. */
-export function pinned(core: 'client' | 'target', command: string, args: string[]): [string, string[]] {
-  if (!has('taskset') || cpus().length < 2) return [command, args];
+export function pinned(core: Core, command: string, args: string[]): [string, string[]] {
+  if (core === 'any' || !has('taskset') || cpus().length < 2) return [command, args];
   return ['taskset', ['-c', core === 'client' ? String(cpus().length - 1) : '0', command, ...args]];
 }
 
@@ -28,6 +31,12 @@ export function cpuSeconds(pid: number): number {
   const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS_PER_SECOND; // utime, stime
+}
+
+/** CPU seconds of a live process and of its live children (nginx's master and its worker). */
+export function treeCpuSeconds(pid: number): number {
+  const children = readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number);
+  return cpuSeconds(pid) + children.reduce((sum, child) => sum + treeCpuSeconds(child), 0);
 }
 
 /** Resident memory of a live process, in MiB: now, and its peak so far. */
@@ -117,8 +126,14 @@ export interface Agent extends Managed {
   pid: number;
 }
 
-export async function startAgent(id: string, kafka: string, prefix: string, extraArgs: string[] = [], core: 'client' | 'target' = 'client'): Promise<Agent> {
-  const [command, args] = pinned(core, process.execPath, [join(DIST(), 'lt-agent.js'), '--id', id, '--kafka', kafka, '--topic-prefix', prefix, '--orchestrator', 'bench', ...extraArgs]);
+/**
+ * An agent on one core sends from one thread (`--workers 1`) unless `extraArgs` says otherwise: a
+ * second worker thread on the same core would only take turns with the first. `nodeFlags` go to
+ * node itself (e.g. --cpu-prof).
+ */
+export async function startAgent(id: string, kafka: string, prefix: string, extraArgs: string[] = [], core: Core = 'client', nodeFlags: string[] = []): Promise<Agent> {
+  const workers = extraArgs.includes('--workers') ? [] : ['--workers', '1'];
+  const [command, args] = pinned(core, process.execPath, [...nodeFlags, join(DIST(), 'lt-agent.js'), '--id', id, '--kafka', kafka, '--topic-prefix', prefix, '--orchestrator', 'bench', ...workers, ...extraArgs]);
   const p = manage(command, args);
   await waitForOutput(p, new RegExp(`registered as ${id}`), `agent ${id}`);
   return { ...p, id, pid: p.child.pid! };

@@ -1,6 +1,6 @@
 // The benchmark's output: one table for the terminal, the same as Markdown with the machine it
 // ran on (BENCHMARKS.md), and everything measured as JSON (benchmarks.json).
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { MachineInfo } from './bench-environment';
 
@@ -78,6 +78,7 @@ export function renderMarkdown(report: BenchReport): string {
 export function writeReport(dir: string, report: BenchReport): void {
   const now = `${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC`;
   report = { ...report, sections: report.sections.map((s) => ({ ...s, measured_at: s.measured_at ?? now })) };
+  mkdirSync(dir, { recursive: true });
   const file = join(dir, 'benchmarks.json');
   if (existsSync(file)) {
     const measured = new Set(report.sections.map((s) => s.name));

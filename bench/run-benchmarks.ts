@@ -1,9 +1,9 @@
 // `npm run bench`: measures the driver against autocannon and wrk on the same target in the same
 // run, and checks that the numbers it reports are true. Prints one table and writes
 // benchmarks.json and BENCHMARKS.md. It asserts nothing: it measures.
-import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { formatHelp, parseOptions, runCli, UsageError, wantsHelp } from '../common/cli-options';
 import { createLogger } from '../common/logger';
 import type { LoadTestDefinition } from '../orchestrator/loadtest-definition';
@@ -12,13 +12,14 @@ import { readLatencyLog } from '../agents/latency-log';
 import { freePort } from '../common/free-port';
 import { projectRoot } from '../common/project-root';
 import { startBroker } from '../kafka-broker/local-kafka';
-import { cpuSeconds, DIST, machineInfo, manage, pinned, rssMiB, startAgent, startLtTarget, startNginxTarget, waitForOutput, type Agent, type Target } from './bench-environment';
+import { cpuSeconds, DIST, machineInfo, manage, pinned, rssMiB, startAgent, startLtTarget, startNginxTarget, treeCpuSeconds, waitForOutput, type Agent, type Core, type Target } from './bench-environment';
+import { summarizeProfileFile } from './cpu-profile-summary';
 import { FLEET_TEST_SECONDS, startFleet } from './driver-fleet';
 import { runAutocannon, runAutocannonWith, runWrk, type ClientRun } from './peer-clients';
 import { renderTable, writeReport, type BenchReport, type Section } from './bench-report';
 import type { TestResult, TestSnapshot } from '../orchestrator/result-model';
 
-const SECTIONS = ['efficiency', 'tls', 'rate', 'open', 'latency', 'aggregation', 'memory', 'control', 'fleet'] as const;
+const SECTIONS = ['efficiency', 'workers', 'tls', 'rate', 'open', 'latency', 'aggregation', 'memory', 'control', 'fleet'] as const;
 type SectionName = (typeof SECTIONS)[number];
 
 const OPTIONS = {
@@ -26,12 +27,14 @@ const OPTIONS = {
   only: { type: 'string', value: 'LIST', description: `Comma-separated sections to run: ${SECTIONS.join(', ')}.` },
   scale: { type: 'string', value: 'FACTOR', default: '1', description: 'Multiplies every request count and duration (e.g. 0.5 or 3).' },
   out: { type: 'string', value: 'DIR', default: '.', description: 'Where to write benchmarks.json and BENCHMARKS.md.' },
+  'cpu-prof': { type: 'string', value: 'DIR', description: 'Profile the efficiency section’s agent (node --cpu-prof) into DIR, and write a summary and folded stacks beside each profile.' },
 } as const;
 
 const HELP = formatHelp(
   'npm run bench -- [options]',
   'Benchmarks the driver against autocannon and wrk (when installed) and checks its numbers:\n' +
-    '  efficiency   requests per client CPU-second at fixed concurrency\n' +
+    '  efficiency   requests per client CPU-second at 32 and 256 connections, against autocannon and wrk\n' +
+    '  workers      one agent with --workers 1 and 2: requests per second and per CPU-second\n' +
     '  tls          the same load over HTTP/1.1, HTTPS (HTTP/1.1) and HTTPS with HTTP/2\n' +
     '  rate         achieved rate and send-time spread for TSUNAMI and capped AVALANCHE\n' +
     '  latency      reported latency against a known added delay and a known stall\n' +
@@ -54,10 +57,12 @@ interface Context {
   fastTarget: Target;
   agents: Agent[];
   nextId: number;
+  /** where the efficiency agent writes its CPU profile, when asked */
+  profileDir?: string;
 }
 
-async function agent(ctx: Context, name: string, extraArgs: string[] = [], core: 'client' | 'target' = 'client'): Promise<Agent> {
-  const a = await startAgent(`${name}-${++ctx.nextId}`, ctx.kafka, 'bench.', extraArgs, core);
+async function agent(ctx: Context, name: string, extraArgs: string[] = [], core: Core = 'client', nodeFlags: string[] = []): Promise<Agent> {
+  const a = await startAgent(`${name}-${++ctx.nextId}`, ctx.kafka, 'bench.', extraArgs, core, nodeFlags);
   ctx.agents.push(a);
   return a;
 }
@@ -92,45 +97,100 @@ function medianRun(runs: ClientRun[]): ClientRun {
   return runs[perCpu.indexOf(median(perCpu))];
 }
 
+/** Requests per client CPU-second of ours, autocannon and wrk, alternating, at each connection count. */
 async function efficiency(ctx: Context): Promise<Section> {
-  const connections = 32;
   const count = scaled(ctx, 400_000);
   const repeats = ctx.scale < 0.5 ? 1 : 3;
   const url = `${ctx.fastTarget.url}/ping`;
-  const a = await agent(ctx, 'efficiency');
-  // One short run first: JIT warm-up is no steady figure for anyone (the peers start cold per run, and their start-up is in their CPU).
-  await runOn(ctx, [a], { test_type: 'AVALANCHE', message_count_per_driver: Math.min(count, 20_000), concurrency: connections, target: url });
-  const ours: ClientRun[] = [];
-  const autocannon: ClientRun[] = [];
-  const wrk: ClientRun[] = [];
-  // Alternating the clients spreads any drift of the machine over all of them.
-  for (let i = 0; i < repeats; i++) {
-    const before = cpuSeconds(a.pid);
-    const d = (await runOn(ctx, [a], { test_type: 'AVALANCHE', message_count_per_driver: count, concurrency: connections, target: url })).per_driver[0];
-    ours.push({ client: 'lt-agent (ours)', requests: d.requests_sent!, wall_s: d.elapsed_s!, cpu_s: cpuSeconds(a.pid) - before, p50_ms: d.uncorrected?.median ?? null, p99_ms: d.uncorrected?.p99 ?? null });
-    autocannon.push(await runAutocannon(url, connections, count));
-    const w = await runWrk(url, connections, Math.max(2, Math.round(d.elapsed_s!)));
-    if (w) wrk.push(w);
-    say(`efficiency ${i + 1}/${repeats}: ours ${round(ours[i].requests / ours[i].cpu_s, 0)}, autocannon ${round(autocannon[i].requests / autocannon[i].cpu_s, 0)} req/CPU-s`);
+  const a = await agent(ctx, 'efficiency', [], 'client', ctx.profileDir ? ['--cpu-prof', '--cpu-prof-dir', ctx.profileDir] : []);
+  const rows: (string | number | null)[][] = [];
+  const data: Record<string, { ours: ClientRun[]; autocannon: ClientRun[]; wrk: ClientRun[] }> = {};
+  for (const connections of EFFICIENCY_CONNECTIONS) {
+    // One short run first: JIT warm-up is no steady figure for anyone (the peers start cold per run, and their start-up is in their CPU).
+    await runOn(ctx, [a], { test_type: 'AVALANCHE', message_count_per_driver: Math.min(count, 20_000), concurrency: connections, target: url });
+    const ours: ClientRun[] = [];
+    const autocannon: ClientRun[] = [];
+    const wrk: ClientRun[] = [];
+    // Alternating the clients spreads any drift of the machine over all of them.
+    for (let i = 0; i < repeats; i++) {
+      const before = cpuSeconds(a.pid);
+      const d = (await runOn(ctx, [a], { test_type: 'AVALANCHE', message_count_per_driver: count, concurrency: connections, target: url })).per_driver[0];
+      ours.push({ client: 'lt-agent (ours)', requests: d.requests_sent!, wall_s: d.elapsed_s!, cpu_s: cpuSeconds(a.pid) - before, p50_ms: d.uncorrected?.median ?? null, p99_ms: d.uncorrected?.p99 ?? null });
+      autocannon.push(await runAutocannon(url, connections, count));
+      const w = await runWrk(url, connections, Math.max(2, Math.round(d.elapsed_s!)));
+      if (w) wrk.push(w);
+      say(`efficiency, ${connections} connections, ${i + 1}/${repeats}: ours ${round(ours[i].requests / ours[i].cpu_s, 0)}, autocannon ${round(autocannon[i].requests / autocannon[i].cpu_s, 0)}${w ? `, wrk ${round(w.requests / w.cpu_s, 0)}` : ''} req/CPU-s`);
+    }
+    const runs = [ours, autocannon, wrk].filter((r) => r.length);
+    const oursPerCpu = medianPerCpu(ours);
+    for (const r of runs) {
+      const m = medianRun(r);
+      const perCpu = medianPerCpu(r);
+      rows.push([connections, m.client, m.requests, round(m.requests / m.wall_s, 0), round(perCpu, 0), r === ours ? '—' : round(oursPerCpu / perCpu, 2), r.map((x) => round(x.requests / x.cpu_s, 0)).join(' / '), m.p50_ms, m.p99_ms]);
+    }
+    data[String(connections)] = { ours, autocannon, wrk };
   }
   await stopAgents(ctx, [a]);
-  const runs = [medianRun(ours), medianRun(autocannon), ...(wrk.length ? [medianRun(wrk)] : [])];
-  const oursPerCpu = runs[0].requests / runs[0].cpu_s;
   return {
     name: 'efficiency',
-    title: `Efficiency: AVALANCHE, ${connections} connections, against ${ctx.fastTarget.kind} on the other core (median of ${repeats})`,
-    columns: ['client', 'requests', 'wall s', 'client CPU s', 'req/s', 'req per CPU-s', 'ours ÷ theirs', 'all runs, req per CPU-s', 'p50 ms', 'p99 ms'],
-    rows: runs.map((r, i) => {
-      const perCpu = r.requests / r.cpu_s;
-      const all = [ours, autocannon, wrk][i].map((x) => round(x.requests / x.cpu_s, 0)).join(' / ');
-      return [r.client, r.requests, round(r.wall_s, 2), round(r.cpu_s, 2), round(r.requests / r.wall_s, 0), round(perCpu, 0), i === 0 ? '—' : round(oursPerCpu / perCpu, 2), all, r.p50_ms, r.p99_ms];
-    }),
+    title: `Efficiency: AVALANCHE against ${ctx.fastTarget.kind} on the other core, ${EFFICIENCY_CONNECTIONS.join(' and ')} connections (median of ${repeats}, clients alternating)`,
+    columns: ['connections', 'client', 'requests', 'req/s', 'req per CPU-s', 'ours ÷ theirs', 'all runs, req per CPU-s', 'p50 ms', 'p99 ms'],
+    rows,
     notes: [
-      'Goal: our requests per client CPU-second at least autocannon’s, while recording every latency into the HDR histogram.',
-      'Each client is pinned to the last core; the target to the first. wrk runs for as long as our driver took (it cannot stop at a count).',
-      'Our CPU is the agent process’s own during the test, Kafka heartbeats and reports included.',
+      'Goal: our requests per client CPU-second at least 1.2× autocannon’s and 0.6× wrk’s, while recording every latency into the HDR histogram.',
+      'Each client is pinned to the last core; the target to the first. Ours is one agent with --workers 1 (one thread on one core, as the peers run). wrk runs for as long as our driver took (it cannot stop at a count).',
+      'Our CPU is the whole agent process’s during the test (/proc), Kafka heartbeats and reports included; the peers’ is their process’s (the shell’s `times`).',
     ],
-    data: { ours, autocannon, wrk },
+    data,
+  };
+}
+
+const EFFICIENCY_CONNECTIONS = [32, 256];
+
+/** The median of several runs' requests per CPU-second. */
+const medianPerCpu = (runs: ClientRun[]) => median(runs.map((r) => r.requests / r.cpu_s));
+
+/**
+ * One agent with --workers 1 and with --workers 2, not pinned: what a second core gives, on a
+ * machine whose other core also runs the target.
+ */
+async function workerThreads(ctx: Context): Promise<Section> {
+  const connections = 64;
+  const count = scaled(ctx, 400_000);
+  const repeats = ctx.scale < 0.5 ? 1 : 3;
+  const url = `${ctx.fastTarget.url}/ping`;
+  const targetPid = ctx.fastTarget.child.pid!;
+  const rows: (string | number | null)[][] = [];
+  const data: Record<string, unknown>[] = [];
+  for (const workers of [1, 2]) {
+    const a = await agent(ctx, `workers${workers}`, ['--workers', String(workers)], 'any');
+    await runOn(ctx, [a], { test_type: 'AVALANCHE', message_count_per_driver: Math.min(count, 20_000), concurrency: connections, target: url });
+    const runs: { rps: number; perCpu: number; agentCores: number; targetCores: number; p99: number | null }[] = [];
+    for (let i = 0; i < repeats; i++) {
+      const agentBefore = cpuSeconds(a.pid);
+      const targetBefore = treeCpuSeconds(targetPid);
+      const d = (await runOn(ctx, [a], { test_type: 'AVALANCHE', message_count_per_driver: count, concurrency: connections, target: url })).per_driver[0];
+      const agentCpu = cpuSeconds(a.pid) - agentBefore;
+      const targetCpu = treeCpuSeconds(targetPid) - targetBefore;
+      runs.push({ rps: d.responses! / d.elapsed_s!, perCpu: d.responses! / agentCpu, agentCores: agentCpu / d.elapsed_s!, targetCores: targetCpu / d.elapsed_s!, p99: d.uncorrected?.p99 ?? null });
+    }
+    await stopAgents(ctx, [a]);
+    const m = runs.map((r) => r.rps).indexOf(median(runs.map((r) => r.rps)));
+    const r = runs[m];
+    say(`workers ${workers}: ${round(r.rps, 0)} req/s, ${round(r.perCpu, 0)} req/CPU-s, agent ${round(r.agentCores, 2)} cores, target ${round(r.targetCores, 2)} cores`);
+    rows.push([workers, count, round(r.rps, 0), round(r.perCpu, 0), round(r.agentCores, 2), round(r.targetCores, 2), round(r.agentCores + r.targetCores, 2), runs.map((x) => round(x.rps, 0)).join(' / '), r.p99]);
+    data.push({ workers, connections, runs });
+  }
+  return {
+    name: 'workers',
+    title: `Worker threads: one agent, AVALANCHE, ${connections} connections, --workers 1 and 2, against ${ctx.fastTarget.kind} (median of ${repeats} by req/s)`,
+    columns: ['workers', 'requests', 'req/s', 'req per agent CPU-s', 'agent cores busy', 'target cores busy', 'both', 'all runs, req/s', 'p99 ms'],
+    rows,
+    notes: [
+      'The agent is not pinned: its threads go where the scheduler puts them. The target (nginx, one worker process) stays on the first core, so on this two-core machine a second worker thread competes with the target for the same two cores.',
+      'Cores busy = CPU seconds over the test’s wall time. When agent and target together reach the machine’s cores, the machine is the limit, not the driver.',
+    ],
+    data,
   };
 }
 
@@ -538,10 +598,12 @@ runCli('bench', async () => {
   const fastTarget = (await startNginxTarget(work)) ?? (await startLtTarget());
   say(`fast target: ${fastTarget.kind} at ${fastTarget.url}`);
   const orchestrator = await Orchestrator.start({ brokers: [broker.bootstrap], topicPrefix: 'bench.', storeDir: join(work, 'store'), id: 'bench', logger: createLogger('bench', 'warn') });
-  const ctx: Context = { scale, kafka: broker.bootstrap, work, orchestrator, fastTarget, agents: [], nextId: 0 };
+  const profileDir = options['cpu-prof'] ? resolve(options['cpu-prof']) : undefined;
+  if (profileDir) mkdirSync(profileDir, { recursive: true });
+  const ctx: Context = { scale, kafka: broker.bootstrap, work, orchestrator, fastTarget, agents: [], nextId: 0, profileDir };
   const sections: Section[] = [];
   try {
-    const runners: Record<SectionName, (c: Context) => Promise<Section>> = { efficiency, tls: tlsCost, rate: rateAccuracy, open: openModel, latency: latencyTruth, aggregation: aggregationTruth, memory, control: controlPlane, fleet };
+    const runners: Record<SectionName, (c: Context) => Promise<Section>> = { efficiency, workers: workerThreads, tls: tlsCost, rate: rateAccuracy, open: openModel, latency: latencyTruth, aggregation: aggregationTruth, memory, control: controlPlane, fleet };
     for (const name of only as SectionName[]) {
       say(`${name}...`);
       sections.push(await runners[name](ctx));
@@ -551,6 +613,11 @@ runCli('bench', async () => {
     await orchestrator.shutdown();
     await fastTarget.stop();
     await broker.stop();
+  }
+  // An agent writes its profile as it exits, so the files are complete once the agents are stopped.
+  for (const file of profileDir ? readdirSync(profileDir).filter((f) => f.endsWith('.cpuprofile')) : []) {
+    summarizeProfileFile(join(profileDir!, file));
+    say(`profile: ${join(profileDir!, file)} (.summary.txt and .folded beside it)`);
   }
   const report: BenchReport = { machine: machineInfo(), quick: options.quick, scale, sections };
   process.stdout.write(renderTable(report));

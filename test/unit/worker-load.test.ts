@@ -21,6 +21,8 @@ describe('worker threads of one driver', () => {
     assert.equal(shares.reduce((a, s) => a + s.maxInFlight, 0), 100);
     assert.equal(usableWorkers(plan({ maxInFlight: 2 }), 8), 2, 'a closed plan never has more workers than requests in flight');
     assert.equal(usableWorkers(plan({ count: 1 }), 8), 1);
+    assert.equal(usableWorkers(plan({ open: true, intervalMs: 20, maxInFlight: 1 }), 2), 1, 'an open plan never has more workers than its connection limit: each holds at least one');
+    assert.equal(usableWorkers(plan({ open: true, intervalMs: 20, maxInFlight: 3 }), 2), 2);
   });
 
   describe('on real threads against a local server', () => {
@@ -73,6 +75,15 @@ describe('worker threads of one driver', () => {
       await done;
       assert.ok(load.recorder.requestsSent < 200, `${load.recorder.requestsSent} sent before the stop`);
       assert.equal(load.wasStopped, true);
+    });
+
+    it('the workers carry no listener of a finished test', async () => {
+      const before = workers.listenerCounts();
+      for (const id of ['t3', 't4', 't5']) {
+        const config = { test_id: id, test_type: 'AVALANCHE', message_count_per_driver: 20, target: { url: `${url}/l`, method: 'GET', timeout_ms: 2000 } } as TestConfigMessage;
+        await workers.run(config, { defaultTarget: url, headers: {}, driver: 'd1' }, 2, false).start();
+      }
+      assert.deepEqual(workers.listenerCounts(), before);
     });
   });
 
