@@ -7,7 +7,7 @@ import { cpus, totalmem, release } from 'node:os';
 import { join } from 'node:path';
 import { freePort } from '../common/free-port';
 import { projectRoot } from '../common/project-root';
-import { HAS_ECHO_MODULE, NGINX, writeNginxConfig, makeTestCertificates } from '../test/support/nginx-config';
+import { HAS_ECHO_MODULE, NGINX, writeNginxConfig, makeTestCertificates } from '../target-server/nginx-target';
 
 const CLOCK_TICKS_PER_SECOND = Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).stdout.trim()) || 100;
 
@@ -37,6 +37,13 @@ export function cpuSeconds(pid: number): number {
 export function treeCpuSeconds(pid: number): number {
   const children = readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number);
   return cpuSeconds(pid) + children.reduce((sum, child) => sum + treeCpuSeconds(child), 0);
+}
+
+/** CPU seconds the whole machine has been busy so far (every core; idle and iowait left out), steal apart. */
+export function machineBusySeconds(): { busy: number; steal: number } {
+  // cpu  user nice system idle iowait irq softirq steal ...
+  const [user, nice, system, , , irq, softirq, steal] = readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/).slice(1).map(Number);
+  return { busy: (user + nice + system + irq + softirq) / CLOCK_TICKS_PER_SECOND, steal: steal / CLOCK_TICKS_PER_SECOND };
 }
 
 /** Resident memory of a live process, in MiB: now, and its peak so far. */
@@ -90,7 +97,7 @@ export interface Target extends Managed {
   https?: { url: string; caFile: string };
 }
 
-/** nginx (test/support/nginx-config.ts) pinned to the target's core, or undefined when not installed. */
+/** nginx (target-server/nginx-target.ts) pinned to the target's core, or undefined when not installed. */
 export async function startNginxTarget(workDir: string): Promise<Target | undefined> {
   if (!NGINX) return undefined;
   const port = await freePort();

@@ -4,7 +4,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { join, resolve } from 'node:path';
 import { createLogger, type Logger } from '../../common/logger';
 import { freePort } from '../../common/free-port';
-import { NGINX, nginxRequestCount, writeNginxConfig, makeTestCertificates, nginxProtocols } from './nginx-config';
+import { NGINX, nginxRequestCount, writeNginxConfig, makeTestCertificates, nginxProtocols } from '../../target-server/nginx-target';
 import { tempDir } from './temp-dir';
 
 export { tempDir };
@@ -123,7 +123,7 @@ export async function startTargetProcess(args: string[] = []): Promise<TargetPro
   };
 }
 
-/** nginx on loopback (test/support/nginx-config.ts): a target that is never the bottleneck, counting what it receives. */
+/** nginx on loopback (target-server/nginx-target.ts): a target that is never the bottleneck, counting what it receives. */
 export async function startNginxProcess(options: { tls?: boolean } = {}): Promise<TargetProcess & { https?: { url: string; caFile: string; protocols(): Record<string, number> } }> {
   if (!NGINX) throw new Error('nginx is not installed (apt-get install nginx-light; .ci/run does)');
   const port = await freePort();
