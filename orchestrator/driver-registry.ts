@@ -41,6 +41,12 @@ const STALL_MS = 1000;
 const FLEET_SILENCE_SPREAD_MS = 2000;
 /** How long a whole fleet's common silence is put down to the bus before its drivers are lost. */
 export const FLEET_SILENCE_GRACE_MS = 15_000;
+/**
+ * When this orchestrator itself lost the broker during a fleet silence, how long its drivers have
+ * to come back once it hears the broker again: their clients reconnect on their own backoff, and
+ * a broker that took long to come back must not leave them less time than this.
+ */
+export const FLEET_RECONNECT_GRACE_MS = 10_000;
 
 type Identity = Pick<DriverInfo, 'node_IP' | 'agent_version' | 'orchestrator' | 'registered_at'>;
 
@@ -181,7 +187,7 @@ export class DriverRegistry extends EventEmitter<RegistryEvents> {
     }
     const health = this.observation();
     const listeningSince = Math.max(health.since, this.stallEndedAt);
-    this.updateFleetSilence(now);
+    this.updateFleetSilence(now, health);
     for (const driver of [...this.drivers.values()]) {
       const silentFor = now - driver.last_seen;
       if (driver.health === 'alive' && health.reachable && !this.inFleetSilence(driver, now) && now - Math.max(driver.last_seen, listeningSince) > this.lostAfterMs) {
@@ -202,10 +208,12 @@ export class DriverRegistry extends EventEmitter<RegistryEvents> {
    * orchestrator's fetches while it refuses the agents' heartbeats, so our own hearing does not
    * tell; and when it is back, the agents' clients reconnect one by one, seconds apart. So each
    * driver of such a silence has FLEET_SILENCE_GRACE_MS from its start to come back, whoever
-   * comes back first; past that, a driver still silent is lost.
+   * comes back first; past that, a driver still silent is lost. If this orchestrator lost the
+   * broker too, the grace also runs to FLEET_RECONNECT_GRACE_MS after it heard the broker again.
    */
-  private updateFleetSilence(now: number): void {
+  private updateFleetSilence(now: number, health: BusHealth): void {
     const episode = this.fleetSilence;
+    if (episode && health.reachable && health.since > episode.startedAt) episode.until = Math.max(episode.until, health.since + FLEET_RECONNECT_GRACE_MS);
     if (episode && (now >= episode.until || [...episode.members].every((id) => (this.drivers.get(id)?.last_seen ?? Infinity) > episode.startedAt))) {
       this.fleetSilence = undefined;
     }

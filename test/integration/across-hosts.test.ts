@@ -50,6 +50,9 @@ describe('across real hosts (network namespaces)', function () {
     }
     work = tempDir('hosts');
     tarball = join(work, execFileSync('npm', ['pack', '--silent', '--pack-destination', work], { cwd: ROOT, encoding: 'utf8' }).trim().split('\n').pop()!);
+    // These hosts reach no registry: resolve the tarball's dependencies once here, on the
+    // machine's own network, so that the npm cache holds their metadata as well as their tarballs.
+    execFileSync('npx', ['--yes', '--package', tarball, 'lt-agent', '--help'], { cwd: tempDir('npm-cache-fill'), stdio: 'ignore', env: { ...process.env, npm_config_yes: 'true', npm_config_prefer_offline: 'true' } });
     // The broker's host reaches no Maven repository: fetch its jars here, on the machine's own network.
     await ensureJars((line) => console.log(`      (${line})`));
     bed = new TestBed(HOSTS);

@@ -128,8 +128,9 @@ describe('command-line interfaces', function () {
     const packDir = tempDir('pack');
     const tarball = execFileSync('npm', ['pack', '--silent', '--pack-destination', packDir], { cwd: ROOT, encoding: 'utf8' }).trim().split('\n').pop()!;
     const empty = tempDir('driver-machine');
-    // Offline: the dependencies come from the npm cache that `npm ci` filled, never from the registry.
-    const out = execFileSync('npx', ['--yes', '--package', join(packDir, tarball), 'lt-agent', '--help'], { cwd: empty, encoding: 'utf8', env: { ...process.env, npm_config_yes: 'true', npm_config_offline: 'true' } });
+    // The runtime dependencies come from the npm cache where it has them, else from the registry,
+    // as on a driver machine: `npm ci` caches tarballs, not the metadata that resolves a range.
+    const out = execFileSync('npx', ['--yes', '--package', join(packDir, tarball), 'lt-agent', '--help'], { cwd: empty, encoding: 'utf8', env: { ...process.env, npm_config_yes: 'true', npm_config_prefer_offline: 'true' } });
     assert.match(out, /Usage: lt-agent --kafka HOST:PORT --orchestrator HOST/);
   });
 });

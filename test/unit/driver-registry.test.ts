@@ -81,6 +81,20 @@ describe('driver registry', () => {
     assert.equal(registry.get('b')!.health, 'alive');
   });
 
+  it('a broker that takes long to come back leaves the fleet 10 s from when this orchestrator hears it again', () => {
+    beat('a');
+    beat('b');
+    clock.advance(1000);
+    health = { reachable: false, since: clock.now() };
+    clock.advance(13_000); // the broker is down, then slow to start
+    health = { reachable: true, since: clock.now() };
+    clock.advance(9_000); // 23 s after their last heartbeats, 9 s after the broker is back
+    assert.deepEqual(lost, [], 'their clients are still reconnecting on their own backoff');
+    beat('a');
+    clock.advance(1_100);
+    assert.deepEqual(lost, ['b'], 'past the reconnect grace, a driver still silent is lost');
+  });
+
   it('one driver of several falling silent is lost at 3 s as usual', () => {
     beat('a');
     beat('b');
