@@ -52,15 +52,20 @@ export function renderMarkdown(report: BenchReport): string {
     '',
     `Measured by \`npm run bench${report.quick ? ' -- --quick' : report.scale !== 1 ? ` -- --scale ${report.scale}` : ''}\` on ${machineLine(report.machine)}.`,
     report.quick ? '\n**Quick mode:** these runs are too short for the figures to mean anything; run `npm run bench` for real ones.' : '',
-    new Set(report.sections.map((s) => s.measured_at)).size > 1
-      ? 'Sections were measured in separate runs on this machine, each on the date it gives; the figures within a section come from one run. `benchmarks.json` has them all.'
-      : 'Every figure below comes from one run; `benchmarks.json` has them all. Rerun it to refresh this file.',
-    '',
   ];
-  const separate = new Set(report.sections.map((s) => s.measured_at)).size > 1;
+  // The run most sections come from; a section measured by another run (the dashboard's own command, or --only) says when.
+  const counts = new Map<string | undefined, number>();
+  for (const s of report.sections) counts.set(s.measured_at, (counts.get(s.measured_at) ?? 0) + 1);
+  const mainRun = [...counts].sort((a, b) => b[1] - a[1])[0]?.[0];
+  out.push(
+    counts.size > 1
+      ? `Every section comes from one run (${mainRun}) unless it gives a date of its own; \`benchmarks.json\` has them all.`
+      : `Every figure below comes from one run (${mainRun}); \`benchmarks.json\` has them all. Rerun it to refresh this file.`,
+    '',
+  );
   for (const s of report.sections) {
     out.push(`## ${s.title}`, '');
-    if (separate) out.push(`_Measured ${s.measured_at ?? 'in an earlier run'}._`, '');
+    if (s.measured_at !== mainRun) out.push(`_Measured ${s.measured_at ?? 'in an earlier run'}, in a run of its own._`, '');
     out.push(`| ${s.columns.join(' | ')} |`, `|${s.columns.map((_, i) => (i === 0 ? '---' : '---:')).join('|')}|`);
     for (const r of s.rows) out.push(`| ${r.map(text).join(' | ')} |`);
     out.push('');
