@@ -20,8 +20,10 @@ export interface RunSettings {
 }
 
 export class LoadWorkers {
+  private closing = false;
+
   private constructor(
-    private readonly workers: Worker[],
+    private workers: Worker[],
     private readonly log: Logger,
   ) {}
 
@@ -42,8 +44,23 @@ export class LoadWorkers {
           }),
       ),
     );
-    for (const [i, w] of workers.entries()) w.on('error', (error) => log.error(`load worker ${i + 1}: ${error.message}`));
-    return new LoadWorkers(workers, log);
+    const pool = new LoadWorkers(workers, log);
+    for (const [i, w] of workers.entries()) {
+      w.on('error', (error) => log.error(`load worker ${i + 1}: ${error.message}`));
+      w.once('exit', (code) => pool.lose(w, i + 1, code));
+    }
+    return pool;
+  }
+
+  /**
+   * A worker that exited (a crash: they never end on their own) leaves the pool, so that no later
+   * test waits on it; its running test's share ends with what it reported (ThreadedLoad). With
+   * none left, tests run on the main thread.
+   */
+  private lose(worker: Worker, number: number, code: number): void {
+    if (this.closing) return;
+    this.workers = this.workers.filter((w) => w !== worker);
+    this.log.error(`load worker ${number} exited (code ${code}); ${this.workers.length ? `${this.workers.length} left` : 'tests run on the main thread from now on'}`);
   }
 
   get size(): number {
@@ -61,6 +78,7 @@ export class LoadWorkers {
   }
 
   async close(): Promise<void> {
+    this.closing = true;
     await Promise.all(this.workers.map((w) => w.terminate()));
   }
 }

@@ -7,6 +7,7 @@ import { shareOfPlan, usableWorkers } from '../../agents/plan-share';
 import type { RequestPlan } from '../../agents/request-plan';
 import { LoadWorkers } from '../../agents/threaded-load';
 import { createLogger } from '../../common/logger';
+import { waitFor } from '../support/processes';
 import { decodeHistogram } from '../../protocol/latency-histogram';
 import type { TestConfigMessage } from '../../protocol/wire-protocol';
 
@@ -75,6 +76,21 @@ describe('worker threads of one driver', () => {
       await done;
       assert.ok(load.recorder.requestsSent < 200, `${load.recorder.requestsSent} sent before the stop`);
       assert.equal(load.wasStopped, true);
+    });
+
+    it('a worker that crashes ends its share of the test and leaves the pool: no later test waits on it', async () => {
+      const errors: string[] = [];
+      const log = { ...createLogger('test', 'error'), error: (m: string) => errors.push(m) };
+      const crashing = await LoadWorkers.start(2, log, join(__dirname, '..', 'support', 'crashing-load-worker.js'));
+      try {
+        const config = { test_id: 'crash', test_type: 'AVALANCHE', message_count_per_driver: 20, target: { url: `${url}/c`, method: 'GET', timeout_ms: 2000 } } as TestConfigMessage;
+        await crashing.run(config, { defaultTarget: url, headers: {}, driver: 'd1' }, 2, false).start();
+        await waitFor(() => crashing.size === 0, 'both crashed workers to leave the pool');
+        assert.match(errors.join('\n'), /load worker 1 exited \(code 3\)/);
+        assert.match(errors.at(-1)!, /tests run on the main thread from now on/);
+      } finally {
+        await crashing.close();
+      }
     });
 
     it('the workers carry no listener of a finished test', async () => {
