@@ -140,12 +140,15 @@ async function efficiency(ctx: Context): Promise<Section> {
       'Goal: our requests per client CPU-second at least 1.2× autocannon’s and 0.6× wrk’s, while recording every latency into the HDR histogram.',
       'Each client is pinned to the last core; the target to the first. Ours is one agent with --workers 1 (one thread on one core, as the peers run). wrk runs for as long as our driver took (it cannot stop at a count).',
       'Our CPU is the whole agent process’s during the test (/proc), Kafka heartbeats and reports included; the peers’ is their process’s (the shell’s `times`).',
+      EFFICIENCY_PROFILE_HINT,
     ],
     data,
   };
 }
 
 const EFFICIENCY_CONNECTIONS = [32, 256];
+const EFFICIENCY_PROFILE_HINT =
+  'Where our CPU goes: `npm run bench -- --only efficiency --cpu-prof DIR` profiles this agent and writes a summary by module and function, a text flame graph and folded stacks beside the profile. Most of it is the socket write (the kernel’s loopback send, which every client pays), then undici and Node’s streams; our own code is about 1%.';
 
 /** The median of several runs' requests per CPU-second. */
 const medianPerCpu = (runs: ClientRun[]) => median(runs.map((r) => r.requests / r.cpu_s));
@@ -206,10 +209,14 @@ async function workerThreads(ctx: Context): Promise<Section> {
     notes: [
       'The agent is not pinned: its threads go where the scheduler puts them. The target (nginx, one worker process) stays on the first core, so on this two-core machine a second worker thread shares a core with the target.',
       'Cores busy = CPU seconds over the test’s wall time. The machine’s figure (/proc/stat: user, system, interrupts) also holds what neither process is charged for, such as the loopback network’s soft interrupts, and the other processes of the run (broker, orchestrator). When it reaches the machine’s cores, the machine is the limit, not the driver.',
+      WORKERS_READING,
     ],
     data,
   };
 }
+
+const WORKERS_READING =
+  'What limits them on two cores that also run the target: over HTTP/1.1 and HTTPS, nginx needs about half a core, and a second worker thread has to share that core with it, so the rate stays about where one worker had it while each request costs the driver more (two event loops, fewer responses per wake-up). Over HTTP/2 the driver is the heavier side, and the second worker raises the rate by about half, the machine nearing its two cores. On a driver machine that does not host the target, each worker has a core of its own.';
 
 /** The driver's cost per request in plain HTTP/1.1, HTTP/1.1 over TLS and HTTP/2 over TLS, against nginx. */
 async function tlsCost(ctx: Context): Promise<Section> {
