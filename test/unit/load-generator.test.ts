@@ -71,6 +71,62 @@ describe('the load generator (against local servers)', () => {
     assert.equal(most, 3);
   });
 
+  describe('connections and bodies', () => {
+    /** Counts the connections a server accepts and the most requests it ever held on one at once. */
+    const countingServer = async (answer: (res: ServerResponse, n: number) => void) => {
+      const seen = { connections: 0, mostOnOneConnection: 0, requests: 0 };
+      const url = await serve((req, res) => {
+        const socket = req.socket as typeof req.socket & { active?: number };
+        socket.active = (socket.active ?? 0) + 1;
+        seen.mostOnOneConnection = Math.max(seen.mostOnOneConnection, socket.active);
+        res.on('finish', () => socket.active!--);
+        answer(res, ++seen.requests);
+      });
+      servers.at(-1)!.on('connection', () => seen.connections++);
+      return { url, seen };
+    };
+
+    it('keeps its connections alive, one request at a time on each (never pipelined)', async () => {
+      const { url, seen } = await countingServer((res) => setTimeout(() => res.end('ok'), 1));
+      const generator = new LoadGenerator(plan(url, { count: 400, maxInFlight: 4 }));
+      await generator.start();
+      assert.equal(generator.recorder.snapshot().responses, 400);
+      assert.equal(seen.connections, 4, '400 requests over the 4 connections it opened');
+      assert.equal(seen.mostOnOneConnection, 1);
+    });
+
+    it('reads chunked bodies to their end, and the connection serves the next request', async () => {
+      const { url, seen } = await countingServer((res) => {
+        // No content-length: Node sends the body chunked, here in three chunks over three turns.
+        res.write('a'.repeat(1000));
+        setImmediate(() => {
+          res.write('b'.repeat(1000));
+          setImmediate(() => res.end('c'.repeat(1000)));
+        });
+      });
+      const generator = new LoadGenerator(plan(url, { count: 200, maxInFlight: 2 }));
+      await generator.start();
+      const snapshot = generator.recorder.snapshot();
+      assert.equal(snapshot.responses, 200);
+      assert.deepEqual(snapshot.errors, {});
+      assert.equal(seen.connections, 2);
+    });
+
+    it('a server that closes keep-alive connections (Connection: close) costs no request', async () => {
+      const { url, seen } = await countingServer((res, n) => {
+        if (n % 10 === 0) res.setHeader('connection', 'close');
+        res.end('ok');
+      });
+      const generator = new LoadGenerator(plan(url, { count: 300, maxInFlight: 3 }));
+      await generator.start();
+      const snapshot = generator.recorder.snapshot();
+      assert.equal(snapshot.responses, 300);
+      assert.deepEqual(snapshot.errors, {});
+      assert.equal(seen.requests, 300, 'each request reached the server once');
+      assert.ok(seen.connections > 3 + 20, `a new connection after each close (${seen.connections} in all)`);
+    });
+  });
+
   describe('TSUNAMI, an open model', () => {
     /** A server that answers after `delayMs` and notes when each request arrived and how many it held at once. */
     const delayedServer = async (delayMs: number) => {
