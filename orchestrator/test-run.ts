@@ -223,16 +223,21 @@ export class TestRun extends EventEmitter<TestRunEvents> {
    * than on a clock of our own that would add up to a second of age.
    */
   private emitIfRoundComplete(): void {
-    if (this.status !== 'running' || this.clock.now() - this.lastEmitAt < MIN_EMIT_INTERVAL_MS) return;
+    if (this.status !== 'running' || this.reportedSinceEmit.size === 0 || this.clock.now() - this.lastEmitAt < MIN_EMIT_INTERVAL_MS) return;
     for (const [id, track] of this.tracks) if ((track.state === 'running' || track.state === 'waiting') && !this.reportedSinceEmit.has(id)) return;
     this.tick();
   }
 
-  /** The fallback clock: judges silence and deadlines, and emits when a round never completes. */
+  /**
+   * The fallback clock: judges silence and deadlines, emits a round that completed too soon after
+   * the last update (else it would wait for the next round's first report, and every update
+   * after it would be a round old), and emits when a round never completes.
+   */
   private onTimer(): void {
     if (this.status !== 'running') return;
     this.checkTimeouts();
     this.checkCompletion();
+    this.emitIfRoundComplete();
     if (this.status === 'running' && this.clock.now() - this.lastEmitAt >= EMIT_INTERVAL_MS) this.tick();
   }
 

@@ -282,6 +282,21 @@ describe('a test run (state machine, on a fake clock)', () => {
       assert.equal(updates, 1, 'a second round within 250 ms waits');
     });
 
+    it('a round that completes within 250 ms of the last update goes out once they have passed, not with the next round', () => {
+      start();
+      clock.advance(1000);
+      report('d1', { status: 'running', sent: 10, elapsedMs: 1000 });
+      report('d2', { status: 'running', sent: 10, elapsedMs: 1000 });
+      assert.equal(updates, 1);
+      clock.advance(100); // the next round arrives early, in two parts
+      report('d1', { status: 'running', sent: 20, elapsedMs: 1100 });
+      report('d2', { status: 'running', sent: 20, elapsedMs: 1100 });
+      assert.equal(updates, 1, 'held back by the 250 ms');
+      clock.advance(300);
+      assert.equal(updates, 2, 'sent once the 250 ms are over, a whole second before the next round');
+      assert.equal(run.snapshot().aggregate.requests_sent, 40);
+    });
+
     it('when a driver falls silent, updates still come every 1.5 s', () => {
       start();
       report('d1', { status: 'running', sent: 10, elapsedMs: 100 });
