@@ -46,7 +46,8 @@ export class MergedRecorder implements RecorderView {
     this.version++;
   }
 
-  private get present(): WorkerPart[] {
+  /** the parts received so far (a worker that has not reported yet has none) */
+  get present(): WorkerPart[] {
     return this.parts.filter((p): p is WorkerPart => !!p);
   }
 

@@ -89,6 +89,8 @@ export class ThreadedLoad implements LoadRun {
   private resolveDone!: () => void;
   private readonly parts: (WorkerPart | undefined)[];
   private readonly finished = new Set<number>();
+  /** a worker exited during this test: its share ended early */
+  private crashed = false;
   private readonly listeners: { message: (m: FromWorker) => void; exit: () => void }[] = [];
 
   constructor(
@@ -115,8 +117,11 @@ export class ThreadedLoad implements LoadRun {
           this.finish(index);
         }
       };
-      // A worker that dies has finished its share, with what it reported.
-      const exited = () => this.finish(index);
+      // A worker that dies has finished its share, with what it reported: short of its plan, as a stopped one is.
+      const exited = () => {
+        this.crashed = true;
+        this.finish(index);
+      };
       worker.on('message', listener);
       worker.once('exit', exited);
       this.listeners[index] = { message: listener, exit: exited };
@@ -143,29 +148,25 @@ export class ThreadedLoad implements LoadRun {
     for (const w of this.workers) w.postMessage({ type: 'destroy' } satisfies ToWorker);
   }
 
-  private get present(): WorkerPart[] {
-    return this.parts.filter((p): p is WorkerPart => !!p);
-  }
-
   get requestsInFlight(): number {
-    return this.present.reduce((a, p) => a + p.inFlight, 0);
+    return this.recorder.present.reduce((a, p) => a + p.inFlight, 0);
   }
 
   get wasStopped(): boolean {
-    return this.present.some((p) => p.wasStopped);
+    return this.crashed || this.recorder.present.some((p) => p.wasStopped);
   }
 
   get firstSendEpoch(): number | undefined {
-    const firsts = this.present.map((p) => p.firstSendEpoch).filter((t): t is number => t !== undefined);
+    const firsts = this.recorder.present.map((p) => p.firstSendEpoch).filter((t): t is number => t !== undefined);
     return firsts.length ? Math.min(...firsts) : undefined;
   }
 
   get connectionLimit(): number | undefined {
-    const limits = this.present.map((p) => p.connectionLimit).filter((l): l is number => l !== undefined);
+    const limits = this.recorder.present.map((p) => p.connectionLimit).filter((l): l is number => l !== undefined);
     return limits.length ? limits.reduce((a, b) => a + b, 0) : undefined;
   }
 
   get elapsedMs(): number {
-    return Math.max(0, ...this.present.map((p) => p.elapsedMs));
+    return Math.max(0, ...this.recorder.present.map((p) => p.elapsedMs));
   }
 }

@@ -8,6 +8,9 @@ import type { DriverInfo, TestResult, TestSnapshot } from '../../orchestrator/re
 import { groupByHost, type HostGroup } from './host-groups';
 
 type Node = DriverInfo | HostGroup;
+
+/** What the view says of a driver: its health unless alive, else whether it runs a test. */
+const driverState = (d: DriverInfo): string => (d.health !== 'alive' ? d.health : d.activity === 'running' ? 'running' : 'alive');
 const isGroup = (n: Node): n is HostGroup => 'drivers' in n;
 
 export class DriversTreeProvider implements vscode.TreeDataProvider<Node>, vscode.Disposable {
@@ -55,7 +58,7 @@ export class DriversTreeProvider implements vscode.TreeDataProvider<Node>, vscod
   getTreeItem(node: Node): vscode.TreeItem {
     if (isGroup(node)) return this.groupItem(node);
     const d = node;
-    const state = d.health !== 'alive' ? d.health : d.activity === 'running' ? 'running' : 'alive';
+    const state = driverState(d);
     const item = new vscode.TreeItem(`${d.node_id}`, vscode.TreeItemCollapsibleState.None);
     const part = this.part(d.node_id);
     const sent = part?.requests_sent;
@@ -91,7 +94,7 @@ export class DriversTreeProvider implements vscode.TreeDataProvider<Node>, vscod
   }
 
   private groupItem(group: HostGroup): vscode.TreeItem {
-    const count = (state: string) => group.drivers.filter((d) => (d.health !== 'alive' ? d.health : d.activity === 'running' ? 'running' : 'alive') === state).length;
+    const count = (state: string) => group.drivers.filter((d) => driverState(d) === state).length;
     const lost = count('lost');
     const states = [['running', count('running')], ['alive', count('alive')], ['lost', lost], ['left', count('left')]].filter(([, n]) => n);
     // A host with a lost driver opens by itself: that is where to look.

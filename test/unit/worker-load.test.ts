@@ -84,7 +84,9 @@ describe('worker threads of one driver', () => {
       const crashing = await LoadWorkers.start(2, log, join(__dirname, '..', 'support', 'crashing-load-worker.js'));
       try {
         const config = { test_id: 'crash', test_type: 'AVALANCHE', message_count_per_driver: 20, target: { url: `${url}/c`, method: 'GET', timeout_ms: 2000 } } as TestConfigMessage;
-        await crashing.run(config, { defaultTarget: url, headers: {}, driver: 'd1' }, 2, false).start();
+        const load = crashing.run(config, { defaultTarget: url, headers: {}, driver: 'd1' }, 2, false);
+        await load.start();
+        assert.equal(load.wasStopped, true, 'the driver reports its part ended before its plan');
         await waitFor(() => crashing.size === 0, 'both crashed workers to leave the pool');
         assert.match(errors.join('\n'), /load worker 1 exited \(code 3\)/);
         assert.match(errors.at(-1)!, /tests run on the main thread from now on/);
