@@ -1,5 +1,6 @@
 // A driver node: registers with the orchestrator over Kafka, heartbeats every second, and runs
 // the tests it is configured and triggered for, reporting metrics every second and at the end.
+import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { systemClock, type Clock, type TimerHandle } from '../common/clock';
 import { errorMessage, type Logger } from '../common/logger';
@@ -83,6 +84,8 @@ export class DriverAgent {
   private readonly configs = new Map<string, TestConfigMessage>();
   private readonly heldTriggers = new Map<string, TimerHandle>();
   private readonly finishedTests = new Set<string>();
+  /** tests stopped before they started here: a stop may overtake its trigger (another topic) */
+  private readonly stoppedTests = new Set<string>();
   private readonly stats = new ProcessStats();
   private readonly intake: MessageIntake;
   private readonly log: Logger;
@@ -90,6 +93,9 @@ export class DriverAgent {
   private heartbeatTimer: TimerHandle | undefined;
   private readonly clock: Clock;
   private heartbeatPending = false;
+  private heartbeatAgain = false;
+  /** this process among agents that may share its node_id (see HeartbeatMessage.instance) */
+  private readonly instance = randomBytes(6).toString('hex');
   private current: RunningTest | undefined;
   private readonly outbox: ReportOutbox;
   private stopping = false;
@@ -210,9 +216,12 @@ export class DriverAgent {
     if (this.current?.config.test_id === testId) {
       this.log.info(`stopping ${testId} on the orchestrator's request`);
       this.current.generator.stop();
+      return;
     }
-    this.heldTriggers.get(testId)?.cancel();
-    this.heldTriggers.delete(testId);
+    if (this.finishedTests.has(testId)) return;
+    // Not started here (yet): its trigger, on another topic, may still come, and must not start it.
+    this.stoppedTests.add(testId);
+    if (this.stoppedTests.size > REMEMBERED_CONFIGS) this.stoppedTests.delete(this.stoppedTests.values().next().value!);
   }
 
   private onTrigger(trigger: TriggerMessage): void {
@@ -250,6 +259,13 @@ export class DriverAgent {
     }
     if (this.current) {
       this.log.warn(`busy with test ${this.current.config.test_id}; ignoring the trigger for ${config.test_id}`);
+      return;
+    }
+    if (this.stoppedTests.delete(config.test_id)) {
+      // Its part ends at once, as stopped with nothing sent, instead of running a stopped test.
+      this.log.info(`test ${config.test_id} was stopped before its trigger arrived; not running it`);
+      this.rememberFinished(config.test_id);
+      this.queueReport(config.test_id, { requests_sent: 0, responses: 0, errors: {}, status_codes: {}, elapsed_ms: 0, metrics: null, stopped: true }, 'complete', 1);
       return;
     }
     let generator: LoadRun;
@@ -336,8 +352,13 @@ export class DriverAgent {
   }
 
   private async heartbeat(leaving = false): Promise<void> {
-    if (this.heartbeatPending && !leaving) return;
+    if (this.heartbeatPending && !leaving) {
+      // The one on its way may carry the state before a test started or ended: send the news after it.
+      this.heartbeatAgain = true;
+      return;
+    }
     this.heartbeatPending = true;
+    this.heartbeatAgain = false;
     try {
       const load = this.stats.sample();
       await this.options.bus.publish(
@@ -354,6 +375,7 @@ export class DriverAgent {
           signed_commands: this.verifier ? true : undefined,
           rejected_commands: this.rejectedCommands || undefined,
           last_rejection: this.lastRejection,
+          instance: this.instance,
           ...load,
         }),
         this.options.nodeId,
@@ -365,6 +387,7 @@ export class DriverAgent {
     } finally {
       this.heartbeatPending = false;
     }
+    if (this.heartbeatAgain && !this.stopping) void this.heartbeat();
   }
 
   /** Ends a running test with a final report, says goodbye, and leaves the consumer group. */

@@ -77,20 +77,7 @@ export class LoadGenerator {
   ) {
     if (!Number.isInteger(plan.maxInFlight) || plan.maxInFlight < 1) throw new Error(`the in-flight limit must be a whole number of at least 1 (got ${plan.maxInFlight})`);
     this.pool = new ConnectionPool(plan.url.origin, plan.maxInFlight, { connectTimeoutMs: plan.timeoutMs, tls: plan.tls });
-    // One options object serves every request: undici copies what it needs.
-    this.dispatchOptions = {
-      origin: plan.url.origin,
-      path: plan.url.pathname + plan.url.search,
-      method: plan.method as Dispatcher.HttpMethod,
-      // A flat [name, value, ...] array is the form undici walks with the least work per request.
-      headers: Object.entries(plan.headers).flat(),
-      body: plan.body ?? null,
-      headersTimeout: 0,
-      bodyTimeout: 0,
-      // "Blocking" holds back pipelined requests until this one's headers arrive, at the cost of
-      // an extra pass through undici's queue per response; a connection here never carries two.
-      blocking: false,
-    };
+    this.dispatchOptions = dispatchOptionsFor(plan);
     this.phaseMs = plan.phaseMs ?? 0;
     this.mixOptions = plan.mix?.requests.map((r) => ({
       ...this.dispatchOptions,
@@ -313,6 +300,26 @@ export class LoadGenerator {
     clearInterval(this.sweeper);
     await this.pool.destroy().catch(() => {});
   }
+}
+
+/**
+ * undici's options for a plan's request. One object serves every request (undici copies what it
+ * needs); the benchmark's "undici alone" sends the same ones.
+ */
+export function dispatchOptionsFor(plan: Pick<RequestPlan, 'url' | 'method' | 'headers' | 'body'>): Dispatcher.DispatchOptions {
+  return {
+    origin: plan.url.origin,
+    path: plan.url.pathname + plan.url.search,
+    method: plan.method as Dispatcher.HttpMethod,
+    // A flat [name, value, ...] array is the form undici walks with the least work per request.
+    headers: Object.entries(plan.headers).flat(),
+    body: plan.body ?? null,
+    headersTimeout: 0,
+    bodyTimeout: 0,
+    // "Blocking" holds back pipelined requests until this one's headers arrive, at the cost of
+    // an extra pass through undici's queue per response; a connection here never carries two.
+    blocking: false,
+  };
 }
 
 /**

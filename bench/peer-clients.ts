@@ -6,7 +6,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { projectRoot } from '../common/project-root';
-import { has, pinned } from './bench-environment';
+import { DIST, has, pinned } from './bench-environment';
 
 export interface ClientRun {
   client: string;
@@ -55,6 +55,19 @@ export async function runAutocannonWith(url: string, flags: string[]): Promise<C
   if (result.errors || result.non2xx) throw new Error(`autocannon saw ${result.errors} errors and ${result.non2xx} non-2xx responses`);
   const { version } = JSON.parse(readFileSync(join(projectRoot(), 'node_modules', 'autocannon', 'package.json'), 'utf8')) as { version: string };
   return { client: `autocannon ${version}`, requests: result.requests.total, wall_s: wall, cpu_s: cpu, p50_ms: result.latency.p50, p99_ms: result.latency.p99 };
+}
+
+/**
+ * undici alone (undici-floor.ts): the driver's connections and nothing else. Its CPU is what it
+ * measured itself around the counted requests, warm, as the agent's is (the others' includes
+ * their start-up).
+ */
+export async function runUndiciFloor(url: string, connections: number, count: number): Promise<ClientRun> {
+  const [command, args] = pinned('client', process.execPath, [join(DIST(), 'undici-floor.js'), url, String(connections), String(count)]);
+  const { stdout } = await runWithCpuTime(command, args);
+  const result = JSON.parse(stdout) as { requests: number; wall_s: number; cpu_s: number };
+  const { version } = JSON.parse(readFileSync(join(projectRoot(), 'node_modules', 'undici', 'package.json'), 'utf8')) as { version: string };
+  return { client: `undici ${version} alone (floor)`, requests: result.requests, wall_s: result.wall_s, cpu_s: result.cpu_s, p50_ms: null, p99_ms: null };
 }
 
 function wrkMs(text: string): number {

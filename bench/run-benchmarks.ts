@@ -15,7 +15,7 @@ import { startBroker } from '../kafka-broker/local-kafka';
 import { cpuSeconds, DIST, machineBusySeconds, machineInfo, manage, pinned, rssMiB, startAgent, startLtTarget, startNginxTarget, treeCpuSeconds, waitForOutput, type Agent, type Core, type Target } from './bench-environment';
 import { summarizeProfileFile } from './cpu-profile-summary';
 import { FLEET_TEST_SECONDS, startFleet } from './driver-fleet';
-import { runAutocannon, runAutocannonWith, runWrk, type ClientRun } from './peer-clients';
+import { runAutocannon, runUndiciFloor, runAutocannonWith, runWrk, type ClientRun } from './peer-clients';
 import { renderTable, writeReport, type BenchReport, type Section } from './bench-report';
 import type { TestResult, TestSnapshot } from '../orchestrator/result-model';
 
@@ -104,11 +104,13 @@ async function efficiency(ctx: Context): Promise<Section> {
   const url = `${ctx.fastTarget.url}/ping`;
   const a = await agent(ctx, 'efficiency', [], 'client', ctx.profileDir ? ['--cpu-prof', '--cpu-prof-dir', ctx.profileDir] : []);
   const rows: (string | number | null)[][] = [];
-  const data: Record<string, { ours: ClientRun[]; autocannon: ClientRun[]; wrk: ClientRun[] }> = {};
+  const data: Record<string, { ours: ClientRun[]; undici: ClientRun[]; autocannon: ClientRun[]; wrk: ClientRun[] }> = {};
+  const floorNotes: string[] = [];
   for (const connections of EFFICIENCY_CONNECTIONS) {
     // One short run first: JIT warm-up is no steady figure for anyone (the peers start cold per run, and their start-up is in their CPU).
     await runOn(ctx, [a], { test_type: 'AVALANCHE', message_count_per_driver: Math.min(count, 20_000), concurrency: connections, target: url });
     const ours: ClientRun[] = [];
+    const undici: ClientRun[] = [];
     const autocannon: ClientRun[] = [];
     const wrk: ClientRun[] = [];
     // Alternating the clients spreads any drift of the machine over all of them.
@@ -116,19 +118,21 @@ async function efficiency(ctx: Context): Promise<Section> {
       const before = cpuSeconds(a.pid);
       const d = (await runOn(ctx, [a], { test_type: 'AVALANCHE', message_count_per_driver: count, concurrency: connections, target: url })).per_driver[0];
       ours.push({ client: 'lt-agent (ours)', requests: d.requests_sent!, wall_s: d.elapsed_s!, cpu_s: cpuSeconds(a.pid) - before, p50_ms: d.uncorrected?.median ?? null, p99_ms: d.uncorrected?.p99 ?? null });
+      undici.push(await runUndiciFloor(url, connections, count));
       autocannon.push(await runAutocannon(url, connections, count));
       const w = await runWrk(url, connections, Math.max(2, Math.round(d.elapsed_s!)));
       if (w) wrk.push(w);
-      say(`efficiency, ${connections} connections, ${i + 1}/${repeats}: ours ${round(ours[i].requests / ours[i].cpu_s, 0)}, autocannon ${round(autocannon[i].requests / autocannon[i].cpu_s, 0)}${w ? `, wrk ${round(w.requests / w.cpu_s, 0)}` : ''} req/CPU-s`);
+      say(`efficiency, ${connections} connections, ${i + 1}/${repeats}: ours ${round(ours[i].requests / ours[i].cpu_s, 0)}, undici alone ${round(undici[i].requests / undici[i].cpu_s, 0)}, autocannon ${round(autocannon[i].requests / autocannon[i].cpu_s, 0)}${w ? `, wrk ${round(w.requests / w.cpu_s, 0)}` : ''} req/CPU-s`);
     }
-    const runs = [ours, autocannon, wrk].filter((r) => r.length);
+    const runs = [ours, undici, autocannon, wrk].filter((r) => r.length);
     const oursPerCpu = medianPerCpu(ours);
     for (const r of runs) {
       const m = medianRun(r);
       const perCpu = medianPerCpu(r);
       rows.push([connections, m.client, m.requests, round(m.requests / m.wall_s, 0), round(perCpu, 0), r === ours ? '—' : round(oursPerCpu / perCpu, 2), r.map((x) => round(x.requests / x.cpu_s, 0)).join(' / '), m.p50_ms, m.p99_ms]);
     }
-    data[String(connections)] = { ours, autocannon, wrk };
+    data[String(connections)] = { ours, undici, autocannon, wrk };
+    if (wrk.length) floorNotes.push(`${connections} connections: undici alone ${round(medianPerCpu(undici) / medianPerCpu(wrk), 2)}× wrk, ours ${round(oursPerCpu / medianPerCpu(undici), 2)}× undici alone`);
   }
   await stopAgents(ctx, [a]);
   return {
@@ -140,6 +144,8 @@ async function efficiency(ctx: Context): Promise<Section> {
       'Goal: our requests per client CPU-second at least 1.2× autocannon’s and 0.6× wrk’s, while recording every latency into the HDR histogram.',
       'Each client is pinned to the last core; the target to the first. Ours is one agent with --workers 1 (one thread on one core, as the peers run). wrk runs for as long as our driver took (it cannot stop at a count).',
       'Our CPU is the whole agent process’s during the test (/proc), Kafka heartbeats and reports included; the peers’ is their process’s (the shell’s `times`).',
+      'undici alone (bench/undici-floor.ts) is the floor under any driver built on undici: the driver’s own connections carrying the same requests with a handler that only sends the next one (no clock, no histogram, no Kafka), its CPU measured warm around the counted requests. Whatever ours costs beyond it is the driver’s; what it costs itself is undici’s and Node’s.' +
+        (floorNotes.length ? ` In this run: ${floorNotes.join('; ')}.` : ''),
       EFFICIENCY_PROFILE_HINT,
     ],
     data,
@@ -464,6 +470,9 @@ async function aggregationTruth(ctx: Context): Promise<Section> {
   };
 }
 
+/** seconds over which an idle agent's CPU is measured */
+const IDLE_CPU_WINDOW_S = (ctx: Context) => (ctx.scale < 0.5 ? 2 : 10);
+
 async function memory(ctx: Context): Promise<Section> {
   const url = `${ctx.fastTarget.url}/ping`;
   const rows: (string | number | null)[][] = [];
@@ -471,20 +480,25 @@ async function memory(ctx: Context): Promise<Section> {
   for (const count of [3000, scaled(ctx, 300_000), scaled(ctx, 2_000_000)]) {
     const a = await agent(ctx, 'memory');
     const idle = rssMiB(a.pid).now;
+    // Registered and waiting for a test: what a driver costs its machine between tests.
+    const cpuBefore = cpuSeconds(a.pid);
+    await new Promise((r) => setTimeout(r, IDLE_CPU_WINDOW_S(ctx) * 1000));
+    const idleCpuPercent = ((cpuSeconds(a.pid) - cpuBefore) / IDLE_CPU_WINDOW_S(ctx)) * 100;
     const result = await runOn(ctx, [a], { test_type: 'AVALANCHE', message_count_per_driver: count, concurrency: 32, target: url });
     const after = rssMiB(a.pid);
     await stopAgents(ctx, [a]);
     say(`memory: ${count} requests, RSS after ${round(after.now)} MiB, peak ${round(after.peak)} MiB`);
-    rows.push([count, round(result.per_driver[0].elapsed_s!, 1), round(idle, 1), round(after.now, 1), round(after.peak, 1)]);
-    data.push({ requests: count, idle_rss_mib: idle, rss_after_mib: after.now, peak_rss_mib: after.peak });
+    rows.push([count, round(result.per_driver[0].elapsed_s!, 1), round(idleCpuPercent, 1), round(idle, 1), round(after.now, 1), round(after.peak, 1)]);
+    data.push({ requests: count, idle_cpu_percent: idleCpuPercent, idle_rss_mib: idle, rss_after_mib: after.now, peak_rss_mib: after.peak });
   }
   return {
     name: 'memory',
-    title: 'Memory: peak RSS of one driver process (a fresh one per run)',
-    columns: ['requests', 'seconds', 'RSS before (MiB)', 'RSS right after (MiB)', 'peak RSS (MiB)'],
+    title: 'Memory and idle cost: one driver process (a fresh one per run)',
+    columns: ['requests', 'seconds', 'idle CPU before (% of a core)', 'RSS before (MiB)', 'RSS right after (MiB)', 'peak RSS (MiB)'],
     rows,
     notes: [
       'Goal: the same within noise. Latencies go into fixed-size HDR histograms; nothing is kept per request.',
+      `Idle CPU: the registered agent over ${IDLE_CPU_WINDOW_S(ctx)} s before its test (heartbeats, the Kafka consumer's polls, the event-loop monitor).`,
       'One agent with --workers 1. Under a sustained request rate the RSS saws as V8 lets garbage build up before each major collection; the peak is whichever tooth was highest, so a longer run tends to catch a higher one. The RSS after the test shows what stays.',
     ],
     data,

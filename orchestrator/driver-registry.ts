@@ -30,6 +30,10 @@ export interface RegistryEvents {
   removed: [nodeId: string];
   /** A register message arrived; `at` is the broker's timestamp. */
   registered: [driver: DriverInfo, at: number];
+  /** Two agent processes heartbeat under one node_id: what either sends cannot be told apart. */
+  duplicate: [driver: DriverInfo, reason: string];
+  /** A new agent process heartbeats under a node_id another one held: a restart (or a duplicate's start). */
+  replaced: [driver: DriverInfo];
 }
 
 export const DEFAULT_LOST_AFTER_MS = 3000;
@@ -62,6 +66,13 @@ export class DriverRegistry extends EventEmitter<RegistryEvents> {
   private readonly timer: TimerHandle;
   private lastSweepAt: number;
   private stallEndedAt = 0;
+  /**
+   * Per node_id, the agent processes heard (HeartbeatMessage.instance), the latest heard last.
+   * Heartbeats of one node_id share a partition, so they arrive in the order they were sent: after
+   * a restart the old instance is never heard again, while of two agents sharing the id each is
+   * heard again after the other.
+   */
+  private readonly instances = new Map<string, Map<string, { ip: string; heardAt: number }>>();
   /** the fleet silence under way, if any (see updateFleetSilence) */
   private fleetSilence: { members: Set<string>; startedAt: number; until: number } | undefined;
 
@@ -84,9 +95,9 @@ export class DriverRegistry extends EventEmitter<RegistryEvents> {
     return this.drivers.get(nodeId);
   }
 
-  /** Drivers that can take part in a test: alive, idle, and serving this orchestrator. */
+  /** Drivers that can take part in a test: alive, idle, serving this orchestrator, and one agent each. */
   available(): DriverInfo[] {
-    return this.list().filter((d) => d.health === 'alive' && d.activity === 'idle' && !d.foreign);
+    return this.list().filter((d) => d.health === 'alive' && d.activity === 'idle' && !d.foreign && !d.duplicate);
   }
 
   alive(): DriverInfo[] {
@@ -129,7 +140,8 @@ export class DriverRegistry extends EventEmitter<RegistryEvents> {
     const now = this.clock.now();
     const existing = this.drivers.get(message.node_id);
     if (message.leaving) {
-      if (existing) this.remove(message.node_id);
+      // One of two agents sharing the id leaving does not take the other's entry with it.
+      if (existing && !this.forgetInstance(message.node_id, message.instance)) this.remove(message.node_id);
       this.history.delete(message.node_id);
       return;
     }
@@ -150,7 +162,54 @@ export class DriverRegistry extends EventEmitter<RegistryEvents> {
     driver.rejected_commands = message.rejected_commands;
     driver.last_rejection = message.last_rejection;
     this.drivers.set(driver.node_id, driver);
+    const heard = this.noteInstance(driver, message.instance, now);
+    if (heard === 'replaced') this.emit('replaced', driver);
+    else if (heard) this.emit('duplicate', driver, heard);
     if (!existing || stateKey(driver) !== before) this.emit('changed', driver);
+  }
+
+  /**
+   * 'replaced' when this heartbeat comes from a new agent process under a node_id another one held;
+   * the reason when it shows two agents under the node_id for the first time.
+   */
+  private noteInstance(driver: DriverInfo, instance: string | undefined, now: number): 'replaced' | string | undefined {
+    if (!instance) return undefined; // another implementation: nothing to tell agents apart by
+    let heard = this.instances.get(driver.node_id);
+    if (!heard) this.instances.set(driver.node_id, (heard = new Map()));
+    const latest = [...heard.keys()].at(-1);
+    const known = heard.has(instance);
+    heard.delete(instance);
+    heard.set(instance, { ip: driver.node_IP, heardAt: now });
+    if (instance === latest) return undefined;
+    if (!known) return latest === undefined ? undefined : 'replaced';
+    if (driver.duplicate) return undefined;
+    const where = [...new Set([...heard.values()].map((h) => h.ip || 'an unknown address'))];
+    const on = where.length > 1 ? `on ${where.join(' and ')}` : `both on ${where[0]}`;
+    driver.duplicate = `two agents run as ${driver.node_id} (${on}); stop one, or give each its own --id`;
+    return driver.duplicate;
+  }
+
+  /** An instance said goodbye; returns whether another still runs under the same node_id. */
+  private forgetInstance(nodeId: string, instance: string | undefined): boolean {
+    const heard = this.instances.get(nodeId);
+    if (!heard || !instance) return false;
+    heard.delete(instance);
+    if (heard.size > 0 && this.drivers.get(nodeId)?.duplicate) return true;
+    this.instances.delete(nodeId);
+    return false;
+  }
+
+  /** A node_id's instances not heard for `lostAfterMs` are gone; with one left, the id is one agent's again. */
+  private pruneInstances(now: number): void {
+    for (const [nodeId, heard] of this.instances) {
+      for (const [instance, h] of heard) if (heard.size > 1 && now - h.heardAt > this.lostAfterMs) heard.delete(instance);
+      const driver = this.drivers.get(nodeId);
+      if (!driver) this.instances.delete(nodeId);
+      else if (driver.duplicate && heard.size === 1) {
+        driver.duplicate = undefined;
+        this.emit('changed', driver);
+      }
+    }
   }
 
   /** Marks a participant as running as soon as the test is triggered, before its next heartbeat says so. */
@@ -187,6 +246,7 @@ export class DriverRegistry extends EventEmitter<RegistryEvents> {
     }
     const health = this.observation();
     const listeningSince = Math.max(health.since, this.stallEndedAt);
+    if (health.reachable) this.pruneInstances(now);
     this.updateFleetSilence(now, health);
     for (const driver of [...this.drivers.values()]) {
       const silentFor = now - driver.last_seen;
@@ -241,5 +301,5 @@ export class DriverRegistry extends EventEmitter<RegistryEvents> {
 
 /** The fields whose change is worth announcing. */
 function stateKey(d: DriverInfo): string {
-  return `${d.health}|${d.activity}|${d.current_test ?? ''}|${d.node_IP}|${d.orchestrator ?? ''}|${d.foreign}|${d.agent_version ?? ''}|${d.signed_commands ?? ''}|${d.rejected_commands ?? 0}`;
+  return `${d.health}|${d.activity}|${d.current_test ?? ''}|${d.node_IP}|${d.orchestrator ?? ''}|${d.foreign}|${d.agent_version ?? ''}|${d.signed_commands ?? ''}|${d.rejected_commands ?? 0}|${d.duplicate ?? ''}`;
 }

@@ -66,6 +66,8 @@ export interface StartOptions {
 
 /** An unfinished test older than this is not picked up again after a restart. */
 const RESUME_WITHIN_MS = 60 * 60_000;
+/** Tests remembered as ended, for heartbeats that were sent before their final reports. */
+const ENDED_TESTS_KEPT = 100;
 
 export class Orchestrator extends EventEmitter<OrchestratorEvents> {
   readonly id: string;
@@ -75,6 +77,11 @@ export class Orchestrator extends EventEmitter<OrchestratorEvents> {
   readonly topics: TopicNames;
   readonly intake: MessageIntake;
   private readonly runs = new Map<string, TestRun>();
+  /**
+   * The latest tests that ended here, each with the drivers whose final report arrived, kept
+   * after their runs are forgotten, to read the heartbeats that were sent before those reports.
+   */
+  private readonly finishedParts = new Map<string, Set<string>>();
   private readonly log: Logger;
   private readonly clock: Clock;
   private readonly settledAt: number;
@@ -105,7 +112,16 @@ export class Orchestrator extends EventEmitter<OrchestratorEvents> {
       for (const run of this.runs.values()) run.onDriverLost(driver.node_id, reason);
     });
     this.registry.on('registered', (driver, at) => {
-      for (const run of this.runs.values()) run.onDriverRegistered(driver.node_id, at);
+      for (const run of this.runs.values()) run.onDriverRestarted(driver.node_id, at, 'it registered again');
+    });
+    // A new agent process under the id, told by the heartbeat's instance: a restart, seen
+    // without comparing the agent's clock with ours (as the registration's timestamp must be).
+    this.registry.on('replaced', (driver) => {
+      for (const run of this.runs.values()) run.onDriverRestarted(driver.node_id, this.clock.now(), 'a new agent process heartbeats under its id');
+    });
+    this.registry.on('duplicate', (driver, reason) => {
+      this.log.warn(reason);
+      for (const run of this.runs.values()) run.onDriverDuplicate(driver.node_id, reason);
     });
     this.intake = new MessageIntake(
       this.topics,
@@ -119,14 +135,16 @@ export class Orchestrator extends EventEmitter<OrchestratorEvents> {
         },
         heartbeat: (m) => {
           const wasLost = this.registry.get(m.node_id)?.health === 'lost';
-          // A heartbeat sent just before the driver's final report may arrive after it: a test that
-          // is over here no longer keeps the driver busy.
-          const over = m.state === 'running' && m.test_id !== undefined && this.runs.get(m.test_id)?.isOver;
-          this.registry.onHeartbeat(over ? { ...m, state: 'idle', test_id: undefined } : m);
+          // A heartbeat sent just before the driver's final report may arrive after it: a test
+          // whose final report from this driver arrived no longer keeps it busy, in the registry
+          // nor in the next test. (A driver judged lost or left may still be running it.)
+          const over = m.state === 'running' && m.test_id !== undefined && this.finishedParts.get(m.test_id)?.has(m.node_id) === true;
+          const heard = over ? { ...m, state: 'idle' as const, test_id: undefined } : m;
+          this.registry.onHeartbeat(heard);
           if (wasLost && !m.leaving) this.log.info(`driver ${m.node_id} is alive again`);
           for (const run of this.runs.values()) {
             if (wasLost) run.onDriverAlive(m.node_id);
-            run.onDriverHeartbeat(m.node_id, m.state, m.test_id, m.leaving === true);
+            run.onDriverHeartbeat(m.node_id, heard.state, heard.test_id, m.leaving === true);
           }
         },
         metrics: (m) => this.runs.get(m.test_id)?.onReport(m, this.clock.now()),
@@ -239,6 +257,8 @@ export class Orchestrator extends EventEmitter<OrchestratorEvents> {
     run.on('update', (s, p) => this.emit('update', s, p));
     run.on('end', (r) => {
       for (const id of r.participants) this.registry.markIdle(id, r.test_id);
+      this.finishedParts.set(r.test_id, new Set(r.per_driver.filter((d) => d.state === 'complete').map((d) => d.node_id)));
+      if (this.finishedParts.size > ENDED_TESTS_KEPT) this.finishedParts.delete(this.finishedParts.keys().next().value!);
       this.forgetFinishedRunsBefore(run);
       const level = r.verdict.passed ? 'info' : 'warn';
       this.log[level](`test ${r.test_id} ended ${r.status}: ${r.verdict.reason}`);
@@ -276,9 +296,11 @@ export class Orchestrator extends EventEmitter<OrchestratorEvents> {
     const needed = definition.drivers ?? 1;
     const available = await this.waitForDrivers(needed, options.waitForDriversMs ?? 0);
     if (available.length < needed) {
-      const alive = this.registry.alive().length;
+      const alive = this.registry.alive();
+      const shared = alive.filter((d) => d.duplicate).map((d) => `${d.duplicate}.`);
       throw new OrchestratorError(
-        `the test needs ${needed} driver${needed > 1 ? 's' : ''} but ${available.length} ${available.length === 1 ? 'is' : 'are'} available (${alive} alive). ` +
+        `the test needs ${needed} driver${needed > 1 ? 's' : ''} but ${available.length} ${available.length === 1 ? 'is' : 'are'} available (${alive.length} alive). ` +
+          (shared.length ? `Not picked: ${shared.join(' ')} ` : '') +
           `Start agents with: ${agentCommandHint(this.brokers, this.id, this.bus.security)}`,
         'conflict',
       );

@@ -8,8 +8,8 @@ import type { TestConfigMessage, SendLag } from '../protocol/wire-protocol';
  * - `created`: the config was sent, no trigger yet.
  * - `running`: triggered, not over.
  * - `complete`: every participant's final report arrived and the requests reported equal the plan.
- * - `incomplete`: it ended without that (a driver lost, restarted, left or silent, or the deadline
- *   passed); `ending` says who, when and why. An incomplete test never passes.
+ * - `incomplete`: it ended without that (a driver lost, restarted, left, silent or shared by two
+ *   agents, or the deadline passed); `ending` says who, when and why. An incomplete test never passes.
  * - `stopped`: a person stopped it.
  * - `interrupted`: found in the store without a result (the orchestrator stopped while it ran and
  *   nothing has finished it since).
@@ -18,7 +18,7 @@ export type TestStatus = 'created' | 'running' | 'complete' | 'incomplete' | 'st
 export type FinalStatus = 'complete' | 'incomplete' | 'stopped';
 
 /** A participant's part in a test. */
-export type DriverTestState = 'waiting' | 'running' | 'complete' | 'lost' | 'restarted' | 'left' | 'timed_out' | 'refused';
+export type DriverTestState = 'waiting' | 'running' | 'complete' | 'lost' | 'restarted' | 'left' | 'timed_out' | 'refused' | 'duplicate';
 
 /** Why a participant's part ended without its final report. */
 export interface DriverEnding {
@@ -238,6 +238,8 @@ export interface DriverInfo {
   /** commands it refused (unsigned, badly signed, stale, replayed), and the latest with why */
   rejected_commands?: number;
   last_rejection?: string;
+  /** set while two agent processes heartbeat under this node_id: what they are, and what to do */
+  duplicate?: string;
 }
 
 export function isFinal(status: TestStatus): status is FinalStatus {

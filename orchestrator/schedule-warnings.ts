@@ -12,6 +12,11 @@ import type { DriverStats } from './result-model';
 const LATE_P99_MS = 20;
 /** An AVALANCHE driver "falls short" of its cap below this share of it. */
 const SHORT_OF_CAP = 0.95;
+/**
+ * Below this multiple of the cap, what its requests in flight allow at the latency seen
+ * (Little's law: in flight ÷ latency) is what held the driver back; above it, the driver itself.
+ */
+const CONCURRENCY_BOUND = 1.25;
 
 const int = (n: number) => Math.round(n).toLocaleString('en-US');
 const ms = (n: number) => (n < 10 ? n.toFixed(1) : int(n));
@@ -38,12 +43,22 @@ export function scheduleWarnings(config: TestConfigMessage, drivers: DriverStats
     if (!open && config.target_throughput && d.responses !== null && d.elapsed_s && d.elapsed_s >= 1) {
       const achieved = d.responses / d.elapsed_s;
       if (achieved < config.target_throughput * SHORT_OF_CAP) {
-        warnings.push(
-          `${d.node_id}: reached ${achieved.toFixed(1)} req/s of its ${config.target_throughput} req/s cap: ` +
-            `${config.concurrency ?? 'the default'} requests in flight at this latency cannot go faster; raise concurrency to reach the cap.`,
-        );
+        warnings.push(`${d.node_id}: reached ${achieved.toFixed(1)} req/s of its ${config.target_throughput} req/s cap: ${whyShortOfCap(config, d)}.`);
       }
     }
   }
   return warnings;
+}
+
+/** A closed model's shortfall has two causes, told apart by what its requests in flight allow at the latency seen. */
+function whyShortOfCap(config: TestConfigMessage, d: DriverStats): string {
+  const inFlight = config.concurrency;
+  const latencyMs = d.uncorrected?.mean ?? d.latency?.mean;
+  if (inFlight === undefined || !latencyMs) {
+    return `${inFlight ?? 'the default number of'} requests in flight may be too few at this latency (raise concurrency), or the driver itself fell behind (CPU or event loop: use more drivers)`;
+  }
+  const allowed = (inFlight * 1000) / latencyMs;
+  const at = `${inFlight} requests in flight at a mean latency of ${ms(latencyMs)} ms`;
+  if (allowed < config.target_throughput! * CONCURRENCY_BOUND) return `${at} allow about ${int(allowed)} req/s; raise concurrency to reach the cap`;
+  return `${at} would allow about ${int(allowed)} req/s, so the driver itself fell behind (CPU or event loop, as on a machine it shares with the target): use more drivers, or lower the cap`;
 }

@@ -3,10 +3,11 @@
 //
 // A participant's part ends when its final report arrives (`complete`), or without it when it is
 // lost and does not come back within a grace (`lost`), registers again (`restarted`), heartbeats
-// idle or another test, or ends early on its own (`left`), refuses the config (`refused`), or has
-// not finished by the deadline (`timed_out`). The test is `complete` only when every part ended
-// with its final report and the requests reported equal the plan; otherwise `incomplete`, with
-// who, when and why, or `stopped` when a person stopped it. Silence is judged only while the
+// idle or another test, or ends early on its own (`left`), refuses the config (`refused`), turns
+// out to be two agents under one node_id (`duplicate`), or has not finished by the deadline
+// (`timed_out`). The test is `complete` only when every part ended with its final report and the
+// requests reported equal the plan; otherwise `incomplete`, with who, when and why, or `stopped`
+// when a person stopped it. Silence is judged, and the deadline counts, only while the
 // orchestrator can itself hear the broker (see `observation`).
 import { EventEmitter } from 'node:events';
 import { systemClock, type Clock, type TimerHandle } from '../common/clock';
@@ -65,13 +66,15 @@ interface DriverTrack {
   /** a report or a "running this test" heartbeat was seen: the driver took the test */
   started: boolean;
   lostAt?: number;
-  /** when a heartbeat first said idle after the driver had started, awaiting the final report */
+  /** when a heartbeat first said idle (or running another test) after the driver had started, awaiting the final report */
   idleSince?: number;
+  /** what the heartbeat that set idleSince said it did instead: "went idle", "shut down", … */
+  wentOff?: string;
   ending?: DriverEnding;
 }
 
 /** States in which a part is over for good (a lost part is over once its grace has passed). */
-const OVER: ReadonlySet<DriverTestState> = new Set(['complete', 'restarted', 'left', 'timed_out', 'refused']);
+const OVER: ReadonlySet<DriverTestState> = new Set(['complete', 'restarted', 'left', 'timed_out', 'refused', 'duplicate']);
 const SEEN_REPORT_IDS = 10_000;
 /** At most this often, even if reports come faster. */
 const MIN_EMIT_INTERVAL_MS = 250;
@@ -104,6 +107,7 @@ export class TestRun extends EventEmitter<TestRunEvents> {
   private ticker: TimerHandle | undefined;
   private lastEmitAt = 0;
   private lastProgressAt = 0;
+  private lastCheckAt: number | undefined;
   private readonly reportedSinceEmit = new Set<string>();
   private stoppedBy: string | undefined;
   private previousMerged: Histogram | null = null;
@@ -197,7 +201,9 @@ export class TestRun extends EventEmitter<TestRunEvents> {
     track.started = true;
     this.lastProgressAt = Math.max(this.lastProgressAt, receivedAt);
     if (message.test_status) track.sendsStatus = true;
-    if (message.errors?.invalid_config || message.errors?.refused) {
+    if (track.state === 'duplicate') {
+      // Whichever agent this came from, the part stays uncounted.
+    } else if (message.errors?.invalid_config || message.errors?.refused) {
       const why = message.errors?.refused ? 'refused the test' : 'could not run the config';
       this.endPart(message.node_id, track, 'refused', message.error_detail ? `${why}: ${message.error_detail}` : `${why} (see its log)`);
     } else if (message.test_status === 'complete') {
@@ -258,11 +264,22 @@ export class TestRun extends EventEmitter<TestRunEvents> {
     track.ending = undefined;
   }
 
-  /** It registered again while the test ran: the agent restarted and its part is over. */
-  onDriverRegistered(nodeId: string, at: number): void {
+  /** A new agent process took its id after the trigger (`evidence` says how it showed): its part is over. */
+  onDriverRestarted(nodeId: string, at: number, evidence: string): void {
     const track = this.tracks.get(nodeId);
     if (!track || this.status !== 'running' || OVER.has(track.state) || this.triggeredAt === undefined || at <= this.triggeredAt) return;
-    this.endPart(nodeId, track, 'restarted', 'it registered again: the agent restarted');
+    this.endPart(nodeId, track, 'restarted', `${evidence}: the agent restarted`);
+    this.checkCompletion();
+  }
+
+  /**
+   * Two agents run under its node_id: both took the test, and their reports (same node_id, same
+   * report ids) cannot be told apart, so its part can never be counted, whatever arrives later.
+   */
+  onDriverDuplicate(nodeId: string, reason: string): void {
+    const track = this.tracks.get(nodeId);
+    if (!track || this.status !== 'running' || track.state === 'duplicate') return;
+    this.endPart(nodeId, track, 'duplicate', `${reason}: its figures mix both agents' and cannot be counted`);
     this.checkCompletion();
   }
 
@@ -274,17 +291,30 @@ export class TestRun extends EventEmitter<TestRunEvents> {
     if (state === 'running' && testId === this.testId) {
       track.started = true;
       track.idleSince = undefined;
+      track.wentOff = undefined;
       return;
     }
     if (state === 'running' && testId !== undefined) {
-      this.endPart(nodeId, track, 'left', `it is running another test, ${testId}`);
-      this.checkCompletion();
+      // Heartbeats and commands travel on different topics, so a heartbeat sent before the
+      // trigger reached the agent (say, while its previous test's final report was on its way)
+      // may be read after it. Only one that still names the other test past the start grace says
+      // the agent was busy and ignored ours.
+      if (track.started) {
+        // It says "running" ours until our final report is in Kafka: that report is on its way.
+        track.idleSince ??= now;
+        track.wentOff ??= `went on to another test, ${testId},`;
+      } else if (this.triggeredAt !== undefined && now - this.triggeredAt > START_GRACE_MS) {
+        this.endPart(nodeId, track, 'left', `it is running another test, ${testId}`);
+        this.checkCompletion();
+      }
       return;
     }
     // Idle (or leaving): after it ran, the final report may still be on its way on the metrics
     // topic; before it ran, the trigger may still be on its way. Both get a grace.
-    if (track.started || leaving) track.idleSince ??= now;
-    else if (this.triggeredAt !== undefined && now - this.triggeredAt > START_GRACE_MS) {
+    if (track.started || leaving) {
+      track.idleSince ??= now;
+      track.wentOff = leaving ? 'shut down' : (track.wentOff ?? 'went idle');
+    } else if (this.triggeredAt !== undefined && now - this.triggeredAt > START_GRACE_MS) {
       this.endPart(nodeId, track, 'left', 'it heartbeats idle and never started the test (busy, or the config did not reach it)');
       this.checkCompletion();
     }
@@ -303,7 +333,15 @@ export class TestRun extends EventEmitter<TestRunEvents> {
 
   private checkTimeouts(): void {
     const now = this.clock.now();
-    if (!this.observing(now)) return;
+    const sinceCheck = now - (this.lastCheckAt ?? now);
+    this.lastCheckAt = now;
+    if (!this.observing(now)) {
+      // Time in which nothing could be heard does not count against the run: the drivers keep
+      // their reports meanwhile, and deliver them when their own connections come back.
+      if (this.deadlineAt !== undefined) this.deadlineAt += sinceCheck;
+      this.lastProgressAt += sinceCheck;
+      return;
+    }
     const quietAfter = this.options.quietAfterMs ?? 10_000;
     const lostGrace = this.options.lostGraceMs ?? 15_000;
     for (const [id, track] of this.tracks) {
@@ -312,7 +350,7 @@ export class TestRun extends EventEmitter<TestRunEvents> {
         track.lostAt = undefined; // over: the ending stands
       }
       if (track.idleSince !== undefined && !OVER.has(track.state) && now - track.idleSince > IDLE_GRACE_MS) {
-        this.endPart(id, track, 'left', 'it went idle without a final report reaching the orchestrator');
+        this.endPart(id, track, 'left', `it ${track.wentOff ?? 'went idle'} without a final report reaching the orchestrator`);
       }
       // Another implementation may send no test_status: its part is over when its count is
       // reached, or when it has been quiet for a while (its count, if it sends one, is checked at the end).

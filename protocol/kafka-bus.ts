@@ -5,6 +5,7 @@ import { readFileSync } from 'node:fs';
 import { Kafka, logLevel as KafkaLogLevel, Partitioners, type Admin, type Consumer, type Producer, type LogEntry, type SASLOptions } from 'kafkajs';
 import type { ConnectionOptions as TlsOptions } from 'node:tls';
 import { errorMessage, type Logger } from '../common/logger';
+import { fixKafkajsIdleTimer } from './kafkajs-idle-timer-fix';
 import type { BusHealth, MessageBus, SubscribeOptions, Subscription } from './message-bus';
 
 
@@ -152,6 +153,7 @@ export class KafkaBus implements MessageBus {
   }
 
   static async connect(options: KafkaBusOptions): Promise<KafkaBus> {
+    fixKafkajsIdleTimer();
     const logger = options.logger;
     const kafka = new Kafka({
       clientId: options.clientId,

@@ -215,6 +215,11 @@ export interface HeartbeatMessage {
   rejected_commands?: number;
   /** the latest refusal and why, e.g. "trigger for lt-…: unsigned" */
   last_rejection?: string;
+  /**
+   * Random per agent process: two agents heartbeating under one node_id (the same --id, or
+   * machines with the same name) show as two instances, where a restart shows as one after another.
+   */
+  instance?: string;
 }
 
 export interface MessageByTopic {
@@ -658,6 +663,7 @@ export function parseHeartbeat(raw: Buffer | string | null | undefined, received
       signed_commands: fields.raw('signed_commands') === undefined ? undefined : isYes(fields.raw('signed_commands')),
       rejected_commands: fields.number('rejected_commands'),
       last_rejection: fields.id('last_rejection'),
+      instance: fields.id('instance'),
     },
   };
 }

@@ -14,6 +14,7 @@ await build({
     'kafka-broker': 'kafka-broker/kafka-broker.ts',
     demo: 'scripts/demo.ts',
     bench: 'bench/run-benchmarks.ts',
+    'undici-floor': 'bench/undici-floor.ts',
     sut: 'system-under-test/sut.ts',
     'sut-app': 'system-under-test/sut-app.ts',
     // lt-agent's worker threads load it from beside their own bundle.

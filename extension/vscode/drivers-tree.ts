@@ -67,7 +67,7 @@ export class DriversTreeProvider implements vscode.TreeDataProvider<Node>, vscod
     const partText = part && result ? `last test: ${part.state.replace('_', ' ')}` : '';
     const ending = result?.ending.find((e) => e.node_id === d.node_id);
     const seconds = Math.max(0, Math.round((Date.now() - d.last_seen) / 1000));
-    item.description = [d.node_IP, state, d.rejected_commands ? `refused ${d.rejected_commands} command(s)` : '', `heartbeat ${seconds} s ago`, sent !== undefined && sent !== null ? `${sent.toLocaleString('en-US')} sent` : '', partText].filter(Boolean).join(' · ');
+    item.description = [d.node_IP, state, d.duplicate ? 'two agents share this id' : '', d.rejected_commands ? `refused ${d.rejected_commands} command(s)` : '', `heartbeat ${seconds} s ago`, sent !== undefined && sent !== null ? `${sent.toLocaleString('en-US')} sent` : '', partText].filter(Boolean).join(' · ');
     item.iconPath = new vscode.ThemeIcon(
       state === 'running' ? 'pulse' : state === 'alive' ? 'pass' : state === 'lost' ? 'error' : 'circle-slash',
       new vscode.ThemeColor(state === 'lost' ? 'errorForeground' : state === 'left' ? 'disabledForeground' : 'testing.iconPassed'),
@@ -83,6 +83,7 @@ export class DriversTreeProvider implements vscode.TreeDataProvider<Node>, vscod
         d.cpu_percent !== undefined ? `CPU: ${d.cpu_percent}% · event-loop lag ${d.event_loop_lag_ms ?? 0} ms` : '',
         d.agent_version ? `Agent: ${d.agent_version}` : '',
         d.foreign ? `⚠ serves orchestrator "${d.orchestrator}": it ignores this one` : '',
+        d.duplicate ? `⚠ ${d.duplicate}; tests do not pick it meanwhile` : '',
         d.signed_commands ? 'Obeys only signed commands' : '',
         d.rejected_commands ? `⚠ refused ${d.rejected_commands} command(s); latest: ${d.last_rejection ?? ''}` : '',
       ]

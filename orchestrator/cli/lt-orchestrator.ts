@@ -174,7 +174,7 @@ async function drivers(options: Options, log: Logger): Promise<number> {
     const list = orchestrator.drivers();
     if (list.length === 0) process.stdout.write(`No drivers. Start one with: ${agentCommandHint(orchestrator.brokers, orchestrator.id, orchestrator.kafkaSecurity)}\n`);
     for (const d of list) {
-      const notes = [d.foreign ? `serves ${d.orchestrator}` : '', d.signed_commands ? 'signed commands only' : '', d.rejected_commands ? `refused ${d.rejected_commands} command(s), latest: ${d.last_rejection}` : ''].filter(Boolean);
+      const notes = [d.foreign ? `serves ${d.orchestrator}` : '', d.duplicate ? 'two agents share this id' : '', d.signed_commands ? 'signed commands only' : '', d.rejected_commands ? `refused ${d.rejected_commands} command(s), latest: ${d.last_rejection}` : ''].filter(Boolean);
       process.stdout.write(`${d.node_id.padEnd(24)} ${d.node_IP.padEnd(16)} ${d.health.padEnd(6)} ${d.activity}${notes.length ? `  (${notes.join('; ')})` : ''}\n`);
     }
     return 0;

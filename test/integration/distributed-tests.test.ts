@@ -228,3 +228,22 @@ describe('global percentiles', function () {
     assert.equal(g.median, Math.round(pooled.getValueAtPercentile(50)) / 1000);
   });
 });
+
+describe('tests back to back on the same drivers', function () {
+  // Each agent heartbeats "running" its test until the final report has reached Kafka, so at every
+  // test's end a heartbeat naming it is in flight beside that report; the next test may be
+  // created before the orchestrator reads it.
+  it('each completes with every request: the last test’s heartbeat does not end a driver’s part in the next', async () => {
+    const kafka = await kafkaBootstrap();
+    const prefix = uniquePrefix('back-to-back');
+    const target = await startTargetProcess();
+    await startAgents(2, 'again', { kafka, prefix, orchestrator: 'test-orchestrator' });
+    const orchestrator = await startOrchestrator(kafka, prefix);
+    for (let i = 0; i < 10; i++) {
+      const result = await runToEnd(orchestrator, { test_type: 'AVALANCHE', message_count_per_driver: 20, concurrency: 2, drivers: 2, target: `${target.url}/ping` });
+      assert.equal(result.verdict.passed, true, `test ${i + 1} of 10: ${result.verdict.reason}`);
+      assertCountsAddUp(result, 20, 2);
+    }
+    assert.equal((await target.counters()).requests_sent, 10 * 20 * 2);
+  });
+});

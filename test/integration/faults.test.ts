@@ -1,7 +1,7 @@
 // Faults produced for real, read as a user reads them: the verdict line and exit code of
 // `lt-orchestrator run`, the result it writes, and the target's own count of what arrived.
 import assert from 'node:assert/strict';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { freePort } from '../../common/free-port';
 import { startBroker, type RunningBroker } from '../../kafka-broker/local-kafka';
@@ -19,7 +19,10 @@ function runCli(kafka: string, prefix: string, definition: object, extra: string
   return { cli, json };
 }
 
-const result = (json: string) => JSON.parse(readFileSync(json, 'utf8')) as TestResult;
+const result = (json: string, cli?: ProductProcess) => {
+  if (cli && !existsSync(json)) throw new Error(`lt-orchestrator wrote no ${json}; it printed:\n${cli.output()}`);
+  return JSON.parse(readFileSync(json, 'utf8')) as TestResult;
+};
 const running = (cli: ProductProcess, driver: string) => waitFor(() => new RegExp(`triggered on .*${driver}`).test(cli.output()) && /\d+s\s+drivers [1-9]/.test(cli.output()), 'the test to be under way', 60_000);
 
 describe('results under faults (real processes, lt-orchestrator run)', function () {
@@ -53,8 +56,30 @@ describe('results under faults (real processes, lt-orchestrator run)', function 
     await victim.exited;
     await startAgent(victim.id, { kafka, prefix, orchestrator: 'test-faults' });
     assert.equal(await cli.exited, 1, cli.output());
-    assert.match(cli.output(), new RegExp(`${victim.id} restarted at .*registered again`));
+    assert.match(cli.output(), new RegExp(`${victim.id} restarted at .*(it registered again|a new agent process heartbeats under its id): the agent restarted`));
     assert.equal(result(json).status, 'incomplete');
+  });
+
+  it('two agents started with the same --id: never one driver to the orchestrator, named with what to do; never PASSED', async () => {
+    const target = await startTargetProcess();
+    await startAgents(1, 'solo', { kafka, prefix, orchestrator: 'test-faults' });
+    await Promise.all([startAgent('twin', { kafka, prefix, orchestrator: 'test-faults' }), startAgent('twin', { kafka, prefix, orchestrator: 'test-faults' })]);
+    const { cli } = runCli(kafka, prefix, { test_type: 'AVALANCHE', message_count_per_driver: 200, drivers: 2, target: `${target.url}/ping` }, ['--wait', '5']);
+    // Told before the pick (exit 2), or, if the pick came first, as the run's verdict (exit 1).
+    assert.notEqual(await cli.exited, 0, cli.output());
+    assert.match(cli.output(), /two agents run as twin \(both on [^)]+\); stop one, or give each its own --id/);
+    assert.doesNotMatch(cli.output(), /PASSED/);
+  });
+
+  it('a second agent started with a running driver’s --id mid-test: that part is never counted, incomplete, exit 1', async () => {
+    const target = await startTargetProcess();
+    const [, first] = await startAgents(2, 'shared', { kafka, prefix, orchestrator: 'test-faults' });
+    const { cli, json } = runCli(kafka, prefix, { test_type: 'TSUNAMI', test_message_delay: 0.01, message_count_per_driver: 1000, drivers: 2, target: `${target.url}/ping` });
+    await running(cli, first.id);
+    await startAgent(first.id, { kafka, prefix, orchestrator: 'test-faults' });
+    assert.equal(await cli.exited, 1, cli.output());
+    assert.match(cli.output(), new RegExp(`Result: FAILED: incomplete.*${first.id} duplicate at .*two agents run as ${first.id}`));
+    assert.equal(result(json).per_driver.find((d) => d.node_id === first.id)!.state, 'duplicate');
   });
 
   it('an agent started without --id, killed and started again, comes back under the same id: one entry, alive', async () => {
@@ -167,36 +192,54 @@ describe('an orchestrator restarted mid-test', function () {
   });
 });
 
-describe('a broker outage of 6 s mid-test', function () {
+describe('a broker outage mid-test', function () {
   let broker: RunningBroker | undefined;
   afterEach(async () => {
     await broker?.stop();
     broker = undefined;
   });
 
-  it('loses nothing: every request the target counted is in the result, complete, exit 0', async () => {
-    const port = await freePort();
-    const stateDir = join(tempDir('outage-kafka'), 'broker');
-    const options = { port, advertisedHost: '127.0.0.1', listenHost: '127.0.0.1', fresh: false, stateDir };
+  /**
+   * Two agents on a broker of the test's own, a TSUNAMI of `perDriver` requests every 10 ms under
+   * `lt-orchestrator run`, and the broker gone for `outageMs` once the load is under way.
+   */
+  async function outage(name: string, perDriver: number, outageMs: number, timeoutMs = 10_000) {
+    const options = { port: await freePort(), advertisedHost: '127.0.0.1', listenHost: '127.0.0.1', fresh: false, stateDir: join(tempDir(`${name}-kafka`), 'broker') };
     broker = await startBroker(options);
     const kafka = broker.bootstrap;
-    const prefix = uniquePrefix('outage');
+    const prefix = uniquePrefix(name);
     const target = await startTargetProcess();
-    const agents = await startAgents(2, 'outage', { kafka, prefix, orchestrator: 'test-faults' });
-    // 1,000 requests every 10 ms per driver: 10 s of load, with the broker gone for 6 s of it.
-    const { cli, json } = runCli(kafka, prefix, { test_type: 'TSUNAMI', test_message_delay: 0.01, message_count_per_driver: 1000, drivers: 2, target: `${target.url}/ping` });
-    await running(cli, agents[1].id);
+    const agents = await startAgents(2, name, { kafka, prefix, orchestrator: 'test-faults' });
+    const run = runCli(kafka, prefix, { test_type: 'TSUNAMI', test_message_delay: 0.01, message_count_per_driver: perDriver, drivers: 2, target: { url: `${target.url}/ping`, timeout_ms: timeoutMs } });
+    await running(run.cli, agents[1].id);
     await broker.stop();
     const stoppedAt = Date.now();
-    await new Promise((r) => setTimeout(r, Math.max(0, 6000 - (Date.now() - stoppedAt))));
+    await new Promise((r) => setTimeout(r, Math.max(0, outageMs - (Date.now() - stoppedAt))));
     broker = await startBroker(options);
+    return { ...run, target };
+  }
+
+  it('of 6 s loses nothing: every request the target counted is in the result, complete, exit 0', async () => {
+    // 1,000 requests every 10 ms per driver: 10 s of load, with the broker gone for 6 s of it.
+    const { cli, json, target } = await outage('outage', 1000, 6000);
     assert.equal(await cli.exited, 0, cli.output());
-    const r = result(json);
+    const r = result(json, cli);
     assert.equal(r.status, 'complete', r.verdict.reason);
     assert.equal(r.aggregate.requests_sent, 2000);
     assert.equal((await target.counters()).requests_sent, 2000, 'the target counted every request the result holds');
     // While the broker shuts down it may still answer this orchestrator's fetches after the
     // agents can no longer publish: both fall silent together, which is put down to the bus.
-    assert.doesNotMatch(cli.output(), /\blost\b/, 'no driver was ever marked lost');
+    assert.doesNotMatch(cli.output(), /\blost\b/, `no driver was ever marked lost; it printed:\n${cli.output()}`);
+  });
+
+  it('longer than the test’s deadline (25 s against 22 s): the agents’ kept final reports arrive, complete, exit 0', async () => {
+    // 300 requests every 10 ms per driver with a 1 s timeout: the deadline is 2 × 3 + 1 + 15 = 22 s
+    // after the trigger, and the load is over long before the broker comes back.
+    const { cli, json, target } = await outage('long-outage', 300, 25_000, 1000);
+    assert.equal(await cli.exited, 0, cli.output());
+    const r = result(json);
+    assert.equal(r.status, 'complete', r.verdict.reason);
+    assert.equal(r.aggregate.requests_sent, 600);
+    assert.equal((await target.counters()).requests_sent, 600, 'the target counted every request the result holds');
   });
 });

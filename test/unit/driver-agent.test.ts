@@ -102,6 +102,9 @@ describe('a driver agent (fake bus and clock, real HTTP target)', () => {
       await eventually(() => bus.sent(TOPICS.heartbeat).length >= before + second, `heartbeat ${second}`);
     }
     assert.equal(bus.sent(TOPICS.heartbeat).at(-1)!.state, 'idle');
+    const instances = new Set(bus.sent(TOPICS.heartbeat).map((h) => h.instance));
+    assert.equal(instances.size, 1, 'one process, one instance');
+    assert.match(String([...instances][0]), /^[0-9a-f]{12}$/);
   });
 
   it('runs a configured and triggered test and sends a final report with every request', async () => {
@@ -143,6 +146,29 @@ describe('a driver agent (fake bus and clock, real HTTP target)', () => {
     await eventually(() => finalReport('busy') !== undefined, 'the busy test to end');
     assert.equal(reports('other').length, 0, 'the second test sent nothing');
     assert.equal(finalReport('busy')!.responses, 4);
+  });
+
+  it('a stop that overtakes its trigger (another topic) keeps the test from starting: a stopped final report with nothing sent', async () => {
+    let requests = 0;
+    const count = () => requests++;
+    server.on('request', count);
+    await config('overtaken');
+    await bus.deliver(TOPICS.stop, { test_id: 'overtaken', stop: true, orchestrator: 'orch' });
+    await trigger('overtaken');
+    // A trigger held for its config, then the stop, then the config: the same.
+    await trigger('held');
+    await bus.deliver(TOPICS.stop, { test_id: 'held', stop: true, orchestrator: 'orch' });
+    await config('held');
+    for (const id of ['overtaken', 'held']) {
+      await eventually(() => finalReport(id) !== undefined, `the final report of ${id}`);
+      const final = finalReport(id)!;
+      assert.equal(final.stopped, true, `${id} is reported stopped`);
+      assert.equal(final.requests_sent, 0);
+    }
+    await new Promise((r) => setTimeout(r, 200));
+    server.off('request', count);
+    assert.equal(requests, 0, 'no request reached the target');
+    assert.equal(agent.state, 'idle');
   });
 
   it('refuses a config it cannot run with a final report that says why', async () => {

@@ -174,4 +174,65 @@ describe('driver registry', () => {
     assert.equal(registry.available().length, 0);
     assert.equal(registry.get('a')!.current_test, 't');
   });
+
+  describe('two agents under one node_id', () => {
+    let duplicates: string[];
+    beforeEach(() => {
+      duplicates = [];
+      registry.on('duplicate', (_d, reason) => duplicates.push(reason));
+    });
+    const beatAs = (instance: string, node_IP: string, extra = {}) => beat('a', { instance, node_IP, ...extra });
+
+    it('each heard again after the other: named with both addresses, never picked, said once', () => {
+      beatAs('i1', '10.0.0.1');
+      clock.advance(500);
+      beatAs('i2', '10.0.0.2');
+      assert.equal(duplicates.length, 0, 'one after another may be a restart');
+      clock.advance(500);
+      beatAs('i1', '10.0.0.1');
+      clock.advance(500);
+      beatAs('i2', '10.0.0.2');
+      assert.deepEqual(duplicates, ['two agents run as a (on 10.0.0.2 and 10.0.0.1); stop one, or give each its own --id']);
+      assert.equal(registry.get('a')!.duplicate, duplicates[0]);
+      assert.deepEqual(registry.available(), []);
+    });
+
+    it('a restart (the old instance never heard again) is not a duplicate, however soon', () => {
+      const replaced: string[] = [];
+      registry.on('replaced', (d) => replaced.push(d.node_id));
+      beatAs('i1', '10.0.0.1');
+      clock.advance(200);
+      beatAs('i2', '10.0.0.1');
+      live('a', 1);
+      beatAs('i2', '10.0.0.1');
+      clock.advance(1000);
+      beatAs('i2', '10.0.0.1');
+      assert.deepEqual(duplicates, []);
+      assert.deepEqual(replaced, ['a'], 'the new process is announced once; the first one heard is not a replacement');
+      assert.deepEqual(registry.available().map((d) => d.node_id), ['a']);
+    });
+
+    it('is one agent again once the other has been silent for 3 s', () => {
+      beatAs('i1', '10.0.0.1');
+      beatAs('i2', '10.0.0.2');
+      beatAs('i1', '10.0.0.1');
+      assert.match(registry.get('a')!.duplicate!, /two agents run as a/);
+      for (let i = 0; i < 4; i++) {
+        clock.advance(1000);
+        beatAs('i1', '10.0.0.1');
+      }
+      assert.equal(registry.get('a')!.duplicate, undefined);
+      assert.deepEqual(registry.available().map((d) => d.node_id), ['a']);
+    });
+
+    it('one of them saying goodbye leaves the other listed', () => {
+      beatAs('i1', '10.0.0.1');
+      beatAs('i2', '10.0.0.2');
+      beatAs('i1', '10.0.0.1');
+      beatAs('i2', '10.0.0.2', { leaving: true });
+      assert.equal(registry.get('a')?.health, 'alive');
+      beatAs('i1', '10.0.0.1', { leaving: true });
+      assert.equal(registry.get('a'), undefined);
+    });
+  });
 });

@@ -96,6 +96,54 @@ describe('the orchestrator (fake bus and clock)', () => {
     );
   });
 
+  it('a heartbeat for the last test, read after the next one started, neither busies the driver nor ends its part', async () => {
+    await driverAppears('d1');
+    const first = await orchestrator.startTest(DEFINITION);
+    await heartbeat('d1', { state: 'running', test_id: first.testId });
+    await finalReport('d1', first.testId);
+    assert.equal((await orchestrator.waitForEnd(first.testId)).status, 'complete');
+
+    const next = await orchestrator.startTest(DEFINITION);
+    // Sent by the agent while its final report for the first test was still on its way to Kafka.
+    await heartbeat('d1', { state: 'running', test_id: first.testId });
+    assert.notEqual(orchestrator.drivers()[0].current_test, first.testId, 'the drivers view does not show it busy with a test that is over');
+    await heartbeat('d1', { state: 'running', test_id: next.testId });
+    const ended = orchestrator.waitForEnd(next.testId);
+    await finalReport('d1', next.testId);
+    const result = await ended;
+    assert.equal(result.status, 'complete', result.verdict.reason);
+    assert.equal(result.verdict.passed, true);
+
+    // Later still, with the first test's run forgotten: the driver is idle, not busy with it.
+    await heartbeat('d1', { state: 'running', test_id: first.testId });
+    assert.deepEqual(orchestrator.drivers().map((d) => [d.activity, d.current_test]), [['idle', undefined]]);
+  });
+
+  it('a new agent process heartbeating under a participant’s id ends its part as restarted, whatever the agent’s clock says', async () => {
+    await driverAppears('d1');
+    await heartbeat('d1', { instance: 'i1' });
+    const run = await orchestrator.startTest(DEFINITION);
+    await heartbeat('d1', { instance: 'i1', state: 'running', test_id: run.testId });
+    // Its registration carries a timestamp from before the trigger (a clock behind ours): no help.
+    await bus.deliver(TOPICS.register, { node_id: 'd1', node_IP: '10.0.0.1', message_type: 'DRIVER_NODE_REGISTER' }, clock.now() - 60_000);
+    clock.advance(1000);
+    await heartbeat('d1', { instance: 'i2' });
+    const result = run.result;
+    assert.equal(result?.status, 'incomplete', 'the run ended on that heartbeat');
+    assert.match(result.verdict.reason, /d1 restarted at .*a new agent process heartbeats under its id: the agent restarted/);
+  });
+
+  it('does not pick a node_id two agents heartbeat under, and says why and what to do', async () => {
+    await driverAppears('d1');
+    await heartbeat('d1', { instance: 'i1', node_IP: '10.0.0.1' });
+    await heartbeat('d1', { instance: 'i2', node_IP: '10.0.0.2' });
+    await heartbeat('d1', { instance: 'i1', node_IP: '10.0.0.1' });
+    await assert.rejects(
+      orchestrator.createTest(DEFINITION),
+      (e: OrchestratorError) => e.code === 'conflict' && /needs 1 driver but 0 are available \(1 alive\)\. Not picked: two agents run as d1 \(on 10\.0\.0\.2 and 10\.0\.0\.1\); stop one, or give each its own --id\./.test(e.message),
+    );
+  });
+
   it('refuses a definition it cannot run, naming the field', async () => {
     await assert.rejects(
       orchestrator.createTest({ ...DEFINITION, message_count_per_driver: -5 }),

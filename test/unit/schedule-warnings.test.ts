@@ -43,8 +43,20 @@ describe('schedule warnings', () => {
     assert.match(w, /^d1: schedule not held: requests went out late with connections to spare \(send lag p99 45 ms.*use more drivers/);
   });
 
-  it('an AVALANCHE cap not reached is said beside the cap, with the concurrency that bounds it', () => {
-    const [w] = scheduleWarnings(capped, [driver({ responses: 392, elapsed_s: 10, send_lag_ms: null })]);
-    assert.equal(w, 'd1: reached 39.2 req/s of its 100 req/s cap: 2 requests in flight at this latency cannot go faster; raise concurrency to reach the cap.');
+  const latency = (mean: number) => ({ mean, median: mean, min: mean, max: mean, p90: mean, p95: mean, p99: mean, approximate: false, count: 392 });
+
+  it('an AVALANCHE cap not reached because of too few requests in flight says what they allow at the latency seen', () => {
+    const [w] = scheduleWarnings(capped, [driver({ responses: 392, elapsed_s: 10, send_lag_ms: null, latency: latency(50), uncorrected: latency(50) })]);
+    assert.equal(w, 'd1: reached 39.2 req/s of its 100 req/s cap: 2 requests in flight at a mean latency of 50 ms allow about 40 req/s; raise concurrency to reach the cap.');
+  });
+
+  it('an AVALANCHE cap not reached although the requests in flight allowed it blames the driver itself', () => {
+    const [w] = scheduleWarnings(capped, [driver({ responses: 800, elapsed_s: 10, send_lag_ms: null, latency: latency(1), uncorrected: latency(1) })]);
+    assert.equal(w, 'd1: reached 80.0 req/s of its 100 req/s cap: 2 requests in flight at a mean latency of 1.0 ms would allow about 2,000 req/s, so the driver itself fell behind (CPU or event loop, as on a machine it shares with the target): use more drivers, or lower the cap.');
+  });
+
+  it('an AVALANCHE cap not reached with the latency unknown names both causes', () => {
+    const [w] = scheduleWarnings({ ...capped, concurrency: undefined }, [driver({ responses: 392, elapsed_s: 10, send_lag_ms: null })]);
+    assert.match(w, /^d1: reached 39\.2 req\/s of its 100 req\/s cap: the default number of requests in flight may be too few at this latency \(raise concurrency\), or the driver itself fell behind/);
   });
 });

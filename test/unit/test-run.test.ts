@@ -120,7 +120,7 @@ describe('a test run (state machine, on a fake clock)', () => {
       start();
       report('d1');
       clock.advance(500);
-      run.onDriverRegistered('d2', clock.now());
+      run.onDriverRestarted('d2', clock.now(), 'it registered again');
       assert.equal(ended.result?.status, 'incomplete');
       assert.equal(ended.result.ending[0].state, 'restarted');
     });
@@ -137,6 +137,37 @@ describe('a test run (state machine, on a fake clock)', () => {
       assert.equal(ended.result.ending[0].state, 'left');
     });
 
+    it('a driver that says goodbye mid-test and whose final report never comes has left: it shut down', () => {
+      start();
+      report('d1');
+      report('d2', { status: 'running', sent: 50, elapsedMs: 500 });
+      run.onDriverHeartbeat('d2', 'idle', undefined, true);
+      clock.advance(3500);
+      assert.equal(ended.result?.status, 'incomplete');
+      assert.match(ended.result.verdict.reason, /d2 left .*\(it shut down without a final report reaching the orchestrator\)/);
+    });
+
+    it('a driver found to be two agents under one node_id is never counted, even when final reports come', () => {
+      start();
+      report('d1');
+      report('d2', { status: 'running', sent: 50, elapsedMs: 500 });
+      run.onDriverDuplicate('d2', 'two agents run as d2 (on 10.0.0.1 and 10.0.0.2); stop one, or give each its own --id');
+      assert.equal(ended.result?.status, 'incomplete');
+      assert.equal(ended.result.verdict.passed, false);
+      assert.equal(ended.result.ending[0].state, 'duplicate');
+      assert.match(ended.result.verdict.reason, /two agents run as d2 \(on 10\.0\.0\.1 and 10\.0\.0\.2\).*cannot be counted/);
+    });
+
+    it('a duplicate found while others run keeps its part uncounted when its final reports arrive', () => {
+      start();
+      run.onDriverDuplicate('d2', 'two agents run as d2 (both on 10.0.0.1); stop one, or give each its own --id');
+      report('d2');
+      report('d2');
+      report('d1');
+      assert.equal(ended.result?.status, 'incomplete');
+      assert.equal(ended.result.per_driver.find((d) => d.node_id === 'd2')!.state, 'duplicate');
+    });
+
     it('an idle heartbeat that overtakes the final report does not end the part', () => {
       start();
       report('d1');
@@ -147,12 +178,40 @@ describe('a test run (state machine, on a fake clock)', () => {
       assert.equal(ended.result?.status, 'complete');
     });
 
-    it('a driver heartbeating another test has left this one', () => {
+    it('a driver still heartbeating another test after the start grace has left this one', () => {
       start();
       report('d1');
       run.onDriverHeartbeat('d2', 'running', 'other-test', false);
+      clock.advance(4000);
+      run.onDriverHeartbeat('d2', 'running', 'other-test', false);
+      assert.equal(run.status, 'running', 'the heartbeat may have been sent before the trigger reached it');
+      clock.advance(2000);
+      run.onDriverHeartbeat('d2', 'running', 'other-test', false);
       assert.equal(ended.result?.status, 'incomplete');
       assert.match(ended.result.verdict.reason, /running another test, other-test/);
+    });
+
+    it('a heartbeat naming the previous test, read after the trigger, does not end the part', () => {
+      start();
+      run.onDriverHeartbeat('d2', 'running', 'previous-test', false);
+      clock.advance(300);
+      run.onDriverHeartbeat('d2', 'running', 't1', false);
+      report('d1');
+      report('d2');
+      assert.equal(ended.result?.status, 'complete');
+      assert.equal(ended.result.verdict.passed, true, ended.result.verdict.reason);
+    });
+
+    it('a driver that took this test and then heartbeats another is awaited for its final report, then has left', () => {
+      start();
+      report('d1');
+      report('d2', { status: 'running', sent: 50, elapsedMs: 500 });
+      run.onDriverHeartbeat('d2', 'running', 'next-test', false);
+      clock.advance(2000);
+      assert.equal(run.status, 'running', 'its final report for this test is in Kafka, on its way');
+      clock.advance(1500);
+      assert.equal(ended.result?.status, 'incomplete');
+      assert.match(ended.result.verdict.reason, /went on to another test, next-test, without a final report/);
     });
 
     it('a driver whose agent was shut down mid-test (a stopped final report nobody asked for) has left', () => {
@@ -255,6 +314,31 @@ describe('a test run (state machine, on a fake clock)', () => {
       report('d1');
       report('d2');
       assert.equal(ended.result?.status, 'complete');
+    });
+    it('the deadline and the watchdog do not count the time the broker was not heard', () => {
+      start();
+      report('d1', { status: 'running', sent: 10, elapsedMs: 100 });
+      report('d2', { status: 'running', sent: 10, elapsedMs: 100 });
+      health = { reachable: false, since: clock.now() };
+      clock.advance(40_000); // past the 27 s deadline, deaf
+      health = { reachable: true, since: clock.now() };
+      // The agents' own connections come back later than the orchestrator's.
+      clock.advance(20_000);
+      assert.equal(run.status, 'running', 'the deadline moved on by the 40 s nothing could be heard');
+      assert.ok(run.deadlineAt! >= 67_000 + run.triggeredAt!, `deadline ${run.deadlineAt! - run.triggeredAt!} ms after the trigger`);
+      report('d1');
+      report('d2');
+      assert.equal(ended.result?.status, 'complete');
+
+      start(['d1'], { ...CONFIG, test_id: 't1', test_type: 'AVALANCHE', test_message_delay: 0 });
+      report('d1', { status: 'running', sent: 10, elapsedMs: 1000 });
+      health = { reachable: false, since: clock.now() };
+      clock.advance(90_000);
+      health = { reachable: true, since: clock.now() };
+      clock.advance(10_000);
+      assert.equal(run.status, 'running', 'the watchdog counts heard time only');
+      clock.advance(55_000);
+      assert.equal(run.status, 'incomplete', 'and still ends a run that stays silent while heard');
     });
   });
 

@@ -123,7 +123,7 @@ function dashboardSection(runs: DashboardData['runs']): Section {
     notes: [
       'Measured by `npm run bench:dashboard` (`-- --vsix FILE --label NAME` for another build). CPU is percent of one core over the window, read from /proc.',
       `Windows: ${IDLE_WINDOW_MS / 1000} s with the drivers idle, then ${RUNNING_WINDOW_MS / 1000} s of a test (${DRIVERS} × 250 requests/s).`,
-      'The extension host also runs the orchestrator (Kafka consumer, report decoding, aggregation, the store), which is most of its CPU in both builds; the dashboard\'s own share is what changed.',
+      'The extension host also runs the orchestrator (Kafka consumer, report decoding, aggregation, the store): most of its CPU is that, not the dashboard.',
     ],
     data: { runs } satisfies DashboardData,
   };

@@ -1,0 +1,91 @@
+// The floor under any driver built on undici: the driver's own connections (connection-pool.ts,
+// the same Client settings) carrying back-to-back GETs with a handler that does nothing but send
+// the next request. No clock, no histogram, no schedule, no Kafka. The efficiency benchmark runs
+// it beside the driver, so that what the driver adds and what undici and Node cost are told apart.
+//
+//   node dist/undici-floor.js URL CONNECTIONS REQUESTS   →   {"requests":…,"wall_s":…,"cpu_s":…}
+import type { Client, Dispatcher } from 'undici';
+import { ConnectionPool } from '../agents/connection-pool';
+import { dispatchOptionsFor } from '../agents/load-generator';
+
+/** One run's state; each request's handler is as small as the driver's, with no closure per request. */
+class FloorRun {
+  sent = 0;
+  answered = 0;
+  readonly done: Promise<void>;
+  resolve!: () => void;
+  reject!: (error: Error) => void;
+
+  constructor(
+    readonly pool: ConnectionPool,
+    readonly options: Dispatcher.DispatchOptions,
+    readonly count: number,
+  ) {
+    this.done = new Promise((resolve, reject) => {
+      this.resolve = resolve;
+      this.reject = reject;
+    });
+  }
+
+  send(client: Client): void {
+    this.sent++;
+    client.dispatch(this.options, new FloorHandler(this, client));
+  }
+}
+
+class FloorHandler {
+  constructor(
+    private readonly run: FloorRun,
+    private readonly client: Client,
+  ) {}
+
+  onConnect(): void {}
+
+  onHeaders(status: number): boolean {
+    if (status !== 200) this.run.reject(new Error(`the target answered ${status}`));
+    return true;
+  }
+
+  onData(): boolean {
+    return true;
+  }
+
+  onComplete(): void {
+    const run = this.run;
+    run.answered++;
+    if (run.sent < run.count) run.send(this.client);
+    else if (run.answered === run.count) run.pool.close().then(run.resolve, run.reject);
+  }
+
+  onError(error: Error): void {
+    this.run.reject(error);
+  }
+}
+
+/** Sends `count` requests over `connections` connections, as fast as they are answered. */
+function run(url: URL, connections: number, count: number): Promise<void> {
+  const floor = new FloorRun(new ConnectionPool(url.origin, connections, { connectTimeoutMs: 10_000 }), dispatchOptionsFor({ url, method: 'GET', headers: {} }), count);
+  for (let i = 0; i < Math.min(connections, count); i++) floor.send(floor.pool.acquire()!);
+  return floor.done;
+}
+
+async function main(): Promise<void> {
+  const [target, connections, count] = process.argv.slice(2);
+  if (!target || !Number(connections) || !Number(count)) {
+    process.stderr.write('usage: node dist/undici-floor.js URL CONNECTIONS REQUESTS\n');
+    process.exit(2);
+  }
+  const url = new URL(target);
+  // Warm, as the driver is when it runs a test: the JIT has compiled the hot paths.
+  await run(url, Number(connections), 30_000);
+  const cpuBefore = process.cpuUsage();
+  const started = process.hrtime.bigint();
+  await run(url, Number(connections), Number(count));
+  const cpu = process.cpuUsage(cpuBefore);
+  process.stdout.write(`${JSON.stringify({ requests: Number(count), wall_s: Number(process.hrtime.bigint() - started) / 1e9, cpu_s: (cpu.user + cpu.system) / 1e6 })}\n`);
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(`${error instanceof Error ? error.message : String(error)}\n`);
+  process.exit(1);
+});
