@@ -22,6 +22,7 @@ import type { LoadRun, RecorderView } from './load-run';
 import { usableWorkers } from './plan-share';
 import type { LoadWorkers } from './threaded-load';
 import { LoadGenerator } from './load-generator';
+import { WarmUpFirst } from './warm-up-first';
 import { ProcessStats } from './process-stats';
 import { ReportOutbox } from './report-outbox';
 import { planFor } from './request-plan';
@@ -277,12 +278,16 @@ export class DriverAgent {
       const workers = this.options.workers;
       // The latency log is one file written in order: a test that keeps it runs on this thread.
       const threads = workers && !this.options.latencyLogDir ? usableWorkers(plan, workers.size) : 1;
-      if (workers && threads > 1) {
-        generator = workers.run(config, { defaultTarget: this.options.defaultTarget, headers, driver: this.options.nodeId, trustedCa: this.options.trustedCa }, threads, plan.open);
-      } else {
-        const log = this.options.latencyLogDir ? new LatencyLog(join(this.options.latencyLogDir, `${this.options.nodeId}-${config.test_id}.u32`)) : undefined;
-        generator = new LoadGenerator(plan, log);
-      }
+      const warmUp = config.warm_up_count_per_driver ?? 0;
+      // The measured requests number on from the warm-up's, so `{seq}` never repeats in a test.
+      const load = (run: TestConfigMessage, measured: boolean): LoadRun => {
+        const firstSeq = measured ? warmUp : 0;
+        const n = Math.min(threads, run.message_count_per_driver);
+        if (workers && n > 1) return workers.run(run, { defaultTarget: this.options.defaultTarget, headers, driver: this.options.nodeId, trustedCa: this.options.trustedCa, firstSeq }, n, plan.open);
+        const log = measured && this.options.latencyLogDir ? new LatencyLog(join(this.options.latencyLogDir, `${this.options.nodeId}-${run.test_id}.u32`)) : undefined;
+        return new LoadGenerator({ ...plan, count: run.message_count_per_driver, firstSeq }, log);
+      };
+      generator = warmUp > 0 ? new WarmUpFirst(load({ ...config, message_count_per_driver: warmUp }, false), load(config, true)) : load(config, true);
     } catch (error) {
       this.log.error(`cannot run test ${config.test_id}: ${errorMessage(error)}`);
       this.rememberFinished(config.test_id);
@@ -335,7 +340,8 @@ export class DriverAgent {
   private report(test: RunningTest, status: 'running' | 'complete'): void {
     const snapshot = test.generator.recorder.snapshot();
     test.reports++;
-    this.queueReport(test.config.test_id, { ...snapshot, connection_limit: test.generator.connectionLimit, elapsed_ms: Math.round(test.generator.elapsedMs), first_send_at: test.generator.firstSendEpoch, stopped: status === 'complete' && test.generator.wasStopped ? true : undefined }, status, test.reports);
+    const warm_up = test.generator instanceof WarmUpFirst ? test.generator.warmUpCounts : undefined;
+    this.queueReport(test.config.test_id, { ...snapshot, warm_up, connection_limit: test.generator.connectionLimit, elapsed_ms: Math.round(test.generator.elapsedMs), first_send_at: test.generator.firstSendEpoch, stopped: status === 'complete' && test.generator.wasStopped ? true : undefined }, status, test.reports);
   }
 
   private queueReport(testId: string, body: Omit<MetricsMessage, 'node_id' | 'test_id' | 'report_id' | 'test_status'>, status: 'running' | 'complete', seq: number): void {

@@ -209,7 +209,7 @@ export class LoadGenerator {
     let kind = -1;
     let timeoutMs = this.plan.timeoutMs;
     if (mix) {
-      const seq = (this.next - 1) * (this.plan.seqStride ?? 1) + (this.plan.seqOffset ?? 0);
+      const seq = this.seqOfLatest();
       kind = mix.cycle[seq % mix.cycle.length];
       const request = mix.requests[kind];
       options = this.mixOptions![kind];
@@ -226,9 +226,14 @@ export class LoadGenerator {
   /** A request whose deadline passed while it waited for a connection: a timeout, never sent. */
   private expireUnsent(): void {
     const mix = this.plan.mix;
-    this.recorder.recordExpiredUnsent(mix ? mix.cycle[((this.next - 1) * (this.plan.seqStride ?? 1) + (this.plan.seqOffset ?? 0)) % mix.cycle.length] : -1);
+    this.recorder.recordExpiredUnsent(mix ? mix.cycle[this.seqOfLatest() % mix.cycle.length] : -1);
     this.settled++;
     this.maybeFinish();
+  }
+
+  /** The driver's number (`{seq}`) of the request just taken from the plan. */
+  private seqOfLatest(): number {
+    return (this.plan.firstSeq ?? 0) + (this.next - 1) * (this.plan.seqStride ?? 1) + (this.plan.seqOffset ?? 0);
   }
 
   /** Called by a handler when undici writes its request to the socket. */

@@ -16,6 +16,8 @@ export interface RunCommand {
   headers: Record<string, string>;
   driver: string;
   trustedCa?: string[];
+  /** `{seq}` of the driver's first request (after a warm-up's) */
+  firstSeq?: number;
   index: number;
   of: number;
   /** epoch milliseconds at which every worker starts */
@@ -48,7 +50,7 @@ if (parentPort && workerData?.loadWorker) {
     if (message.type === 'destroy') return void generator?.destroy();
     let g: LoadGenerator;
     try {
-      const plan = shareOfPlan(planFor(message.config, message.defaultTarget, message.headers, message.driver, message.trustedCa), message.index, message.of);
+      const plan = { ...shareOfPlan(planFor(message.config, message.defaultTarget, message.headers, message.driver, message.trustedCa), message.index, message.of), firstSeq: message.firstSeq };
       g = generator = new LoadGenerator(plan);
     } catch (error) {
       port.postMessage({ type: 'failed', message: (error as Error).message } satisfies FromWorker);

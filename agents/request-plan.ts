@@ -51,6 +51,8 @@ export interface RequestPlan {
   phaseMs?: number;
   seqOffset?: number;
   seqStride?: number;
+  /** `{seq}` of the driver's first request: after a warm-up, its numbers are not used again */
+  firstSeq?: number;
 }
 
 export interface TargetTls {

@@ -17,6 +17,7 @@ export interface RunSettings {
   headers: Record<string, string>;
   driver: string;
   trustedCa?: string[];
+  firstSeq?: number;
 }
 
 export class LoadWorkers {

@@ -48,6 +48,8 @@ export interface LoadTestDefinition {
   /** seconds */
   test_message_delay?: number;
   message_count_per_driver: number;
+  /** requests each driver sends first, at the test's pace, and does not count */
+  warm_up_count_per_driver?: number;
   /** requests per second per driver */
   target_throughput?: number;
   /** AVALANCHE: requests in flight at once per driver */
@@ -237,6 +239,7 @@ export function toTestConfig(definition: LoadTestDefinition, testId: string, sen
     test_type: definition.test_type,
     test_message_delay: definition.test_type === 'TSUNAMI' ? definition.test_message_delay! : (definition.test_message_delay ?? 0),
     message_count_per_driver: definition.message_count_per_driver,
+    warm_up_count_per_driver: definition.warm_up_count_per_driver || undefined,
     orchestrator: sender.id,
     orchestrator_names: sender.names,
     target: targetOf(definition),

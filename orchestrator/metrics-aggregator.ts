@@ -54,6 +54,7 @@ export function driverStats(nodeId: string, state: DriverTestState, latest: Driv
       first_send_at: null,
       send_window_ms: null,
       report_timestamp: null,
+      warm_up: null,
     };
   }
   const m = latest.message;
@@ -89,6 +90,7 @@ export function driverStats(nodeId: string, state: DriverTestState, latest: Driv
     first_send_at: m.first_send_at ?? null,
     send_window_ms: m.send_window_ms ?? null,
     report_timestamp: m.timestamp ?? null,
+    warm_up: m.warm_up ?? null,
   };
 }
 

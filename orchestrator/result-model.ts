@@ -1,7 +1,7 @@
 // The one model of a test's figures and state, as every view shows it: the CLI's table, the REST
 // API, the dashboard, the drivers tree, CSV and the metrics store all read these types and no
 // others. Latency is in milliseconds throughout.
-import type { TestConfigMessage, SendLag } from '../protocol/wire-protocol';
+import type { TestConfigMessage, SendLag, WarmUpCounts } from '../protocol/wire-protocol';
 
 /**
  * A test's state.
@@ -71,6 +71,8 @@ export interface DriverStats {
   send_window_ms: number | null;
   /** epoch ms when the driver made its latest report */
   report_timestamp: number | null;
+  /** its warm-up (warm_up_count_per_driver), apart from every figure above; null when it reported none */
+  warm_up: WarmUpCounts | null;
 }
 
 export interface AggregateStats {

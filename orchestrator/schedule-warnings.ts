@@ -1,7 +1,8 @@
 // Whether each driver did what its model promises, in words a person can act on. A TSUNAMI
 // driver promises its schedule: requests that waited for a connection, or went out late with
 // connections to spare (the driver itself was the bottleneck), mean the target saw less load than
-// planned. An AVALANCHE cap is only a ceiling: falling short of it is reported, not hidden.
+// planned. An AVALANCHE cap is only a ceiling: falling short of it is reported, not hidden. A
+// warm-up asked for and not reported means the figures include a cold start.
 import type { TestConfigMessage } from '../protocol/wire-protocol';
 import type { DriverStats } from './result-model';
 
@@ -39,6 +40,15 @@ export function scheduleWarnings(config: TestConfigMessage, drivers: DriverStats
         `${d.node_id}: schedule not held: requests went out late with connections to spare (send lag p99 ${ms(lag.p99)} ms, max ${ms(lag.max)} ms). ` +
           'The driver itself was the bottleneck (CPU or event loop): use more drivers, or lower the rate.',
       );
+    }
+    if (config.warm_up_count_per_driver && d.requests_sent) {
+      // Measured requests went out: the warm-up is over, or the driver never knew of one.
+      const w = d.warm_up;
+      if (!w?.done) {
+        warnings.push(`${d.node_id}: reported no warm-up: its figures include its first requests, sent cold (an agent that does not know warm_up_count_per_driver?).`);
+      } else if (w.errors > 0) {
+        warnings.push(`${d.node_id}: ${int(w.errors)} of its ${int(w.requests_sent)} warm-up requests failed (they are not in the figures).`);
+      }
     }
     if (!open && config.target_throughput && d.responses !== null && d.elapsed_s && d.elapsed_s >= 1) {
       const achieved = d.responses / d.elapsed_s;

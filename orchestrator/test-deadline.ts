@@ -8,9 +8,9 @@ export const DEADLINE_GRACE_MS = 15_000;
 /** Without a plan's bound: how long a run may go without any report before it is given up. */
 export const STALL_AFTER_MS = 60_000;
 
-/** How long the plan takes at the least, in milliseconds; undefined when nothing bounds it. */
+/** How long the plan, warm-up included, takes at the least, in milliseconds; undefined when nothing bounds it. */
 export function plannedDurationMs(config: TestConfigMessage): number | undefined {
-  const count = config.message_count_per_driver;
+  const count = config.message_count_per_driver + (config.warm_up_count_per_driver ?? 0);
   const delayMs = config.test_type === 'TSUNAMI' ? config.test_message_delay * 1000 : 0;
   const capMs = config.target_throughput ? 1000 / config.target_throughput : 0;
   const spacing = Math.max(delayMs, capMs);

@@ -163,7 +163,8 @@ export class TestRun extends EventEmitter<TestRunEvents> {
     this.lastEmitAt = this.clock.now();
     this.lastProgressAt = Math.max(this.lastProgressAt, triggeredAt);
     this.ticker = this.clock.every(CHECK_INTERVAL_MS, () => this.onTimer());
-    this.options.server?.start();
+    // With a warm-up, the server's figures begin with the measured requests, as the drivers' do.
+    if (!this.options.config.warm_up_count_per_driver) this.options.server?.start();
   }
 
   /** A person asked for the stop; the test ends `stopped` when the parts end, or at the deadline. */
@@ -201,6 +202,7 @@ export class TestRun extends EventEmitter<TestRunEvents> {
     track.started = true;
     this.lastProgressAt = Math.max(this.lastProgressAt, receivedAt);
     if (message.test_status) track.sendsStatus = true;
+    if (message.warm_up?.done || message.requests_sent) this.options.server?.start();
     if (track.state === 'duplicate') {
       // Whichever agent this came from, the part stays uncounted.
     } else if (message.errors?.invalid_config || message.errors?.refused) {

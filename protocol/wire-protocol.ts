@@ -62,6 +62,11 @@ export interface TestConfigMessage {
   test_message_delay: number;
   message_count_per_driver: number;
   // Extensions:
+  /**
+   * Requests sent first, at the test's pace, and not counted: the target and the driver warm up
+   * before the measured `message_count_per_driver`. A driver that knows only the spec sends none.
+   */
+  warm_up_count_per_driver?: number;
   /** The orchestrator that sent this command (its id). */
   orchestrator?: string;
   /** Every name the sending orchestrator answers to (id, host name, addresses), for agents' --orchestrator. */
@@ -176,10 +181,21 @@ export interface MetricsMessage {
   per_request?: Record<string, RequestCounts>;
   /** true on the final report of a test that was stopped before its request count */
   stopped?: boolean;
+  /** the test's warm-up (warm_up_count_per_driver) so far: sent first, and in none of the figures above */
+  warm_up?: WarmUpCounts;
   /** why the driver could not run the test, on the report that refuses it */
   error_detail?: string;
   /** epoch milliseconds when the report was made */
   timestamp?: number;
+}
+
+/** A driver's warm-up requests: what it sent and what came of them, apart from the test's figures. */
+export interface WarmUpCounts {
+  requests_sent: number;
+  responses: number;
+  errors: number;
+  /** the warm-up has ended and the measured requests have begun (or the test was stopped during it) */
+  done: boolean;
 }
 
 /** One request name's share of a driver's report. */
@@ -409,6 +425,10 @@ export function parseTestConfig(raw: Buffer | string | null | undefined): ParseR
   if (count === undefined || count < 1 || !Number.isInteger(count)) {
     return { ok: false, reason: `test_config ${test_id}: message_count_per_driver must be a whole number of at least 1` };
   }
+  const warmUp = fields.number('warm_up_count_per_driver');
+  if (warmUp !== undefined && (warmUp < 0 || !Number.isInteger(warmUp))) {
+    return { ok: false, reason: `test_config ${test_id}: warm_up_count_per_driver must be a whole number of at least 0` };
+  }
   const throughput = fields.number('target_throughput');
   const concurrency = fields.number('concurrency');
   const maxConnections = fields.number('max_connections');
@@ -421,6 +441,7 @@ export function parseTestConfig(raw: Buffer | string | null | undefined): ParseR
       test_type,
       test_message_delay: delay ?? 0,
       message_count_per_driver: count,
+      warm_up_count_per_driver: warmUp || undefined,
       orchestrator: fields.id('orchestrator'),
       orchestrator_names: stringList(fields.raw('orchestrator_names')),
       target: parseTarget(fields.record('target')),
@@ -601,10 +622,18 @@ export function parseMetrics(raw: Buffer | string | null | undefined): ParseResu
       connection_limit: fields.number('connection_limit'),
       per_request: parseRequestCounts(fields.record('per_request')),
       stopped: stopped === undefined ? undefined : isYes(stopped),
+      warm_up: parseWarmUp(fields.record('warm_up')),
       error_detail: fields.id('error_detail'),
       timestamp: readTimestamp(fields.raw('timestamp')),
     },
   };
+}
+
+function parseWarmUp(value: Record<string, unknown> | undefined): WarmUpCounts | undefined {
+  if (!value) return undefined;
+  const requests_sent = toNumber(value.requests_sent);
+  if (requests_sent === undefined) return undefined;
+  return { requests_sent, responses: toNumber(value.responses) ?? 0, errors: toNumber(value.errors) ?? 0, done: isYes(value.done) };
 }
 
 function parseSendLag(value: Record<string, unknown> | undefined): SendLag | undefined {
@@ -709,6 +738,10 @@ export function encodeTestConfig(message: TestConfigMessage): string {
   requireNumber('test_message_delay', message.test_message_delay, 0);
   requireNumber('message_count_per_driver', message.message_count_per_driver, 1);
   if (!Number.isInteger(message.message_count_per_driver)) throw new EncodeError('message_count_per_driver must be a whole number');
+  if (message.warm_up_count_per_driver !== undefined) {
+    requireNumber('warm_up_count_per_driver', message.warm_up_count_per_driver, 0);
+    if (!Number.isInteger(message.warm_up_count_per_driver)) throw new EncodeError('warm_up_count_per_driver must be a whole number');
+  }
   if (message.target_throughput !== undefined) requireNumber('target_throughput', message.target_throughput, 0);
   return JSON.stringify(message);
 }

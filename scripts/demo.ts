@@ -23,7 +23,7 @@ const OPTIONS = {
   system: {
     type: 'boolean',
     description:
-      'Load the reference system under test instead of lt-target: HAProxy, 3 app instances, PostgreSQL writer and streaming reader, Prometheus scraping them and the agents; warms them up with a short run it does not count, then runs examples/system-mix.loadtest.json and prints client-side and server-side figures side by side. Needs PostgreSQL 15, HAProxy and Prometheus (apt-get install postgresql-15 haproxy prometheus) and root (PostgreSQL runs as the postgres user).',
+      'Load the reference system under test instead of lt-target: HAProxy, 3 app instances, PostgreSQL writer and streaming reader, Prometheus scraping them and the agents; runs examples/system-mix.loadtest.json (a warm-up first, not counted) and prints client-side and server-side figures side by side. Needs PostgreSQL 15, HAProxy and Prometheus (apt-get install postgresql-15 haproxy prometheus) and root (PostgreSQL runs as the postgres user).',
   },
 } as const;
 
@@ -156,29 +156,14 @@ runCli('demo', async () => {
     example.message_count_per_driver = 1500;
     const file = join(logs, 'system-mix.loadtest.json');
     writeFileSync(file, JSON.stringify(example, null, 2));
-    const runOrchestrator = async (testFile: string, extra: string[], stdio: 'inherit' | 'ignore'): Promise<number> => {
-      const orchestrator = spawn(
-        process.execPath,
-        [join(dist, 'lt-orchestrator.js'), 'run', testFile, '--id', 'demo', '--drivers', String(agentCount), '--store', join(logs, 'store'), '--wait', '60', '--log-level', 'warn', ...extra],
-        { env, stdio: ['ignore', stdio, 'inherit'] },
-      );
-      children.push(orchestrator);
-      return await new Promise((r) => orchestrator.once('exit', (c) => r(c ?? 2)));
-    };
-
-    // A system just started is cold: its apps open their database connections and compile their
-    // code on the first requests, and so do the agents. A short run first, not counted, so the
-    // measured test shows the system as it runs, not as it starts (as a warm-up phase would).
-    const warmUp = { ...example, name: 'warm-up', message_count_per_driver: 2 * (example.message_count_per_driver as number) / 5, thresholds: undefined, prometheus: undefined };
-    const warmUpFile = join(logs, 'warm-up.loadtest.json');
-    writeFileSync(warmUpFile, JSON.stringify(warmUp, null, 2));
-    say(`warming up: ${(warmUp.message_count_per_driver * agentCount).toLocaleString('en-US')} requests at the test's rate, not counted...`);
-    const warmUpCode = await runOrchestrator(warmUpFile, ['--quiet'], 'ignore');
-    if (interrupted) return 2;
-    if (warmUpCode !== 0) say(`the warm-up ended with code ${warmUpCode}; the test runs all the same`);
-
     const json = join(logs, 'result.json');
-    const code = await runOrchestrator(file, ['--json', json], 'inherit');
+    const orchestrator = spawn(
+      process.execPath,
+      [join(dist, 'lt-orchestrator.js'), 'run', file, '--id', 'demo', '--drivers', String(agentCount), '--store', join(logs, 'store'), '--wait', '60', '--json', json, '--log-level', 'warn'],
+      { env, stdio: ['ignore', 'inherit', 'inherit'] },
+    );
+    children.push(orchestrator);
+    const code: number = await new Promise((r) => orchestrator.once('exit', (c) => r(c ?? 2)));
     if (interrupted) return 2;
     if (code === 0 || code === 1) process.stdout.write(sideBySide(JSON.parse(readFileSync(json, 'utf8')) as TestResult));
     say(code === 0 ? 'the test passed its thresholds, client and server side' : code === 1 ? 'the test failed its thresholds' : 'the orchestrator reported an error');

@@ -11,8 +11,10 @@ export function progressLine(s: TestSnapshot, kafka?: BusHealth): string {
   const a = s.aggregate;
   const running = s.per_driver.filter((d) => d.state === 'running').length;
   const lat = a.latency;
+  const warming = s.per_driver.flatMap((d) => (d.warm_up && !d.warm_up.done ? [d.warm_up] : []));
   return [
     `${s.elapsed_s.toFixed(0).padStart(4)}s`,
+    warming.length ? `warming up on ${warming.length}: ${int(warming.reduce((n, w) => n + w.requests_sent, 0))} sent, not counted` : '',
     `drivers ${running}/${s.participants.length} running`,
     `planned ${int(s.planned_requests)}`,
     `sent ${int(a.requests_sent).padStart(9)}`,
@@ -69,6 +71,12 @@ export function summaryTable(r: TestResult): string {
   ];
   if (a.uncorrected && a.latency && a.uncorrected.p99 !== a.latency.p99) {
     lines.push(`Measured from the socket write instead of the due time (uncorrected): p50 ${msText(a.uncorrected.median)} ms, p99 ${msText(a.uncorrected.p99)} ms, max ${msText(a.uncorrected.max)} ms`);
+  }
+  const warmUp = r.config.warm_up_count_per_driver;
+  if (warmUp) {
+    const done = r.per_driver.map((d) => d.warm_up).filter((w) => w !== null);
+    const sum = (key: 'requests_sent' | 'responses' | 'errors') => int(done.reduce((a, w) => a + w[key], 0));
+    lines.push(`Warm-up first, in none of these figures: ${int(warmUp)} requests per driver at the test's pace (${sum('requests_sent')} sent, ${sum('responses')} responses, ${sum('errors')} errors)`);
   }
   if (r.per_request?.length) lines.push('', ...requestTable(r));
   if (r.server) lines.push('', ...serverTable(r));

@@ -31,12 +31,14 @@ describe('command-line interfaces', function () {
     let kafka: string;
     let prefix: string;
     let targetUrl: string;
+    let target: Awaited<ReturnType<typeof startTargetProcess>>;
     const env = () => ({ LT_KAFKA: kafka, LT_TOPIC_PREFIX: prefix, LT_ORCHESTRATOR_ID: 'test-cli', LT_STORE: tempDir('cli-store') });
 
     beforeEach(async () => {
       kafka = await kafkaBootstrap();
       prefix = uniquePrefix('cli');
-      targetUrl = (await startTargetProcess()).url;
+      target = await startTargetProcess();
+      targetUrl = target.url;
       await startAgents(2, 'cli', { kafka, prefix, orchestrator: 'test-cli' });
     });
 
@@ -66,6 +68,22 @@ describe('command-line interfaces', function () {
       assert.deepEqual(rows.map((r) => r[col('driver')]), ['cli-1', 'cli-2', '(all drivers)']);
       assert.deepEqual(rows.map((r) => Number(r[col('requests_sent')])), [150, 150, 300]);
       assert.ok(Number(rows[2][col('p99_ms')]) > 0);
+    });
+
+    it('a warm-up goes first at the test’s pace and stays out of every figure; the target counts both', async () => {
+      const file = writeTest({ test_type: 'TSUNAMI', test_message_delay: 0.01, message_count_per_driver: 100, warm_up_count_per_driver: 60, target: `${targetUrl}/ping` });
+      const json = join(tempDir('cli-warm'), 'result.json');
+      const before = (await target.counters()).requests_sent;
+      const r = await runBin('lt-orchestrator', ['run', file, '--drivers', '2', '--json', json], env());
+      assert.equal(r.code, 0, r.stdout + r.stderr);
+      const result = JSON.parse(readFileSync(json, 'utf8'));
+      assert.equal(result.status, 'complete');
+      assert.equal(result.aggregate.requests_sent, 200);
+      assert.equal(result.aggregate.latency.count, 200, 'only the measured requests have a latency in the result');
+      for (const d of result.per_driver) assert.deepEqual(d.warm_up, { requests_sent: 60, responses: 60, errors: 0, done: true });
+      assert.equal((await target.counters()).requests_sent - before, 320, 'the target saw the warm-up and the test');
+      assert.match(r.stdout, /^Warm-up first, in none of these figures: 60 requests per driver at the test's pace \(120 sent, 120 responses, 0 errors\)$/m);
+      assert.deepEqual(result.warnings.filter((w: string) => /warm-up/.test(w)), [], 'no driver is warned of its warm-up');
     });
 
     it('exits 1 when a threshold fails', async () => {

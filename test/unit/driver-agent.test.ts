@@ -4,7 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { DriverAgent } from '../../agents/driver-agent';
 import { createLogger } from '../../common/logger';
 import { signCommand } from '../../protocol/command-signature';
-import { topicNames } from '../../protocol/wire-protocol';
+import { topicNames, type MetricsMessage } from '../../protocol/wire-protocol';
 import { FakeBus } from '../support/fake-bus';
 import { FakeClock } from '../support/fake-clock';
 
@@ -169,6 +169,42 @@ describe('a driver agent (fake bus and clock, real HTTP target)', () => {
     server.off('request', count);
     assert.equal(requests, 0, 'no request reached the target');
     assert.equal(agent.state, 'idle');
+  });
+
+  it('sends a warm-up first and apart: the target gets both, the figures only the measured requests, and {seq} numbers on', async () => {
+    const paths: string[] = [];
+    const note = (req: { url?: string }) => paths.push(req.url!);
+    server.on('request', note);
+    const origin = new URL(targetUrl).origin;
+    await config('warmed', { warm_up_count_per_driver: 10, requests: [{ name: 'item', weight: 1, url: `${origin}/items/{seq}`, method: 'GET', timeout_ms: 5000 }] });
+    await trigger('warmed');
+    await eventually(() => finalReport('warmed') !== undefined, 'the final report');
+    server.off('request', note);
+    const final = finalReport('warmed') as unknown as MetricsMessage;
+    assert.equal(final.requests_sent, 20);
+    assert.equal(final.responses, 20);
+    assert.equal(final.per_request!.item.requests_sent, 20);
+    assert.deepEqual(final.warm_up, { requests_sent: 10, responses: 10, errors: 0, done: true });
+    assert.deepEqual(paths.sort((a, b) => Number(a.split('/')[2]) - Number(b.split('/')[2])), Array.from({ length: 30 }, (_, i) => `/items/${i}`), 'every number once, the warm-up’s first');
+  });
+
+  it('stopped during its warm-up, it sends no measured request: a stopped final report with nothing sent', async () => {
+    answerDelayMs = 100;
+    let requests = 0;
+    const count = () => requests++;
+    server.on('request', count);
+    await config('cold', { warm_up_count_per_driver: 50, concurrency: 1 });
+    await trigger('cold');
+    await eventually(() => requests >= 2, 'the warm-up under way');
+    await bus.deliver(TOPICS.stop, { test_id: 'cold', stop: true, orchestrator: 'orch' });
+    await eventually(() => finalReport('cold') !== undefined, 'the final report');
+    server.off('request', count);
+    const final = finalReport('cold') as unknown as MetricsMessage;
+    assert.equal(final.stopped, true);
+    assert.equal(final.requests_sent, 0);
+    assert.equal(final.warm_up!.done, true);
+    assert.ok(final.warm_up!.requests_sent < 50, `the warm-up ended early: ${final.warm_up!.requests_sent} sent`);
+    assert.equal(requests, final.warm_up!.requests_sent, 'the target saw only the warm-up');
   });
 
   it('refuses a config it cannot run with a final report that says why', async () => {

@@ -23,6 +23,7 @@ const driver = (fields: Partial<DriverStats>): DriverStats => ({
   first_send_at: null,
   send_window_ms: null,
   report_timestamp: null,
+  warm_up: null,
   ...fields,
 });
 const tsunami: TestConfigMessage = { test_id: 't', test_type: 'TSUNAMI', test_message_delay: 0.001, message_count_per_driver: 1000 };
@@ -58,5 +59,25 @@ describe('schedule warnings', () => {
   it('an AVALANCHE cap not reached with the latency unknown names both causes', () => {
     const [w] = scheduleWarnings({ ...capped, concurrency: undefined }, [driver({ responses: 392, elapsed_s: 10, send_lag_ms: null })]);
     assert.match(w, /^d1: reached 39\.2 req\/s of its 100 req\/s cap: the default number of requests in flight may be too few at this latency \(raise concurrency\), or the driver itself fell behind/);
+  });
+
+  const warmed: TestConfigMessage = { ...tsunami, warm_up_count_per_driver: 200 };
+
+  it('a warm-up asked for and reported done, without errors, raises nothing', () => {
+    assert.deepEqual(scheduleWarnings(warmed, [driver({ warm_up: { requests_sent: 200, responses: 200, errors: 0, done: true } })]), []);
+  });
+
+  it('a driver that sent measured requests without reporting a warm-up is named: its figures include a cold start', () => {
+    const [w] = scheduleWarnings(warmed, [driver({ warm_up: null })]);
+    assert.equal(w, 'd1: reported no warm-up: its figures include its first requests, sent cold (an agent that does not know warm_up_count_per_driver?).');
+  });
+
+  it('a driver still in its warm-up, with no measured request yet, is not warned about', () => {
+    assert.deepEqual(scheduleWarnings(warmed, [driver({ state: 'running', requests_sent: 0, responses: 0, warm_up: { requests_sent: 50, responses: 49, errors: 0, done: false } })]), []);
+  });
+
+  it('warm-up requests that failed are said, apart from the figures', () => {
+    const [w] = scheduleWarnings(warmed, [driver({ warm_up: { requests_sent: 200, responses: 180, errors: 20, done: true } })]);
+    assert.equal(w, 'd1: 20 of its 200 warm-up requests failed (they are not in the figures).');
   });
 });

@@ -271,6 +271,16 @@ describe('a test run (state machine, on a fake clock)', () => {
       assert.match(ended.result.ending[0].reason, /deadline, 27 s after the trigger/);
     });
 
+    it('a warm-up lengthens the deadline by its own share of the plan', () => {
+      // 100 warm-up requests every 10 ms before the 100 measured: 2 × 2 + 10 + 15 = 29 s.
+      start(['d1', 'd2'], { ...CONFIG, warm_up_count_per_driver: 100 });
+      report('d1');
+      clock.advance(28_000);
+      assert.equal(run.status, 'running');
+      clock.advance(1500);
+      assert.match(ended.result!.ending[0].reason, /deadline, 29 s after the trigger/);
+    });
+
     it('without a plan’s bound (AVALANCHE, no cap) a watchdog ends a run that stops reporting', () => {
       start(['d1'], { ...CONFIG, test_type: 'AVALANCHE', test_message_delay: 0 });
       report('d1', { status: 'running', sent: 10, elapsedMs: 1000 });

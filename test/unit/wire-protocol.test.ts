@@ -152,6 +152,14 @@ describe('wire protocol', () => {
       assert.equal(encoded.histogram, 'HISTO');
     });
 
+    it('a warm-up in a config and in a report, round trip', () => {
+      assert.equal(ok(parseTestConfig('{"test_id":"t","test_type":"AVALANCHE","message_count_per_driver":1,"warm_up_count_per_driver":40}')).warm_up_count_per_driver, 40);
+      assert.equal(ok(parseTestConfig('{"test_id":"t","test_type":"AVALANCHE","message_count_per_driver":1,"warm_up_count_per_driver":0}')).warm_up_count_per_driver, undefined, '0 is none');
+      const warm_up = { requests_sent: 40, responses: 39, errors: 1, done: true };
+      const text = encodeMetrics({ node_id: 'x', test_id: 't', report_id: 'r', metrics: null, requests_sent: 0, warm_up });
+      assert.deepEqual(ok(parseMetrics(text)).warm_up, warm_up);
+    });
+
     it('a trigger whose value is yes in any case', () => {
       assert.equal(ok(parseTrigger('{"test_id":"t","trigger":"yes"}')).trigger, 'YES');
     });
@@ -162,6 +170,7 @@ describe('wire protocol', () => {
     it('JSON that is not an object', () => assert.match(reason(parseRegister('[1,2]')), /not a JSON object/));
     it('an empty message', () => assert.match(reason(parseTrigger(null)), /empty/));
     it('a test_config of an unknown type', () => assert.match(reason(parseTestConfig('{"test_id":"t","test_type":"DRIZZLE","message_count_per_driver":1}')), /test_type/));
+    it('a warm-up that is not a whole number', () => assert.match(reason(parseTestConfig('{"test_id":"t","test_type":"AVALANCHE","message_count_per_driver":1,"warm_up_count_per_driver":2.5}')), /warm_up_count_per_driver must be a whole number of at least 0/));
     it('a TSUNAMI config without a delay', () => assert.match(reason(parseTestConfig('{"test_id":"t","test_type":"TSUNAMI","message_count_per_driver":1}')), /test_message_delay/));
     it('a metrics message with no figures at all', () => assert.match(reason(parseMetrics('{"node_id":"x","test_id":"t","metrics":{"mean_latency":""}}')), /no latency figures, latencies or request count/));
     it('a message on the stop topic that does not say stop', () => assert.match(reason(parseStop('{"test_id":"t","metrics":"fast"}')), /without "stop": true/));
