@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { shareOfPlan, usableWorkers } from '../../agents/plan-share';
 import type { RequestPlan } from '../../agents/request-plan';
 import { LoadWorkers } from '../../agents/threaded-load';
+import { WarmUpFirst } from '../../agents/warm-up-first';
 import { createLogger } from '../../common/logger';
 import { waitFor } from '../support/processes';
 import { decodeHistogram } from '../../protocol/latency-histogram';
@@ -66,6 +67,21 @@ describe('worker threads of one driver', () => {
       assert.ok(s.send_window_ms! > 1100 && s.send_window_ms! < 1500, `window ${s.send_window_ms} ms`);
       assert.ok(s.send_lag_ms && s.send_lag_ms.p50 < 20, `send lag p50 ${s.send_lag_ms?.p50} ms`);
       assert.equal(load.connectionLimit, 1000, 'the two shares of max_connections add up to the driver’s');
+    });
+
+    it('a warm-up on the same workers, then the measured load: every number once, the figures only the measured', async () => {
+      paths.length = 0;
+      const config = { test_id: 'w', test_type: 'TSUNAMI', test_message_delay: 0.002, message_count_per_driver: 200, target: { url: `${url}/w/{seq}`, method: 'GET', timeout_ms: 2000 },
+        requests: [{ name: 'w', weight: 1, url: `${url}/w/{seq}`, method: 'GET', timeout_ms: 2000 }] } as TestConfigMessage;
+      const settings = { defaultTarget: url, headers: {}, driver: 'd1' };
+      const load = new WarmUpFirst(workers.run({ ...config, message_count_per_driver: 100 }, settings, 2, true), workers.run(config, { ...settings, firstSeq: 100 }, 2, true));
+      await load.start();
+      const s = load.recorder.snapshot();
+      assert.equal(s.requests_sent, 200);
+      assert.equal(decodeHistogram(s.histogram!).totalCount, 200);
+      assert.deepEqual(load.warmUpCounts, { requests_sent: 100, responses: 100, errors: 0, done: true });
+      const seqs = paths.map((p) => Number(p.split('/')[2])).sort((x, y) => x - y);
+      assert.deepEqual(seqs, Array.from({ length: 300 }, (_, i) => i));
     });
 
     it('stop ends every worker’s share early', async () => {
