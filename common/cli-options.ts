@@ -100,9 +100,9 @@ export function httpUrl(value: string): URL {
   return url;
 }
 
-/** Runs a CLI's main function with the exit-code contract: 0 ok, 1 test failed, 2 usage or runtime error. */
 /**
- * Runs a command's main and exits with its code as soon as it returns: a library's leftover timer
+ * Runs a command's main with the exit-code contract (0 ok, 1 test failed, 2 usage or runtime
+ * error), and exits with its code as soon as it returns: a library's leftover timer
  * or socket (a Kafka client retrying a broker that is gone) must never keep a finished command
  * alive. Standard output and error are synchronous for files and pipes, so nothing is cut short.
  */

@@ -31,6 +31,16 @@ const int = (n: number | null | undefined) => (n === null || n === undefined ? '
 const ms = (n: number | null | undefined) => (n === null || n === undefined ? '–' : n < 10 ? n.toFixed(2) : n < 100 ? n.toFixed(1) : Math.round(n).toString());
 const cssVar = (name: string, fallback: string) => getComputedStyle(document.body).getPropertyValue(name).trim() || fallback;
 
+/** The warm-up (warm_up_count_per_driver): under way, or what it did, apart from the figures. */
+function warmUpLine(t: TestSnapshot): string {
+  const perDriver = t.config.warm_up_count_per_driver;
+  if (!perDriver) return '';
+  const reported = t.per_driver.flatMap((d) => (d.warm_up ? [d.warm_up] : []));
+  const sum = (key: 'requests_sent' | 'responses' | 'errors') => int(reported.reduce((n, w) => n + w[key], 0));
+  const warming = reported.some((w) => !w.done) && t.status === 'running';
+  return `<p class="reason" data-testid="warm-up">${warming ? 'Warming up' : 'Warm-up first, in none of these figures'}: ${int(perDriver)} requests per driver at the test’s pace (${sum('requests_sent')} sent, ${sum('responses')} responses, ${sum('errors')} errors)${warming ? ', not counted' : ''}</p>`;
+}
+
 function tile(id: string, label: string, value: string, unit = ''): string {
   return `<div class="tile"><div class="label">${label}</div><div class="value" data-testid="${id}">${value}${unit ? `<span class="unit"> ${unit}</span>` : ''}</div></div>`;
 }
@@ -90,6 +100,7 @@ function renderFigures(): void {
   <span class="actions">${running ? '<button id="stop">Stop</button>' : ''}${!running && t.status !== 'created' ? '<button id="csv" class="secondary">Export CSV</button>' : ''}</span>
 </div>
 ${result ? `<p class="reason" data-testid="verdict-reason">${escape(result.verdict.reason)}</p>` : ''}
+${warmUpLine(t)}
 ${t.warnings?.length ? `<ul class="warnings" data-testid="warnings">${t.warnings.map((w) => `<li>⚠ ${escape(w)}</li>`).join('')}</ul>` : ''}
 <div class="tiles">${[
     tile('requests-sent', `requests sent of ${int(t.planned_requests)}`, int(a.requests_sent)),
