@@ -65,6 +65,17 @@ describe('with implementations that know only the spec', function () {
     assert.deepEqual([ping.requests_sent, missing.requests_sent, missing.errors], [75, 25, 25]);
   });
 
+  it('a warm-up their driver does not know: ours sends it apart, theirs sends none, and the result says whose figures include a cold start', async () => {
+    const { target, orchestrator } = await oursBesideTheirs('spec-warm-up');
+    const run = await orchestrator.startTest({ test_type: 'TSUNAMI', test_message_delay: 0.01, message_count_per_driver: 100, warm_up_count_per_driver: 50, drivers: 2, target: `${target.url}/ping` });
+    const result = await orchestrator.waitForEnd(run.testId);
+    assert.equal(result.status, 'complete', result.verdict.reason);
+    assert.equal(result.aggregate.requests_sent, 200, 'the measured requests only');
+    assert.equal((await target.counters()).requests_sent, 250, 'our warm-up reached the target; theirs sent none');
+    assert.deepEqual(result.per_driver.find((d) => d.node_id === 'ours')!.warm_up, { requests_sent: 50, responses: 50, errors: 0, done: true });
+    assert.deepEqual(result.warnings.filter((w) => /warm-up/.test(w)), ['theirs: reported no warm-up: its figures include its first requests, sent cold (an agent that does not know warm_up_count_per_driver?).']);
+  });
+
   it('their orchestrator commands our agents: the test runs, and every metrics object holds exactly the spec’s four fields', async () => {
     const kafka = await kafkaBootstrap();
     const prefix = uniquePrefix('spec-orchestrator');
