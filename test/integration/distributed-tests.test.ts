@@ -7,8 +7,8 @@ import { decodeHistogram, mergeHistograms } from '../../protocol/latency-histogr
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { readLatencyLog } from '../../agents/latency-log';
-import { kafkaBootstrap, uniquePrefix } from '../support/kafka-fixture';
-import { startAgents, startOrchestrator, startTargetProcess, tempDir, waitFor, type TargetProcess } from '../support/processes';
+import { startFleet } from '../support/fleet';
+import { tempDir, waitFor, type TargetProcess } from '../support/processes';
 import type { TestResult } from '../../orchestrator/result-model';
 
 async function runToEnd(orchestrator: Orchestrator, definition: LoadTestDefinition): Promise<TestResult> {
@@ -37,17 +37,11 @@ async function assertTargetSaw(target: TargetProcess, result: TestResult): Promi
 
 for (const drivers of [2, 8]) {
   describe(`a distributed test with ${drivers} drivers`, function () {
-    let kafka: string;
-    let prefix: string;
     let target: TargetProcess;
     let orchestrator: Orchestrator;
 
     beforeEach(async function () {
-      kafka = await kafkaBootstrap();
-      prefix = uniquePrefix(`d${drivers}`);
-      target = await startTargetProcess();
-      await startAgents(drivers, 'driver', { kafka, prefix, orchestrator: 'test-orchestrator' });
-      orchestrator = await startOrchestrator(kafka, prefix);
+      ({ target, orchestrator } = await startFleet(`d${drivers}`, drivers));
     });
 
     it('AVALANCHE: every driver sends its requests, and the target’s count equals the drivers’ sum', async () => {
@@ -77,18 +71,8 @@ for (const drivers of [2, 8]) {
 }
 
 describe('request scheduling', function () {
-  let kafka: string;
-  let prefix: string;
-
-  beforeEach(async () => {
-    kafka = await kafkaBootstrap();
-    prefix = uniquePrefix('sched');
-  });
-
   it('the throughput cap holds each driver to target_throughput, not in bursts at the start', async () => {
-    const target = await startTargetProcess();
-    await startAgents(2, 'capped', { kafka, prefix, orchestrator: 'test-orchestrator' });
-    const orchestrator = await startOrchestrator(kafka, prefix);
+    const { target, orchestrator } = await startFleet('capped', 2);
     const cap = 100;
     const count = 150;
     const result = await runToEnd(orchestrator, { test_type: 'AVALANCHE', message_count_per_driver: count, concurrency: 8, target_throughput: cap, drivers: 2, target: `${target.url}/ping` });
@@ -104,9 +88,7 @@ describe('request scheduling', function () {
   });
 
   it('TSUNAMI is an open schedule: a slow target does not slow the sending', async () => {
-    const target = await startTargetProcess(['--latency', '200']);
-    await startAgents(1, 'open', { kafka, prefix, orchestrator: 'test-orchestrator' });
-    const orchestrator = await startOrchestrator(kafka, prefix);
+    const { target, orchestrator } = await startFleet('open', 1, { targetArgs: ['--latency', '200'] });
     const result = await runToEnd(orchestrator, { test_type: 'TSUNAMI', test_message_delay: 0.01, message_count_per_driver: 30, drivers: 1, target: `${target.url}/ping` });
     assertCountsAddUp(result, 30, 1);
     const [d] = result.per_driver;
@@ -118,9 +100,7 @@ describe('request scheduling', function () {
   it('latency is counted from each request’s due time: a wait for a connection shows in the corrected figures only', async () => {
     // One connection and a 100 ms target: at 50 req/s the requests wait for the connection,
     // and that wait counts in the corrected latency.
-    const target = await startTargetProcess(['--latency', '100']);
-    await startAgents(1, 'co', { kafka, prefix, orchestrator: 'test-orchestrator' });
-    const orchestrator = await startOrchestrator(kafka, prefix);
+    const { target, orchestrator } = await startFleet('co', 1, { targetArgs: ['--latency', '100'] });
     const result = await runToEnd(orchestrator, { test_type: 'TSUNAMI', test_message_delay: 0.02, message_count_per_driver: 20, max_connections: 1, drivers: 1, target: `${target.url}/ping` });
     const a = result.aggregate;
     // Relative bounds only: on a shared machine any single latency may stretch, but the waiting for
@@ -132,11 +112,7 @@ describe('request scheduling', function () {
 
 describe('what drivers measure about themselves', function () {
   it('TSUNAMI with too few connections for a target stall: the wait is counted, warned about, and shows in the corrected percentiles only', async () => {
-    const kafka = await kafkaBootstrap();
-    const prefix = uniquePrefix('stall');
-    const target = await startTargetProcess();
-    await startAgents(1, 'stall', { kafka, prefix, orchestrator: 'test-orchestrator' });
-    const orchestrator = await startOrchestrator(kafka, prefix);
+    const { target, orchestrator } = await startFleet('stall', 1);
     // 200 requests per second on at most 2 connections: plenty, until the target stalls.
     const run = await orchestrator.startTest({ test_type: 'TSUNAMI', test_message_delay: 0.005, max_connections: 2, message_count_per_driver: 600, drivers: 1, target: `${target.url}/ping` }, { waitForDriversMs: 30_000 });
     await waitFor(() => run.snapshot().aggregate.requests_sent > 100, 'the run to be under way');
@@ -160,12 +136,8 @@ describe('what drivers measure about themselves', function () {
   });
 
   it('with --latency-log, every latency is written for exact offline percentiles', async () => {
-    const kafka = await kafkaBootstrap();
-    const prefix = uniquePrefix('rawlog');
     const logs = tempDir('latency-log');
-    const target = await startTargetProcess(['--jitter', '5']);
-    await startAgents(1, 'rawlog', { kafka, prefix, orchestrator: 'test-orchestrator', extraArgs: ['--latency-log', logs] });
-    const orchestrator = await startOrchestrator(kafka, prefix);
+    const { target, orchestrator } = await startFleet('rawlog', 1, { targetArgs: ['--jitter', '5'], agentArgs: ['--latency-log', logs] });
     const result = await runToEnd(orchestrator, { test_type: 'AVALANCHE', message_count_per_driver: 1000, concurrency: 8, drivers: 1, target: `${target.url}/ping` });
     const raw = readLatencyLog(readFileSync(join(logs, `rawlog-1-${result.test_id}.u32`)));
     assert.equal(raw.length, 1000);
@@ -179,11 +151,7 @@ describe('what drivers measure about themselves', function () {
 
 describe('errors', function () {
   it('an injected error rate is counted by kind and status code, and fails an error-rate threshold', async () => {
-    const kafka = await kafkaBootstrap();
-    const prefix = uniquePrefix('errors');
-    const target = await startTargetProcess(['--error-rate', '0.3']);
-    await startAgents(2, 'errors', { kafka, prefix, orchestrator: 'test-orchestrator' });
-    const orchestrator = await startOrchestrator(kafka, prefix);
+    const { target, orchestrator } = await startFleet('errors', 2, { targetArgs: ['--error-rate', '0.3'] });
     const result = await runToEnd(orchestrator, { test_type: 'AVALANCHE', message_count_per_driver: 500, concurrency: 4, drivers: 2, target: `${target.url}/ping`, thresholds: { error_rate: 0.05 } });
     const a = result.aggregate;
     assert.equal(a.requests_sent, 1000);
@@ -201,11 +169,7 @@ describe('errors', function () {
 
 describe('global percentiles', function () {
   it('are those of all drivers’ latencies pooled: one slow driver among fast ones is not averaged away', async () => {
-    const kafka = await kafkaBootstrap();
-    const prefix = uniquePrefix('pool');
-    const target = await startTargetProcess(['--driver-latency', 'pool-3=40']);
-    await startAgents(3, 'pool', { kafka, prefix, orchestrator: 'test-orchestrator' });
-    const orchestrator = await startOrchestrator(kafka, prefix);
+    const { target, orchestrator } = await startFleet('pool', 3, { targetArgs: ['--driver-latency', 'pool-3=40'] });
     const result = await runToEnd(orchestrator, { test_type: 'AVALANCHE', message_count_per_driver: 300, concurrency: 4, drivers: 3, target: `${target.url}/ping` });
     assertCountsAddUp(result, 300, 3);
     const slow = result.per_driver.find((d) => d.node_id === 'pool-3')!;
@@ -234,11 +198,7 @@ describe('tests back to back on the same drivers', function () {
   // test's end a heartbeat naming it is in flight beside that report; the next test may be
   // created before the orchestrator reads it.
   it('each completes with every request: the last test’s heartbeat does not end a driver’s part in the next', async () => {
-    const kafka = await kafkaBootstrap();
-    const prefix = uniquePrefix('back-to-back');
-    const target = await startTargetProcess();
-    await startAgents(2, 'again', { kafka, prefix, orchestrator: 'test-orchestrator' });
-    const orchestrator = await startOrchestrator(kafka, prefix);
+    const { target, orchestrator } = await startFleet('again', 2);
     for (let i = 0; i < 10; i++) {
       const result = await runToEnd(orchestrator, { test_type: 'AVALANCHE', message_count_per_driver: 20, concurrency: 2, drivers: 2, target: `${target.url}/ping` });
       assert.equal(result.verdict.passed, true, `test ${i + 1} of 10: ${result.verdict.reason}`);

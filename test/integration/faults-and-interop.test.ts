@@ -8,6 +8,7 @@ import { KafkaBus } from '../../protocol/kafka-bus';
 import type { BusMessage } from '../../protocol/message-bus';
 import { signCommand } from '../../protocol/command-signature';
 import { parseMetrics, topicNames, type MetricsMessage } from '../../protocol/wire-protocol';
+import { startFleet } from '../support/fleet';
 import { kafkaBootstrap, uniquePrefix } from '../support/kafka-fixture';
 import { quietLogger, startAgent, startAgents, startOrchestrator, startTargetProcess, stopOrchestrator, tempDir, waitFor } from '../support/processes';
 import type { DriverInfo } from '../../orchestrator/result-model';
@@ -18,11 +19,7 @@ async function rawBus(kafka: string): Promise<KafkaBus> {
 
 describe('a driver lost mid-test', function () {
   it('is marked lost 3 s after its last heartbeat; the test ends incomplete with what it reported, and does not pass', async () => {
-    const kafka = await kafkaBootstrap();
-    const prefix = uniquePrefix('kill');
-    const target = await startTargetProcess();
-    const [survivor, victim] = await startAgents(2, 'kill', { kafka, prefix, orchestrator: 'test-orchestrator' });
-    const orchestrator = await startOrchestrator(kafka, prefix, { lostGraceMs: 3000 });
+    const { target, agents: [survivor, victim], orchestrator } = await startFleet('kill', 2, { orchestrator: { lostGraceMs: 3000 } });
     const count = 400;
     const run = await orchestrator.startTest({ test_type: 'TSUNAMI', test_message_delay: 0.02, message_count_per_driver: count, drivers: 2, target: `${target.url}/ping` }, { waitForDriversMs: 30_000 });
     await waitFor(() => run.snapshot().per_driver.find((d) => d.node_id === victim.id && (d.requests_sent ?? 0) > 0), 'the victim’s first report');
@@ -53,12 +50,8 @@ describe('a driver lost mid-test', function () {
 
 describe('malformed messages', function () {
   it('on every topic are skipped, with the reason logged, while a test keeps running', async () => {
-    const kafka = await kafkaBootstrap();
-    const prefix = uniquePrefix('garbage');
+    const { kafka, prefix, target, agents, orchestrator } = await startFleet('garbage', 2);
     const topics = topicNames(prefix);
-    const target = await startTargetProcess();
-    const agents = await startAgents(2, 'garbage', { kafka, prefix, orchestrator: 'test-orchestrator' });
-    const orchestrator = await startOrchestrator(kafka, prefix);
     const bus = await rawBus(kafka);
     try {
       const count = 100;
