@@ -74,8 +74,8 @@ export function summaryTable(r: TestResult): string {
   }
   const warmUp = r.config.warm_up_count_per_driver;
   if (warmUp) {
-    const done = r.per_driver.map((d) => d.warm_up).filter((w) => w !== null);
-    const sum = (key: 'requests_sent' | 'responses' | 'errors') => int(done.reduce((a, w) => a + w[key], 0));
+    const reported = r.per_driver.flatMap((d) => (d.warm_up ? [d.warm_up] : []));
+    const sum = (key: 'requests_sent' | 'responses' | 'errors') => int(reported.reduce((a, w) => a + w[key], 0));
     lines.push(`Warm-up first, in none of these figures: ${int(warmUp)} requests per driver at the test's pace (${sum('requests_sent')} sent, ${sum('responses')} responses, ${sum('errors')} errors)`);
   }
   if (r.per_request?.length) lines.push('', ...requestTable(r));
