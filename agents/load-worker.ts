@@ -9,15 +9,19 @@ import type { WorkerPart } from './merged-recorder';
 import { shareOfPlan } from './plan-share';
 import { planFor } from './request-plan';
 
-export interface RunCommand {
-  type: 'run';
-  config: TestConfigMessage;
+/** What every worker of a driver's test shares besides the config. */
+export interface RunSettings {
   defaultTarget: string;
   headers: Record<string, string>;
   driver: string;
   trustedCa?: string[];
   /** `{seq}` of the driver's first request (after a warm-up's) */
   firstSeq?: number;
+}
+
+export interface RunCommand extends RunSettings {
+  type: 'run';
+  config: TestConfigMessage;
   index: number;
   of: number;
   /** epoch milliseconds at which every worker starts */

@@ -5,20 +5,12 @@ import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import type { TestConfigMessage } from '../protocol/wire-protocol';
 import type { Logger } from '../common/logger';
-import type { FromWorker, RunCommand, ToWorker } from './load-worker';
+import type { FromWorker, RunCommand, RunSettings, ToWorker } from './load-worker';
 import type { LoadRun } from './load-run';
 import { MergedRecorder, type WorkerPart } from './merged-recorder';
 
 /** A moment for every worker to receive its share before the common start. */
 const START_DELAY_MS = 20;
-
-export interface RunSettings {
-  defaultTarget: string;
-  headers: Record<string, string>;
-  driver: string;
-  trustedCa?: string[];
-  firstSeq?: number;
-}
 
 export class LoadWorkers {
   private closing = false;

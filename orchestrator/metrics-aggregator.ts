@@ -151,6 +151,8 @@ export function aggregate(drivers: { stats: DriverStats; report: DriverReport | 
   }
   const requests = sum((s) => s.requests_sent);
   const errors = sum((s) => s.errors);
+  const warmUps = reporting.flatMap((d) => (d.stats.warm_up ? [d.stats.warm_up] : []));
+  const warmUpSum = (key: 'requests_sent' | 'responses' | 'errors') => warmUps.reduce((a, w) => a + w[key], 0);
   return {
     drivers: drivers.length,
     drivers_reporting: reporting.length,
@@ -167,6 +169,9 @@ export function aggregate(drivers: { stats: DriverStats; report: DriverReport | 
     uncorrected: combineLatency(reporting.map((d) => ({ histogram: d.report!.uncorrectedHistogram, summary: d.stats.uncorrected }))),
     error_kinds: errorKinds,
     status_codes: statusCodes,
+    warm_up: warmUps.length
+      ? { requests_sent: warmUpSum('requests_sent'), responses: warmUpSum('responses'), errors: warmUpSum('errors'), warming: warmUps.filter((w) => !w.done).length }
+      : null,
   };
 }
 

@@ -412,6 +412,7 @@ export class Orchestrator extends EventEmitter<OrchestratorEvents> {
         uncorrected: null,
         error_kinds: {},
         status_codes: {},
+        warm_up: null,
       },
       per_driver: [],
       warnings: [],

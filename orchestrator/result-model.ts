@@ -88,6 +88,16 @@ export interface AggregateStats {
   uncorrected: LatencySummary | null;
   error_kinds: Record<string, number>;
   status_codes: Record<string, number>;
+  /** the drivers' warm-ups added up, apart from every figure above; null when none reported one */
+  warm_up: WarmUpTotals | null;
+}
+
+export interface WarmUpTotals {
+  requests_sent: number;
+  responses: number;
+  errors: number;
+  /** drivers still in their warm-up */
+  warming: number;
 }
 
 export interface TimePoint {

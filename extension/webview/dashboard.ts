@@ -35,10 +35,9 @@ const cssVar = (name: string, fallback: string) => getComputedStyle(document.bod
 function warmUpLine(t: TestSnapshot): string {
   const perDriver = t.config.warm_up_count_per_driver;
   if (!perDriver) return '';
-  const reported = t.per_driver.flatMap((d) => (d.warm_up ? [d.warm_up] : []));
-  const sum = (key: 'requests_sent' | 'responses' | 'errors') => int(reported.reduce((n, w) => n + w[key], 0));
-  const warming = reported.some((w) => !w.done) && t.status === 'running';
-  return `<p class="reason" data-testid="warm-up">${warming ? 'Warming up' : 'Warm-up first, in none of these figures'}: ${int(perDriver)} requests per driver at the test’s pace (${sum('requests_sent')} sent, ${sum('responses')} responses, ${sum('errors')} errors)${warming ? ', not counted' : ''}</p>`;
+  const w = t.aggregate.warm_up ?? { requests_sent: 0, responses: 0, errors: 0, warming: 0 };
+  const warming = w.warming > 0 && t.status === 'running';
+  return `<p class="reason" data-testid="warm-up">${warming ? 'Warming up' : 'Warm-up first, in none of these figures'}: ${int(perDriver)} requests per driver at the test’s pace (${int(w.requests_sent)} sent, ${int(w.responses)} responses, ${int(w.errors)} errors)${warming ? ', not counted' : ''}</p>`;
 }
 
 function tile(id: string, label: string, value: string, unit = ''): string {

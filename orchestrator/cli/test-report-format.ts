@@ -11,10 +11,9 @@ export function progressLine(s: TestSnapshot, kafka?: BusHealth): string {
   const a = s.aggregate;
   const running = s.per_driver.filter((d) => d.state === 'running').length;
   const lat = a.latency;
-  const warming = s.per_driver.flatMap((d) => (d.warm_up && !d.warm_up.done ? [d.warm_up] : []));
   return [
     `${s.elapsed_s.toFixed(0).padStart(4)}s`,
-    warming.length ? `warming up on ${warming.length}: ${int(warming.reduce((n, w) => n + w.requests_sent, 0))} sent, not counted` : '',
+    a.warm_up?.warming ? `warming up on ${a.warm_up.warming}: ${int(a.warm_up.requests_sent)} sent, not counted` : '',
     `drivers ${running}/${s.participants.length} running`,
     `planned ${int(s.planned_requests)}`,
     `sent ${int(a.requests_sent).padStart(9)}`,
@@ -74,9 +73,8 @@ export function summaryTable(r: TestResult): string {
   }
   const warmUp = r.config.warm_up_count_per_driver;
   if (warmUp) {
-    const reported = r.per_driver.flatMap((d) => (d.warm_up ? [d.warm_up] : []));
-    const sum = (key: 'requests_sent' | 'responses' | 'errors') => int(reported.reduce((a, w) => a + w[key], 0));
-    lines.push(`Warm-up first, in none of these figures: ${int(warmUp)} requests per driver at the test's pace (${sum('requests_sent')} sent, ${sum('responses')} responses, ${sum('errors')} errors)`);
+    const w = a.warm_up ?? { requests_sent: 0, responses: 0, errors: 0 };
+    lines.push(`Warm-up first, in none of these figures: ${int(warmUp)} requests per driver at the test's pace (${int(w.requests_sent)} sent, ${int(w.responses)} responses, ${int(w.errors)} errors)`);
   }
   if (r.per_request?.length) lines.push('', ...requestTable(r));
   if (r.server) lines.push('', ...serverTable(r));

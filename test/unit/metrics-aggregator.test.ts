@@ -44,6 +44,15 @@ function combine(messages: MetricsMessage[]) {
 }
 
 describe('aggregation across drivers', () => {
+  it('warm-ups add up apart from the figures, with how many drivers are still warming', () => {
+    const a = { ...reportFrom('a', [1000, 2000]), warm_up: { requests_sent: 50, responses: 49, errors: 1, done: true } };
+    const b = { ...reportFrom('b', []), requests_sent: 0, responses: 0, warm_up: { requests_sent: 20, responses: 20, errors: 0, done: false } };
+    const result = combine([a, b, reportFrom('c', [1000])]);
+    assert.deepEqual(result.warm_up, { requests_sent: 70, responses: 69, errors: 1, warming: 1 });
+    assert.equal(result.requests_sent, 3, 'the warm-ups are in no figure');
+    assert.equal(combine([reportFrom('c', [1000])]).warm_up, null, 'none reported: null');
+  });
+
   it('global percentiles are those of all drivers’ latencies pooled, within the histogram’s precision', () => {
     const fastA = range(3000, 800, 2000); // 0.8–2 ms
     const fastB = range(3000, 900, 2500);

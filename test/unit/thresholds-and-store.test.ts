@@ -18,6 +18,7 @@ const stats = (over: Partial<AggregateStats> = {}): AggregateStats => ({
   uncorrected: null,
   error_kinds: {},
   status_codes: {},
+  warm_up: null,
   ...over,
 });
 
