@@ -32,6 +32,8 @@ export interface DefinitionRequest {
 export interface ServerLimit {
   max?: number;
   min?: number;
+  /** without samples the limit is not judged, instead of failing the test */
+  optional?: boolean;
 }
 
 /** A Prometheus the orchestrator asks during the test, and what it asks. */

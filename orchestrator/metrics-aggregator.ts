@@ -151,6 +151,9 @@ export function aggregate(drivers: { stats: DriverStats; report: DriverReport | 
   }
   const requests = sum((s) => s.requests_sent);
   const errors = sum((s) => s.errors);
+  // A driver that sends no error counts is unknown, not error-free: the rate is made of the others.
+  const errorsUnknown = reporting.filter((d) => d.stats.errors === null);
+  const requestsUnknown = errorsUnknown.reduce((a, d) => a + (d.stats.requests_sent ?? 0), 0);
   const warmUps = reporting.flatMap((d) => (d.stats.warm_up ? [d.stats.warm_up] : []));
   const warmUpSum = (key: 'requests_sent' | 'responses' | 'errors') => warmUps.reduce((a, w) => a + w[key], 0);
   return {
@@ -159,7 +162,10 @@ export function aggregate(drivers: { stats: DriverStats; report: DriverReport | 
     requests_sent: requests,
     responses: sum((s) => s.responses),
     errors,
-    error_rate: requests > 0 ? errors / requests : 0,
+    error_rate: requests - requestsUnknown > 0 ? errors / (requests - requestsUnknown) : 0,
+    errors_unknown_from: errorsUnknown.map((d) => d.stats.node_id),
+    requests_with_unknown_errors: requestsUnknown,
+    histogram_missing_from: reporting.filter((d) => !d.report!.histogram && d.stats.latency).map((d) => d.stats.node_id),
     rate: sum((s) => (s.state === 'running' ? s.rate : 0)),
     latency: merged
       ? merged.totalCount > 0

@@ -1,6 +1,7 @@
 // Server-side figures during a test: every second, each named PromQL query of the definition is
 // asked of Prometheus' HTTP API (an instant query), and its series is kept beside the drivers'.
-// Prometheus being away or a query being wrong never fails a test: it becomes a warning.
+// Prometheus being away or a query being wrong becomes a warning; a server threshold without
+// samples fails the test unless it is optional (thresholds.ts).
 import { errorMessage } from '../common/logger';
 import type { PrometheusSource } from './loadtest-definition';
 import type { ServerMetrics, ServerQuerySummary } from './result-model';
@@ -10,7 +11,7 @@ const POLL_MS = 1000;
 const QUERY_TIMEOUT_MS = 900;
 
 /** A query's figures so far; the mean is made from the sum when asked. */
-type QuerySeries = Omit<ServerQuerySummary, 'mean'> & { sum: number };
+type QuerySeries = Omit<ServerQuerySummary, 'mean'> & { sum: number; emptyAnswers: number };
 
 type PrometheusAnswer =
   | { status: 'success'; data: { resultType: 'vector'; result: { metric: Record<string, string>; value: [number, string] }[] } | { resultType: 'scalar'; result: [number, string] } }
@@ -38,7 +39,7 @@ export class PrometheusWatcher {
   private readonly problems = new Map<string, string>();
 
   constructor(private readonly source: PrometheusSource) {
-    this.series = Object.entries(source.queries).map(([name, query]) => ({ name, query, samples: 0, last: null, min: null, max: null, sum: 0 }));
+    this.series = Object.entries(source.queries).map(([name, query]) => ({ name, query, samples: 0, last: null, min: null, max: null, sum: 0, emptyAnswers: 0 }));
   }
 
   start(): void {
@@ -83,6 +84,7 @@ export class PrometheusWatcher {
           if (answer.status === 'rejected') throw answer.reason;
           const { value, series } = valueOf(answer.value);
           if (series > 1) this.problems.set(s.name, `${s.name}: the query gives ${series} series and the first is kept; aggregate it (sum, max, avg) to one number`);
+          if (series === 0) s.emptyAnswers++;
           if (value === null) continue;
           s.samples++;
           s.last = value;
@@ -104,7 +106,11 @@ export class PrometheusWatcher {
   }
 
   summary(): ServerMetrics {
-    const queries: ServerQuerySummary[] = this.series.map(({ sum, ...s }) => ({ ...s, mean: s.samples ? sum / s.samples : null }));
-    return { url: this.source.url, queries, warnings: [...this.problems.values()] };
+    const queries: ServerQuerySummary[] = this.series.map(({ sum, emptyAnswers: _, ...s }) => ({ ...s, mean: s.samples ? sum / s.samples : null }));
+    // An empty answer is Prometheus saying "no such series": a misspelt metric or label looks exactly like this.
+    const empty = this.series
+      .filter((s) => s.samples === 0 && s.emptyAnswers > 0)
+      .map((s) => `${s.name}: the query \`${s.query}\` gave an empty result in all ${s.emptyAnswers} answers; check its metric name and labels in Prometheus`);
+    return { url: this.source.url, queries, warnings: [...this.problems.values(), ...empty] };
   }
 }

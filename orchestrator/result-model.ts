@@ -80,8 +80,16 @@ export interface AggregateStats {
   drivers_reporting: number;
   requests_sent: number;
   responses: number;
+  /** errors counted by the drivers that count them (see errors_unknown_from) */
   errors: number;
+  /** errors ÷ requests of the drivers that count errors; 0 when none does (then errors_unknown_from names them all) */
   error_rate: number;
+  /** drivers whose reports carry no error counts (other implementations): their errors are unknown, not zero */
+  errors_unknown_from: string[];
+  /** the requests those drivers sent, left out of error_rate */
+  requests_with_unknown_errors: number;
+  /** drivers with latency figures but no histogram: percentiles across them are estimates (latency.approximate) */
+  histogram_missing_from: string[];
   /** responses per second, summed over drivers */
   rate: number;
   latency: LatencySummary | null;
@@ -179,13 +187,15 @@ export interface TestSnapshot {
 }
 
 export interface ThresholdCheck {
-  /** a threshold's field name, or `default_error_rate` when the definition set none */
+  /** a threshold's field name, or `default_error_rate` when the definition sets no error_rate */
   name: string;
   limit: number;
   actual: number | null;
   passed: boolean;
-  /** a server-side limit without data (Prometheus away): not judged, and said so */
+  /** an optional server-side limit without data (Prometheus away): not judged, and said so */
   skipped?: boolean;
+  /** judged on percentiles estimated from drivers that sent no histogram */
+  approximate?: boolean;
   /** e.g. "p99 latency 12.3 ms <= 250 ms" */
   text: string;
 }

@@ -1,64 +1,103 @@
-// Pass or fail: a test's final figures against the limits its definition sets.
+// Pass or fail: a test's final figures against the limits its definition sets. No limit passes on
+// no evidence: a figure nobody measured fails its limit (a server limit may be marked optional),
+// and a figure estimated rather than measured says so in its line.
 import type { AggregateStats, ServerMetrics, ThresholdCheck, ThresholdResult } from './result-model';
 import type { Thresholds } from './loadtest-definition';
 
-/** The error-rate limit of a test whose definition sets no thresholds at all. */
+/** The error-rate limit of every test whose definition does not set `thresholds.error_rate` itself. */
 export const DEFAULT_ERROR_RATE = 0.01;
 
-type Rule = { label: string; unit: string; read: (s: AggregateStats) => number | null; atLeast?: boolean };
+type ClientLimit = Exclude<keyof Thresholds, 'server'>;
+type Rule = { label: string; unit: string; read: (s: AggregateStats) => number | null; atLeast?: boolean; latency?: boolean };
 
-const RULES: Record<Exclude<keyof Thresholds, 'server'>, Rule> = {
-  mean_latency_ms: { label: 'mean latency', unit: ' ms', read: (s) => s.latency?.mean ?? null },
-  median_latency_ms: { label: 'median latency', unit: ' ms', read: (s) => s.latency?.median ?? null },
-  p90_latency_ms: { label: 'p90 latency', unit: ' ms', read: (s) => s.latency?.p90 ?? null },
-  p95_latency_ms: { label: 'p95 latency', unit: ' ms', read: (s) => s.latency?.p95 ?? null },
-  p99_latency_ms: { label: 'p99 latency', unit: ' ms', read: (s) => s.latency?.p99 ?? null },
-  max_latency_ms: { label: 'max latency', unit: ' ms', read: (s) => s.latency?.max ?? null },
-  error_rate: { label: 'error rate', unit: '', read: (s) => (s.requests_sent > 0 ? s.error_rate : null) },
+const RULES: Record<ClientLimit, Rule> = {
+  mean_latency_ms: { label: 'mean latency', unit: ' ms', read: (s) => s.latency?.mean ?? null, latency: true },
+  median_latency_ms: { label: 'median latency', unit: ' ms', read: (s) => s.latency?.median ?? null, latency: true },
+  p90_latency_ms: { label: 'p90 latency', unit: ' ms', read: (s) => s.latency?.p90 ?? null, latency: true },
+  p95_latency_ms: { label: 'p95 latency', unit: ' ms', read: (s) => s.latency?.p95 ?? null, latency: true },
+  p99_latency_ms: { label: 'p99 latency', unit: ' ms', read: (s) => s.latency?.p99 ?? null, latency: true },
+  max_latency_ms: { label: 'max latency', unit: ' ms', read: (s) => s.latency?.max ?? null, latency: true },
+  error_rate: { label: 'error rate', unit: '', read: (s) => s.error_rate },
   min_throughput: { label: 'throughput', unit: ' req/s', read: () => null, atLeast: true },
 };
 
+const round = (n: number) => Math.round(n * 1000) / 1000;
+const percent = (n: number) => `${Math.round(n * 100_000) / 1000}%`;
+const names = (ids: string[]) => (ids.length > 3 ? `${ids.slice(0, 3).join(', ')} and ${ids.length - 3} more` : ids.join(', '));
+
 /**
- * `throughput` is responses per second over the whole test, which the caller computes. With no
- * thresholds, the default error-rate limit is the one check.
+ * `throughput` is responses per second over the whole test, which the caller computes. The error
+ * rate is always judged: against the file's `error_rate`, or else the default limit.
  */
 export function evaluateThresholds(thresholds: Thresholds | undefined, stats: AggregateStats, throughput: number, server?: ServerMetrics): ThresholdResult {
-  const checks: ThresholdCheck[] = [];
   const { server: serverLimits, ...clientLimits } = thresholds ?? {};
-  const given = Object.entries(clientLimits) as [Exclude<keyof Thresholds, 'server'>, number][];
-  if (given.length === 0) {
-    const actual = stats.requests_sent > 0 ? stats.error_rate : null;
-    const shown = actual === null ? 'no data' : `${Math.round(actual * 100_000) / 1000}%`;
-    checks.push({ name: 'default_error_rate', limit: DEFAULT_ERROR_RATE, actual, passed: actual !== null && actual <= DEFAULT_ERROR_RATE, text: `error rate ${shown} <= ${DEFAULT_ERROR_RATE * 100}% (default limit: the test sets no thresholds)` });
-  }
+  const given = Object.entries(clientLimits) as [ClientLimit, number][];
+  const checks: ThresholdCheck[] = [];
+  if (clientLimits.error_rate === undefined) checks.push(errorRateCheck(DEFAULT_ERROR_RATE, stats, true));
   for (const [name, limit] of given) {
+    if (name === 'error_rate') {
+      checks.push(errorRateCheck(limit, stats, false));
+      continue;
+    }
     const rule = RULES[name];
     const actual = name === 'min_throughput' ? throughput : rule.read(stats);
     // No measurement at all (nothing answered) fails a limit: a test cannot pass on no evidence.
     const passed = actual !== null && (rule.atLeast ? actual >= limit : actual <= limit);
-    const shown = actual === null ? 'no data' : `${Math.round(actual * 1000) / 1000}${rule.unit}`;
-    checks.push({ name, limit, actual, passed, text: `${rule.label} ${shown} ${rule.atLeast ? '>=' : '<='} ${limit}${rule.unit}` });
+    const shown = actual === null ? 'no data' : `${round(actual)}${rule.unit}`;
+    const estimated = rule.latency && actual !== null && stats.latency?.approximate ? approximateNote(stats) : '';
+    checks.push({ name, limit, actual, passed, text: `${rule.label} ${shown} ${rule.atLeast ? '>=' : '<='} ${limit}${rule.unit}${estimated}`, ...(estimated ? { approximate: true } : {}) });
   }
   checks.push(...serverChecks(serverLimits, server));
   return { passed: checks.every((c) => c.passed), checks };
 }
 
-const round = (n: number) => Math.round(n * 1000) / 1000;
+function approximateNote(stats: AggregateStats): string {
+  const from = stats.histogram_missing_from;
+  return ` (approximate: ${from.length ? `${names(from)} sent no histogram` : 'some drivers sent no histogram'}, so the percentile is estimated from their own figures)`;
+}
+
+/**
+ * Errors are judged on the drivers that count them. A driver that sends no error counts is
+ * unknown, not error-free: the line names it, and with no driver counting errors the limit fails.
+ */
+function errorRateCheck(limit: number, stats: AggregateStats, byDefault: boolean): ThresholdCheck {
+  const unknown = stats.errors_unknown_from;
+  const counted = stats.requests_sent - stats.requests_with_unknown_errors;
+  const actual = counted > 0 && unknown.length < stats.drivers_reporting ? stats.error_rate : null;
+  const shown = actual === null ? (unknown.length ? `unknown (${names(unknown)} sent no error counts)` : 'no data') : percent(actual);
+  const partly = actual !== null && unknown.length ? ` (judged on the drivers that count errors; ${names(unknown)} sent none)` : '';
+  const why = byDefault ? ' (default limit; set thresholds.error_rate to change it)' : '';
+  return {
+    name: byDefault ? 'default_error_rate' : 'error_rate',
+    limit,
+    actual,
+    passed: actual !== null && actual <= limit,
+    text: `error rate ${shown} <= ${percent(limit)}${why}${partly}`,
+  };
+}
 
 /**
  * A server-side limit holds when every sample of its query stayed within it. Without samples
- * (Prometheus away, or the query never gave a number) it is not judged: the test's warnings say why.
+ * (Prometheus away, an empty answer, a misspelt metric) it fails, unless the file marks it
+ * `optional`: then it is not judged, and said so.
  */
 function serverChecks(limits: Thresholds['server'], server: ServerMetrics | undefined): ThresholdCheck[] {
   const checks: ThresholdCheck[] = [];
   for (const [name, limit] of Object.entries(limits ?? {})) {
     const q = server?.queries.find((s) => s.name === name);
-    for (const [bound, value] of Object.entries(limit) as ['max' | 'min', number][]) {
+    const bounds = (['max', 'min'] as const).filter((b) => limit[b] !== undefined);
+    for (const bound of bounds) {
+      const value = limit[bound]!;
       const actual = q && q.samples > 0 ? (bound === 'max' ? q.max : q.min) : null;
       const op = bound === 'max' ? '<=' : '>=';
       const label = `server ${name} (${bound === 'max' ? 'highest' : 'lowest'} sample)`;
       if (actual === null) {
-        checks.push({ name: `server.${name}.${bound}`, limit: value, actual: null, passed: true, skipped: true, text: `${label} not judged: no data from Prometheus ${op} ${value}` });
+        const why = !server ? 'no data from Prometheus' : !q ? 'no such query in prometheus.queries' : 'no sample from Prometheus (see the warnings)';
+        checks.push(
+          limit.optional
+            ? { name: `server.${name}.${bound}`, limit: value, actual: null, passed: true, skipped: true, text: `${label} not judged (optional): ${why} ${op} ${value}` }
+            : { name: `server.${name}.${bound}`, limit: value, actual: null, passed: false, text: `${label} ${why} ${op} ${value} (mark the limit "optional": true to let the test pass without it)` },
+        );
         continue;
       }
       const passed = bound === 'max' ? actual <= value : actual >= value;

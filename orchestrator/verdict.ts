@@ -1,12 +1,13 @@
 // Pass or fail. A test passes only when it is complete (every participant's final report arrived
 // and the requests reported equal the plan) and its thresholds hold. Thresholds add to that rule,
-// never replace it; with none, a default error-rate limit applies, and a test in which every
-// request failed never passes.
+// never replace it; the error rate is always judged (the file's error_rate, else a default
+// limit), and a test in which every request failed never passes.
 import type { AggregateStats, DriverEnding, FinalStatus, ServerMetrics, ThresholdResult, Verdict } from './result-model';
-import { evaluateThresholds, DEFAULT_ERROR_RATE } from './thresholds';
+import { evaluateThresholds } from './thresholds';
 import type { Thresholds } from './loadtest-definition';
 
 const int = (n: number) => Math.round(n).toLocaleString('en-US');
+const percent = (n: number) => `${Math.round(n * 100_000) / 1000}%`;
 const clock = (ms: number) => new Date(ms).toISOString().slice(11, 19);
 
 export interface VerdictInput {
@@ -37,15 +38,18 @@ export function judge(input: VerdictInput): { verdict: Verdict; thresholds: Thre
     const who = input.ending.map(describeEnding).join('; ');
     return { thresholds, verdict: { passed: false, reason: `FAILED: incomplete, ${counted} reported${who ? `: ${who}` : ''}` } };
   }
-  if (a.requests_sent > 0 && a.errors >= a.requests_sent) return { thresholds, verdict: { passed: false, reason: `FAILED: every one of ${int(a.requests_sent)} requests failed` } };
+  const countedRequests = a.requests_sent - a.requests_with_unknown_errors;
+  if (countedRequests > 0 && a.errors >= countedRequests) return { thresholds, verdict: { passed: false, reason: `FAILED: every one of ${int(countedRequests)} requests failed` } };
   const failed = thresholds.checks.filter((c) => !c.passed);
   if (failed.length) return { thresholds, verdict: { passed: false, reason: `FAILED: ${failed.map((c) => c.text).join('; ')}` } };
-  const judged = thresholds.checks.filter((c) => !c.skipped && c.name !== 'default_error_rate').length;
+  const errorCheck = thresholds.checks.find((c) => c.name === 'default_error_rate' || c.name === 'error_rate')!;
+  const others = thresholds.checks.filter((c) => !c.skipped && c !== errorCheck).length;
   const skipped = thresholds.checks.filter((c) => c.skipped).length;
+  const approximate = thresholds.checks.filter((c) => c.approximate).length;
   const limits = [
-    thresholds.checks.some((c) => c.name === 'default_error_rate') ? `error rate within the default limit of ${DEFAULT_ERROR_RATE * 100}%` : '',
-    judged ? `${judged} threshold${judged === 1 ? '' : 's'} met` : '',
-    skipped ? `${skipped} not judged (no data from Prometheus)` : '',
+    `error rate ${percent(errorCheck.actual!)} within ${errorCheck.name === 'default_error_rate' ? 'the default limit' : 'its limit'} of ${percent(errorCheck.limit)}${a.errors_unknown_from.length ? ` (errors unknown for ${a.errors_unknown_from.join(', ')})` : ''}`,
+    others ? `${others} other threshold${others === 1 ? '' : 's'} met${approximate ? ` (${approximate} on approximate percentiles: ${a.histogram_missing_from.join(', ')} sent no histogram)` : ''}` : '',
+    skipped ? `${skipped} optional not judged (no data from Prometheus)` : '',
   ]
     .filter(Boolean)
     .join(', ');

@@ -69,7 +69,7 @@ describe('server-side figures from Prometheus', function () {
     assert.match(r.stdout, /Server side, from Prometheus at http:\/\/127\.0\.0\.1:\d+, every second during the test:/);
     assert.match(r.stdout, /^server_p99_ms\s+\d+/m);
     assert.match(r.stdout, /PASS\s+server server_p99_ms \(highest sample\) [\d.]+ <= 2000/);
-    assert.match(r.stdout, /Result: PASSED: 800 of 800 requests, 3 thresholds met/);
+    assert.match(r.stdout, /Result: PASSED: 800 of 800 requests, error rate 0% within its limit of 1%, 2 other thresholds met/);
     const stored = r.store.loadResult(r.result.test_id)!;
     assert.deepEqual(stored.server, r.result.server);
     const points = r.store.loadTimeSeries(r.result.test_id);
@@ -83,13 +83,27 @@ describe('server-side figures from Prometheus', function () {
     assert.match(r.stdout, /FAIL\s+server server_p99_ms/);
   });
 
-  it('a Prometheus that does not answer is a warning: the test passes on its own figures and the server limits are not judged', async () => {
+  it('a Prometheus that does not answer is a warning, and a server limit without samples fails the test unless it is optional', async () => {
     const nobody = `http://127.0.0.1:${await freePort()}`;
-    const r = await run(definition(nobody, { server_p99_ms: { max: 1 } }));
-    assert.equal(r.code, 0, r.stdout + r.stderr);
-    assert.ok(r.result.warnings.some((w) => w.startsWith(`prometheus: no answer from ${nobody} (ECONNREFUSED): server-side figures are missing for`)), r.result.warnings.join('\n'));
-    assert.match(r.stdout, /SKIP\s+server server_p99_ms \(highest sample\) not judged: no data from Prometheus <= 1/);
-    assert.match(r.result.verdict.reason, new RegExp(`^PASSED: 800 of 800 requests, 1 threshold met, 1 not judged \\(no data from Prometheus\\); \\d+ warnings?: (.*; )?prometheus: no answer from ${nobody} \\(ECONNREFUSED\\)`));
+    const failed = await run(definition(nobody, { server_p99_ms: { max: 1 } }));
+    assert.equal(failed.code, 1, failed.stdout + failed.stderr);
+    assert.ok(failed.result.warnings.some((w) => w.startsWith(`prometheus: no answer from ${nobody} (ECONNREFUSED): server-side figures are missing for`)), failed.result.warnings.join('\n'));
+    assert.match(failed.stdout, /FAIL\s+server server_p99_ms \(highest sample\) no sample from Prometheus \(see the warnings\) <= 1 \(mark the limit "optional": true/);
+    assert.match(failed.result.verdict.reason, /^FAILED: server server_p99_ms \(highest sample\) no sample from Prometheus/);
+
+    const optional = await run(definition(nobody, { server_p99_ms: { max: 1, optional: true } }));
+    assert.equal(optional.code, 0, optional.stdout + optional.stderr);
+    assert.match(optional.stdout, /SKIP\s+server server_p99_ms \(highest sample\) not judged \(optional\): no sample from Prometheus/);
+    assert.match(optional.result.verdict.reason, new RegExp(`^PASSED: 800 of 800 requests, error rate 0% within its limit of 1%, 1 optional not judged \\(no data from Prometheus\\); \\d+ warnings?: (.*; )?prometheus: no answer from ${nobody} \\(ECONNREFUSED\\)`));
+  });
+
+  it('a query with an empty answer (a misspelt metric) is a warning naming it, and its limit fails the test', async () => {
+    const d = definition(prometheusUrl, { misspelt: { max: 1000 } });
+    (d.prometheus.queries as Record<string, string>).misspelt = `sum(lt_target_requests_recieved_total{suite="${suite}"})`;
+    const r = await run(d);
+    assert.equal(r.code, 1, r.stdout + r.stderr);
+    assert.ok(r.result.warnings.some((w) => /^misspelt: the query `sum\(lt_target_requests_recieved_total.*` gave an empty result in all \d+ answers; check its metric name and labels/.test(w)), r.result.warnings.join('\n'));
+    assert.match(r.result.verdict.reason, /^FAILED: server misspelt \(highest sample\) no sample from Prometheus/);
   });
 
   it('a query Prometheus refuses is named in the warnings', async () => {

@@ -79,7 +79,7 @@ describe('a test run (state machine, on a fake clock)', () => {
       report('d2');
       assert.equal(ended.result?.status, 'complete');
       assert.equal(ended.result.verdict.passed, true);
-      assert.match(ended.result.verdict.reason, /^PASSED: 200 of 200 requests, error rate within the default limit of 1%/);
+      assert.match(ended.result.verdict.reason, /^PASSED: 200 of 200 requests, error rate 0% within the default limit of 1%/);
       assert.deepEqual(ended.result.ending, []);
     });
 
