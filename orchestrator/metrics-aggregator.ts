@@ -40,9 +40,11 @@ export function driverStats(nodeId: string, state: DriverTestState, latest: Driv
       requests_sent: null,
       responses: null,
       errors: null,
+      error_rate: null,
       error_kinds: {},
       status_codes: {},
       rate: null,
+      average_rate: null,
       elapsed_s: null,
       latency: null,
       uncorrected: null,
@@ -76,9 +78,11 @@ export function driverStats(nodeId: string, state: DriverTestState, latest: Driv
     requests_sent: m.requests_sent ?? null,
     responses: m.responses ?? null,
     errors: errorCount,
+    error_rate: errorCount !== null && m.requests_sent ? errorCount / m.requests_sent : null,
     error_kinds: errorKinds,
     status_codes: m.status_codes ?? {},
     rate,
+    average_rate: m.elapsed_ms !== undefined ? perSecond(m.responses ?? null, m.elapsed_ms / 1000) : null,
     elapsed_s: m.elapsed_ms !== undefined ? m.elapsed_ms / 1000 : null,
     latency: latency && (latency.count ?? 1) > 0 ? latency : null,
     uncorrected: uncorrected && (uncorrected.count ?? 1) > 0 ? uncorrected : null,
@@ -92,6 +96,16 @@ export function driverStats(nodeId: string, state: DriverTestState, latest: Driv
     report_timestamp: m.timestamp ?? null,
     warm_up: m.warm_up ?? null,
   };
+}
+
+/** The one rate rule: a count over seconds, null when either is unknown or no time has passed. */
+export function perSecond(count: number | null, seconds: number | null): number | null {
+  return count !== null && seconds !== null && seconds > 0 ? count / seconds : null;
+}
+
+/** How long a test has run its measured requests so far: its longest-running driver's elapsed time. */
+export function runSeconds(drivers: DriverStats[]): number {
+  return Math.max(0, ...drivers.map((d) => d.elapsed_s ?? 0));
 }
 
 interface LatencySource {
@@ -218,7 +232,7 @@ function requestHistograms(report: DriverReport): Map<string, Histogram | null> 
 }
 
 /** A mix's figures by request name across drivers, in the mix's order. */
-export function requestBreakdown(mix: { name: string; weight: number }[], reports: (DriverReport | undefined)[]): RequestStats[] {
+export function requestBreakdown(mix: { name: string; weight: number }[], reports: (DriverReport | undefined)[], seconds: number): RequestStats[] {
   const totalWeight = mix.reduce((a, r) => a + r.weight, 0);
   const present = reports.filter((r): r is DriverReport => !!r);
   return mix.map(({ name, weight }) => {
@@ -243,6 +257,7 @@ export function requestBreakdown(mix: { name: string; weight: number }[], report
       responses,
       errors,
       error_rate: requests_sent > 0 ? errors / requests_sent : 0,
+      rate: perSecond(responses, seconds) ?? 0,
       latency: merged && merged.totalCount > 0 ? summarizeHistogram(merged) : null,
     };
   });

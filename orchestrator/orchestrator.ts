@@ -255,6 +255,7 @@ export class Orchestrator extends EventEmitter<OrchestratorEvents> {
       server: definition.prometheus ? new PrometheusWatcher(definition.prometheus) : undefined,
     });
     run.on('update', (s, p) => this.emit('update', s, p));
+    run.on('store_error', (message) => this.log.error(`test ${config.test_id}: the metrics store ${message}; the test goes on and its result says so`));
     run.on('end', (r) => {
       for (const id of r.participants) this.registry.markIdle(id, r.test_id);
       this.finishedParts.set(r.test_id, new Set(r.per_driver.filter((d) => d.state === 'complete').map((d) => d.node_id)));
@@ -420,6 +421,7 @@ export class Orchestrator extends EventEmitter<OrchestratorEvents> {
       per_driver: [],
       warnings: [],
       throughput: 0,
+      run_s: 0,
       computed_at: this.clock.now(),
       deadline_at: stored.deadline_at,
     };

@@ -104,9 +104,12 @@ function isOlder(previous: MetricsMessage, next: MetricsMessage): boolean {
   return fell(previous.elapsed_ms, next.elapsed_ms) || fell(previous.timestamp, next.timestamp);
 }
 
-/** How many latencies a report describes, if it says. */
+/**
+ * How many latencies a report describes, if it says. A request count is not one: a driver that
+ * has sent all its requests still receives responses, so its figures change under the same count.
+ */
 function latencyCount(m: MetricsMessage, histogram: Histogram | null): number | undefined {
-  return histogram?.totalCount ?? m.responses ?? m.requests_sent;
+  return histogram?.totalCount ?? m.responses;
 }
 
 /**

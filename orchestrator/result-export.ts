@@ -30,17 +30,16 @@ export function resultToCsv(result: TestResult): string {
       d.requests_sent,
       d.responses,
       d.errors,
-      d.requests_sent ? (d.errors ?? 0) / d.requests_sent : null,
-      d.responses !== null && d.elapsed_s ? d.responses / d.elapsed_s : null,
+      d.error_rate,
+      d.average_rate,
       ...latencyCells(d.latency),
       d.latency?.approximate ?? null,
     ]),
   );
   const a = result.aggregate;
   rows.push(line([result.test_id, result.test_type, '(all drivers)', result.status, a.requests_sent, a.responses, a.errors, a.error_rate, result.throughput, ...latencyCells(a.latency), a.latency?.approximate ?? null]));
-  const seconds = Math.max(0, ...result.per_driver.map((d) => d.elapsed_s ?? 0));
   for (const r of result.per_request ?? []) {
-    rows.push(line([result.test_id, result.test_type, `(request ${r.name})`, result.status, r.requests_sent, r.responses, r.errors, r.error_rate, seconds ? r.responses / seconds : null, ...latencyCells(r.latency), false]));
+    rows.push(line([result.test_id, result.test_type, `(request ${r.name})`, result.status, r.requests_sent, r.responses, r.errors, r.error_rate, r.rate, ...latencyCells(r.latency), false]));
   }
   return [line(header), ...rows].join('\n') + '\n';
 }

@@ -49,11 +49,16 @@ export interface DriverStats {
   state: DriverTestState;
   requests_sent: number | null;
   responses: number | null;
+  /** null when the driver sends no error counts: unknown, not zero */
   errors: number | null;
+  /** errors ÷ requests sent; null when either is unknown */
+  error_rate: number | null;
   error_kinds: Record<string, number>;
   status_codes: Record<string, number>;
-  /** responses per second over the interval between this driver's last two reports */
+  /** responses per second now: over the interval between this driver's last two reports */
   rate: number | null;
+  /** responses per second over its whole run (its elapsed_s): what a finished part achieved */
+  average_rate: number | null;
   elapsed_s: number | null;
   latency: LatencySummary | null;
   uncorrected: LatencySummary | null;
@@ -133,6 +138,8 @@ export interface RequestStats {
   responses: number;
   errors: number;
   error_rate: number;
+  /** responses per second over the test's run (the same seconds as the test's throughput) */
+  rate: number;
   /** pooled from the drivers' histograms of this request */
   latency: LatencySummary | null;
 }
@@ -178,8 +185,10 @@ export interface TestSnapshot {
   server?: ServerMetrics;
   /** a mix's figures by request name (they add up to the aggregate) */
   per_request?: RequestStats[];
-  /** responses per second over the whole test so far */
+  /** responses per second over the whole test so far: responses ÷ run_s */
   throughput: number;
+  /** the test's run so far: the longest a driver has run its measured requests (warm-up excluded), in seconds */
+  run_s: number;
   /** epoch ms when these figures were computed */
   computed_at: number;
   /** epoch ms by which the test ends by itself, reported or not */

@@ -50,8 +50,8 @@ export function scheduleWarnings(config: TestConfigMessage, drivers: DriverStats
         warnings.push(`${d.node_id}: ${int(w.errors)} of its ${int(w.requests_sent)} warm-up requests failed (they are not in the figures).`);
       }
     }
-    if (!open && config.target_throughput && d.responses !== null && d.elapsed_s && d.elapsed_s >= 1) {
-      const achieved = d.responses / d.elapsed_s;
+    if (!open && config.target_throughput && d.average_rate !== null && d.elapsed_s && d.elapsed_s >= 1) {
+      const achieved = d.average_rate;
       if (achieved < config.target_throughput * SHORT_OF_CAP) {
         warnings.push(`${d.node_id}: reached ${achieved.toFixed(1)} req/s of its ${config.target_throughput} req/s cap: ${whyShortOfCap(config, d)}.`);
       }

@@ -15,7 +15,7 @@ import type { Histogram } from '../protocol/latency-histogram';
 import type { BusHealth } from '../protocol/message-bus';
 import type { AgentState, MetricsMessage, TestConfigMessage } from '../protocol/wire-protocol';
 import type { LoadTestDefinition } from './loadtest-definition';
-import { aggregate, driverStats, intervalLatency, mergedHistogram, requestBreakdown } from './metrics-aggregator';
+import { aggregate, driverStats, intervalLatency, mergedHistogram, perSecond, requestBreakdown, runSeconds } from './metrics-aggregator';
 import { ReportAccumulator, type DriverReport } from './report-accumulator';
 import { scheduleWarnings } from './schedule-warnings';
 import type { MetricsStore } from './metrics-store';
@@ -27,6 +27,8 @@ export interface TestRunEvents {
   /** about once a second while the test runs, with that second's point of the time series */
   update: [snapshot: TestSnapshot, point: TimePoint];
   end: [result: TestResult];
+  /** the store refused a write (once per run): the test goes on, and its result says so */
+  store_error: [message: string];
 }
 
 export interface TestRunOptions {
@@ -43,6 +45,12 @@ export interface TestRunOptions {
   quietAfterMs?: number;
   /** Where no plan bounds the run: how long without any report before it is given up (ms). */
   stallAfterMs?: number;
+  /**
+   * The most time in which the broker could not be heard that the deadline and the watchdog give
+   * back (ms): past it the test ends whatever the bus says, so a consumer that died for good cannot
+   * keep a test open for ever.
+   */
+  maxUnheardMs?: number;
   /** Set when an orchestrator restarted mid-test picks the run up again from the store. */
   resumed?: { triggeredAt: number };
   /** Server-side figures while the test runs (prometheus-watcher.ts), when the definition names a Prometheus. */
@@ -92,6 +100,8 @@ const IDLE_GRACE_MS = 3000;
 const START_GRACE_MS = 5000;
 
 const always: () => BusHealth = () => ({ reachable: true, since: 0 });
+/** See TestRunOptions.maxUnheardMs. */
+export const MAX_UNHEARD_MS = 10 * 60_000;
 
 export class TestRun extends EventEmitter<TestRunEvents> {
   readonly testId: string;
@@ -108,6 +118,10 @@ export class TestRun extends EventEmitter<TestRunEvents> {
   private lastEmitAt = 0;
   private lastProgressAt = 0;
   private lastCheckAt: number | undefined;
+  /** time given back to the deadline and the watchdog while the broker could not be heard (ms) */
+  private unheardMs = 0;
+  /** the first store failure, said in the result: the figures are whole, their copy on disk is not */
+  private storeError: string | undefined;
   private readonly reportedSinceEmit = new Set<string>();
   private stoppedBy: string | undefined;
   private previousMerged: Histogram | null = null;
@@ -152,7 +166,7 @@ export class TestRun extends EventEmitter<TestRunEvents> {
   markTriggered(): void {
     const at = this.clock.now();
     this.begin(at);
-    this.options.store.updateTest(this.testId, { triggered_at: at, deadline_at: this.deadlineAt });
+    this.persist('its trigger time', () => this.options.store.updateTest(this.testId, { triggered_at: at, deadline_at: this.deadlineAt }));
   }
 
   private begin(triggeredAt: number): void {
@@ -183,8 +197,11 @@ export class TestRun extends EventEmitter<TestRunEvents> {
 
   /** `store`: false when replaying reports the store already holds. Returns whether it was new. */
   private applyReport(message: MetricsMessage, receivedAt: number, store: boolean): boolean {
-    if (this.seenReports.has(message.report_id)) return false; // Kafka delivers at least once
-    this.seenReports.add(message.report_id);
+    // Kafka delivers at least once. Report ids are a driver's own (other implementations number
+    // theirs 1, 2, 3), so a report is known by its driver and id together.
+    const key = `${message.node_id}\u0000${message.report_id}`;
+    if (this.seenReports.has(key)) return false;
+    this.seenReports.add(key);
     if (this.seenReports.size > SEEN_REPORT_IDS) this.seenReports.delete(this.seenReports.values().next().value!);
     let track = this.tracks.get(message.node_id);
     if (!track) {
@@ -195,7 +212,7 @@ export class TestRun extends EventEmitter<TestRunEvents> {
     }
     const story = track.accumulator.add(message, receivedAt);
     if (!story) return false;
-    if (store) this.options.store.appendReport(this.testId, { ...message, received_at: receivedAt });
+    if (store) this.persist('a report', () => this.options.store.appendReport(this.testId, { ...message, received_at: receivedAt }));
     track.previous = track.latest;
     track.latest = story;
     track.reports++;
@@ -327,6 +344,24 @@ export class TestRun extends EventEmitter<TestRunEvents> {
     track.ending = { node_id: nodeId, state, at: this.clock.now(), reason };
   }
 
+  /**
+   * A store write that fails never stops the run: the test is judged on what it heard, ends on
+   * time, and its warnings say what the store could not keep.
+   */
+  private persist(what: string, write: () => void): void {
+    try {
+      write();
+    } catch (error) {
+      if (this.storeError) return;
+      this.storeError = `could not save ${what}: ${error instanceof Error ? error.message : String(error)}`;
+      this.emit('store_error', this.storeError);
+    }
+  }
+
+  private storeWarning(): string {
+    return `store: ${this.storeError}; the figures shown are whole, but the stored copy of this test is not`;
+  }
+
   /** Whether silence means anything now: the broker is heard, and has been long enough to drain what queued. */
   private observing(now: number): boolean {
     const health = this.observation();
@@ -337,11 +372,14 @@ export class TestRun extends EventEmitter<TestRunEvents> {
     const now = this.clock.now();
     const sinceCheck = now - (this.lastCheckAt ?? now);
     this.lastCheckAt = now;
-    if (!this.observing(now)) {
+    const maxUnheard = this.options.maxUnheardMs ?? MAX_UNHEARD_MS;
+    if (!this.observing(now) && this.unheardMs < maxUnheard) {
       // Time in which nothing could be heard does not count against the run: the drivers keep
       // their reports meanwhile, and deliver them when their own connections come back.
-      if (this.deadlineAt !== undefined) this.deadlineAt += sinceCheck;
-      this.lastProgressAt += sinceCheck;
+      const credit = Math.min(sinceCheck, maxUnheard - this.unheardMs);
+      this.unheardMs += credit;
+      if (this.deadlineAt !== undefined) this.deadlineAt += credit;
+      this.lastProgressAt += credit;
       return;
     }
     const quietAfter = this.options.quietAfterMs ?? 10_000;
@@ -360,9 +398,10 @@ export class TestRun extends EventEmitter<TestRunEvents> {
     }
     const stalled = this.deadlineAt === undefined && now - this.lastProgressAt > (this.options.stallAfterMs ?? STALL_AFTER_MS);
     if ((this.deadlineAt !== undefined && now > this.deadlineAt) || stalled) {
+      const unheard = this.unheardMs >= maxUnheard ? `; the orchestrator could not hear the broker for ${Math.round(this.unheardMs / 1000)} s, the most a test waits for it` : '';
       const why = stalled
-        ? `no report from any driver for ${Math.round((now - this.lastProgressAt) / 1000)} s`
-        : `no final report by the deadline, ${Math.round((this.deadlineAt! - this.triggeredAt!) / 1000)} s after the trigger`;
+        ? `no report from any driver for ${Math.round((now - this.lastProgressAt) / 1000)} s${unheard}`
+        : `no final report by the deadline, ${Math.round((this.deadlineAt! - this.triggeredAt!) / 1000)} s after the trigger${unheard}`;
       for (const [id, track] of this.tracks) if (!this.partOver(track)) this.endPart(id, track, 'timed_out', why);
     }
   }
@@ -384,9 +423,11 @@ export class TestRun extends EventEmitter<TestRunEvents> {
   private measure(): { snapshot: TestSnapshot; merged: Histogram | null } {
     const now = this.clock.now();
     const drivers = [...this.tracks.entries()].map(([id, t]) => ({ stats: driverStats(id, t.state, t.latest, t.previous, t.reports), report: t.latest }));
-    const merged = mergedHistogram(drivers.map((d) => d.report));
-    const agg = aggregate(drivers, merged);
-    const runSeconds = Math.max(0, ...drivers.map((d) => d.stats.elapsed_s ?? 0));
+    // Two agents under one node_id mix their figures in one story: it is listed, never counted.
+    const counted = drivers.filter((d) => d.stats.state !== 'duplicate');
+    const merged = mergedHistogram(counted.map((d) => d.report));
+    const agg = aggregate(counted, merged);
+    const seconds = runSeconds(counted.map((d) => d.stats));
     const end = this.endedAt ?? now;
     const server = this.options.server?.summary();
     const snapshot: TestSnapshot = {
@@ -403,10 +444,11 @@ export class TestRun extends EventEmitter<TestRunEvents> {
       planned_requests: this.plannedRequests,
       aggregate: agg,
       per_driver: drivers.map((d) => d.stats),
-      warnings: [...scheduleWarnings(this.options.config, drivers.map((d) => d.stats)), ...(server?.warnings ?? [])],
+      warnings: [...scheduleWarnings(this.options.config, drivers.map((d) => d.stats)), ...(server?.warnings ?? []), ...(this.storeError ? [this.storeWarning()] : [])],
       server,
-      per_request: this.options.config.requests ? requestBreakdown(this.options.config.requests, drivers.map((d) => d.report)) : undefined,
-      throughput: runSeconds > 0 ? agg.responses / runSeconds : 0,
+      per_request: this.options.config.requests ? requestBreakdown(this.options.config.requests, counted.map((d) => d.report), seconds) : undefined,
+      throughput: perSecond(agg.responses, seconds) ?? 0,
+      run_s: seconds,
       computed_at: now,
       deadline_at: this.deadlineAt,
     };
@@ -425,7 +467,7 @@ export class TestRun extends EventEmitter<TestRunEvents> {
     const { snapshot, merged } = this.measure();
     this.lastSnapshot = snapshot;
     const point = this.timePoint(snapshot, merged);
-    this.options.store.appendPoint(this.testId, point);
+    this.persist('a time point', () => this.options.store.appendPoint(this.testId, point));
     this.emit('update', snapshot, point);
   }
 
@@ -485,7 +527,8 @@ export class TestRun extends EventEmitter<TestRunEvents> {
     const status: FinalStatus = this.stopRequested ? 'stopped' : ending.length === 0 ? 'complete' : 'incomplete';
     this.status = status;
     const { snapshot, merged } = this.measure();
-    this.options.store.appendPoint(this.testId, this.timePoint(snapshot, merged, true));
+    const point = this.timePoint(snapshot, merged, true);
+    this.persist('the last time point', () => this.options.store.appendPoint(this.testId, point));
     const { verdict, thresholds } = judge({
       status,
       thresholds: this.options.definition.thresholds,
@@ -499,7 +542,9 @@ export class TestRun extends EventEmitter<TestRunEvents> {
     });
     const result: TestResult = { ...snapshot, status, ended_at: this.endedAt, thresholds, verdict, ending };
     this.result = result;
-    this.options.store.saveResult(result);
+    this.persist('the result', () => this.options.store.saveResult(result));
+    // Said in the result the caller receives even when the store could not keep it.
+    if (this.storeError) result.warnings = [...result.warnings.filter((w) => !w.startsWith('store: ')), this.storeWarning()];
     this.emit('end', result);
   }
 

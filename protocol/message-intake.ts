@@ -35,7 +35,7 @@ export class MessageIntake {
     partitions.set(raw.partition, BigInt(raw.offset));
     const handler = this.handlers[key] as ((m: unknown, r: BusMessage) => void | Promise<void>) | undefined;
     if (!handler) return;
-    const parsed = PARSERS[key](raw.value);
+    const parsed = PARSERS[key](raw.value, raw);
     if (!parsed.ok) {
       this.skip(key, raw, parsed.reason);
       return;

@@ -539,7 +539,14 @@ function readReportKind(fields: FieldReader): ReportKind | undefined {
  * agents of earlier versions, inside it), request counts under the names others use, and a
  * `latencies` array as an exact histogram.
  */
-export function parseMetrics(raw: Buffer | string | null | undefined): ParseResult<MetricsMessage> {
+/** Where a message was read: a report without a report_id is named by it, the same on every reading. */
+export interface MessageOrigin {
+  topic: string;
+  partition: number;
+  offset: string;
+}
+
+export function parseMetrics(raw: Buffer | string | null | undefined, origin?: MessageOrigin): ParseResult<MetricsMessage> {
   const fields = readJsonObject(raw);
   if (typeof fields === 'string') return { ok: false, reason: fields };
   const node_id = fields.id('node_id');
@@ -589,8 +596,9 @@ export function parseMetrics(raw: Buffer | string | null | undefined): ParseResu
 
   let report_id = fields.id('report_id');
   if (!report_id) {
-    report_id = `${node_id}:${Date.now()}:${Math.random().toString(36).slice(2, 8)}`;
-    fields.notes.push('no report_id; one was assigned on receipt');
+    // A resumed orchestrator or a redelivery reads the same message again: it must get the same id.
+    report_id = origin ? `${origin.topic}/${origin.partition}@${origin.offset}` : `${node_id}:${Date.now()}:${Math.random().toString(36).slice(2, 8)}`;
+    fields.notes.push(`no report_id; named ${report_id} by where it was read`);
   }
   const status = String(fields.raw('test_status') ?? '').toLowerCase();
   const stopped = fields.raw('stopped');
@@ -697,11 +705,11 @@ export function parseHeartbeat(raw: Buffer | string | null | undefined, received
   };
 }
 
-export const PARSERS: { [K in TopicKey]: (raw: Buffer | string | null | undefined) => ParseResult<MessageByTopic[K]> } = {
+export const PARSERS: { [K in TopicKey]: (raw: Buffer | string | null | undefined, origin?: MessageOrigin) => ParseResult<MessageByTopic[K]> } = {
   register: parseRegister,
   test_config: parseTestConfig,
   trigger: parseTrigger,
-  metrics: parseMetrics,
+  metrics: (raw, origin) => parseMetrics(raw, origin),
   heartbeat: (raw) => parseHeartbeat(raw),
   stop: parseStop,
 };

@@ -180,7 +180,7 @@ function sideBySide(r: TestResult): string {
     ['', 'client side (drivers)', 'server side (Prometheus)'],
     ['requests per second', n(r.throughput, 0), `${n(q('server_rps')?.mean, 0)} (mean), ${n(q('server_rps')?.max, 0)} (peak)`],
     ['p99 latency, ms', n(r.aggregate.latency?.p99), `${n(q('server_p99_ms')?.max)} (worst second)`],
-    ['writes per second', n(write && r.elapsed_s ? write.responses / r.elapsed_s : null, 0), `${n(q('writes_per_s')?.mean, 0)} (mean)`],
+    ['writes per second', n(write?.rate, 0), `${n(q('writes_per_s')?.mean, 0)} (mean)`],
     ['errors', n(r.aggregate.errors, 0), `${n(q('proxy_5xx_per_s')?.max, 2)} proxy 5xx/s (peak)`],
     ['replication lag, s', '', n(q('replica_lag_s')?.max, 3)],
   ];

@@ -57,16 +57,19 @@ function latencyTiles(l: LatencySummary | null): string {
   ].join('')}</div>`;
 }
 
+/** A running driver's rate now; once its part is over, what it averaged over its run (as the CLI prints). */
+const driverRate = (d: DriverStats): number | null => (d.state === 'running' ? d.rate : d.average_rate);
+
 function driverRows(all: DriverStats[]): string {
   const { shown: rows, rest } = driversToShow(all);
   const sum = (pick: (d: DriverStats) => number | null | undefined) => rest.reduce((a, d) => a + (pick(d) ?? 0), 0);
   const states = [...new Set(rest.map((d) => d.state.replace('_', ' ')))].join(', ');
   const restRow = rest.length
-    ? `<tr class="rest" data-testid="driver-rest"><td>… ${int(rest.length)} more</td><td>${escape(states)}</td><td class="num">${int(sum((d) => d.requests_sent))}</td><td class="num">${int(sum((d) => d.responses))}</td><td class="num">${int(sum((d) => d.errors))}</td><td class="num">${int(sum((d) => d.rate))}</td><td class="num"></td><td class="num">≤ ${ms(Math.max(0, ...rest.map((d) => d.latency?.p99 ?? 0)))}</td><td class="num"></td></tr>`
+    ? `<tr class="rest" data-testid="driver-rest"><td>… ${int(rest.length)} more</td><td>${escape(states)}</td><td class="num">${int(sum((d) => d.requests_sent))}</td><td class="num">${int(sum((d) => d.responses))}</td><td class="num">${int(sum((d) => d.errors))}</td><td class="num">${int(sum(driverRate))}</td><td class="num"></td><td class="num">≤ ${ms(Math.max(0, ...rest.map((d) => d.latency?.p99 ?? 0)))}</td><td class="num"></td></tr>`
     : '';
   return rows
     .map(
-      (d) => `<tr data-driver="${escape(d.node_id)}"><td>${escape(d.node_id)}</td><td>${d.state.replace('_', ' ')}</td><td class="num">${int(d.requests_sent)}</td><td class="num">${int(d.responses)}</td><td class="num">${int(d.errors)}</td><td class="num">${int(d.rate)}</td><td class="num">${ms(d.latency?.median)}</td><td class="num">${ms(d.latency?.p99)}</td><td class="num">${ms(d.latency?.max)}</td></tr>`,
+      (d) => `<tr data-driver="${escape(d.node_id)}"><td>${escape(d.node_id)}</td><td>${d.state.replace('_', ' ')}</td><td class="num">${int(d.requests_sent)}</td><td class="num">${int(d.responses)}</td><td class="num">${int(d.errors)}</td><td class="num">${int(driverRate(d))}</td><td class="num">${ms(d.latency?.median)}</td><td class="num">${ms(d.latency?.p99)}</td><td class="num">${ms(d.latency?.max)}</td></tr>`,
     )
     .join('') + restRow;
 }
@@ -116,7 +119,7 @@ ${result?.thresholds.checks.length ? `<ul class="checks">${result.thresholds.che
     : '';
   const many = t.per_driver.length > TOP_DRIVERS ? ` <span class="source">the ${TOP_DRIVERS} to look at first, of ${int(t.per_driver.length)}</span>` : '';
   driversBox.innerHTML = `${mix}<h2>Drivers${many}</h2>
-<table><thead><tr><th>driver</th><th>state</th><th class="num">sent</th><th class="num">responses</th><th class="num">errors</th><th class="num">req/s</th><th class="num">p50 ms</th><th class="num">p99 ms</th><th class="num">max ms</th></tr></thead>
+<table><thead><tr><th>driver</th><th>state</th><th class="num">sent</th><th class="num">responses</th><th class="num">errors</th><th class="num" title="a running driver's rate now; a finished one's average over its run">req/s</th><th class="num">p50 ms</th><th class="num">p99 ms</th><th class="num">max ms</th></tr></thead>
 <tbody data-testid="driver-rows">${driverRows(t.per_driver)}</tbody></table>`;
   document.getElementById('stop')?.addEventListener('click', () => vscode.postMessage({ type: 'stop', testId: t.test_id }));
   document.getElementById('csv')?.addEventListener('click', () => vscode.postMessage({ type: 'exportCsv', testId: t.test_id }));

@@ -56,8 +56,7 @@ export function summaryTable(r: TestResult): string {
   const header = ['driver', 'state', 'sent', 'responses', 'errors', 'req/s', 'mean', 'p50', 'p90', 'p95', 'p99', 'max'];
   const rows = [header];
   for (const d of r.per_driver) {
-    const avgRate = d.responses !== null && d.elapsed_s ? d.responses / d.elapsed_s : null;
-    rows.push([d.node_id, d.state, int(d.requests_sent), int(d.responses), int(d.errors), int(avgRate), ...latencyCells(d.latency)]);
+    rows.push([d.node_id, d.state, int(d.requests_sent), int(d.responses), int(d.errors), int(d.average_rate), ...latencyCells(d.latency)]);
   }
   const a = r.aggregate;
   rows.push(['all drivers', r.status, int(a.requests_sent), int(a.responses), int(a.errors), int(r.throughput), ...latencyCells(a.latency)]);

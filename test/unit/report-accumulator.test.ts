@@ -32,16 +32,26 @@ describe('one driver’s reports, cumulative or per interval', () => {
     assert.equal(story.approximate, true, 'percentiles combined from figures without histograms');
   });
 
-  it('the same count with other figures, or a lower sum of latencies, is an interval too', () => {
+  it('the same response count with other figures, or a lower sum of latencies, is an interval too', () => {
     const same = new ReportAccumulator();
-    same.add(theirs(50, 1, 9, 3), 0);
-    same.add(theirs(50, 1, 9, 4), 0);
+    same.add(theirs(50, 1, 9, 3, { responses: 50 }), 0);
+    same.add(theirs(50, 1, 9, 4, { responses: 50 }), 0);
     assert.equal(same.story!.kind, 'interval');
     const lower = new ReportAccumulator();
-    lower.add(theirs(50, 1, 9, 8), 0);
-    lower.add(theirs(60, 1, 9, 2), 0); // 120 ms of latency in all, less than the 400 before
+    lower.add(theirs(50, 1, 9, 8, { responses: 50 }), 0);
+    lower.add(theirs(60, 1, 9, 2, { responses: 60 }), 0); // 120 ms of latency in all, less than the 400 before
     assert.equal(lower.story!.kind, 'interval');
     assert.equal(lower.story!.message.requests_sent, 110);
+  });
+
+  it('a cumulative driver whose request count stays while its responses still come in is not summed', () => {
+    // All 50 requests sent; the mean moves as the last responses arrive: one story, not three.
+    const acc = new ReportAccumulator();
+    acc.add(theirs(50, 1, 9, 3, { elapsed_ms: 1000 }), 0);
+    acc.add(theirs(50, 1, 9, 3.4, { elapsed_ms: 2000 }), 0);
+    acc.add(theirs(50, 1, 9, 3.1, { elapsed_ms: 3000 }), 0);
+    assert.equal(acc.story!.kind, 'cumulative');
+    assert.equal(acc.story!.message.requests_sent, 50);
   });
 
   it('interval reports with histograms merge exactly', () => {

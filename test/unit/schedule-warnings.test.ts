@@ -1,17 +1,20 @@
 import assert from 'node:assert/strict';
 import type { DriverStats } from '../../orchestrator/result-model';
 import { scheduleWarnings } from '../../orchestrator/schedule-warnings';
+import { perSecond } from '../../orchestrator/metrics-aggregator';
 import type { TestConfigMessage } from '../../protocol/wire-protocol';
 
-const driver = (fields: Partial<DriverStats>): DriverStats => ({
+const driver = (fields: Partial<DriverStats>): DriverStats => withRates({
   node_id: 'd1',
   state: 'complete',
   requests_sent: 1000,
   responses: 1000,
   errors: 0,
+  error_rate: 0,
   error_kinds: {},
   status_codes: {},
   rate: null,
+  average_rate: null,
   elapsed_s: 1,
   latency: null,
   uncorrected: null,
@@ -26,6 +29,8 @@ const driver = (fields: Partial<DriverStats>): DriverStats => ({
   warm_up: null,
   ...fields,
 });
+/** The average rate follows from the driver's counts and run, as metrics-aggregator.ts makes it. */
+const withRates = (d: DriverStats): DriverStats => ({ ...d, average_rate: perSecond(d.responses, d.elapsed_s) });
 const tsunami: TestConfigMessage = { test_id: 't', test_type: 'TSUNAMI', test_message_delay: 0.001, message_count_per_driver: 1000 };
 const capped: TestConfigMessage = { test_id: 't', test_type: 'AVALANCHE', test_message_delay: 0, message_count_per_driver: 1000, target_throughput: 100, concurrency: 2 };
 

@@ -1,4 +1,6 @@
 import assert from 'node:assert/strict';
+import { rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { MetricsStore } from '../../orchestrator/metrics-store';
 import type { TestResult } from '../../orchestrator/result-model';
 import { TestRun } from '../../orchestrator/test-run';
@@ -28,8 +30,10 @@ describe('a test run (state machine, on a fake clock)', () => {
   /** The run's result once it ended (a holder, so that the compiler does not narrow it). */
   const ended: { result?: TestResult } = {};
 
-  const start = (participants = ['d1', 'd2'], config = CONFIG, definitionExtra = {}) => {
-    const store = new MetricsStore(tempDir('run-store'));
+  let storeDir: string;
+  const start = (participants = ['d1', 'd2'], config = CONFIG, definitionExtra = {}, extra: { maxUnheardMs?: number } = {}) => {
+    storeDir = tempDir('run-store');
+    const store = new MetricsStore(storeDir);
     const definition = { test_type: config.test_type, message_count_per_driver: config.message_count_per_driver, test_message_delay: config.test_message_delay, target: 'http://127.0.0.1:1/', ...definitionExtra };
     store.saveTest({ test_id: config.test_id, created_at: clock.now(), definition, config, participants });
     run = new TestRun({
@@ -39,6 +43,7 @@ describe('a test run (state machine, on a fake clock)', () => {
       store,
       clock,
       observation: () => health,
+      ...extra,
     });
     run.on('update', () => updates++);
     run.on('end', (r) => (ended.result = r));
@@ -352,7 +357,71 @@ describe('a test run (state machine, on a fake clock)', () => {
     });
   });
 
+  describe('a run ends whatever the bus and the store do', () => {
+    it('a broker never heard again gives the deadline back only up to a limit, then the run times out saying so', () => {
+      start(['d1', 'd2'], CONFIG, {}, { maxUnheardMs: 60_000 });
+      report('d1', { status: 'running', sent: 10, elapsedMs: 100 });
+      health = { reachable: false, since: clock.now() }; // a consumer that died and never restarts
+      clock.advance(27_000 + 59_000);
+      assert.equal(run.status, 'running', 'within the 27 s deadline plus the 60 s given back');
+      clock.advance(2000);
+      assert.equal(ended.result?.status, 'incomplete');
+      assert.match(ended.result.ending[0].reason, /deadline, 87 s after the trigger; the orchestrator could not hear the broker for 60 s, the most a test waits for it/);
+    });
+
+    it('a store that refuses writes does not stop the run: it ends on time, and its result says what was not kept', () => {
+      const errors: string[] = [];
+      start(['d1']);
+      run.on('store_error', (m) => errors.push(m));
+      // A file where the test's folder was: every write into it fails, as a full or broken disk would.
+      rmSync(join(storeDir, 'tests', 't1'), { recursive: true });
+      writeFileSync(join(storeDir, 'tests', 't1'), 'not a folder');
+      report('d1', { status: 'running', sent: 10, elapsedMs: 100 });
+      report('d1');
+      assert.equal(ended.result?.status, 'complete');
+      assert.equal(ended.result.verdict.passed, true);
+      assert.equal(errors.length, 1, 'said once');
+      assert.match(errors[0], /^could not save a report: /);
+      assert.ok(ended.result.warnings.some((w) => /^store: could not save a report: .*the stored copy of this test is not/.test(w)), ended.result.warnings.join('\n'));
+    });
+  });
+
   describe('reports', () => {
+    it('report ids are a driver’s own: two drivers numbering theirs 1, 2, 3 are both counted', () => {
+      start();
+      for (const id of ['1', '2']) {
+        report('d1', { status: 'running', sent: Number(id) * 10, elapsedMs: Number(id) * 100, id });
+        report('d2', { status: 'running', sent: Number(id) * 10, elapsedMs: Number(id) * 100, id });
+      }
+      report('d1', { id: '3' });
+      report('d2', { id: '3' });
+      assert.equal(ended.result?.status, 'complete');
+      assert.equal(ended.result.aggregate.requests_sent, 200);
+    });
+
+    it('two agents under one node_id: listed as duplicate, their figures in no total', () => {
+      start();
+      report('d1');
+      report('d2', { status: 'running', sent: 40, errors: 40, elapsedMs: 400 });
+      run.onDriverDuplicate('d2', 'two agents run as d2');
+      assert.equal(ended.result?.status, 'incomplete');
+      const a = ended.result.aggregate;
+      assert.deepEqual([a.requests_sent, a.errors, a.latency?.count], [100, 0, 100]);
+      assert.equal(ended.result.per_driver.find((d) => d.node_id === 'd2')!.state, 'duplicate');
+    });
+
+    it('a finished driver’s rate is its average over its run, the one figure every view shows', () => {
+      start(['d1']);
+      report('d1', { status: 'running', sent: 90, elapsedMs: 1800 });
+      report('d1', { sent: 100, elapsedMs: 2000 }); // the final report, 200 ms after the last periodic one
+      const d1 = ended.result!.per_driver[0];
+      assert.equal(d1.average_rate, 50);
+      assert.equal(d1.rate, 50, 'the last interval: 10 responses in 200 ms');
+      assert.equal(ended.result!.throughput, 50);
+      assert.equal(ended.result!.run_s, 2);
+    });
+
+
     it('a report delivered twice counts once, and an older one after a newer is ignored', () => {
       start();
       report('d1', { status: 'running', sent: 50, elapsedMs: 500, id: 'r1' });

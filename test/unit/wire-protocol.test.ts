@@ -110,6 +110,15 @@ describe('wire protocol', () => {
       assert.equal(m.requests_sent, undefined);
     });
 
+    it('a report without report_id is named by where it was read, the same on every reading', () => {
+      const text = '{"node_id":"x","test_id":"t","metrics":{"mean_latency":2,"median_latency":2,"min_latency":1,"max_latency":3},"requests_sent":5}';
+      const origin = { topic: 'metrics', partition: 0, offset: '42' };
+      const first = ok(parseMetrics(text, origin));
+      assert.equal(first.report_id, 'metrics/0@42');
+      assert.equal(ok(parseMetrics(text, { ...origin })).report_id, first.report_id, 'a redelivery or a resumed orchestrator reads the same id');
+      assert.notEqual(ok(parseMetrics(text, { ...origin, offset: '43' })).report_id, first.report_id);
+    });
+
     it('metrics values "" or null (the spec template) as "no data", not a dropped message', () => {
       for (const empty of ['""', 'null']) {
         const m = ok(parseMetrics(`{"node_id":"x","test_id":"t","metrics":{"mean_latency":${empty},"median_latency":${empty},"min_latency":${empty},"max_latency":${empty}},"num_requests":0}`));
