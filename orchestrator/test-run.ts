@@ -16,10 +16,11 @@ import type { BusHealth } from '../protocol/message-bus';
 import type { AgentState, MetricsMessage, TestConfigMessage } from '../protocol/wire-protocol';
 import type { LoadTestDefinition } from './loadtest-definition';
 import { aggregate, driverStats, intervalLatency, mergedHistogram, perSecond, requestBreakdown, runSeconds } from './metrics-aggregator';
+import { endingOf, isOver, nextPart, shownState, WAITING, type Part, type PartEvent } from './driver-part';
 import { ReportAccumulator, type DriverReport } from './report-accumulator';
 import { scheduleWarnings } from './schedule-warnings';
 import type { MetricsStore } from './metrics-store';
-import type { DriverEnding, DriverTestState, FinalStatus, ServerMetrics, TestResult, TestSnapshot, TestStatus, TimePoint } from './result-model';
+import type { DriverEnding, FinalStatus, ServerMetrics, TestResult, TestSnapshot, TestStatus, TimePoint } from './result-model';
 import { deadlineAfterTriggerMs, STALL_AFTER_MS } from './test-deadline';
 import { judge } from './verdict';
 
@@ -65,24 +66,15 @@ export interface ServerMetricsSource {
 }
 
 interface DriverTrack {
-  state: DriverTestState;
+  /** its part in the test: changed only through `move` (driver-part.ts) */
+  part: Part;
   accumulator: ReportAccumulator;
   latest?: DriverReport;
   previous?: DriverReport;
   reports: number;
   sendsStatus: boolean;
-  /** a report or a "running this test" heartbeat was seen: the driver took the test */
-  started: boolean;
-  lostAt?: number;
-  /** when a heartbeat first said idle (or running another test) after the driver had started, awaiting the final report */
-  idleSince?: number;
-  /** what the heartbeat that set idleSince said it did instead: "went idle", "shut down", … */
-  wentOff?: string;
-  ending?: DriverEnding;
 }
 
-/** States in which a part is over for good (a lost part is over once its grace has passed). */
-const OVER: ReadonlySet<DriverTestState> = new Set(['complete', 'restarted', 'left', 'timed_out', 'refused', 'duplicate']);
 const SEEN_REPORT_IDS = 10_000;
 /** At most this often, even if reports come faster. */
 const MIN_EMIT_INTERVAL_MS = 250;
@@ -94,10 +86,6 @@ const EMIT_INTERVAL_MS = 1500;
 const CHECK_INTERVAL_MS = 200;
 /** After the orchestrator hears the broker again, queued messages are read before silence is judged. */
 const DRAIN_AFTER_RECONNECT_MS = 2000;
-/** A final report and an idle heartbeat travel on different topics; either may come first. */
-const IDLE_GRACE_MS = 3000;
-/** A driver that heartbeats idle this long after the trigger without ever starting did not take the test. */
-const START_GRACE_MS = 5000;
 
 const always: () => BusHealth = () => ({ reachable: true, since: 0 });
 /** See TestRunOptions.maxUnheardMs. */
@@ -216,26 +204,16 @@ export class TestRun extends EventEmitter<TestRunEvents> {
     track.previous = track.latest;
     track.latest = story;
     track.reports++;
-    track.started = true;
     this.lastProgressAt = Math.max(this.lastProgressAt, receivedAt);
     if (message.test_status) track.sendsStatus = true;
     if (message.warm_up?.done || message.requests_sent) this.options.server?.start();
-    if (track.state === 'duplicate') {
-      // Whichever agent this came from, the part stays uncounted.
-    } else if (message.errors?.invalid_config || message.errors?.refused) {
+    if (message.errors?.invalid_config || message.errors?.refused) {
       const why = message.errors?.refused ? 'refused the test' : 'could not run the config';
-      this.endPart(message.node_id, track, 'refused', message.error_detail ? `${why}: ${message.error_detail}` : `${why} (see its log)`);
+      this.move(message.node_id, track, { on: 'refused', reason: message.error_detail ? `${why}: ${message.error_detail}` : `${why} (see its log)` });
     } else if (message.test_status === 'complete') {
-      if (message.stopped && !this.stopRequested) this.endPart(message.node_id, track, 'left', 'ended before its plan: the agent was shut down');
-      else {
-        // A final report settles the part, even one judged lost or left before it arrived.
-        track.state = 'complete';
-        track.ending = undefined;
-      }
-    } else if (!OVER.has(track.state)) {
-      if (track.state === 'lost') track.ending = undefined; // it is back
-      track.state = 'running';
-      track.lostAt = undefined;
+      this.move(message.node_id, track, message.stopped && !this.stopRequested ? { on: 'shut_down_early' } : { on: 'final_report' });
+    } else {
+      this.move(message.node_id, track, { on: 'report' });
     }
     this.reportedSinceEmit.add(message.node_id);
     if (this.status === 'running') this.checkCompletion();
@@ -249,7 +227,7 @@ export class TestRun extends EventEmitter<TestRunEvents> {
    */
   private emitIfRoundComplete(): void {
     if (this.status !== 'running' || this.reportedSinceEmit.size === 0 || this.clock.now() - this.lastEmitAt < MIN_EMIT_INTERVAL_MS) return;
-    for (const [id, track] of this.tracks) if ((track.state === 'running' || track.state === 'waiting') && !this.reportedSinceEmit.has(id)) return;
+    for (const [id, track] of this.tracks) if (!isOver(track.part) && track.part.state !== 'lost' && !this.reportedSinceEmit.has(id)) return;
     this.tick();
   }
 
@@ -267,28 +245,18 @@ export class TestRun extends EventEmitter<TestRunEvents> {
   }
 
   onDriverLost(nodeId: string, reason: string): void {
-    const track = this.tracks.get(nodeId);
-    if (!track || this.status !== 'running' || OVER.has(track.state) || track.state === 'lost') return;
-    track.state = 'lost';
-    track.lostAt = this.clock.now();
-    track.ending = { node_id: nodeId, state: 'lost', at: track.lostAt, reason };
+    this.hear(nodeId, { on: 'lost', reason });
   }
 
-  /** A lost participant heard from again within its grace is waited for again. */
+  /** A lost participant heard from again is waited for again. */
   onDriverAlive(nodeId: string): void {
-    const track = this.tracks.get(nodeId);
-    if (track?.state !== 'lost' || this.status !== 'running') return;
-    track.state = track.started ? 'running' : 'waiting';
-    track.lostAt = undefined;
-    track.ending = undefined;
+    this.hear(nodeId, { on: 'alive' });
   }
 
   /** A new agent process took its id after the trigger (`evidence` says how it showed): its part is over. */
   onDriverRestarted(nodeId: string, at: number, evidence: string): void {
-    const track = this.tracks.get(nodeId);
-    if (!track || this.status !== 'running' || OVER.has(track.state) || this.triggeredAt === undefined || at <= this.triggeredAt) return;
-    this.endPart(nodeId, track, 'restarted', `${evidence}: the agent restarted`);
-    this.checkCompletion();
+    if (this.triggeredAt === undefined || at <= this.triggeredAt) return;
+    this.hear(nodeId, { on: 'restarted', reason: evidence });
   }
 
   /**
@@ -296,52 +264,28 @@ export class TestRun extends EventEmitter<TestRunEvents> {
    * report ids) cannot be told apart, so its part can never be counted, whatever arrives later.
    */
   onDriverDuplicate(nodeId: string, reason: string): void {
+    this.hear(nodeId, { on: 'duplicate', reason });
+  }
+
+  /** What a participant's heartbeat says about its part: this test, another test, or idle. */
+  onDriverHeartbeat(nodeId: string, state: AgentState | undefined, testId: string | undefined, leaving: boolean): void {
+    if (state === undefined) return; // another implementation's heartbeat says nothing about its part
+    if (state === 'running' && testId === this.testId) this.hear(nodeId, { on: 'heartbeat_this_test' });
+    else if (state === 'running' && testId !== undefined) this.hear(nodeId, { on: 'heartbeat_other_test', testId });
+    else this.hear(nodeId, { on: 'heartbeat_idle', leaving });
+  }
+
+  /** An event about a participant from outside the run (the registry, heartbeats), while it runs. */
+  private hear(nodeId: string, event: PartEvent): void {
     const track = this.tracks.get(nodeId);
-    if (!track || this.status !== 'running' || track.state === 'duplicate') return;
-    this.endPart(nodeId, track, 'duplicate', `${reason}: its figures mix both agents' and cannot be counted`);
+    if (!track || this.status !== 'running') return;
+    this.move(nodeId, track, event);
     this.checkCompletion();
   }
 
-  /** What a participant's heartbeat says about its part: another test, or idle after it ran. */
-  onDriverHeartbeat(nodeId: string, state: AgentState | undefined, testId: string | undefined, leaving: boolean): void {
-    const track = this.tracks.get(nodeId);
-    if (!track || this.status !== 'running' || OVER.has(track.state) || state === undefined) return;
-    const now = this.clock.now();
-    if (state === 'running' && testId === this.testId) {
-      track.started = true;
-      track.idleSince = undefined;
-      track.wentOff = undefined;
-      return;
-    }
-    if (state === 'running' && testId !== undefined) {
-      // Heartbeats and commands travel on different topics, so a heartbeat sent before the
-      // trigger reached the agent (say, while its previous test's final report was on its way)
-      // may be read after it. Only one that still names the other test past the start grace says
-      // the agent was busy and ignored ours.
-      if (track.started) {
-        // It says "running" ours until our final report is in Kafka: that report is on its way.
-        track.idleSince ??= now;
-        track.wentOff ??= `went on to another test, ${testId},`;
-      } else if (this.triggeredAt !== undefined && now - this.triggeredAt > START_GRACE_MS) {
-        this.endPart(nodeId, track, 'left', `it is running another test, ${testId}`);
-        this.checkCompletion();
-      }
-      return;
-    }
-    // Idle (or leaving): after it ran, the final report may still be on its way on the metrics
-    // topic; before it ran, the trigger may still be on its way. Both get a grace.
-    if (track.started || leaving) {
-      track.idleSince ??= now;
-      track.wentOff = leaving ? 'shut down' : (track.wentOff ?? 'went idle');
-    } else if (this.triggeredAt !== undefined && now - this.triggeredAt > START_GRACE_MS) {
-      this.endPart(nodeId, track, 'left', 'it heartbeats idle and never started the test (busy, or the config did not reach it)');
-      this.checkCompletion();
-    }
-  }
-
-  private endPart(nodeId: string, track: DriverTrack, state: DriverTestState, reason: string): void {
-    track.state = state;
-    track.ending = { node_id: nodeId, state, at: this.clock.now(), reason };
+  /** The one place a part changes. */
+  private move(nodeId: string, track: DriverTrack, event: PartEvent): void {
+    track.part = nextPart(track.part, event, { nodeId, now: this.clock.now(), triggeredAt: this.triggeredAt, lostGraceMs: this.options.lostGraceMs ?? 15_000 });
   }
 
   /**
@@ -383,18 +327,11 @@ export class TestRun extends EventEmitter<TestRunEvents> {
       return;
     }
     const quietAfter = this.options.quietAfterMs ?? 10_000;
-    const lostGrace = this.options.lostGraceMs ?? 15_000;
     for (const [id, track] of this.tracks) {
-      if (track.state === 'lost' && track.lostAt !== undefined && now - track.lostAt > lostGrace && track.ending) {
-        track.ending = { ...track.ending, reason: `${track.ending.reason}; not back within ${lostGrace / 1000} s` };
-        track.lostAt = undefined; // over: the ending stands
-      }
-      if (track.idleSince !== undefined && !OVER.has(track.state) && now - track.idleSince > IDLE_GRACE_MS) {
-        this.endPart(id, track, 'left', `it ${track.wentOff ?? 'went idle'} without a final report reaching the orchestrator`);
-      }
+      this.move(id, track, { on: 'clock' });
       // Another implementation may send no test_status: its part is over when its count is
       // reached, or when it has been quiet for a while (its count, if it sends one, is checked at the end).
-      if (track.state === 'running' && !track.sendsStatus && track.latest && now - track.latest.receivedAt > quietAfter) track.state = 'complete';
+      if (!track.sendsStatus && track.latest && now - track.latest.receivedAt > quietAfter) this.move(id, track, { on: 'quiet' });
     }
     const stalled = this.deadlineAt === undefined && now - this.lastProgressAt > (this.options.stallAfterMs ?? STALL_AFTER_MS);
     if ((this.deadlineAt !== undefined && now > this.deadlineAt) || stalled) {
@@ -402,17 +339,13 @@ export class TestRun extends EventEmitter<TestRunEvents> {
       const why = stalled
         ? `no report from any driver for ${Math.round((now - this.lastProgressAt) / 1000)} s${unheard}`
         : `no final report by the deadline, ${Math.round((this.deadlineAt! - this.triggeredAt!) / 1000)} s after the trigger${unheard}`;
-      for (const [id, track] of this.tracks) if (!this.partOver(track)) this.endPart(id, track, 'timed_out', why);
+      for (const [id, track] of this.tracks) this.move(id, track, { on: 'deadline', reason: why });
     }
-  }
-
-  private partOver(track: DriverTrack): boolean {
-    return OVER.has(track.state) || (track.state === 'lost' && track.lostAt === undefined);
   }
 
   private checkCompletion(): void {
     if (this.status !== 'running') return;
-    if ([...this.tracks.values()].every((t) => this.partOver(t))) this.finish();
+    if ([...this.tracks.values()].every((t) => isOver(t.part))) this.finish();
   }
 
   snapshot(): TestSnapshot {
@@ -422,7 +355,7 @@ export class TestRun extends EventEmitter<TestRunEvents> {
   /** The snapshot, and the drivers' corrected histograms merged once for it and its time point. */
   private measure(): { snapshot: TestSnapshot; merged: Histogram | null } {
     const now = this.clock.now();
-    const drivers = [...this.tracks.entries()].map(([id, t]) => ({ stats: driverStats(id, t.state, t.latest, t.previous, t.reports), report: t.latest }));
+    const drivers = [...this.tracks.entries()].map(([id, t]) => ({ stats: driverStats(id, shownState(t.part), t.latest, t.previous, t.reports), report: t.latest }));
     // Two agents under one node_id mix their figures in one story: it is listed, never counted.
     const counted = drivers.filter((d) => d.stats.state !== 'duplicate');
     const merged = mergedHistogram(counted.map((d) => d.report));
@@ -504,8 +437,9 @@ export class TestRun extends EventEmitter<TestRunEvents> {
     const plan = this.options.config.message_count_per_driver;
     const out: DriverEnding[] = [];
     for (const [id, track] of this.tracks) {
-      if (track.ending) out.push(track.ending);
-      else if (track.state === 'complete') {
+      const ending = endingOf(track.part);
+      if (ending) out.push(ending);
+      else if (track.part.state === 'complete') {
         const sent = track.latest?.message.requests_sent;
         // A part whose count is unknown cannot be checked against the plan: it never makes a test complete.
         if (sent === undefined && !this.stopRequested) {
@@ -564,5 +498,5 @@ export class TestRun extends EventEmitter<TestRunEvents> {
 }
 
 function newTrack(): DriverTrack {
-  return { state: 'waiting', accumulator: new ReportAccumulator(), reports: 0, sendsStatus: false, started: false };
+  return { part: WAITING, accumulator: new ReportAccumulator(), reports: 0, sendsStatus: false };
 }
