@@ -43,7 +43,9 @@ export function evaluateThresholds(thresholds: Thresholds | undefined, stats: Ag
     const actual = name === 'min_throughput' ? throughput : rule.read(stats);
     // No measurement at all (nothing answered) fails a limit: a test cannot pass on no evidence.
     const passed = actual !== null && (rule.atLeast ? actual >= limit : actual <= limit);
-    const shown = actual === null ? 'no data' : `${round(actual)}${rule.unit}`;
+    // Latency known, this percentile not: a driver without a histogram did not send it either.
+    const unknownPercentile = rule.latency && actual === null && stats.latency !== null;
+    const shown = actual !== null ? `${round(actual)}${rule.unit}` : unknownPercentile ? `unknown (${names(stats.histogram_missing_from)} sent neither a histogram nor this percentile)` : 'no data';
     const estimated = rule.latency && actual !== null && stats.latency?.approximate ? approximateNote(stats) : '';
     checks.push({ name, limit, actual, passed, text: `${rule.label} ${shown} ${rule.atLeast ? '>=' : '<='} ${limit}${rule.unit}${estimated}`, ...(estimated ? { approximate: true } : {}) });
   }

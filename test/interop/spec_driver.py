@@ -5,6 +5,12 @@ It registers, heartbeats with a timestamp in seconds, runs a test_config when it
 (the target comes from --target: the spec's config names none), and reports each interval on its
 own: the spec's metrics object ("" where the interval had no response), the interval's request
 count as `num_requests` and its raw `latencies`. No test_status, no report_kind, nothing of ours.
+
+Other ways other teams report, for the tests that must read them right:
+  --cumulative   every report covers the whole test so far: requests counted when sent, the spec's
+                 four figures over the responses so far, no latencies (so its count can stay while
+                 its mean moves, as the last responses come in)
+  --report-ids   uuid (default), numbered (1, 2, 3 ... per test, as a simple driver would), or none
 """
 import argparse
 import json
@@ -24,6 +30,8 @@ def main():
     parser.add_argument("--id", required=True)
     parser.add_argument("--target", required=True)
     parser.add_argument("--report-interval", type=float, default=0.25)
+    parser.add_argument("--cumulative", action="store_true")
+    parser.add_argument("--report-ids", choices=["uuid", "numbered", "none"], default="uuid")
     args = parser.parse_args()
     topic = lambda name: args.prefix + name
 
@@ -62,19 +70,34 @@ def run_test(producer, topic, args, config):
     count = int(config["message_count_per_driver"])
     delay = float(config.get("test_message_delay") or 0) if config["test_type"] == "TSUNAMI" else 0
     interval = []
+    everything = []
+    sent_so_far = [0]
+    reports = [0]
     lock = threading.Lock()
     done = threading.Event()
 
     def report():
         with lock:
-            latencies = interval[:]
+            latencies = everything[:] if args.cumulative else interval[:]
             interval.clear()
+            sent = sent_so_far[0]
+        reports[0] += 1
         figures = (
             {"mean_latency": statistics.mean(latencies), "median_latency": statistics.median(latencies), "min_latency": min(latencies), "max_latency": max(latencies)}
             if latencies
             else {"mean_latency": "", "median_latency": "", "min_latency": "", "max_latency": ""}
         )
-        producer.send(topic("metrics"), {"node_id": args.id, "test_id": config["test_id"], "report_id": uuid.uuid4().hex, "metrics": figures, "num_requests": len(latencies), "latencies": latencies})
+        message = {"node_id": args.id, "test_id": config["test_id"], "metrics": figures}
+        if args.cumulative:
+            message["num_requests"] = sent
+        else:
+            message["num_requests"] = len(latencies)
+            message["latencies"] = latencies
+        if args.report_ids == "uuid":
+            message["report_id"] = uuid.uuid4().hex
+        elif args.report_ids == "numbered":
+            message["report_id"] = str(reports[0])
+        producer.send(topic("metrics"), message)
 
     def reporter():
         while not done.wait(args.report_interval):
@@ -88,11 +111,15 @@ def run_test(producer, topic, args, config):
             pause = started + i * delay - time.monotonic()
             if pause > 0:
                 time.sleep(pause)
+        with lock:
+            sent_so_far[0] += 1
         sent = time.perf_counter()
         with urllib.request.urlopen(args.target, timeout=10) as response:
             response.read()
+        latency = round((time.perf_counter() - sent) * 1000, 3)
         with lock:
-            interval.append(round((time.perf_counter() - sent) * 1000, 3))
+            interval.append(latency)
+            everything.append(latency)
     done.set()
     thread.join()
     report()
