@@ -5,7 +5,7 @@
 //   result.json        the final result, written atomically when the test ends
 // Appends go straight to the file, so a crash loses at most the line being written; a test with
 // no result.json after a restart was interrupted, and its reports and series are still there.
-import { appendFileSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { MetricsMessage, TestConfigMessage } from '../protocol/wire-protocol';
 import type { LoadTestDefinition } from './loadtest-definition';
@@ -82,6 +82,11 @@ export class MetricsStore {
 
   loadReports(testId: string): (MetricsMessage & { received_at: number })[] {
     return readNdjson(join(this.folder(testId), 'reports.ndjson'));
+  }
+
+  /** Removes a test and everything stored of it. */
+  deleteTest(testId: string): void {
+    rmSync(this.folder(testId), { recursive: true, force: true });
   }
 
   /** Every stored test, newest first. `live` names tests this process is running now. */

@@ -57,6 +57,8 @@ export interface OrchestratorEvents {
   end: [result: TestResult];
   /** A test was created, triggered or resumed. */
   test: [snapshot: TestSnapshot];
+  /** A test was cancelled or deleted (deleteTest): views that list tests drop it. */
+  deleted: [testId: string];
 }
 
 export interface StartOptions {
@@ -373,6 +375,26 @@ export class Orchestrator extends EventEmitter<OrchestratorEvents> {
     await this.bus.publish(this.topics.stop, this.signed('stop', encodeStop({ test_id: testId, stop: true, orchestrator: this.id, orchestrator_names: this.names })), testId);
     this.log.info(`test ${testId}: stop requested by ${by}`);
     return run.current();
+  }
+
+  /**
+   * Forgets a test: one created but never triggered is cancelled first (its drivers are told to
+   * stop, so a trigger that still comes never starts it); a running test must be stopped first.
+   */
+  async deleteTest(testId: string): Promise<{ test_id: string; cancelled: boolean }> {
+    const run = this.runs.get(testId);
+    if (run?.status === 'running') throw new OrchestratorError(`test ${testId} is running; stop it first`, 'conflict');
+    if (!run && !this.store.has(testId)) throw new OrchestratorError(`no test ${testId}`, 'not_found');
+    const cancelled = run?.status === 'created';
+    if (cancelled) {
+      await this.bus.publish(this.topics.stop, this.signed('stop', encodeStop({ test_id: testId, stop: true, orchestrator: this.id, orchestrator_names: this.names })), testId);
+      this.log.info(`test ${testId} cancelled before its trigger`);
+    }
+    run?.release();
+    this.runs.delete(testId);
+    this.store.deleteTest(testId);
+    this.emit('deleted', testId);
+    return { test_id: testId, cancelled };
   }
 
   /** A test's figures: live if it runs in this process, else from the store. */

@@ -67,6 +67,9 @@ export function createRestApi(orchestrator: Orchestrator, guard: GuardOptions = 
   app.post('/api/tests/:id/stop', async (req, res) => {
     res.status(202).json(await orchestrator.stopTest(String(req.params.id)));
   });
+  app.delete('/api/tests/:id', async (req, res) => {
+    res.json(await orchestrator.deleteTest(String(req.params.id)));
+  });
   app.get('/api/tests/:id', (req, res) => {
     const test = orchestrator.getTest(req.params.id);
     if (!test) return void res.status(404).json({ error: `no test ${req.params.id}` });

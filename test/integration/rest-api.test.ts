@@ -179,4 +179,28 @@ describe('REST API', function () {
     assert.equal(earlier.body.aggregate.requests_sent, 600);
     assert.equal((await call('POST', `/api/tests/${firstTestId}/trigger`)).status, 409);
   });
+
+  it('cancels a test created but never triggered, and deletes finished tests; a running test must be stopped first', async () => {
+    const created = await call('POST', '/api/tests', { ...definition(), name: 'never triggered' });
+    assert.equal(created.status, 201);
+    const id = created.body.test_id;
+    const cancelled = await call('DELETE', `/api/tests/${id}`);
+    assert.deepEqual([cancelled.status, cancelled.body], [200, { test_id: id, cancelled: true }]);
+    assert.equal((await call('GET', `/api/tests/${id}`)).status, 404);
+    assert.equal((await call('POST', `/api/tests/${id}/trigger`)).status, 404, 'nothing left to trigger');
+    assert.ok(!(await call('GET', '/api/tests')).body.tests.some((t: { test_id: string }) => t.test_id === id));
+
+    // The drivers are free for the next test at once, and a running test cannot be deleted.
+    const started = await call('POST', '/api/tests/run', { test_type: 'TSUNAMI', test_message_delay: 0.01, message_count_per_driver: 200, drivers: 2, target: `${target.url}/ping` });
+    assert.equal(started.status, 202, JSON.stringify(started.body));
+    const running = started.body.test_id;
+    const refused = await call('DELETE', `/api/tests/${running}`);
+    assert.equal(refused.status, 409);
+    assert.match(refused.body.error, /is running; stop it first/);
+    await waitFor(async () => (await call('GET', `/api/tests/${running}`)).body.status === 'complete', 'the test to complete');
+    const deleted = await call('DELETE', `/api/tests/${running}`);
+    assert.deepEqual([deleted.status, deleted.body], [200, { test_id: running, cancelled: false }]);
+    assert.equal((await call('GET', `/api/tests/${running}`)).status, 404);
+    assert.equal((await call('DELETE', `/api/tests/${running}`)).status, 404);
+  });
 });
