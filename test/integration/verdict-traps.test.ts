@@ -2,11 +2,11 @@
 // of other implementations reporting in their own ways (test/interop/spec_driver.py), an
 // orchestrator restarted mid-test, and the same figure read from every surface.
 import assert from 'node:assert/strict';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { TestResult } from '../../orchestrator/result-model';
 import { kafkaBootstrap, uniquePrefix } from '../support/kafka-fixture';
-import { ROOT, runBin, spawnCommand, startAgent, startOrchestrator, startTargetProcess, stopOrchestrator, tempDir, waitFor } from '../support/processes';
+import { ROOT, runBin, spawnBin, spawnCommand, startAgent, startOrchestrator, startTargetProcess, stopOrchestrator, tempDir, waitFor } from '../support/processes';
 
 const PYTHON = '/usr/bin/python3';
 const SPEC_DRIVER = join(ROOT, 'test', 'interop', 'spec_driver.py');
@@ -149,4 +149,37 @@ describe('verdicts that cannot mislead (on real processes)', function () {
     assert.ok(Math.abs(write.rate - (write.responses / result.run_s)) < 1e-9 && result.run_s < 12.5, `writes per second over the ${result.run_s} s measured, not the warm-up: ${write.rate}`);
     assert.ok(Math.abs(write.rate - 10) < 1, `a fifth of 50/s: ${write.rate}`);
   });
+
+  it('a store that fails mid-test does not hold the run: lt-orchestrator run ends on time with its verdict and says what was not kept', async () => {
+    const { kafka, prefix } = await setUp('traps-store');
+    const target = await startTargetProcess();
+    await startAgent('store-1', { kafka, prefix, orchestrator: 'test-traps' });
+    const store = tempDir('traps-broken-store');
+    const file = writeDefinition({ test_type: 'TSUNAMI', test_message_delay: 0.01, message_count_per_driver: 500, target: `${target.url}/ping` });
+    const json = join(tempDir('traps-json'), 'result.json');
+    const cli = spawnBin('lt-orchestrator', ['run', file, '--drivers', '1', '--json', json], { LT_KAFKA: kafka, LT_TOPIC_PREFIX: prefix, LT_ORCHESTRATOR_ID: 'test-traps', LT_STORE: store });
+    // Once the test is stored and under way, a file takes its folder's place: every later write fails, as on a broken disk.
+    const folder = await waitFor(() => findTestFolder(store), 'the test to be stored', 60_000);
+    await waitFor(() => /\d+s\s+drivers 1\/1 running/.test(cli.output()), 'the test to be under way', 60_000);
+    rmSync(folder, { recursive: true });
+    writeFileSync(folder, 'not a folder');
+    assert.equal(await cli.exited, 0, cli.output());
+    assert.match(cli.output(), /store: could not save (a report|a time point|the last time point|the result): .*the stored copy of this test is not/);
+    assert.match(cli.output(), /Result: PASSED: 500 of 500 requests/);
+    assert.equal((JSON.parse(readFileSync(json, 'utf8')) as TestResult).aggregate.requests_sent, 500);
+  });
 });
+
+/** The folder of the one test stored under `store`, whatever the store's layout. */
+function findTestFolder(store: string): string | undefined {
+  const walk = (dir: string, depth: number): string | undefined => {
+    if (depth > 4 || !existsSync(dir)) return undefined;
+    if (existsSync(join(dir, 'test.json'))) return dir;
+    for (const entry of readdirSync(dir, { withFileTypes: true })) if (entry.isDirectory()) {
+      const found = walk(join(dir, entry.name), depth + 1);
+      if (found) return found;
+    }
+    return undefined;
+  };
+  return walk(store, 0);
+}
