@@ -73,7 +73,7 @@ export interface StartOptions {
 const RESUME_WITHIN_MS = 60 * 60_000;
 /** Tests remembered as ended, for heartbeats that were sent before their final reports. */
 const ENDED_TESTS_KEPT = 100;
-/** A participant in one of these states is done with the test here (`lost` may still come back). */
+/** A participant in one of these states is done with the test here (`lost` may still come back): TestRun's OVER. */
 const PART_OVER: ReadonlySet<string> = new Set(['complete', 'restarted', 'left', 'timed_out', 'refused', 'duplicate']);
 
 export class Orchestrator extends EventEmitter<OrchestratorEvents> {
