@@ -5,7 +5,7 @@
 // counted by kind, warned of once per kind, and never handed on, so it can never be listed.
 import type { Logger } from '../common/logger';
 import type { BusMessage } from './message-bus';
-import { IDENTITY_RULE, PARSERS, TOPIC_KEYS, type IdentityRefusal, type MessageByTopic, type TopicKey, type TopicNames } from './wire-protocol';
+import { PARSERS, TOPIC_KEYS, type IdentityRefusal, type MessageByTopic, type TopicKey, type TopicNames } from './wire-protocol';
 
 export type TopicHandlers = { [K in TopicKey]?: (message: MessageByTopic[K], raw: BusMessage) => void | Promise<void> };
 
@@ -53,7 +53,7 @@ export class MessageIntake {
   private refuse(key: TopicKey, raw: BusMessage, kind: IdentityRefusal, reason: string): void {
     this.skipped[key]++;
     if (this.refused[kind]++ > 0) return;
-    this.logger.warn(`refused a message on ${raw.topic} (partition ${raw.partition}, offset ${raw.offset}): ${reason}. Every message that breaks the rule (${IDENTITY_RULE[kind]}) is refused; this is said once.`);
+    this.logger.warn(`refused a message on ${raw.topic} (partition ${raw.partition}, offset ${raw.offset}): ${reason}. Every message whose ${kind} breaks this rule is refused and counted; this is said once.`);
   }
 
   private skip(key: TopicKey, raw: BusMessage, reason: string): void {

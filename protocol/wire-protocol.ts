@@ -272,7 +272,7 @@ export const IDENTITY_RULE: Record<IdentityRefusal, string> = {
 
 /** Why `value` cannot be a node_id, or undefined when it can. */
 export function nodeIdProblem(value: unknown): string | undefined {
-  if (typeof value !== 'string') return `node_id is ${value === null ? 'null' : typeof value}, not a string`;
+  if (typeof value !== 'string') return `node_id is ${value === null ? 'null' : typeof value}, not a string: ${IDENTITY_RULE.node_id}`;
   if (!NODE_ID.test(value)) return `node_id ${JSON.stringify(value.length > 40 ? `${value.slice(0, 40)}…` : value)} (${value.length} characters) breaks the rule: ${IDENTITY_RULE.node_id}`;
   return undefined;
 }
@@ -280,7 +280,7 @@ export function nodeIdProblem(value: unknown): string | undefined {
 /** Why `value` cannot be a node_IP, or undefined when it can (absent is allowed: the spec's register has it, heartbeats need not). */
 export function nodeIpProblem(value: unknown): string | undefined {
   if (value === undefined || value === null) return undefined;
-  if (typeof value !== 'string') return `node_IP is ${typeof value}, not a string`;
+  if (typeof value !== 'string') return `node_IP is ${typeof value}, not a string: ${IDENTITY_RULE.node_IP}`;
   // Spaces around it are forgiven (and trimmed); inside it, none is part of an address or a name.
   if (value.length > NODE_IP_MAX || /[\s\u0000-\u001f\u007f]/.test(value.trim())) return `node_IP ${JSON.stringify(value.length > 40 ? `${value.slice(0, 40)}…` : value)} (${value.length} characters) breaks the rule: ${IDENTITY_RULE.node_IP}`;
   return undefined;
