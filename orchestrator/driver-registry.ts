@@ -187,7 +187,7 @@ export class DriverRegistry extends EventEmitter<RegistryEvents> {
       driver.activity = message.state;
       driver.current_test = message.state === 'running' ? message.test_id : undefined;
     } else {
-      // Nothing said of its state: what this orchestrator knows of its tests stands (see reportedActivity).
+      // Nothing said of its state: what this orchestrator knows of its tests stands (see ReportedActivity).
       if (!this.reported.has(driver.node_id)) this.reported.set(driver.node_id, driver.activity === 'running' && driver.current_test ? { held: driver.current_test } : {});
       this.updateReportedActivity(driver, now); // announced below with the rest
     }
@@ -260,7 +260,7 @@ export class DriverRegistry extends EventEmitter<RegistryEvents> {
 
   /**
    * A participant's part of a test is over here: it is idle (its heartbeat may say so a second
-   * later), unless it says nothing of its state and its reports still come (see reportedActivity).
+   * later), unless it says nothing of its state and its reports still come (see ReportedActivity).
    */
   markIdle(nodeId: string, testId: string): void {
     const driver = this.drivers.get(nodeId);
