@@ -26,7 +26,7 @@ import { WarmUpFirst } from './warm-up-first';
 import { ProcessStats } from './process-stats';
 import { ReportOutbox } from './report-outbox';
 import { planFor } from './request-plan';
-import { CommandVerifier, type CommandKind } from '../protocol/command-signature';
+import { CommandVerifier, signDriverMessage, type CommandKind, type DriverMessageKind } from '../protocol/command-signature';
 import { TargetRefused, type TargetAllowlist } from './target-allowlist';
 
 export interface AgentOptions {
@@ -44,7 +44,7 @@ export interface AgentOptions {
   trustedCa?: string[];
   /** worker threads that share each test's requests (lt-agent --workers); without, this thread sends them */
   workers?: LoadWorkers;
-  /** Shared with the orchestrator: only commands signed with it are obeyed (command-signature.ts). */
+  /** Shared with the orchestrator: only commands signed with it are obeyed, and what this agent sends is signed with it (command-signature.ts). */
   secret?: string;
   logger: Logger;
   version: string;
@@ -127,6 +127,11 @@ export class DriverAgent {
     return { state: this.state, test, finished: this.finished, heartbeatsSent: this.heartbeatsSent, heartbeatsFailed: this.heartbeatsFailed, rejectedCommands: this.rejectedCommands };
   }
 
+  /** With a secret, what this agent sends is signed: the orchestrator then hears no one else in its name. */
+  private sealed(kind: DriverMessageKind, json: string): string {
+    return this.options.secret ? signDriverMessage(kind, json, this.options.secret, this.clock.now()) : json;
+  }
+
   /** Running while a test runs here, and until its final report has reached Kafka. */
   get state(): 'idle' | 'running' {
     return this.current || this.outbox.undeliveredFinal() ? 'running' : 'idle';
@@ -151,13 +156,13 @@ export class DriverAgent {
     });
     await bus.publish(
       topics.register,
-      encodeRegister({
+      this.sealed('register', encodeRegister({
         node_id: this.options.nodeId,
         node_IP: this.options.nodeIp,
         message_type: 'DRIVER_NODE_REGISTER',
         orchestrator: this.options.orchestrator,
         agent_version: this.options.version,
-      }),
+      })),
       this.options.nodeId,
     );
     await this.heartbeat();
@@ -345,7 +350,7 @@ export class DriverAgent {
   }
 
   private queueReport(testId: string, body: Omit<MetricsMessage, 'node_id' | 'test_id' | 'report_id' | 'test_status'>, status: 'running' | 'complete', seq: number): void {
-    const message = encodeMetrics({
+    const message = this.sealed('metrics', encodeMetrics({
       node_id: this.options.nodeId,
       test_id: testId,
       report_id: `${testId}:${this.options.nodeId}:${seq}`,
@@ -353,7 +358,7 @@ export class DriverAgent {
       test_status: status,
       timestamp: this.clock.now(),
       ...body,
-    });
+    }));
     this.outbox.enqueue(testId, message, status === 'complete');
   }
 
@@ -369,7 +374,7 @@ export class DriverAgent {
       const load = this.stats.sample();
       await this.options.bus.publish(
         this.options.topics.heartbeat,
-        encodeHeartbeat({
+        this.sealed('heartbeat', encodeHeartbeat({
           node_id: this.options.nodeId,
           heartbeat: 'YES',
           timestamp: Date.now(),
@@ -383,7 +388,7 @@ export class DriverAgent {
           last_rejection: this.lastRejection,
           instance: this.instance,
           ...load,
-        }),
+        })),
         this.options.nodeId,
       );
       this.heartbeatsSent++;

@@ -51,12 +51,23 @@ export const IDLE_GRACE_MS = 3000;
 /** A driver that heartbeats idle this long after the trigger without ever starting did not take the test. */
 export const START_GRACE_MS = 5000;
 
+/**
+ * A driver that sends no test_status (another implementation) is done with its part once quiet
+ * this long after its last report (ms): the run completes its part, the registry calls it idle.
+ */
+export const QUIET_AFTER_MS = 10_000;
+
 export const WAITING: Part = { state: 'waiting' };
 
 /** The state every view shows. A part winding down still runs, as far as anyone can tell. */
 export function shownState(part: Part): DriverTestState {
   if (part.state === 'winding_down') return part.started ? 'running' : 'waiting';
   return part.state;
+}
+
+/** A shown state that is over for good (`lost` may still come back, so it is not). */
+export function isOverState(state: DriverTestState): boolean {
+  return state !== 'waiting' && state !== 'running' && state !== 'lost';
 }
 
 /** Over for good: the test does not wait for it any more. */

@@ -7,10 +7,17 @@
 //
 // Listeners hear of state changes only (health, activity, test, identity); the load figures a
 // heartbeat carries (CPU, event-loop lag) change every second and are read from list() when shown.
+//
+// A driver's activity comes from its heartbeats when they say it (ours: `state`, `test_id`). A
+// driver whose heartbeats say nothing of it (another implementation, speaking only the spec) is
+// running from the trigger of a test it takes part in until its part there ends, and while its
+// reports keep coming on the metrics topic; it is idle again when its final report arrives, or
+// once its part has ended and its reports have stopped for `reportsQuietMs`.
 import { EventEmitter } from 'node:events';
 import { systemClock, type Clock, type TimerHandle } from '../common/clock';
 import type { BusHealth } from '../protocol/message-bus';
-import type { HeartbeatMessage, RegisterMessage } from '../protocol/wire-protocol';
+import { nodeIdProblem, type HeartbeatMessage, type RegisterMessage } from '../protocol/wire-protocol';
+import { QUIET_AFTER_MS } from './driver-part';
 import type { DriverInfo } from './result-model';
 
 export interface RegistryOptions {
@@ -22,6 +29,11 @@ export interface RegistryOptions {
   clock?: Clock;
   /** Whether this orchestrator hears the broker now. */
   observation?: () => BusHealth;
+  /**
+   * A driver that says nothing of its state in heartbeats is running while its reports come at
+   * least this often (ms; as TestRun's quietAfterMs, after which such a driver's part is over).
+   */
+  reportsQuietMs?: number;
 }
 
 export interface RegistryEvents {
@@ -54,6 +66,14 @@ export const FLEET_RECONNECT_GRACE_MS = 10_000;
 
 type Identity = Pick<DriverInfo, 'node_IP' | 'agent_version' | 'orchestrator' | 'registered_at'>;
 
+/** What tells the activity of a driver whose heartbeats do not. */
+interface ReportedActivity {
+  /** the test it takes part in here, from the trigger until its part there ended */
+  held?: string;
+  /** its latest report that was not a final one */
+  report?: { testId: string; at: number };
+}
+
 export class DriverRegistry extends EventEmitter<RegistryEvents> {
   private readonly drivers = new Map<string, DriverInfo>();
   /** Drivers known only from the register topic's history: listed once they heartbeat. */
@@ -73,6 +93,9 @@ export class DriverRegistry extends EventEmitter<RegistryEvents> {
    * heard again after the other.
    */
   private readonly instances = new Map<string, Map<string, { ip: string; heardAt: number }>>();
+  /** Drivers whose latest heartbeat said nothing of their state, and what tells it instead. */
+  private readonly reported = new Map<string, ReportedActivity>();
+  private readonly reportsQuietMs: number;
   /** the fleet silence under way, if any (see updateFleetSilence) */
   private fleetSilence: { members: Set<string>; startedAt: number; until: number } | undefined;
 
@@ -83,6 +106,7 @@ export class DriverRegistry extends EventEmitter<RegistryEvents> {
     this.retentionMs = options.retentionMs ?? DEFAULT_RETENTION_MS;
     this.clock = options.clock ?? systemClock;
     this.observation = options.observation ?? (() => ({ reachable: true, since: 0 }));
+    this.reportsQuietMs = options.reportsQuietMs ?? QUIET_AFTER_MS;
     this.lastSweepAt = this.clock.now();
     this.timer = this.clock.every(Math.min(SWEEP_MS, this.lostAfterMs / 10), () => this.sweep());
   }
@@ -110,6 +134,7 @@ export class DriverRegistry extends EventEmitter<RegistryEvents> {
 
   /** `sentAt` is the broker's timestamp: a register read from the topic's history may be old. */
   onRegister(message: RegisterMessage, sentAt: number): void {
+    if (nodeIdProblem(message.node_id)) return; // the intake refuses these; never listed whatever the caller
     const now = this.clock.now();
     const seen = Math.min(sentAt, now);
     const identity: Identity = { node_IP: message.node_IP, agent_version: message.agent_version, orchestrator: message.orchestrator, registered_at: seen };
@@ -130,6 +155,7 @@ export class DriverRegistry extends EventEmitter<RegistryEvents> {
     driver.health = 'alive';
     driver.activity = 'idle';
     driver.current_test = undefined;
+    if (this.reported.has(driver.node_id)) this.reported.set(driver.node_id, {});
     this.drivers.set(driver.node_id, driver);
     this.emit('registered', driver, sentAt);
     this.emit('changed', driver);
@@ -137,6 +163,7 @@ export class DriverRegistry extends EventEmitter<RegistryEvents> {
 
   /** A heartbeat from a driver never seen registering still makes it known (e.g. we started after it). */
   onHeartbeat(message: HeartbeatMessage): void {
+    if (nodeIdProblem(message.node_id)) return;
     const now = this.clock.now();
     const existing = this.drivers.get(message.node_id);
     if (message.leaving) {
@@ -154,8 +181,15 @@ export class DriverRegistry extends EventEmitter<RegistryEvents> {
     if (message.orchestrator !== undefined) driver.orchestrator = message.orchestrator;
     driver.foreign = this.isForeign(driver.orchestrator);
     driver.health = 'alive';
-    if (message.state) driver.activity = message.state;
-    driver.current_test = message.state === 'running' ? message.test_id : undefined;
+    if (message.state) {
+      this.reported.delete(driver.node_id);
+      driver.activity = message.state;
+      driver.current_test = message.state === 'running' ? message.test_id : undefined;
+    } else {
+      // Nothing said of its state: what this orchestrator knows of its tests stands (see ReportedActivity).
+      if (!this.reported.has(driver.node_id)) this.reported.set(driver.node_id, driver.activity === 'running' && driver.current_test ? { held: driver.current_test } : {});
+      this.updateReportedActivity(driver, now); // announced below with the rest
+    }
     driver.cpu_percent = message.cpu_percent;
     driver.event_loop_lag_ms = message.event_loop_lag_ms;
     driver.signed_commands = message.signed_commands;
@@ -216,22 +250,69 @@ export class DriverRegistry extends EventEmitter<RegistryEvents> {
   markRunning(nodeId: string, testId: string): void {
     const driver = this.drivers.get(nodeId);
     if (!driver) return;
+    const reported = this.reported.get(nodeId);
+    if (reported) reported.held = testId;
     driver.activity = 'running';
     driver.current_test = testId;
     this.emit('changed', driver);
   }
 
-  /** Marks a participant idle once its test is over here (its heartbeat may say so a second later). */
+  /**
+   * A participant's part of a test is over here: it is idle (its heartbeat may say so a second
+   * later), unless it says nothing of its state and its reports still come (see ReportedActivity).
+   */
   markIdle(nodeId: string, testId: string): void {
     const driver = this.drivers.get(nodeId);
-    if (!driver || driver.current_test !== testId) return;
+    if (!driver) return;
+    const reported = this.reported.get(nodeId);
+    if (reported) {
+      if (reported.held === testId) reported.held = undefined;
+      this.applyReportedActivity(driver, this.clock.now());
+      return;
+    }
+    if (driver.current_test !== testId) return;
     driver.activity = 'idle';
     driver.current_test = undefined;
     this.emit('changed', driver);
   }
 
+  /**
+   * A metrics report (it verified, if it had to) from a driver for a test, here or elsewhere:
+   * for a driver whose heartbeats say nothing of its state, its reports are what it is doing.
+   */
+  onReport(nodeId: string, testId: string, final: boolean): void {
+    const reported = this.reported.get(nodeId);
+    const driver = this.drivers.get(nodeId);
+    if (!reported || !driver) return;
+    const now = this.clock.now();
+    if (final) {
+      if (reported.held === testId) reported.held = undefined;
+      if (reported.report?.testId === testId) reported.report = undefined;
+    } else reported.report = { testId, at: now };
+    this.applyReportedActivity(driver, now);
+  }
+
+  /** Announces the change, if any, of updateReportedActivity. */
+  private applyReportedActivity(driver: DriverInfo, now: number): void {
+    if (this.updateReportedActivity(driver, now)) this.emit('changed', driver);
+  }
+
+  /** Running a test held here, or one it reported on lately; else idle. Returns whether that changed. */
+  private updateReportedActivity(driver: DriverInfo, now: number): boolean {
+    const reported = this.reported.get(driver.node_id);
+    if (!reported || driver.health !== 'alive') return false;
+    if (reported.report && now - reported.report.at > this.reportsQuietMs) reported.report = undefined;
+    const test = reported.held ?? reported.report?.testId;
+    const activity = test ? 'running' : 'idle';
+    if (driver.activity === activity && driver.current_test === test) return false;
+    driver.activity = activity;
+    driver.current_test = test;
+    return true;
+  }
+
   private remove(nodeId: string): void {
     this.drivers.delete(nodeId);
+    this.reported.delete(nodeId);
     this.emit('removed', nodeId);
   }
 
@@ -254,10 +335,13 @@ export class DriverRegistry extends EventEmitter<RegistryEvents> {
         driver.health = 'lost';
         driver.activity = 'idle';
         driver.current_test = undefined;
+        if (this.reported.has(driver.node_id)) this.reported.set(driver.node_id, {});
         this.emit('lost', driver, `no heartbeat for ${(silentFor / 1000).toFixed(1)} s`);
         this.emit('changed', driver);
       } else if (driver.health !== 'alive' && silentFor > this.retentionMs) {
         this.remove(driver.node_id);
+      } else if (driver.health === 'alive') {
+        this.applyReportedActivity(driver, now);
       }
     }
   }

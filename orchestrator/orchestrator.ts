@@ -7,13 +7,14 @@ import { systemClock, type Clock } from '../common/clock';
 import type { Logger } from '../common/logger';
 import { ownAddresses, primaryAddress } from '../common/network-address';
 import { KafkaBus, type KafkaSecurity } from '../protocol/kafka-bus';
-import type { BusHealth, MessageBus, StartPosition } from '../protocol/message-bus';
+import type { BusHealth, BusMessage, MessageBus, StartPosition } from '../protocol/message-bus';
 import { MessageIntake } from '../protocol/message-intake';
-import { signCommand, type CommandKind } from '../protocol/command-signature';
+import { DriverMessageVerifier, signCommand, type CommandKind, type DriverMessageKind, type DropKind } from '../protocol/command-signature';
 import { encodeStop, encodeTestConfig, encodeTrigger, topicNames, type TopicKey, type TopicNames } from '../protocol/wire-protocol';
 import { agentCommandHint } from './agent-hint';
 import { PrometheusWatcher } from './prometheus-watcher';
 import { DriverRegistry } from './driver-registry';
+import { isOverState } from './driver-part';
 import { newTestId, toTestConfig, validateDefinition, type LoadTestDefinition } from './loadtest-definition';
 import { MetricsStore, type StoredTest } from './metrics-store';
 import { OrchestratorError } from './orchestrator-error';
@@ -39,8 +40,13 @@ export interface OrchestratorOptions {
    * driver already alive is known when the drivers are picked (ms; default two heartbeat periods).
    */
   settleMs?: number;
-  /** Shared with the agents: test_config, trigger and stop are signed with it (command-signature.ts). */
+  /**
+   * Shared with the agents: test_config, trigger and stop are signed with it, and what agents
+   * send is checked with it (command-signature.ts): a driver that signs is heard only signed.
+   */
   secret?: string;
+  /** With `secret`: drop every unsigned message, also from drivers that never signed (other implementations). */
+  requireSignatures?: boolean;
   clock?: Clock;
 }
 
@@ -88,6 +94,10 @@ export class Orchestrator extends EventEmitter<OrchestratorEvents> {
   private readonly clock: Clock;
   private readonly settledAt: number;
   private closed = false;
+  private readonly verifier: DriverMessageVerifier | undefined;
+  /** Drivers' messages dropped for their signature (see DriverMessageVerifier), by why. */
+  readonly dropped: Record<DropKind, number> = { unsigned: 0, forged: 0, stale: 0, replayed: 0 };
+  /** Per test running here, the reports dropped per driver, for its result. */
 
   /** A command as sent: signed when this orchestrator shares a secret with its agents. */
   private signed(kind: CommandKind, json: string): string {
@@ -105,7 +115,16 @@ export class Orchestrator extends EventEmitter<OrchestratorEvents> {
     this.names = [...new Set([this.id, ...ownAddresses()])];
     this.topics = topicNames(options.topicPrefix);
     this.store = new MetricsStore(options.storeDir);
-    this.registry = new DriverRegistry({ ownNames: this.names, lostAfterMs: options.lostAfterMs, retentionMs: options.driverRetentionMs, clock: this.clock, observation: this.observation });
+    if (options.requireSignatures && !options.secret) throw new OrchestratorError('requiring signed messages needs the shared secret', 'invalid');
+    this.verifier = options.secret ? new DriverMessageVerifier(options.secret, { requireSigned: options.requireSignatures }) : undefined;
+    this.registry = new DriverRegistry({
+      ownNames: this.names,
+      lostAfterMs: options.lostAfterMs,
+      retentionMs: options.driverRetentionMs,
+      clock: this.clock,
+      observation: this.observation,
+      reportsQuietMs: options.quietAfterMs,
+    });
     this.settledAt = this.clock.now() + (options.settleMs ?? 2 * 1000);
     this.registry.on('changed', () => this.emit('drivers', this.registry.list()));
     this.registry.on('removed', () => this.emit('drivers', this.registry.list()));
@@ -129,13 +148,15 @@ export class Orchestrator extends EventEmitter<OrchestratorEvents> {
       this.topics,
       {
         register: (m, raw) => {
+          if (!this.admitted('register', m.node_id, raw)) return;
           const known = this.registry.get(m.node_id);
           this.registry.onRegister(m, raw.timestamp);
           if (!known && this.registry.get(m.node_id)?.foreign) {
             this.log.warn(`driver ${m.node_id} serves orchestrator "${m.orchestrator}", not this one (${this.id}); it will ignore our commands. Start it with --orchestrator ${this.id}`);
           }
         },
-        heartbeat: (m) => {
+        heartbeat: (m, raw) => {
+          if (!this.admitted('heartbeat', m.node_id, raw)) return;
           const wasLost = this.registry.get(m.node_id)?.health === 'lost';
           // A heartbeat sent just before the driver's final report may arrive after it: a test
           // whose final report from this driver arrived no longer keeps it busy, in the registry
@@ -149,10 +170,28 @@ export class Orchestrator extends EventEmitter<OrchestratorEvents> {
             run.onDriverHeartbeat(m.node_id, heard.state, heard.test_id, m.leaving === true);
           }
         },
-        metrics: (m) => this.runs.get(m.test_id)?.onReport(m, this.clock.now()),
+        metrics: (m, raw) => {
+          if (!this.admitted('metrics', m.node_id, raw, m.test_id)) return;
+          this.registry.onReport(m.node_id, m.test_id, m.test_status === 'complete');
+          this.runs.get(m.test_id)?.onReport(m, this.clock.now());
+        },
       },
       this.log.child('intake'),
     );
+  }
+
+  /**
+   * Whether a driver's message may be heard: with a secret, one that does not verify is dropped
+   * (counted, and warned of once per kind), and a dropped report is counted in its test's result.
+   */
+  private admitted(kind: DriverMessageKind, nodeId: string, raw: BusMessage, testId?: string): boolean {
+    const verdict = this.verifier?.check(kind, nodeId, raw.value, this.clock.now(), raw.timestamp);
+    if (!verdict) return true;
+    if (this.dropped[verdict.drop]++ === 0) {
+      this.log.warn(`dropped a ${kind} message in the name of ${nodeId}: ${verdict.why}. Every ${verdict.drop} message from a driver is dropped; this is said once`);
+    } else this.log.debug(`dropped a ${kind} message in the name of ${nodeId}: ${verdict.why}`);
+    if (testId !== undefined) this.runs.get(testId)?.onDroppedReport(nodeId);
+    return false;
   }
 
   /** Whether this orchestrator hears the broker now (see MessageBus.health). */
@@ -256,10 +295,14 @@ export class Orchestrator extends EventEmitter<OrchestratorEvents> {
       resumed,
       server: definition.prometheus ? new PrometheusWatcher(definition.prometheus) : undefined,
     });
-    run.on('update', (s, p) => this.emit('update', s, p));
+    run.on('update', (s, p) => {
+      for (const d of s.per_driver) if (isOverState(d.state)) this.registry.markIdle(d.node_id, s.test_id);
+      this.emit('update', s, p);
+    });
     run.on('store_error', (message) => this.log.error(`test ${config.test_id}: the metrics store ${message}; the test goes on and its result says so`));
     run.on('end', (r) => {
-      for (const id of r.participants) this.registry.markIdle(id, r.test_id);
+      // Every driver that reported counts, also one that took the test unasked (a spec-only driver ignores driver_ids).
+      for (const id of new Set([...r.participants, ...r.per_driver.map((d) => d.node_id)])) this.registry.markIdle(id, r.test_id);
       this.finishedParts.set(r.test_id, new Set(r.per_driver.filter((d) => d.state === 'complete').map((d) => d.node_id)));
       if (this.finishedParts.size > ENDED_TESTS_KEPT) this.finishedParts.delete(this.finishedParts.keys().next().value!);
       this.forgetFinishedRunsBefore(run);

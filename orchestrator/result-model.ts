@@ -181,6 +181,11 @@ export interface TestSnapshot {
   per_driver: DriverStats[];
   /** where a driver did not do what its model promises (schedule not held, cap not reached), and what to do; and Prometheus' problems */
   warnings: string[];
+  /**
+   * Reports dropped because they did not verify (unsigned in the name of a driver that signs, or
+   * forged), per node_id: in no figure.
+   */
+  dropped_reports?: Record<string, number>;
   /** the server-side queries of the definition's "prometheus", when it names one */
   server?: ServerMetrics;
   /** a mix's figures by request name (they add up to the aggregate) */

@@ -16,7 +16,7 @@ import type { BusHealth } from '../protocol/message-bus';
 import type { AgentState, MetricsMessage, TestConfigMessage } from '../protocol/wire-protocol';
 import type { LoadTestDefinition } from './loadtest-definition';
 import { aggregate, driverStats, intervalLatency, mergedHistogram, perSecond, requestBreakdown, runSeconds } from './metrics-aggregator';
-import { endingOf, isOver, nextPart, shownState, WAITING, type Part, type PartEvent } from './driver-part';
+import { endingOf, isOver, nextPart, QUIET_AFTER_MS, shownState, WAITING, type Part, type PartEvent } from './driver-part';
 import { ReportAccumulator, type DriverReport } from './report-accumulator';
 import { scheduleWarnings } from './schedule-warnings';
 import type { MetricsStore } from './metrics-store';
@@ -111,6 +111,8 @@ export class TestRun extends EventEmitter<TestRunEvents> {
   /** the first store failure, said in the result: the figures are whole, their copy on disk is not */
   private storeError: string | undefined;
   private readonly reportedSinceEmit = new Set<string>();
+  /** reports dropped because their signature did not verify, per node_id: in no figure */
+  private readonly droppedReports: Record<string, number> = {};
   private stoppedBy: string | undefined;
   private previousMerged: Histogram | null = null;
   private lastSnapshot: TestSnapshot | undefined;
@@ -267,6 +269,12 @@ export class TestRun extends EventEmitter<TestRunEvents> {
     this.hear(nodeId, { on: 'duplicate', reason });
   }
 
+  /** A report in a driver's name that did not verify (forged, or unsigned from a signer): counted, never applied. */
+  onDroppedReport(nodeId: string): void {
+    if (this.isOver) return;
+    this.droppedReports[nodeId] = (this.droppedReports[nodeId] ?? 0) + 1;
+  }
+
   /** What a participant's heartbeat says about its part: this test, another test, or idle. */
   onDriverHeartbeat(nodeId: string, state: AgentState | undefined, testId: string | undefined, leaving: boolean): void {
     if (state === undefined) return; // another implementation's heartbeat says nothing about its part
@@ -326,7 +334,7 @@ export class TestRun extends EventEmitter<TestRunEvents> {
       this.lastProgressAt += credit;
       return;
     }
-    const quietAfter = this.options.quietAfterMs ?? 10_000;
+    const quietAfter = this.options.quietAfterMs ?? QUIET_AFTER_MS;
     for (const [id, track] of this.tracks) {
       this.move(id, track, { on: 'clock' });
       // Another implementation may send no test_status: its part is over when its count is
@@ -382,6 +390,7 @@ export class TestRun extends EventEmitter<TestRunEvents> {
       per_request: this.options.config.requests ? requestBreakdown(this.options.config.requests, counted.map((d) => d.report), seconds) : undefined,
       throughput: perSecond(agg.responses, seconds) ?? 0,
       run_s: seconds,
+      dropped_reports: Object.keys(this.droppedReports).length ? { ...this.droppedReports } : undefined,
       computed_at: now,
       deadline_at: this.deadlineAt,
     };

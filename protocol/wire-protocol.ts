@@ -247,7 +247,59 @@ export interface MessageByTopic {
   stop: StopMessage;
 }
 
-export type ParseResult<T> = { ok: true; message: T; notes: string[] } | { ok: false; reason: string };
+/**
+ * `refused`: the message named its sender in a way no driver may (see IDENTITY_RULE), as a
+ * flood of hostile messages would; the intake counts these by kind and never hands them on.
+ */
+export type ParseResult<T> = { ok: true; message: T; notes: string[] } | { ok: false; reason: string; refused?: IdentityRefusal };
+
+// ---------------------------------------------------------------------------------------------
+// Identities
+
+/**
+ * A node_id is 1 to 128 of these characters. Our agents' ids are `--id` or HOST-N (host names are
+ * letters, digits, dots and dashes); the rest leaves room for `user@host`, `host:port` and `a_b`.
+ */
+const NODE_ID = /^[A-Za-z0-9._:@-]{1,128}$/;
+/** A node_IP is an address or a host name: a string, at most this long (a DNS name's limit). */
+const NODE_IP_MAX = 253;
+
+export type IdentityRefusal = 'node_id' | 'node_IP';
+export const IDENTITY_RULE: Record<IdentityRefusal, string> = {
+  node_id: 'a node_id must be a string of 1 to 128 letters, digits and . _ : @ -',
+  node_IP: `a node_IP must be a string of at most ${NODE_IP_MAX} characters, without spaces or control characters`,
+};
+
+/** Why `value` cannot be a node_id, or undefined when it can. */
+export function nodeIdProblem(value: unknown): string | undefined {
+  if (typeof value !== 'string') return `node_id is ${value === null ? 'null' : typeof value}, not a string: ${IDENTITY_RULE.node_id}`;
+  if (!NODE_ID.test(value)) return `node_id ${JSON.stringify(value.length > 40 ? `${value.slice(0, 40)}…` : value)} (${value.length} characters) breaks the rule: ${IDENTITY_RULE.node_id}`;
+  return undefined;
+}
+
+/** Why `value` cannot be a node_IP, or undefined when it can (absent is allowed: the spec's register has it, heartbeats need not). */
+export function nodeIpProblem(value: unknown): string | undefined {
+  if (value === undefined || value === null) return undefined;
+  if (typeof value !== 'string') return `node_IP is ${typeof value}, not a string: ${IDENTITY_RULE.node_IP}`;
+  // Spaces around it are forgiven (and trimmed); inside it, none is part of an address or a name.
+  if (value.length > NODE_IP_MAX || /[\s\u0000-\u001f\u007f]/.test(value.trim())) return `node_IP ${JSON.stringify(value.length > 40 ? `${value.slice(0, 40)}…` : value)} (${value.length} characters) breaks the rule: ${IDENTITY_RULE.node_IP}`;
+  return undefined;
+}
+
+/** The sender's identity read strictly, whatever the tolerance for the rest of the message. */
+function readIdentity(fields: FieldReader, what: string, ipNames: string[] = []): { node_id: string; node_IP?: string } | { ok: false; reason: string; refused: IdentityRefusal } | undefined {
+  const rawId = fields.raw('node_id');
+  if (rawId === undefined || rawId === null || rawId === '') return undefined;
+  const idProblem = nodeIdProblem(rawId);
+  if (idProblem) return { ok: false, reason: `${what} refused: ${idProblem}`, refused: 'node_id' };
+  for (const name of ipNames) {
+    const rawIp = fields.raw(name);
+    const ipProblem = nodeIpProblem(rawIp);
+    if (ipProblem) return { ok: false, reason: `${what} from ${rawId as string} refused: ${ipProblem}`, refused: 'node_IP' };
+    if (typeof rawIp === 'string' && rawIp.trim()) return { node_id: rawId as string, node_IP: rawIp.trim() };
+  }
+  return { node_id: rawId as string };
+}
 
 // ---------------------------------------------------------------------------------------------
 // Tolerant reading
@@ -345,13 +397,15 @@ function countRecord(value: Record<string, unknown> | undefined): Record<string,
 export function parseRegister(raw: Buffer | string | null | undefined): ParseResult<RegisterMessage> {
   const fields = readJsonObject(raw);
   if (typeof fields === 'string') return { ok: false, reason: fields };
-  const node_id = fields.id('node_id');
-  if (!node_id) return { ok: false, reason: 'register message without node_id' };
+  const identity = readIdentity(fields, 'register message', ['node_ip', 'ip']);
+  if (!identity) return { ok: false, reason: 'register message without node_id' };
+  if ('ok' in identity) return identity;
+  const { node_id } = identity;
   const messageType = fields.raw('message_type');
   if (messageType !== undefined && String(messageType).toUpperCase() !== 'DRIVER_NODE_REGISTER') {
     return { ok: false, reason: `register message with message_type ${JSON.stringify(messageType)}` };
   }
-  const node_IP = fields.id('node_ip') ?? fields.id('ip') ?? '';
+  const node_IP = identity.node_IP ?? '';
   if (!node_IP) fields.notes.push('no node_IP');
   return {
     ok: true,
@@ -549,7 +603,9 @@ export interface MessageOrigin {
 export function parseMetrics(raw: Buffer | string | null | undefined, origin?: MessageOrigin): ParseResult<MetricsMessage> {
   const fields = readJsonObject(raw);
   if (typeof fields === 'string') return { ok: false, reason: fields };
-  const node_id = fields.id('node_id');
+  const identity = readIdentity(fields, 'metrics message');
+  if (identity && 'ok' in identity) return identity;
+  const node_id = identity?.node_id;
   const test_id = fields.id('test_id');
   if (!node_id || !test_id) return { ok: false, reason: 'metrics message without node_id or test_id' };
   let block = fields.raw('metrics');
@@ -673,8 +729,10 @@ function readTimestamp(value: unknown): number | undefined {
 export function parseHeartbeat(raw: Buffer | string | null | undefined, receivedAt = Date.now()): ParseResult<HeartbeatMessage> {
   const fields = readJsonObject(raw);
   if (typeof fields === 'string') return { ok: false, reason: fields };
-  const node_id = fields.id('node_id');
-  if (!node_id) return { ok: false, reason: 'heartbeat without node_id' };
+  const identity = readIdentity(fields, 'heartbeat', ['node_ip']);
+  if (!identity) return { ok: false, reason: 'heartbeat without node_id' };
+  if ('ok' in identity) return identity;
+  const { node_id } = identity;
   const beat = fields.raw('heartbeat');
   if (beat !== undefined && !isYes(beat)) return { ok: false, reason: `heartbeat from ${node_id} with heartbeat ${JSON.stringify(beat)}` };
   let timestamp = readTimestamp(fields.raw('timestamp'));
@@ -690,7 +748,7 @@ export function parseHeartbeat(raw: Buffer | string | null | undefined, received
       node_id,
       heartbeat: 'YES',
       timestamp,
-      node_IP: fields.id('node_ip'),
+      node_IP: identity.node_IP,
       state: state === 'idle' || state === 'running' ? state : undefined,
       test_id: fields.id('test_id'),
       cpu_percent: fields.number('cpu_percent'),
@@ -734,9 +792,16 @@ function requireStats(prefix: string, stats: LatencyStats): void {
 
 // JSON.stringify leaves out fields whose value is undefined, so a message carries only what was set.
 
+function requireNodeId(value: string): void {
+  const problem = nodeIdProblem(value);
+  if (problem) throw new EncodeError(problem);
+}
+
 export function encodeRegister(message: RegisterMessage): string {
-  requireText('node_id', message.node_id);
+  requireNodeId(message.node_id);
   requireText('node_IP', message.node_IP);
+  const ipProblem = nodeIpProblem(message.node_IP);
+  if (ipProblem) throw new EncodeError(ipProblem);
   return JSON.stringify({ ...message, message_type: 'DRIVER_NODE_REGISTER' });
 }
 
@@ -769,7 +834,7 @@ export function encodeStop(message: StopMessage): string {
  * addition of ours sits beside it.
  */
 export function encodeMetrics(message: MetricsMessage): string {
-  requireText('node_id', message.node_id);
+  requireNodeId(message.node_id);
   requireText('test_id', message.test_id);
   requireText('report_id', message.report_id);
   const { node_id, test_id, report_id, metrics, ...rest } = message;
@@ -781,7 +846,7 @@ export function encodeMetrics(message: MetricsMessage): string {
 }
 
 export function encodeHeartbeat(message: HeartbeatMessage): string {
-  requireText('node_id', message.node_id);
+  requireNodeId(message.node_id);
   requireNumber('timestamp', message.timestamp, 0);
   return JSON.stringify({ ...message, heartbeat: 'YES' });
 }

@@ -33,6 +33,11 @@ const OPTIONS = {
   host: { type: 'string', value: 'HOST', default: '127.0.0.1', env: 'LT_API_HOST', description: 'serve: address of the REST API.' },
   port: { type: 'string', value: 'PORT', default: '7070', env: 'LT_API_PORT', description: 'serve: port of the REST API.' },
   'secret-file': SECRET_FILE_OPTION,
+  'require-signatures': {
+    type: 'boolean',
+    env: 'LT_REQUIRE_SIGNATURES',
+    description: 'With the secret: drop every unsigned register, heartbeat and report, also from drivers that never signed (other implementations then cannot take part). Without it, only a driver that signed once is heard signed only.',
+  },
   'api-token-file': {
     type: 'string',
     value: 'FILE',
@@ -67,6 +72,7 @@ async function connect(options: Options, log: Logger): Promise<Orchestrator> {
   const { brokers, security, warnings } = readKafkaOptions(options);
   for (const warning of warnings) log.warn(warning);
   const secret = readSharedSecret(options['secret-file']);
+  if (options['require-signatures'] && !secret) throw new UsageError('--require-signatures needs the shared secret (--secret-file or LT_SECRET)');
   try {
     const retention = parseNumberOption('driver-retention', options['driver-retention'], { min: 0 })!;
     return await Orchestrator.start({
@@ -79,6 +85,7 @@ async function connect(options: Options, log: Logger): Promise<Orchestrator> {
       connectRetries: 3,
       driverRetentionMs: retention * 60_000,
       secret,
+      requireSignatures: options['require-signatures'] === true,
     });
   } catch (error) {
     if (error instanceof KafkaUnreachableError) throw new Error(`${error.message}\nStart a local broker with 'npm run kafka:start', or point --kafka (or LT_KAFKA) at a running one.`);

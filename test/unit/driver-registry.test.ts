@@ -235,4 +235,84 @@ describe('driver registry', () => {
       assert.equal(registry.get('a'), undefined);
     });
   });
+
+  describe('a driver whose heartbeats say nothing of its state (another implementation)', () => {
+    // As spec_driver.py: register, then heartbeats with node_id, heartbeat and timestamp only.
+    const specBeat = () => beat('theirs');
+    const activity = () => [registry.get('theirs')!.activity, registry.get('theirs')!.current_test];
+    /** Time passes with its heartbeats every second, and nothing on the metrics topic. */
+    const quietFor = (ms: number) => {
+      for (let t = 0; t < ms; t += 1000) {
+        clock.advance(Math.min(1000, ms - t));
+        specBeat();
+      }
+    };
+    beforeEach(() => {
+      registry.onRegister({ node_id: 'theirs', node_IP: '127.0.0.1', message_type: 'DRIVER_NODE_REGISTER' }, clock.now());
+      specBeat();
+    });
+
+    it('takes part in ten tests in a row: running from each trigger, idle when its part ends', () => {
+      for (let test = 1; test <= 10; test++) {
+        assert.deepEqual(registry.available().map((d) => d.node_id), ['theirs'], `available for test ${test}`);
+        registry.markRunning('theirs', `t${test}`);
+        for (let s = 0; s < 2; s++) {
+          clock.advance(500);
+          registry.onReport('theirs', `t${test}`, false);
+          clock.advance(500);
+          specBeat(); // says nothing of the test: it stays running
+          assert.deepEqual(activity(), ['running', `t${test}`]);
+        }
+        // Its part ends when it has been quiet for TestRun's quietAfterMs: then the test ends.
+        quietFor(10_001);
+        assert.deepEqual(activity(), ['running', `t${test}`], 'held by its test until its part ends');
+        registry.markIdle('theirs', `t${test}`);
+        assert.deepEqual(activity(), ['idle', undefined]);
+      }
+    });
+
+    it('goes back to idle when its final report arrives', () => {
+      registry.markRunning('theirs', 't1');
+      registry.onReport('theirs', 't1', false);
+      registry.onReport('theirs', 't1', true);
+      assert.deepEqual(activity(), ['idle', undefined]);
+    });
+
+    it('whose reports still come after its part ended stays running until they stop for the quiet time', () => {
+      registry.markRunning('theirs', 't1');
+      registry.onReport('theirs', 't1', false);
+      registry.markIdle('theirs', 't1'); // stopped by a person: it does not know our test_stop
+      assert.deepEqual(activity(), ['running', 't1']);
+      quietFor(9000);
+      registry.onReport('theirs', 't1', false);
+      assert.deepEqual(activity(), ['running', 't1']);
+      quietFor(10_100);
+      assert.deepEqual(activity(), ['idle', undefined], 'silent on the metrics topic for 10 s: idle, though no heartbeat says so');
+    });
+
+    it('reporting on a test it was not picked for (it ignores driver_ids) is busy while it reports', () => {
+      registry.onReport('theirs', 'elsewhere', false);
+      assert.deepEqual(activity(), ['running', 'elsewhere']);
+      assert.deepEqual(registry.available(), []);
+      quietFor(10_100);
+      assert.deepEqual(activity(), ['idle', undefined]);
+    });
+
+    it('our agents’ reports change nothing: their heartbeats say what they do', () => {
+      beat('ours', { state: 'idle' });
+      registry.onReport('ours', 't1', false);
+      assert.equal(registry.get('ours')!.activity, 'idle');
+      registry.markRunning('ours', 't1');
+      beat('ours', { state: 'running', test_id: 't1' });
+      registry.markIdle('ours', 't1');
+      assert.equal(registry.get('ours')!.activity, 'idle');
+    });
+  });
+
+  it('never lists a node_id that breaks the rule, whatever hands it over', () => {
+    registry.onRegister({ node_id: 'x'.repeat(100_000), node_IP: '10.0.0.1', message_type: 'DRIVER_NODE_REGISTER' }, clock.now());
+    beat('x'.repeat(100_000));
+    beat('a b');
+    assert.deepEqual(registry.list(), []);
+  });
 });

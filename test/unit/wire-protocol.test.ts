@@ -13,7 +13,9 @@ import {
   parseStop,
   parseTrigger,
   topicNames,
+  nodeIdProblem,
 } from '../../protocol/wire-protocol';
+import { hostname } from 'node:os';
 
 const ok = <T>(r: { ok: true; message: T } | { ok: false; reason: string }): T => {
   if (!r.ok) assert.fail(`expected a parsed message, got: ${r.reason}`);
@@ -184,5 +186,46 @@ describe('wire protocol', () => {
     it('a metrics message with no figures at all', () => assert.match(reason(parseMetrics('{"node_id":"x","test_id":"t","metrics":{"mean_latency":""}}')), /no latency figures, latencies or request count/));
     it('a message on the stop topic that does not say stop', () => assert.match(reason(parseStop('{"test_id":"t","metrics":"fast"}')), /without "stop": true/));
     it('a trigger that does not say YES', () => assert.match(reason(parseTrigger('{"test_id":"t","trigger":"MAYBE"}')), /expected "YES"/));
+  });
+
+  describe('identities: what a node_id and a node_IP may be', () => {
+    const refusal = (r: { ok: boolean; reason?: string; refused?: string }) => {
+      assert.equal(r.ok, false, 'expected the message to be refused');
+      return r.refused;
+    };
+
+    it('our agents’ ids (HOST-N, --id) and the spec peers’ pass', () => {
+      for (const id of [`${hostname()}-1`, 'ip-10-0-0-7.ec2.internal-12', 'd1', 'theirs', 'ours', 'spec-driver-1', 'load@host', 'host:7', 'a_b', 'x'.repeat(128)]) {
+        assert.equal(nodeIdProblem(id), undefined, id);
+        assert.equal(ok(parseHeartbeat(JSON.stringify({ node_id: id, heartbeat: 'YES', timestamp: 1 }))).node_id, id);
+      }
+    });
+
+    it('a node_id that is not a short string of letters, digits and . _ : @ - is refused at intake, on every topic a driver sends on', () => {
+      for (const node_id of ['x'.repeat(129), 'x'.repeat(100_000), 'a b', 'drop;table', 'é', '<script>', 7, true, { id: 'a' }, ['a']]) {
+        assert.equal(refusal(parseHeartbeat(JSON.stringify({ node_id, heartbeat: 'YES', timestamp: 1 }))), 'node_id', JSON.stringify(node_id).slice(0, 20));
+        assert.equal(refusal(parseRegister(JSON.stringify({ node_id, node_IP: '10.0.0.1' }))), 'node_id');
+        assert.equal(refusal(parseMetrics(JSON.stringify({ node_id, test_id: 't', requests_sent: 1 }))), 'node_id');
+      }
+      assert.match(reason(parseHeartbeat(JSON.stringify({ node_id: 'x'.repeat(100_000), heartbeat: 'YES' }))), /^heartbeat refused: node_id "x{40}…" \(100000 characters\) breaks the rule/);
+    });
+
+    it('a node_IP that is not a string is refused, in a registration and in a heartbeat', () => {
+      assert.equal(refusal(parseRegister('{"node_id":"a","node_IP":167772161}')), 'node_IP');
+      assert.equal(refusal(parseRegister('{"node_id":"a","ip":{"v4":"10.0.0.1"}}')), 'node_IP');
+      assert.equal(refusal(parseHeartbeat('{"node_id":"a","heartbeat":"YES","node_ip":[10,0,0,1]}')), 'node_IP');
+      assert.equal(refusal(parseRegister(JSON.stringify({ node_id: 'a', node_IP: '1'.repeat(300) }))), 'node_IP');
+      assert.equal(refusal(parseRegister('{"node_id":"a","node_IP":"10.0.0.1 evil"}')), 'node_IP');
+      assert.equal(ok(parseRegister('{"node_id":"a","node_IP":" 10.0.0.1 "}')).node_IP, '10.0.0.1');
+      assert.equal(ok(parseRegister('{"node_id":"a","node_IP":"fe80::1%eth0"}')).node_IP, 'fe80::1%eth0');
+      assert.equal(ok(parseRegister('{"node_id":"a"}')).node_IP, '', 'a missing node_IP is only noted');
+    });
+
+    it('we never send an identity we would refuse', () => {
+      assert.throws(() => encodeHeartbeat({ node_id: 'a b', heartbeat: 'YES', timestamp: 1 }), EncodeError);
+      assert.throws(() => encodeRegister({ node_id: 'x'.repeat(129), node_IP: '10.0.0.1', message_type: 'DRIVER_NODE_REGISTER' }), EncodeError);
+      assert.throws(() => encodeRegister({ node_id: 'a', node_IP: '10.0.0.1 x', message_type: 'DRIVER_NODE_REGISTER' }), EncodeError);
+      assert.throws(() => encodeMetrics({ node_id: '', test_id: 't', report_id: 'r', metrics: null }), EncodeError);
+    });
   });
 });
