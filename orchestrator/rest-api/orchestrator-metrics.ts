@@ -38,6 +38,19 @@ export function orchestratorRegistry(orchestrator: Orchestrator): Registry {
     });
   perTopic('lt_messages_received_total', 'Well-formed messages received from Kafka, by topic (heartbeat, register, metrics, ...).', () => orchestrator.intake.received);
   perTopic('lt_skipped_messages_total', 'Messages skipped because they were not JSON or not of their topic’s shape.', () => orchestrator.intake.skipped);
+  const byReason = (name: string, help: string, read: () => Record<string, number>) =>
+    new Counter({
+      name,
+      help,
+      labelNames: ['reason'],
+      registers,
+      collect() {
+        this.reset();
+        for (const [reason, value] of Object.entries(read())) this.inc({ reason }, value);
+      },
+    });
+  byReason('lt_refused_identities_total', 'Driver messages refused at intake because their node_id or node_IP breaks the identity rule, by field.', () => orchestrator.intake.refused);
+  byReason('lt_dropped_driver_messages_total', 'Driver messages dropped because their signature did not verify (unsigned, forged, stale, replayed).', () => orchestrator.dropped);
   new Gauge({
     name: 'lt_kafka_consumer_lag_messages',
     help: 'Messages published on each topic this orchestrator reads and not read by it yet.',
