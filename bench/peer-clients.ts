@@ -1,6 +1,9 @@
 // The tools people compare us with, run against the same target in the same run: autocannon
 // (npm) and wrk (Debian's package, when installed). Each runs on the client core, and its CPU
-// time is read as the shell's `times` sees its children.
+// time is read as the shell's `times` sees its children. A peer starts a process per run, so its
+// CPU would include its start-up where ours (an agent already running) does not: each counted run
+// is paired with a start-up run of the same command doing the least it can, whose CPU and
+// requests are subtracted (requestsPerCpuSecond).
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -12,10 +15,21 @@ export interface ClientRun {
   client: string;
   requests: number;
   wall_s: number;
+  /** CPU seconds of the whole run, the start-up run's not subtracted */
   cpu_s: number;
   /** milliseconds, as the tool reports it */
   p50_ms: number | null;
   p99_ms: number | null;
+  /** a peer's start-up run: the same command doing the least it can (its process started, every connection opened with a request on it) */
+  startup?: { requests: number; cpu_s: number; wall_s: number };
+}
+
+/** Requests per CPU-second of a run, warm: a peer's start-up run is taken off both its CPU and its requests. */
+export function requestsPerCpuSecond(run: ClientRun): number {
+  const requests = run.requests - (run.startup?.requests ?? 0);
+  const cpu = run.cpu_s - (run.startup?.cpu_s ?? 0);
+  // A run too short to outweigh its start-up (--quick at its smallest) has no warm figure: its whole one stands.
+  return requests > 0 && cpu > 0 ? requests / cpu : run.requests / run.cpu_s;
 }
 
 /** Runs a command and returns its output and the CPU seconds its process tree used. */
@@ -42,8 +56,11 @@ async function runWithCpuTime(command: string, args: string[]): Promise<{ stdout
   return { stdout, cpu, wall };
 }
 
-export function runAutocannon(url: string, connections: number, amount: number): Promise<ClientRun> {
-  return runAutocannonWith(url, ['-c', String(connections), '-a', String(amount)]);
+/** autocannon sending `amount` requests, and its start-up run: one request per connection. */
+export async function runAutocannon(url: string, connections: number, amount: number): Promise<ClientRun> {
+  const run = await runAutocannonWith(url, ['-c', String(connections), '-a', String(amount)]);
+  const startup = await runAutocannonWith(url, ['-c', String(connections), '-a', String(connections)]);
+  return { ...run, startup: { requests: startup.requests, cpu_s: startup.cpu_s, wall_s: startup.wall_s } };
 }
 
 /** autocannon with any of its own flags (e.g. -R for a fixed rate). */
@@ -59,8 +76,8 @@ export async function runAutocannonWith(url: string, flags: string[]): Promise<C
 
 /**
  * undici alone (undici-floor.ts): the driver's connections and nothing else. Its CPU is what it
- * measured itself around the counted requests, warm, as the agent's is (the others' includes
- * their start-up).
+ * measured itself around the counted requests, warm, as the agent's is (the other peers' warm
+ * figure is their run less their start-up run).
  */
 export async function runUndiciFloor(url: string, connections: number, count: number): Promise<ClientRun> {
   const [command, args] = pinned('client', process.execPath, [join(DIST(), 'undici-floor.js'), url, String(connections), String(count)]);
@@ -75,15 +92,29 @@ function wrkMs(text: string): number {
   return Number(n) * (unit === 'us' ? 0.001 : unit === 's' ? 1000 : 1);
 }
 
+async function wrkOnce(url: string, connections: number, seconds: number, extra: string[] = []): Promise<{ requests: number; cpu: number; wall: number; stdout: string }> {
+  const [command, args] = pinned('client', 'wrk', ['-t1', `-c${connections}`, `-d${seconds}s`, '--latency', ...extra, url]);
+  const { stdout, cpu, wall } = await runWithCpuTime(command, args);
+  if (/Non-2xx|Socket errors/.test(stdout)) throw new Error(`wrk saw errors:\n${stdout}`);
+  return { requests: Number(/(\d+) requests in/.exec(stdout)?.[1]), cpu, wall, stdout };
+}
+
+/** wrk for `seconds` (it cannot stop at a count), and its start-up run: stopped at its first response (wrk-startup-run.lua). */
 export async function runWrk(url: string, connections: number, seconds: number): Promise<ClientRun | undefined> {
   if (!has('wrk')) return undefined;
-  const [command, args] = pinned('client', 'wrk', ['-t1', `-c${connections}`, `-d${seconds}s`, '--latency', url]);
-  const { stdout, cpu, wall } = await runWithCpuTime(command, args);
-  const requests = Number(/(\d+) requests in/.exec(stdout)?.[1]);
+  const { requests, cpu, wall, stdout } = await wrkOnce(url, connections, seconds);
+  const startup = await wrkOnce(url, connections, 1, ['-s', join(projectRoot(), 'bench', 'wrk-startup-run.lua')]);
   const p50 = /^\s+50%\s+(\S+)/m.exec(stdout)?.[1];
   const p99 = /^\s+99%\s+(\S+)/m.exec(stdout)?.[1];
-  if (/Non-2xx|Socket errors/.test(stdout)) throw new Error(`wrk saw errors:\n${stdout}`);
   const said = spawnSync('wrk', ['-v'], { encoding: 'utf8' });
   const version = /wrk (?:\S*\/)?(\d[\d.]*)/.exec(`${said.stdout}${said.stderr}`)?.[1] ?? '';
-  return { client: `wrk ${version}`.trim(), requests, wall_s: wall, cpu_s: cpu, p50_ms: p50 ? wrkMs(p50) : null, p99_ms: p99 ? wrkMs(p99) : null };
+  return {
+    client: `wrk ${version}`.trim(),
+    requests,
+    wall_s: wall,
+    cpu_s: cpu,
+    p50_ms: p50 ? wrkMs(p50) : null,
+    p99_ms: p99 ? wrkMs(p99) : null,
+    startup: { requests: startup.requests, cpu_s: startup.cpu, wall_s: startup.wall },
+  };
 }

@@ -15,8 +15,9 @@ import { startBroker } from '../kafka-broker/local-kafka';
 import { cpuSeconds, DIST, machineBusySeconds, machineInfo, manage, pinned, rssMiB, startAgent, startLtTarget, startNginxTarget, treeCpuSeconds, waitForOutput, type Agent, type Core, type Target } from './bench-environment';
 import { summarizeProfileFile } from './cpu-profile-summary';
 import { FLEET_TEST_SECONDS, startFleet } from './driver-fleet';
-import { runAutocannon, runUndiciFloor, runAutocannonWith, runWrk, type ClientRun } from './peer-clients';
+import { requestsPerCpuSecond, runAutocannon, runUndiciFloor, runAutocannonWith, runWrk, type ClientRun } from './peer-clients';
 import { renderTable, writeReport, type BenchReport, type Section } from './bench-report';
+import { workersReading, type WorkersRun } from './workers-reading';
 import type { TestResult, TestSnapshot } from '../orchestrator/result-model';
 
 const SECTIONS = ['efficiency', 'workers', 'tls', 'rate', 'open', 'latency', 'aggregation', 'memory', 'control', 'fleet'] as const;
@@ -26,7 +27,7 @@ const OPTIONS = {
   quick: { type: 'boolean', description: 'Small runs (about a minute in all): shows the harness works, not the figures.' },
   only: { type: 'string', value: 'LIST', description: `Comma-separated sections to run: ${SECTIONS.join(', ')}.` },
   scale: { type: 'string', value: 'FACTOR', default: '1', description: 'Multiplies every request count and duration (e.g. 0.5 or 3).' },
-  out: { type: 'string', value: 'DIR', default: '.', description: 'Where to write benchmarks.json and BENCHMARKS.md.' },
+  out: { type: 'string', value: 'DIR', description: 'Where to write benchmarks.json and BENCHMARKS.md. Default: the repository for a full run; for --quick, a new directory under the system’s temporary one, so that a quick run never replaces the committed figures.' },
   'cpu-prof': { type: 'string', value: 'DIR', description: 'Profile the efficiency section’s agent (node --cpu-prof) into DIR, and write a summary and folded stacks beside each profile.' },
 } as const;
 
@@ -93,7 +94,7 @@ const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.len
 
 /** The run whose requests per CPU-second is the median of several. */
 function medianRun(runs: ClientRun[]): ClientRun {
-  const perCpu = runs.map((r) => r.requests / r.cpu_s);
+  const perCpu = runs.map(requestsPerCpuSecond);
   return runs[perCpu.indexOf(median(perCpu))];
 }
 
@@ -107,7 +108,8 @@ async function efficiency(ctx: Context): Promise<Section> {
   const data: Record<string, { ours: ClientRun[]; undici: ClientRun[]; autocannon: ClientRun[]; wrk: ClientRun[] }> = {};
   const floorNotes: string[] = [];
   for (const connections of EFFICIENCY_CONNECTIONS) {
-    // One short run first: JIT warm-up is no steady figure for anyone (the peers start cold per run, and their start-up is in their CPU).
+    // One short run first, so that ours is measured warm (JIT, connections); the peers start a
+    // process per run, and their start-up runs are taken off their figures instead.
     await runOn(ctx, [a], { test_type: 'AVALANCHE', message_count_per_driver: Math.min(count, 20_000), concurrency: connections, target: url });
     const ours: ClientRun[] = [];
     const undici: ClientRun[] = [];
@@ -122,14 +124,17 @@ async function efficiency(ctx: Context): Promise<Section> {
       autocannon.push(await runAutocannon(url, connections, count));
       const w = await runWrk(url, connections, Math.max(2, Math.round(d.elapsed_s!)));
       if (w) wrk.push(w);
-      say(`efficiency, ${connections} connections, ${i + 1}/${repeats}: ours ${round(ours[i].requests / ours[i].cpu_s, 0)}, undici alone ${round(undici[i].requests / undici[i].cpu_s, 0)}, autocannon ${round(autocannon[i].requests / autocannon[i].cpu_s, 0)}${w ? `, wrk ${round(w.requests / w.cpu_s, 0)}` : ''} req/CPU-s`);
+      const perCpu = (r: ClientRun) => round(requestsPerCpuSecond(r), 0);
+      const startup = (r: ClientRun) => ` (${round(r.requests / r.cpu_s, 0)} with its start-up run of ${round(r.startup!.cpu_s, 2)} CPU-s)`;
+      say(`efficiency, ${connections} connections, ${i + 1}/${repeats}, warm req/CPU-s: ours ${perCpu(ours[i])}, undici alone ${perCpu(undici[i])}, autocannon ${perCpu(autocannon[i])}${startup(autocannon[i])}${w ? `, wrk ${perCpu(w)}${startup(w)}` : ''}`);
     }
     const runs = [ours, undici, autocannon, wrk].filter((r) => r.length);
     const oursPerCpu = medianPerCpu(ours);
     for (const r of runs) {
       const m = medianRun(r);
       const perCpu = medianPerCpu(r);
-      rows.push([connections, m.client, m.requests, round(m.requests / m.wall_s, 0), round(perCpu, 0), r === ours ? '—' : round(oursPerCpu / perCpu, 2), r.map((x) => round(x.requests / x.cpu_s, 0)).join(' / '), m.p50_ms, m.p99_ms]);
+      const startupCpu = m.startup ? round(median(r.map((x) => x.startup!.cpu_s)), 3) : '—';
+      rows.push([connections, m.client, m.requests, round(m.requests / m.wall_s, 0), round(perCpu, 0), r === ours ? '—' : round(oursPerCpu / perCpu, 2), r.map((x) => round(requestsPerCpuSecond(x), 0)).join(' / '), startupCpu, m.p50_ms, m.p99_ms]);
     }
     data[String(connections)] = { ours, undici, autocannon, wrk };
     if (wrk.length) floorNotes.push(`${connections} connections: undici alone ${round(medianPerCpu(undici) / medianPerCpu(wrk), 2)}× wrk, ours ${round(oursPerCpu / medianPerCpu(undici), 2)}× undici alone`);
@@ -137,13 +142,14 @@ async function efficiency(ctx: Context): Promise<Section> {
   await stopAgents(ctx, [a]);
   return {
     name: 'efficiency',
-    title: `Efficiency: AVALANCHE against ${ctx.fastTarget.kind} on the other core, ${EFFICIENCY_CONNECTIONS.join(' and ')} connections (median of ${repeats}, clients alternating)`,
-    columns: ['connections', 'client', 'requests', 'req/s', 'req per CPU-s', 'ours ÷ theirs', 'all runs, req per CPU-s', 'p50 ms', 'p99 ms'],
+    title: `Efficiency: AVALANCHE against ${ctx.fastTarget.kind} on the other core, ${EFFICIENCY_CONNECTIONS.join(' and ')} connections (median of ${repeats}, clients alternating; CPU warm, the peers’ start-up runs taken off)`,
+    columns: ['connections', 'client', 'requests', 'req/s', 'req per CPU-s (warm)', 'ours ÷ theirs', 'all runs, req per CPU-s (warm)', 'start-up CPU-s taken off', 'p50 ms', 'p99 ms'],
     rows,
     notes: [
       'Goal: our requests per client CPU-second at least 1.2× autocannon’s and 0.6× wrk’s, while recording every latency into the HDR histogram.',
       'Each client is pinned to the last core; the target to the first. Ours is one agent with --workers 1 (one thread on one core, as the peers run). wrk runs for as long as our driver took (it cannot stop at a count).',
-      'Our CPU is the whole agent process’s during the test (/proc), Kafka heartbeats and reports included; the peers’ is their process’s (the shell’s `times`).',
+      'Every client’s CPU is counted warm. Ours is the whole agent process’s during the test (/proc), Kafka heartbeats and reports included, in an agent already running that has done a short run of the same test first. autocannon and wrk start a process per run, so each of their runs is followed by a start-up run of the same command doing the least it can (autocannon: one request per connection; wrk: stopped at its first response by bench/wrk-startup-run.lua), and that run’s CPU and requests are taken off: req per CPU-s = (requests − start-up requests) ÷ (CPU − start-up CPU), CPU as the shell’s `times` reads the process’s. The start-up column is the median CPU so taken off.' +
+        startupNote(data),
       'undici alone (bench/undici-floor.ts) is the floor under any driver built on undici: the driver’s own connections carrying the same requests with a handler that only sends the next one (no clock, no histogram, no Kafka), its CPU measured warm around the counted requests. Whatever ours costs beyond it is the driver’s; what it costs itself is undici’s and Node’s.' +
         (floorNotes.length ? ` In this run: ${floorNotes.join('; ')}.` : ''),
       EFFICIENCY_PROFILE_HINT,
@@ -153,11 +159,25 @@ async function efficiency(ctx: Context): Promise<Section> {
 }
 
 const EFFICIENCY_CONNECTIONS = [32, 256];
+
+/** What the start-up runs weighed in this run: the share of each peer's whole-run CPU they took. */
+function startupNote(data: Record<string, Record<string, ClientRun[]>>): string {
+  const parts: string[] = [];
+  for (const [connections, clients] of Object.entries(data)) {
+    for (const runs of Object.values(clients)) {
+      const withStartup = runs.filter((r) => r.startup);
+      if (!withStartup.length) continue;
+      const share = median(withStartup.map((r) => r.startup!.cpu_s / r.cpu_s));
+      parts.push(`${withStartup[0].client.split(' ')[0]} at ${connections} connections ${round(share * 100, 1)}%`);
+    }
+  }
+  return parts.length ? ` In this run the start-up runs were this share of the whole run’s CPU: ${parts.join(', ')}.` : '';
+}
 const EFFICIENCY_PROFILE_HINT =
   'Where our CPU goes: `npm run bench -- --only efficiency --cpu-prof DIR` profiles this agent and writes a summary by module and function, a text flame graph and folded stacks beside the profile. Most of it is the socket write (the kernel’s loopback send, which every client pays), then undici and Node’s streams; our own code is about 1%.';
 
 /** The median of several runs' requests per CPU-second. */
-const medianPerCpu = (runs: ClientRun[]) => median(runs.map((r) => r.requests / r.cpu_s));
+const medianPerCpu = (runs: ClientRun[]) => median(runs.map(requestsPerCpuSecond));
 
 /**
  * One agent with --workers 1 and with --workers 2, not pinned: what a second core gives, on a
@@ -182,6 +202,7 @@ async function workerThreads(ctx: Context): Promise<Section> {
   const targetPid = ctx.fastTarget.child.pid!;
   const rows: (string | number | null)[][] = [];
   const data: Record<string, unknown>[] = [];
+  const medians: WorkersRun[] = [];
   for (const protocol of protocols) {
     for (const workers of [1, 2]) {
       const a = await agent(ctx, `workers${workers}`, ['--workers', String(workers), ...protocol.args], 'any');
@@ -205,8 +226,11 @@ async function workerThreads(ctx: Context): Promise<Section> {
       say(`workers: ${protocol.label}, ${workers}: ${round(r.rps, 0)} req/s, ${round(r.perCpu, 0)} req/CPU-s, agent ${round(r.agentCores, 2)} cores, target ${round(r.targetCores, 2)}, machine ${round(r.machineCores, 2)}`);
       rows.push([protocol.label, workers, protocol.count, round(r.rps, 0), round(r.perCpu, 0), round(r.agentCores, 2), round(r.targetCores, 2), round(r.machineCores, 2), round(r.stealCores, 2), runs.map((x) => round(x.rps, 0)).join(' / '), r.p99]);
       data.push({ protocol: protocol.label, workers, connections, count: protocol.count, runs });
+      medians.push({ protocol: protocol.label, workers, ...r });
     }
   }
+  const reading = workersReading(medians, cpus().length);
+  for (const line of reading) say(`workers: ${line}`);
   return {
     name: 'workers',
     title: `Worker threads: one agent, AVALANCHE, ${connections} connections, --workers 1 and 2, against ${ctx.fastTarget.kind} (median of ${repeats} by req/s)`,
@@ -214,15 +238,13 @@ async function workerThreads(ctx: Context): Promise<Section> {
     rows,
     notes: [
       'The agent is not pinned: its threads go where the scheduler puts them. The target (nginx, one worker process) stays on the first core, so on this two-core machine a second worker thread shares a core with the target.',
-      'Cores busy = CPU seconds over the test’s wall time. The machine’s figure (/proc/stat: user, system, interrupts) also holds what neither process is charged for, such as the loopback network’s soft interrupts, and the other processes of the run (broker, orchestrator). When it reaches the machine’s cores, the machine is the limit, not the driver.',
-      WORKERS_READING,
+      'Cores busy = CPU seconds over the test’s wall time. The machine’s figure (/proc/stat: user, system, interrupts) also holds what neither process is charged for, such as the loopback network’s soft interrupts, and the other processes of the run (broker, orchestrator). When it reaches the machine’s cores, the machine is the limit, not the driver. On a driver machine that does not host the target, each worker has a core of its own.',
+      // Written from this run's medians (bench/workers-reading.ts), not fixed beforehand.
+      ...reading.map((line) => `In this run, ${line}`),
     ],
     data,
   };
 }
-
-const WORKERS_READING =
-  'What limits them on two cores that also run the target: over HTTP/1.1 and HTTPS, nginx needs about half a core, and a second worker thread has to share that core with it, so the rate stays about where one worker had it while each request costs the driver more (two event loops, fewer responses per wake-up). Over HTTP/2 the driver is the heavier side, and the second worker raises the rate by about half, the machine nearing its two cores. On a driver machine that does not host the target, each worker has a core of its own.';
 
 /** The driver's cost per request in plain HTTP/1.1, HTTP/1.1 over TLS and HTTP/2 over TLS, against nginx. */
 async function tlsCost(ctx: Context): Promise<Section> {
@@ -659,7 +681,7 @@ runCli('bench', async () => {
   }
   const report: BenchReport = { machine: machineInfo(), quick: options.quick, scale, sections };
   process.stdout.write(renderTable(report));
-  const out = options.out === '.' ? projectRoot() : options.out!;
+  const out = options.out ? resolve(options.out) : options.quick ? mkdtempSync(join(tmpdir(), 'lt-bench-quick-')) : projectRoot();
   writeReport(out, report);
   say(`wrote ${join(out, 'benchmarks.json')} and ${join(out, 'BENCHMARKS.md')}`);
   return 0;

@@ -109,10 +109,17 @@ describe('results under faults (real processes, lt-orchestrator run)', function 
     assert.ok(took < 5000, `exited ${took} ms after SIGINT`);
     assert.match(cli.output(), /Result: FAILED: stopped by SIGINT after/);
     assert.equal(result(json).status, 'stopped');
-    for (const a of agents) await waitFor(() => a.output().includes('stopping') && a.output().includes('stopped:'), `${a.id} to stop its test`);
-    const sent = (await target.counters()).requests_sent;
-    await new Promise((r) => setTimeout(r, 500));
-    assert.equal((await target.counters()).requests_sent, sent, 'no request reaches the target after the stop');
+    // An agent logs "test … stopped: N sent" once its load has ended: every request it sent has
+    // settled and it sends no more. Then the agents exit, after which none of theirs can arrive.
+    let sent = 0;
+    for (const a of agents) {
+      await waitFor(() => a.output().includes("on the orchestrator's request"), `${a.id} to be told to stop`);
+      sent += Number(await waitFor(() => /test \S+ stopped: (\d+) sent/.exec(a.output())?.[1], `${a.id} to end its load`));
+    }
+    assert.equal((await target.counters()).requests_sent, sent, 'the target got exactly what the stopped loads sent');
+    for (const a of agents) a.kill('SIGTERM');
+    for (const a of agents) await a.exited;
+    assert.equal((await target.counters()).requests_sent, sent, 'no request reached the target after the loads ended');
   });
 
   it('a second Ctrl-C exits at once', async () => {

@@ -129,10 +129,11 @@ describe('a driver agent (fake bus and clock, real HTTP target)', () => {
     await trigger('t3');
     clock.advance(30_000);
     await config('t3');
-    // Nothing is waiting for a report: give the event loop real time in which one would appear.
-    await new Promise((r) => setTimeout(r, 200));
-    assert.equal(reports('t3').length, 0);
+    // A config that finds its trigger held starts the test before delivery returns (a running
+    // load, or a final report queued); neither happened, so none can come later.
     assert.equal(agent.state, 'idle');
+    assert.equal(agent.activity().test, undefined, 'no load was started');
+    assert.equal(reports('t3').length, 0);
   });
 
   it('ignores a second test while busy, and its heartbeat names the test it runs', async () => {
@@ -159,16 +160,19 @@ describe('a driver agent (fake bus and clock, real HTTP target)', () => {
     await trigger('held');
     await bus.deliver(TOPICS.stop, { test_id: 'held', stop: true, orchestrator: 'orch' });
     await config('held');
+    // Only a started load sends requests, and a load is started (or refused) before delivery
+    // returns: with none started for either test, no request can reach the target later.
+    assert.equal(agent.activity().test, undefined, 'no load was started');
     for (const id of ['overtaken', 'held']) {
       await eventually(() => finalReport(id) !== undefined, `the final report of ${id}`);
       const final = finalReport(id)!;
       assert.equal(final.stopped, true, `${id} is reported stopped`);
       assert.equal(final.requests_sent, 0);
     }
-    await new Promise((r) => setTimeout(r, 200));
     server.off('request', count);
     assert.equal(requests, 0, 'no request reached the target');
-    assert.equal(agent.state, 'idle');
+    assert.equal(agent.activity().test, undefined, 'no load was started');
+    await eventually(() => agent.state === 'idle', 'the agent to be idle once the final reports are delivered');
   });
 
   it('sends a warm-up first and apart: the target gets both, the figures only the measured requests, and {seq} numbers on', async () => {
@@ -220,17 +224,37 @@ describe('a driver agent (fake bus and clock, real HTTP target)', () => {
   it('obeys only its own orchestrator', async () => {
     await bus.deliver(TOPICS.test_config, { test_id: 't4', test_type: 'AVALANCHE', test_message_delay: 0, message_count_per_driver: 5, orchestrator: 'someone-else' });
     await bus.deliver(TOPICS.trigger, { test_id: 't4', trigger: 'YES', orchestrator: 'someone-else' });
-    await new Promise((r) => setTimeout(r, 200));
+    // An obeyed config and trigger start the test (or queue its refusal) before delivery returns.
+    assert.equal(agent.state, 'idle');
+    assert.equal(agent.activity().test, undefined, 'no load was started');
     assert.equal(reports('t4').length, 0);
+    // Its own orchestrator's config for the same test id then finds no trigger held for it: the
+    // trigger from someone else was dropped, not kept.
+    await config('t4');
+    assert.equal(agent.state, 'idle');
+    assert.equal(agent.activity().test, undefined, 'the other orchestrator’s trigger was not held');
   });
 
   it('keeps the final report while Kafka is away and says it is running until it is delivered', async () => {
     bus.failPublish = new Error('broker gone');
+    // Counts the attempts to publish t5's final report that the unreachable broker refused.
+    let refusedFinals = 0;
+    const publish = bus.publish.bind(bus);
+    bus.publish = async (topic, value, key) => {
+      const final = topic === TOPICS.metrics && (JSON.parse(value) as MetricsMessage).test_status === 'complete';
+      try {
+        await publish(topic, value, key);
+      } catch (error) {
+        if (final) refusedFinals++;
+        throw error;
+      }
+    };
     await config('t5');
     await trigger('t5');
     // The heartbeat cannot go out either; the state it would announce is what matters.
-    await eventually(() => agent.state === 'running', 'the test to start');
-    await new Promise((r) => setTimeout(r, 300));
+    await eventually(() => agent.activity().finished.tests === 1, 'the load to end');
+    // Refused, then refused again on the retry: kept all the while.
+    await eventually(() => refusedFinals >= 2, 'the final report to be refused twice');
     assert.equal(agent.state, 'running', 'the undelivered final report keeps the part open');
     bus.failPublish = undefined;
     await eventually(() => finalReport('t5') !== undefined, 'the kept report to be delivered', 15_000);
