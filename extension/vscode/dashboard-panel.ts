@@ -66,8 +66,7 @@ export class DashboardPanel implements vscode.Disposable {
   }
 
   private connectionSummary(): ConnectionSummary {
-    const state = this.service.connection.state;
-    return { status: state.status, brokers: state.brokers, lastError: state.lastError, restUrl: this.service.restUrl };
+    return this.service.connectionSummary();
   }
 
   private sendState(): void {
