@@ -48,7 +48,8 @@ describe('a connection to Kafka held by a long-lived host', function () {
     assert.equal(second.registry.list().length, 0, 'the new topics have no drivers');
   });
 
-  it('says Kafka is unreachable, since when, while its broker is stopped, and connected once it answers again', async () => {
+  it('says Kafka is unreachable, since when, while its broker is stopped, and connected once it answers again', async function () {
+    this.timeout(360_000); // two cold broker starts
     const brokerOptions = { port: await freePort(), advertisedHost: '127.0.0.1', listenHost: '127.0.0.1', fresh: false, stateDir: join(tempDir('conn-outage-kafka'), 'broker') };
     broker = await startBroker(brokerOptions);
     const options = { brokers: [broker.bootstrap], topicPrefix: uniquePrefix('conn-outage'), storeDir: tempDir('conn-outage-store'), id: 'test-orchestrator', logger: quietLogger() };
