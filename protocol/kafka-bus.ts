@@ -29,7 +29,7 @@ export interface KafkaBusOptions {
   clientId: string;
   logger: Logger;
   security?: KafkaSecurity;
-  /** How many times a failed connection is retried before connect() gives up. */
+  /** How many times a failed connection (and a producer's or admin's request) is retried before giving up. */
   connectRetries?: number;
 }
 
@@ -157,12 +157,16 @@ export class KafkaBus implements MessageBus {
       brokers: options.brokers,
       ...clientSecurity(options.security),
       connectionTimeout: 3000,
-      retry: { initialRetryTime: 250, retries: options.connectRetries ?? 5 },
+      // Consumers keep kafkajs' retries whatever `connectRetries` says: with none, a consumer that
+      // meets a group coordinator not elected yet (a fresh or restarting broker) stops for good,
+      // as kafkajs marks that error not retriable.
+      retry: { initialRetryTime: 250, retries: 5 },
       logLevel: KafkaLogLevel.WARN,
       logCreator: kafkaLogCreator(logger.child('kafka')),
     });
-    const producer = kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner, allowAutoTopicCreation: false });
-    const admin = kafka.admin();
+    const connectRetry = { initialRetryTime: 250, retries: options.connectRetries ?? 5 };
+    const producer = kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner, allowAutoTopicCreation: false, retry: connectRetry });
+    const admin = kafka.admin({ retry: connectRetry });
     try {
       await admin.connect();
       await producer.connect();
