@@ -49,6 +49,7 @@ export class LoadTestService implements vscode.Disposable {
     this.connection.on('state', (state) => {
       // While Kafka is unreachable the orchestrator is still there (kafkajs reconnects by itself).
       void vscode.commands.executeCommand('setContext', 'loadtest.connected', state.status === 'connected' || state.status === 'unreachable');
+      void vscode.commands.executeCommand('setContext', 'loadtest.refused', state.status === 'refused');
       this.logState(state);
       this.events.fire({ kind: 'connection', state });
     });
