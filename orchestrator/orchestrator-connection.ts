@@ -72,6 +72,8 @@ export class OrchestratorConnection extends EventEmitter<ConnectionEvents> {
 
   /** Starts connecting in the background; never throws. */
   start(): void {
+    // Two reconfigurations in quick succession both start: only the latest may go on.
+    this.attempting?.abort();
     const attempting = (this.attempting = new AbortController());
     this.setState({ status: 'connecting', brokers: this.options.brokers, since: this.clock.now(), attempts: 0 });
     const open = this.timing.open ?? ((o: ConnectOptions) => Orchestrator.start(o));
