@@ -59,9 +59,11 @@ export class LoadTestService implements vscode.Disposable {
   private logState(state: ConnectionState): void {
     const brokers = state.brokers.join(',');
     if (state.status === 'unreachable') this.log.warn(`Kafka at ${brokers} unreachable since ${new Date(state.since).toISOString()}: no driver is judged lost until it answers`);
-    else if (state.status === 'connected' && state.attempts > 0 && this.wasUnreachable) this.log.info(`Kafka at ${brokers} answers again`);
+    else if (state.status === 'connected' && this.wasUnreachable) this.log.info(`Kafka at ${brokers} answers again`);
     else if (state.status === 'refused') {
       this.log.error(`${state.lastError ?? `Kafka at ${brokers} refused this client`}; not retrying until the Kafka settings or the password change`);
+      // A missing password has its own question already (askForMissingPassword).
+      if (!this.kafkaPassword && this.settings.kafkaSasl) return void (this.wasUnreachable = false);
       void vscode.window.showErrorMessage(`Load Test: ${state.lastError ?? 'Kafka refused this client'}. It does not retry until the settings change.`, 'Set Kafka Password', 'Open Settings').then((choice) => {
         if (choice === 'Set Kafka Password') void vscode.commands.executeCommand('loadtest.setKafkaPassword');
         else if (choice) void vscode.commands.executeCommand('workbench.action.openSettings', 'loadtest.kafka');
