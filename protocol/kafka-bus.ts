@@ -29,7 +29,7 @@ export interface KafkaBusOptions {
   clientId: string;
   logger: Logger;
   security?: KafkaSecurity;
-  /** How many times a failed connection (and a producer's or admin's request) is retried before giving up. */
+  /** How many times a failed connection (and a publish or an admin request) is retried before giving up. */
   connectRetries?: number;
 }
 
@@ -152,21 +152,21 @@ export class KafkaBus implements MessageBus {
   static async connect(options: KafkaBusOptions): Promise<KafkaBus> {
     fixKafkajsIdleTimer();
     const logger = options.logger;
-    const kafka = new Kafka({
+    const client = {
       clientId: options.clientId,
       brokers: options.brokers,
       ...clientSecurity(options.security),
       connectionTimeout: 3000,
-      // Consumers keep kafkajs' retries whatever `connectRetries` says: with none, a consumer that
-      // meets a group coordinator not elected yet (a fresh or restarting broker) stops for good,
-      // as kafkajs marks that error not retriable.
-      retry: { initialRetryTime: 250, retries: 5 },
       logLevel: KafkaLogLevel.WARN,
       logCreator: kafkaLogCreator(logger.child('kafka')),
-    });
-    const connectRetry = { initialRetryTime: 250, retries: options.connectRetries ?? 5 };
-    const producer = kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner, allowAutoTopicCreation: false, retry: connectRetry });
-    const admin = kafka.admin({ retry: connectRetry });
+    };
+    const kafka = new Kafka({ ...client, retry: { initialRetryTime: 250, retries: options.connectRetries ?? 5 } });
+    // Consumers keep kafkajs' retries whatever `connectRetries` says: with none, a consumer that
+    // meets a group coordinator not elected yet (a fresh or restarting broker) stops for good, as
+    // kafkajs marks that error not retriable. (Retries are set per client, so they get their own.)
+    const consuming = new Kafka({ ...client, retry: { initialRetryTime: 250, retries: 5 } });
+    const producer = kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner, allowAutoTopicCreation: false });
+    const admin = kafka.admin();
     try {
       await admin.connect();
       await producer.connect();
@@ -179,7 +179,7 @@ export class KafkaBus implements MessageBus {
       const tlsHint = !options.security?.tls && /closed connection/i.test(errorMessage(error)) ? ' (if its listener is SSL or SASL_SSL, connect with TLS)' : '';
       throw new KafkaUnreachableError(`cannot reach ${where}: ${errorMessage(error)}${tlsHint}`);
     }
-    return new KafkaBus(kafka, producer, admin, logger, options.brokers, options.security);
+    return new KafkaBus(consuming, producer, admin, logger, options.brokers, options.security);
   }
 
   /** Creates the topics that do not exist yet; safe to call from several processes at once. */
