@@ -3,6 +3,7 @@ import { accessSync, constants, mkdirSync, readFileSync } from 'node:fs';
 import { formatHelp, httpUrl, parseNumberOption, parseOptions, parseOptionWith, runCli, UsageError, wantsHelp } from '../common/cli-options';
 import { createLogger, errorMessage, isLogLevel } from '../common/logger';
 import { primaryAddress } from '../common/network-address';
+import { retry, RetryStopped } from '../common/retry';
 import { PRODUCT_VERSION } from '../common/version';
 import { describeSecurity, KafkaAccessError, KafkaBus } from '../protocol/kafka-bus';
 import { KAFKA_OPTIONS, readKafkaOptions } from '../protocol/kafka-options';
@@ -128,12 +129,14 @@ runCli('lt-agent', async () => {
 
   let shuttingDown = false;
   let agent: DriverAgent | undefined;
-  let bus: KafkaBus | undefined;
+  let bus: KafkaBus;
+  const stopping = new AbortController();
   const stopped = new Promise<void>((resolve) => {
     const stop = (signal: string) => {
       if (shuttingDown) return;
       shuttingDown = true;
       log.info(`${signal}: leaving`);
+      stopping.abort();
       resolve();
     };
     process.once('SIGINT', () => stop('SIGINT'));
@@ -143,18 +146,20 @@ runCli('lt-agent', async () => {
   await warmUpHttpClient();
   const workers = workerCount > 1 ? await LoadWorkers.start(workerCount, log) : undefined;
 
-  // An agent may start before its broker: keep trying, and say so.
-  for (let attempt = 1; !bus && !shuttingDown; attempt++) {
-    try {
-      bus = await KafkaBus.connect({ brokers, security, clientId: `lt-agent-${nodeId}`, logger: log, connectRetries: 2 });
-    } catch (error) {
-      // Refused, not unreachable: the same settings will be refused again, so say so and exit.
-      if (error instanceof KafkaAccessError) throw new Error(`${error.message}. Check the --kafka-* options (see --help).`);
-      log.warn(`waiting for Kafka at ${brokers.join(',')} (attempt ${attempt}): ${errorMessage(error)}`);
-      await Promise.race([stopped, new Promise((r) => setTimeout(r, Math.min(5000, 500 * attempt)))]);
-    }
+  // An agent may start before its broker: keep trying, and say so. A refusal (retriable: false)
+  // will be refused again with the same settings: say so and exit.
+  try {
+    bus = await retry(() => KafkaBus.connect({ brokers, security, clientId: `lt-agent-${nodeId}`, logger: log, connectRetries: 2 }), {
+      firstDelayMs: 500,
+      maxDelayMs: 5000,
+      signal: stopping.signal,
+      onRetry: (error, failures) => log.warn(`waiting for Kafka at ${brokers.join(',')} (attempt ${failures}): ${errorMessage(error)}`),
+    });
+  } catch (error) {
+    if (error instanceof RetryStopped) return 0;
+    if (error instanceof KafkaAccessError) throw new Error(`${error.message}. Check the --kafka-* options (see --help).`);
+    throw error;
   }
-  if (!bus) return 0;
 
   agent = new DriverAgent({
     bus,

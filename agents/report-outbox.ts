@@ -3,6 +3,7 @@
 // answers again. Reports are cumulative, so only the newest one of each test is kept (bounded
 // memory however long the outage); a test's final report is never replaced by a running one.
 import { errorMessage, type Logger } from '../common/logger';
+import { retry } from '../common/retry';
 
 interface Pending {
   message: string;
@@ -11,15 +12,14 @@ interface Pending {
 
 /** Tests whose undelivered reports are kept; beyond this the oldest test's report is dropped. */
 const MAX_TESTS = 100;
-const FIRST_RETRY_MS = 250;
-const MAX_RETRY_MS = 2000;
+const RETRY = { firstDelayMs: 250, maxDelayMs: 2000 };
 
 export class ReportOutbox {
   /** In order of age: a test's entry moves to the end when a newer report replaces it. */
   private readonly pending = new Map<string, Pending>();
   private draining: Promise<void> | undefined;
-  private failures = 0;
   private closed = false;
+  private readonly stopped = new AbortController();
 
   constructor(
     private readonly publish: (message: string) => Promise<void>,
@@ -51,17 +51,28 @@ export class ReportOutbox {
 
   private async drain(): Promise<void> {
     while (this.pending.size > 0 && !this.closed) {
-      const [testId, entry] = this.pending.entries().next().value!;
-      try {
-        await this.publish(entry.message);
-        if (this.pending.get(testId) === entry) this.pending.delete(testId);
-        if (this.failures > 0) this.log.info(`Kafka answers again: delivered the reports kept while it did not`);
-        this.failures = 0;
-      } catch (error) {
-        this.failures++;
-        if (this.failures === 1) this.log.warn(`could not publish a metrics report for ${testId} (${errorMessage(error)}); keeping the newest report of each test and retrying until Kafka answers`);
-        await new Promise((r) => setTimeout(r, Math.min(MAX_RETRY_MS, FIRST_RETRY_MS * 2 ** (this.failures - 1))));
-      }
+      let failed = false;
+      // Each attempt sends the oldest report as it is then: a newer one may have replaced it meanwhile.
+      await retry(
+        async () => {
+          const [testId, entry] = this.pending.entries().next().value!;
+          await this.publish(entry.message);
+          if (this.pending.get(testId) === entry) this.pending.delete(testId);
+        },
+        {
+          ...RETRY,
+          // Whatever the producer says of its error: the reports are kept until Kafka answers.
+          retriable: () => !this.closed,
+          signal: this.stopped.signal,
+          onRetry: (error, failures) => {
+            failed = true;
+            if (failures === 1) this.log.warn(`could not publish a metrics report (${errorMessage(error)}); keeping the newest report of each test and retrying until Kafka answers`);
+          },
+        },
+      ).then(
+        () => failed && this.log.info(`Kafka answers again: delivered the reports kept while it did not`),
+        () => {}, // closed
+      );
     }
   }
 
@@ -79,5 +90,6 @@ export class ReportOutbox {
 
   close(): void {
     this.closed = true;
+    this.stopped.abort();
   }
 }

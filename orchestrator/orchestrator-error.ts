@@ -9,7 +9,9 @@ export type OrchestratorErrorCode =
   /** the request conflicts with the state: a test is running, too few drivers, an id used twice */
   | 'conflict'
   /** the orchestrator cannot act now: Kafka is not connected */
-  | 'unavailable';
+  | 'unavailable'
+  /** the metrics store could not be read or written (a damaged file, a permission, a full disk) */
+  | 'storage';
 
 export class OrchestratorError extends Error {
   constructor(

@@ -117,6 +117,8 @@ export class Orchestrator extends EventEmitter<OrchestratorEvents> {
     this.store = new MetricsStore(options.storeDir);
     if (options.requireSignatures && !options.secret) throw new OrchestratorError('requiring signed messages needs the shared secret', 'invalid');
     this.verifier = options.secret ? new DriverMessageVerifier(options.secret, { requireSigned: options.requireSignatures }) : undefined;
+    const moved = this.store.migration;
+    if (moved) this.log.info(`moved ${moved.moved.length} test(s) from ${moved.from} into ${this.store.dir}/tests${moved.leftBehind.length ? `; left ${moved.leftBehind.join(', ')} there (the same ids exist in both)` : ''}`);
     this.registry = new DriverRegistry({
       ownNames: this.names,
       lostAfterMs: options.lostAfterMs,
@@ -444,11 +446,9 @@ export class Orchestrator extends EventEmitter<OrchestratorEvents> {
   getTest(testId: string): TestSnapshot | TestResult | undefined {
     const run = this.runs.get(testId);
     if (run) return run.result ?? run.current();
-    try {
-      return this.store.loadResult(testId) ?? this.interruptedSnapshot(testId);
-    } catch {
-      return undefined;
-    }
+    // A test the store cannot read is an error (code storage), not a missing one.
+    if (!this.store.has(testId)) return undefined;
+    return this.store.loadResult(testId) ?? this.interruptedSnapshot(testId);
   }
 
   private interruptedSnapshot(testId: string): TestSnapshot | undefined {

@@ -14,7 +14,8 @@ import type { TestConfigMessage, SendLag, WarmUpCounts } from '../protocol/wire-
  * - `interrupted`: found in the store without a result (the orchestrator stopped while it ran and
  *   nothing has finished it since).
  */
-export type TestStatus = 'created' | 'running' | 'complete' | 'incomplete' | 'stopped' | 'interrupted';
+/** `unreadable`: its files in the store cannot be read (the listing's `error` says why); never resumed. */
+export type TestStatus = 'created' | 'running' | 'complete' | 'incomplete' | 'stopped' | 'interrupted' | 'unreadable';
 export type FinalStatus = 'complete' | 'incomplete' | 'stopped';
 
 /** A participant's part in a test. */
@@ -248,6 +249,8 @@ export interface TestListing {
   requests_sent?: number;
   errors?: number;
   passed?: boolean;
+  /** why the store could not read this test, when its status is `unreadable` */
+  error?: string;
 }
 
 export type DriverHealth = 'alive' | 'lost' | 'left';

@@ -5,6 +5,7 @@ import { readFileSync } from 'node:fs';
 import { Kafka, logLevel as KafkaLogLevel, Partitioners, type Admin, type Consumer, type Producer, type LogEntry, type SASLOptions } from 'kafkajs';
 import type { ConnectionOptions as TlsOptions } from 'node:tls';
 import { errorMessage, type Logger } from '../common/logger';
+import { onlyIfRetriable, retry, type RetryOptions } from '../common/retry';
 import { fixKafkajsIdleTimer } from './kafkajs-idle-timer-fix';
 import type { BusHealth, MessageBus, SubscribeOptions, Subscription } from './message-bus';
 
@@ -28,17 +29,22 @@ export interface KafkaBusOptions {
   clientId: string;
   logger: Logger;
   security?: KafkaSecurity;
-  /** How many times a failed connection is retried before connect() gives up. */
+  /** How many times a failed connection (and a publish or an admin request) is retried before giving up. */
   connectRetries?: number;
 }
 
-export class KafkaUnreachableError extends Error {}
+/** No broker answered: the same settings may work once one does. */
+export class KafkaUnreachableError extends Error {
+  readonly retriable = true;
+}
 
 /**
  * The brokers answered but refused us (bad credentials, a certificate we do not trust, a mechanism
  * the listener does not offer): retrying the same settings cannot help.
  */
-export class KafkaAccessError extends Error {}
+export class KafkaAccessError extends Error {
+  readonly retriable = false;
+}
 
 /** "SASL_SSL (SCRAM-SHA-512 as alice)", for logs and status lines. */
 export function describeSecurity(security: KafkaSecurity | undefined): string {
@@ -110,19 +116,10 @@ function kafkaLogCreator(logger: Logger) {
 }
 
 /**
- * Retries errors Kafka marks as passing, such as "not the leader" while a new topic's leadership
- * settles, which some kafkajs admin calls hand back instead of retrying.
+ * Errors Kafka marks as passing, such as "not the leader" while a new topic's leadership settles,
+ * which some kafkajs admin calls hand back instead of retrying: tried again for up to 10 s.
  */
-async function retryWhileRetriable<T>(operation: () => Promise<T>, attempts = 40, delayMs = 250): Promise<T> {
-  for (let attempt = 1; ; attempt++) {
-    try {
-      return await operation();
-    } catch (error) {
-      if (attempt >= attempts || !(error as { retriable?: boolean }).retriable) throw error;
-      await new Promise((r) => setTimeout(r, delayMs));
-    }
-  }
-}
+const WHILE_RETRIABLE: RetryOptions = { firstDelayMs: 250, attempts: 40, retriable: onlyIfRetriable };
 
 /**
  * A consumer long-polls the broker every MAX_WAIT_MS, so while the broker answers, fetches
@@ -155,15 +152,19 @@ export class KafkaBus implements MessageBus {
   static async connect(options: KafkaBusOptions): Promise<KafkaBus> {
     fixKafkajsIdleTimer();
     const logger = options.logger;
-    const kafka = new Kafka({
+    const client = {
       clientId: options.clientId,
       brokers: options.brokers,
       ...clientSecurity(options.security),
       connectionTimeout: 3000,
-      retry: { initialRetryTime: 250, retries: options.connectRetries ?? 5 },
       logLevel: KafkaLogLevel.WARN,
       logCreator: kafkaLogCreator(logger.child('kafka')),
-    });
+    };
+    const kafka = new Kafka({ ...client, retry: { initialRetryTime: 250, retries: options.connectRetries ?? 5 } });
+    // Consumers keep kafkajs' retries whatever `connectRetries` says: with none, a consumer that
+    // meets a group coordinator not elected yet (a fresh or restarting broker) stops for good, as
+    // kafkajs marks that error not retriable. (Retries are set per client, so they get their own.)
+    const consuming = new Kafka({ ...client, retry: { initialRetryTime: 250, retries: 5 } });
     const producer = kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner, allowAutoTopicCreation: false });
     const admin = kafka.admin();
     try {
@@ -178,7 +179,7 @@ export class KafkaBus implements MessageBus {
       const tlsHint = !options.security?.tls && /closed connection/i.test(errorMessage(error)) ? ' (if its listener is SSL or SASL_SSL, connect with TLS)' : '';
       throw new KafkaUnreachableError(`cannot reach ${where}: ${errorMessage(error)}${tlsHint}`);
     }
-    return new KafkaBus(kafka, producer, admin, logger, options.brokers, options.security);
+    return new KafkaBus(consuming, producer, admin, logger, options.brokers, options.security);
   }
 
   /** Creates the topics that do not exist yet; safe to call from several processes at once. */
@@ -205,7 +206,7 @@ export class KafkaBus implements MessageBus {
   }
 
   async endOffsets(topic: string): Promise<Record<number, string>> {
-    const ends = await retryWhileRetriable(() => this.admin.fetchTopicOffsets(topic));
+    const ends = await retry(() => this.admin.fetchTopicOffsets(topic), WHILE_RETRIABLE);
     return Object.fromEntries(ends.map((p) => [p.partition, p.high]));
   }
 

@@ -4,6 +4,7 @@
 import { randomBytes } from 'node:crypto';
 import * as vscode from 'vscode';
 import type { ConnectionSummary, HostToPage, PageToHost } from '../webview/dashboard-protocol';
+import type { TimePoint } from '../../orchestrator/result-model';
 import type { LoadTestService } from './loadtest-service';
 
 export class DashboardPanel implements vscode.Disposable {
@@ -66,8 +67,7 @@ export class DashboardPanel implements vscode.Disposable {
   }
 
   private connectionSummary(): ConnectionSummary {
-    const state = this.service.connection.state;
-    return { status: state.status, brokers: state.brokers, lastError: state.lastError, restUrl: this.service.restUrl };
+    return this.service.connectionSummary();
   }
 
   private sendState(): void {
@@ -78,8 +78,18 @@ export class DashboardPanel implements vscode.Disposable {
       connection: this.connectionSummary(),
       drivers: o?.drivers() ?? [],
       test,
-      series: test && o ? (o.getTimeSeries(test.test_id) ?? []) : [],
+      series: test && o ? this.seriesOf(test.test_id) : [],
     });
+  }
+
+  /** The test's stored series; a store that cannot be read is said, and the page shows no chart. */
+  private seriesOf(testId: string): TimePoint[] {
+    try {
+      return this.service.orchestrator?.getTimeSeries(testId) ?? [];
+    } catch (error) {
+      void vscode.window.showErrorMessage(`Load Test: the dashboard cannot read the series of test ${testId}: ${error instanceof Error ? error.message : String(error)}`);
+      return [];
+    }
   }
 
   private html(extensionUri: vscode.Uri): string {

@@ -6,12 +6,18 @@ import * as vscode from 'vscode';
 import type { LoadTestService } from './loadtest-service';
 import type { DriverInfo, TestResult, TestSnapshot } from '../../orchestrator/result-model';
 import { groupByHost, type HostGroup } from './host-groups';
+import { connectionText, type ConnectionText } from '../webview/connection-text';
 
-type Node = DriverInfo | HostGroup;
+/** The row above the drivers while Kafka does not answer: their heartbeats are then as of its last answer. */
+interface KafkaNotice {
+  kafka: ConnectionText;
+}
+type Node = DriverInfo | HostGroup | KafkaNotice;
 
 /** What the view says of a driver: its health unless alive, else whether it runs a test. */
 const driverState = (d: DriverInfo): string => (d.health !== 'alive' ? d.health : d.activity === 'running' ? 'running' : 'alive');
 const isGroup = (n: Node): n is HostGroup => 'drivers' in n;
+const isNotice = (n: Node): n is KafkaNotice => 'kafka' in n;
 
 export class DriversTreeProvider implements vscode.TreeDataProvider<Node>, vscode.Disposable {
   private readonly changed = new vscode.EventEmitter<void>();
@@ -43,7 +49,10 @@ export class DriversTreeProvider implements vscode.TreeDataProvider<Node>, vscod
 
   getChildren(element?: Node): Node[] {
     if (element) return isGroup(element) ? element.drivers : [];
-    return groupByHost(this.service.orchestrator?.drivers() ?? []);
+    const drivers = groupByHost(this.service.orchestrator?.drivers() ?? []);
+    // Before the first connection the view's welcome text says what to do; after it, an outage shows here.
+    const kafka = connectionText(this.service.connectionSummary());
+    return kafka.problem && this.service.orchestrator ? [{ kafka }, ...drivers] : drivers;
   }
 
   /** A test's per-driver figures by node id, made once per refresh rather than searched per item. */
@@ -56,6 +65,7 @@ export class DriversTreeProvider implements vscode.TreeDataProvider<Node>, vscod
   }
 
   getTreeItem(node: Node): vscode.TreeItem {
+    if (isNotice(node)) return this.noticeItem(node);
     if (isGroup(node)) return this.groupItem(node);
     const d = node;
     const state = driverState(d);
@@ -91,6 +101,16 @@ export class DriversTreeProvider implements vscode.TreeDataProvider<Node>, vscod
         .join('\n\n'),
     );
     item.contextValue = `driver-${state}`;
+    return item;
+  }
+
+  private noticeItem({ kafka }: KafkaNotice): vscode.TreeItem {
+    const item = new vscode.TreeItem(kafka.short, vscode.TreeItemCollapsibleState.None);
+    item.id = 'kafka-notice';
+    item.description = 'drivers as of its last answer';
+    item.tooltip = kafka.detail;
+    item.iconPath = new vscode.ThemeIcon('debug-disconnect', new vscode.ThemeColor('errorForeground'));
+    item.contextValue = 'kafka-notice';
     return item;
   }
 

@@ -13,6 +13,7 @@ import { startRestApi, type RunningRestApi } from '../../orchestrator/rest-api/r
 import { describeSecurity, type KafkaSecurity } from '../../protocol/kafka-bus';
 import { readSettings, readSettingsOrDefaults, showSettingError, type LoadTestSettings } from './settings';
 import type { DriverInfo, TestResult, TestSnapshot, TimePoint } from '../../orchestrator/result-model';
+import type { ConnectionSummary } from '../webview/dashboard-protocol';
 
 export type ServiceEvent =
   | { kind: 'connection'; state: ConnectionState }
@@ -46,21 +47,48 @@ export class LoadTestService implements vscode.Disposable {
     });
     this.connection = new OrchestratorConnection(this.orchestratorOptions(this.settings));
     this.connection.on('state', (state) => {
-      void vscode.commands.executeCommand('setContext', 'loadtest.connected', state.status === 'connected');
+      // While Kafka is unreachable the orchestrator is still there (kafkajs reconnects by itself).
+      void vscode.commands.executeCommand('setContext', 'loadtest.connected', state.status === 'connected' || state.status === 'unreachable');
+      void vscode.commands.executeCommand('setContext', 'loadtest.refused', state.status === 'refused');
+      this.logState(state);
       this.events.fire({ kind: 'connection', state });
     });
     this.connection.on('connected', (o) => void this.onConnected(o));
   }
 
+  private logState(state: ConnectionState): void {
+    const brokers = state.brokers.join(',');
+    if (state.status === 'unreachable') this.log.warn(`Kafka at ${brokers} unreachable since ${new Date(state.since).toISOString()}: no driver is judged lost until it answers`);
+    else if (state.status === 'connected' && this.wasUnreachable) this.log.info(`Kafka at ${brokers} answers again`);
+    else if (state.status === 'refused') {
+      this.log.error(`${state.lastError ?? `Kafka at ${brokers} refused this client`}; not retrying until the Kafka settings or the password change`);
+      // A missing password has its own question already (askForMissingPassword).
+      if (!this.kafkaPassword && this.settings.kafkaSasl) return void (this.wasUnreachable = false);
+      void vscode.window.showErrorMessage(`Load Test: ${state.lastError ?? 'Kafka refused this client'}. It does not retry until the settings change.`, 'Set Kafka Password', 'Open Settings').then((choice) => {
+        if (choice === 'Set Kafka Password') void vscode.commands.executeCommand('loadtest.setKafkaPassword');
+        else if (choice) void vscode.commands.executeCommand('workbench.action.openSettings', 'loadtest.kafka');
+      });
+    }
+    this.wasUnreachable = state.status === 'unreachable';
+  }
+
+  private wasUnreachable = false;
+
   get restUrl(): string | undefined {
     return this.api?.url;
+  }
+
+  /** The connection as every view shows it (see webview/connection-text.ts). */
+  connectionSummary(): ConnectionSummary {
+    const state = this.connection.state;
+    return { status: state.status, brokers: state.brokers, since: state.since, lastError: state.lastError, restUrl: this.restUrl };
   }
 
   get orchestrator(): Orchestrator | undefined {
     return this.connection.orchestrator;
   }
 
-  /** The folder of results and history. */
+  /** The folder of results and history (the metrics store, as lt-orchestrator's --store). */
   get resultsDir(): string {
     return this.resultsDirFor(this.settings);
   }
@@ -70,7 +98,8 @@ export class LoadTestService implements vscode.Disposable {
       brokers: s.brokers,
       kafkaSecurity: this.kafkaSecurity(s),
       topicPrefix: s.topicPrefix,
-      storeDir: join(this.resultsDirFor(s), 'history'),
+      // The same store as lt-orchestrator's in this folder: tests run from a terminal show here too.
+      storeDir: this.resultsDirFor(s),
       id: s.orchestratorId,
       logger: this.log,
       secret: this.secret,

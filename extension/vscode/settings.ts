@@ -1,6 +1,7 @@
 // Every setting the extension reads, in one place.
 import * as vscode from 'vscode';
 import { parseBrokerList, type KafkaSecurity, type SaslMechanism } from '../../protocol/kafka-bus';
+import { DEFAULT_STORE_DIR } from '../../orchestrator/metrics-store';
 import { parseSaslMechanism } from '../../protocol/kafka-options';
 
 export interface LoadTestSettings {
@@ -34,7 +35,7 @@ export function readSettings(): LoadTestSettings {
     topicPrefix: c.get<string>('kafka.topicPrefix', ''),
     apiHost: c.get<string>('api.host', '127.0.0.1'),
     apiPort: c.get<number>('api.port', 7070),
-    resultsFolder: c.get<string>('results.folder', '.loadtest'),
+    resultsFolder: c.get<string>('results.folder', DEFAULT_STORE_DIR),
     orchestratorId: c.get<string>('orchestrator.id') || undefined,
   };
 }
@@ -72,7 +73,7 @@ export function readSettingsOrDefaults(onInvalid: (message: string) => void): Lo
       topicPrefix: c.get<string>('kafka.topicPrefix', ''),
       apiHost: c.get<string>('api.host', '127.0.0.1'),
       apiPort: c.get<number>('api.port', 7070),
-      resultsFolder: c.get<string>('results.folder', '.loadtest'),
+      resultsFolder: c.get<string>('results.folder', DEFAULT_STORE_DIR),
       orchestratorId: c.get<string>('orchestrator.id') || undefined,
     };
   }

@@ -1,6 +1,8 @@
-// The status bar item: alive drivers; while a test runs, its live request rate; after it, its verdict.
+// The status bar item: alive drivers; while a test runs, its live request rate; after it, its
+// verdict. While Kafka does not answer (or refused us), that instead, and since when.
 import * as vscode from 'vscode';
 import type { TestResult } from '../../orchestrator/result-model';
+import { connectionText } from '../webview/connection-text';
 import type { LoadTestService } from './loadtest-service';
 
 export class LoadTestStatusBar implements vscode.Disposable {
@@ -23,9 +25,13 @@ export class LoadTestStatusBar implements vscode.Disposable {
 
   private render(rate?: number): void {
     const o = this.service.orchestrator;
-    if (!o) {
-      this.item.text = '$(debug-disconnect) Load Test: not connected';
-      this.item.tooltip = `Waiting for Kafka at ${this.service.currentSettings.brokers.join(',')}. Click to open the dashboard.`;
+    const kafka = connectionText(this.service.connectionSummary());
+    this.item.backgroundColor = kafka.problem && o ? new vscode.ThemeColor('statusBarItem.warningBackground') : undefined;
+    if (!o || kafka.problem) {
+      // Whether the orchestrator is up or not, a broker that does not answer is what to say first.
+      const icon = this.service.connection.state.status === 'refused' ? '$(error)' : '$(debug-disconnect)';
+      this.item.text = `${icon} Load Test: ${kafka.short}`;
+      this.item.tooltip = `${kafka.detail} Click to open the dashboard.`;
       return;
     }
     const alive = o.drivers().filter((d) => d.health === 'alive').length;

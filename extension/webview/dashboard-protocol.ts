@@ -1,10 +1,13 @@
 // The messages between the dashboard webview and the extension host: one union per direction,
 // imported by both sides so that neither can send what the other does not understand.
+import type { ConnectionStatus } from '../../orchestrator/orchestrator-connection';
 import type { DriverInfo, TestResult, TestSnapshot, TimePoint } from '../../orchestrator/result-model';
 
 export interface ConnectionSummary {
-  status: 'connecting' | 'connected' | 'stopped';
+  status: ConnectionStatus;
   brokers: string[];
+  /** epoch ms when this status began (for `unreachable`: when the broker was last heard) */
+  since: number;
   lastError?: string;
   restUrl?: string;
 }

@@ -5,6 +5,7 @@ import uPlot from 'uplot';
 import 'uplot/dist/uPlot.min.css';
 import './dashboard.css';
 import type { DriverInfo, DriverStats, LatencySummary, TestResult, TestSnapshot, TimePoint } from '../../orchestrator/result-model';
+import { connectionText } from './connection-text';
 import type { ConnectionSummary, HostToPage, PageState, PageToHost } from './dashboard-protocol';
 import { driversToShow, TOP_DRIVERS } from './driver-ranking';
 
@@ -76,7 +77,8 @@ function driverRows(all: DriverStats[]): string {
 
 function header(): string {
   const c = connection;
-  const status = !c ? '' : c.status === 'connected' ? `Kafka ${escape(c.brokers.join(','))}${c.restUrl ? ` · REST ${escape(c.restUrl)}` : ''}` : `Not connected to Kafka at ${escape(c.brokers.join(','))}${c.lastError ? ` (${escape(c.lastError)})` : ''}`;
+  const text = c && connectionText(c);
+  const status = !c || !text ? '' : `<span data-testid="kafka-status" title="${escape(text.detail)}">${escape(text.short)}</span>${c.status === 'connected' && c.restUrl ? ` · REST ${escape(c.restUrl)}` : ''}${c.status === 'connecting' && c.lastError ? ` (${escape(c.lastError)})` : ''}`;
   const alive = drivers.filter((d) => d.health === 'alive').length;
   return `<div class="connection ${c?.status ?? ''}" data-testid="connection">${status} · <span data-testid="drivers-alive">${alive}</span> driver(s) alive</div>`;
 }

@@ -10,6 +10,7 @@ import { KafkaUnreachableError } from '../../protocol/kafka-bus';
 import { KAFKA_OPTIONS, readKafkaOptions } from '../../protocol/kafka-options';
 import { parseDefinition } from '../loadtest-definition';
 import { Orchestrator } from '../orchestrator';
+import { DEFAULT_STORE_DIR } from '../metrics-store';
 import { OrchestratorError } from '../orchestrator-error';
 import { resultToCsv } from '../result-export';
 import { readSharedSecret, SECRET_FILE_OPTION } from '../../common/shared-secret';
@@ -22,7 +23,7 @@ import { progressLine, summaryTable } from './test-report-format';
 const OPTIONS = {
   ...KAFKA_OPTIONS,
   'topic-prefix': { type: 'string', value: 'PREFIX', default: '', env: 'LT_TOPIC_PREFIX', description: 'Prefix of the five topic names, to share a cluster.' },
-  store: { type: 'string', value: 'DIR', default: '.loadtest', env: 'LT_STORE', description: 'Folder of the metrics store (test history).' },
+  store: { type: 'string', value: 'DIR', default: DEFAULT_STORE_DIR, env: 'LT_STORE', description: 'Folder of the metrics store (test history).' },
   id: { type: 'string', value: 'ID', env: 'LT_ORCHESTRATOR_ID', description: 'This orchestrator’s id in its commands (default: this machine’s address).' },
   drivers: { type: 'string', value: 'N', env: 'LT_DRIVERS', description: 'run: how many drivers the test needs (overrides the file’s "drivers").' },
   wait: { type: 'string', value: 'SECONDS', default: '15', env: 'LT_WAIT_FOR_DRIVERS', description: 'run: how long to wait for enough drivers to register.' },

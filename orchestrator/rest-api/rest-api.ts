@@ -24,7 +24,7 @@ export interface RunningRestApi {
 }
 
 /** The one place where a domain error becomes an HTTP status. */
-const STATUS: Record<OrchestratorErrorCode, number> = { invalid: 400, not_found: 404, conflict: 409, unavailable: 503 };
+const STATUS: Record<OrchestratorErrorCode, number> = { invalid: 400, not_found: 404, conflict: 409, unavailable: 503, storage: 500 };
 
 function requireBody(req: Request): unknown {
   if (!req.is('application/json')) throw new OrchestratorError('send the load test definition as a JSON body with Content-Type: application/json', 'invalid');

@@ -22,7 +22,7 @@ describe('a connection to Kafka held by a long-lived host', function () {
     const kafka = `127.0.0.1:${port}`;
     const prefix = uniquePrefix('conn');
     const options = { brokers: [kafka], topicPrefix: prefix, storeDir: tempDir('conn-store'), id: 'test-orchestrator', logger: quietLogger() };
-    connection = new OrchestratorConnection(options, 300);
+    connection = new OrchestratorConnection(options, { retryMs: 300, maxRetryMs: 300 });
     const states: ConnectionState[] = [];
     connection.on('state', (s) => states.push(s));
     connection.start();
@@ -46,5 +46,30 @@ describe('a connection to Kafka held by a long-lived host', function () {
     assert.notEqual(second, orchestrator);
     assert.equal(second.topics.register, `${otherPrefix}register`);
     assert.equal(second.registry.list().length, 0, 'the new topics have no drivers');
+  });
+
+  it('says Kafka is unreachable, since when, while its broker is stopped, and connected once it answers again', async function () {
+    this.timeout(360_000); // two cold broker starts
+    const brokerOptions = { port: await freePort(), advertisedHost: '127.0.0.1', listenHost: '127.0.0.1', fresh: false, stateDir: join(tempDir('conn-outage-kafka'), 'broker') };
+    broker = await startBroker(brokerOptions);
+    const options = { brokers: [broker.bootstrap], topicPrefix: uniquePrefix('conn-outage'), storeDir: tempDir('conn-outage-store'), id: 'test-orchestrator', logger: quietLogger() };
+    connection = new OrchestratorConnection(options, { retryMs: 300, maxRetryMs: 300 });
+    const states: ConnectionState[] = [];
+    connection.on('state', (s) => states.push(s));
+    connection.start();
+    await once(connection, 'connected');
+    const orchestrator = connection.orchestrator;
+
+    const stoppedAt = Date.now();
+    await broker.stop();
+    broker = undefined;
+    await waitFor(() => connection!.state.status === 'unreachable', 'the connection to say Kafka is unreachable', 30_000);
+    assert.ok(connection.state.since <= Date.now() && connection.state.since >= stoppedAt - 5000, 'since about when the broker stopped');
+    assert.equal(connection.orchestrator, orchestrator, 'the same orchestrator waits for its broker');
+
+    broker = await startBroker(brokerOptions);
+    await waitFor(() => connection!.state.status === 'connected', 'connected again', 90_000);
+    assert.equal(connection.orchestrator, orchestrator);
+    assert.deepEqual(states.map((s) => s.status).filter((s, i, all) => s !== all[i - 1]), ['connecting', 'connected', 'unreachable', 'connected']);
   });
 });

@@ -4,13 +4,17 @@
 //   1. runs the mocha suites of test/vscode/suite inside the extension host;
 //   2. installs the packaged .vsix and uses it as a person would: the command palette's
 //      "Start Load Test", the drivers in the tree, the dashboard's numbers changing and the final
-//      verdict, saving screenshots to test-results/.
+//      verdict, saving screenshots to test-results/;
+//   3. in the same window, switches to a broker of its own, stops it (the status bar, the tree and
+//      the dashboard must say Kafka is unreachable and since when) and starts it again (connected).
 // With --electron, step 1 runs in a downloaded desktop VS Code through @vscode/test-electron
 // instead (for contributors who can download one) and step 2 is skipped.
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { format } from 'node:util';
 import type { Page } from 'playwright-core';
+import { freePort } from '../../common/free-port';
+import { startBroker, type BrokerOptions, type RunningBroker } from '../../kafka-broker/local-kafka';
 import { kafkaBootstrap, securedKafka, stopKafkaFixture, uniquePrefix } from '../support/kafka-fixture';
 import { ROOT, startAgent, startAgents, startTargetProcess, stopAllProcesses, tempDir, waitFor } from '../support/processes';
 import { prometheusFixture, stopPrometheusFixture } from '../support/prometheus-fixture';
@@ -73,19 +77,24 @@ async function runSuites(page: Page, server: CodeServer, workspace: string): Pro
   ]);
   const exit = new Promise<number>((resolve) => void page.exposeFunction('codeAutomationExit', (code: number) => resolve(code)));
   const counts = { passed: 0, failed: 0 };
+  // Each console line is read asynchronously: the tally may still be on its way when the host exits.
+  const reading = new Set<Promise<void>>();
   page.on('console', (message) => {
     const args = message.args();
     if (message.text().includes('%c') && args.length > 2) {
-      void Promise.all(args.slice(2).map((a) => a.jsonValue().catch(() => ''))).then((values) => {
+      const read = Promise.all(args.slice(2).map((a) => a.jsonValue().catch(() => ''))).then((values) => {
         const line = format(...(values as [unknown, ...unknown[]]));
         const tally = /(\d+) (passing|failing)/.exec(line);
         if (tally) counts[tally[2] === 'passing' ? 'passed' : 'failed'] = Number(tally[1]);
         if (!/^\[Extension Host\]/.test(line) || /✔|passing|failing|\d+\)|Error|extension host:/.test(line)) process.stdout.write(`  ${line.replace(/^\[Extension Host\] /, '')}\n`);
       });
+      reading.add(read);
+      void read.finally(() => reading.delete(read));
     }
   });
   await page.goto(`${server.url}/?folder=${encodeURIComponent(workspace)}&payload=${encodeURIComponent(payload)}`);
   const code = await Promise.race([exit, new Promise<number>((r) => setTimeout(() => r(-1), 5 * 60_000))]);
+  await Promise.race([Promise.allSettled([...reading]), new Promise((r) => setTimeout(r, 5000))]);
   return { name: 'extension host suites', passed: code === 0, detail: code === -1 ? 'timed out' : `${counts.passed} passing, ${counts.failed} failing`, counts: counts.passed + counts.failed > 0 ? counts : undefined };
 }
 
@@ -186,6 +195,62 @@ async function useLikeAPerson(page: Page, server: CodeServer, workspace: string)
   };
 }
 
+/** The texts that say the connection, as the status bar, the tree and the dashboard's header show them. */
+const UNREACHABLE = /Kafka unreachable since \d{1,2}:\d{2}:\d{2}/;
+
+/**
+ * Step 3: a broker outage, seen through the installed extension. The workspace is switched to a
+ * broker this run started for it alone (never the shared one); that broker is stopped, and the
+ * status bar, the drivers tree and the dashboard must say Kafka is unreachable and since when;
+ * it is started again, and they must say connected.
+ */
+async function brokerOutage(page: Page, workspace: string, outage: { broker: RunningBroker; options: BrokerOptions }): Promise<Outcome> {
+  const name = 'UI: a broker outage in the status bar, tree and dashboard';
+  const settingsFile = join(workspace, '.vscode', 'settings.json');
+  const original = readFileSync(settingsFile, 'utf8');
+  const own = outage.broker.bootstrap;
+  const frame = webviewLocator(page);
+  const kafkaStatus = frame.locator('[data-testid=kafka-status]');
+  // Connected, the item counts the drivers (and keeps the last verdict).
+  const statusBar = page.locator('.statusbar-item', { hasText: /\d+ drivers?/ }).first();
+  const notice = page.locator('.monaco-list-row', { hasText: UNREACHABLE });
+  const seen: string[] = [];
+  try {
+    // The Drivers view and the dashboard are open after step 2; open them if it stopped early.
+    // (A click on the container's icon when it is shown already would hide it.)
+    if (!(await page.locator('.part.sidebar .composite.title', { hasText: /Load Test/i }).isVisible())) await page.locator('.activitybar [aria-label^="Load Test"]').first().click();
+    if ((await page.locator('iframe.webview.ready').count()) === 0) await runPaletteCommand(page, 'Load Test: Open Dashboard');
+    writeFileSync(settingsFile, JSON.stringify({ ...JSON.parse(original), 'loadtest.kafka.brokers': own }, null, 2));
+    await kafkaStatus.filter({ hasText: `Kafka ${own}` }).waitFor({ timeout: 120_000 });
+    seen.push(`connected to its own broker: “${await kafkaStatus.textContent()}”`);
+
+    await outage.broker.stop();
+    await kafkaStatus.filter({ hasText: UNREACHABLE }).waitFor({ timeout: 60_000 });
+    await page.locator('.statusbar-item', { hasText: UNREACHABLE }).first().waitFor({ timeout: 15_000 });
+    await notice.first().waitFor({ timeout: 15_000 });
+    const during = {
+      dashboard: (await kafkaStatus.textContent()) ?? '',
+      statusBar: (await page.locator('.statusbar-item', { hasText: UNREACHABLE }).first().textContent()) ?? '',
+      tree: (await notice.first().textContent()) ?? '',
+    };
+    seen.push(`broker stopped: status bar “${during.statusBar.trim()}”, tree “${during.tree.trim()}”, dashboard “${during.dashboard}”`);
+    await page.screenshot({ path: join(RESULTS, 'vscode-kafka-unreachable.png') });
+
+    outage.broker = await startBroker(outage.options);
+    await kafkaStatus.filter({ hasText: `Kafka ${own}` }).waitFor({ timeout: 120_000 });
+    await statusBar.waitFor({ timeout: 15_000 });
+    await waitFor(async () => (await page.locator('.statusbar-item', { hasText: UNREACHABLE }).count()) === 0 && (await notice.count()) === 0, 'the status bar and the tree to say connected', 15_000);
+    seen.push(`broker back: status bar “${((await statusBar.textContent()) ?? '').trim()}”, dashboard “${await kafkaStatus.textContent()}”, no unreachable row in the tree`);
+    await page.screenshot({ path: join(RESULTS, 'vscode-kafka-back.png') });
+    return { name, passed: true, detail: seen.join('; ') };
+  } catch (error) {
+    await page.screenshot({ path: join(RESULTS, 'vscode-outage-failure.png') }).catch(() => {});
+    return { name, passed: false, detail: `${(error as Error).message}${seen.length ? ` (after: ${seen.join('; ')})` : ''}` };
+  } finally {
+    writeFileSync(settingsFile, original);
+  }
+}
+
 async function runWithElectron(workspace: string): Promise<Outcome> {
   const { runTests } = await import('@vscode/test-electron');
   await runTests({ extensionDevelopmentPath: ROOT, extensionTestsPath: join(ROOT, 'out', 'test', 'vscode', 'suite', 'index.js'), launchArgs: [workspace, '--disable-workspace-trust'] });
@@ -212,6 +277,9 @@ async function main(): Promise<number> {
     extraArgs: ['--kafka-ca', caFile, '--kafka-sasl', 'scram-sha-256', '--kafka-user', username, '--kafka-password-file', passwordFile],
   });
   Object.assign(process.env, { LT_VSCODE_SASL_KAFKA: secured.bootstrap, LT_VSCODE_SASL_CA: caFile, LT_VSCODE_SASL_USER: username, LT_VSCODE_SASL_PASSWORD_FILE: passwordFile });
+  // A broker of this run's own, for the outage step: it is stopped and started again, so never the shared one.
+  const outageOptions: BrokerOptions = { port: await freePort(), advertisedHost: '127.0.0.1', listenHost: '127.0.0.1', fresh: false, stateDir: join(tempDir('vscode-outage-kafka'), 'broker') };
+  const outage = { broker: await startBroker(outageOptions), options: outageOptions };
   const outcomes: Outcome[] = [];
   let server: CodeServer | undefined;
   try {
@@ -235,12 +303,15 @@ async function main(): Promise<number> {
           await page.screenshot({ path: join(RESULTS, 'vscode-ui-failure.png') }).catch(() => {});
           return { name: 'UI: palette, tree and dashboard', passed: false, detail: error.message };
         }));
+        say('stopping and starting a broker of its own under the workbench');
+        outcomes.push(await brokerOutage(page, workspace, outage));
       } finally {
         await browser.close();
       }
     }
   } finally {
     await server?.stop();
+    await outage.broker.stop();
     await stopAllProcesses();
     await stopKafkaFixture();
     await stopPrometheusFixture();

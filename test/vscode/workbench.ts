@@ -94,10 +94,25 @@ export async function webviewFrame(page: Page): Promise<Frame> {
   return inner!;
 }
 
-/** Runs a palette command by its title, as a person would (F1, type, Enter). */
+/**
+ * Runs a palette command by its title, as a person would (F1, the title, Enter). The title is put
+ * into the palette's input once it shows: keys typed while a busy workbench is still opening it
+ * went elsewhere and left the palette with a part of the title.
+ */
 export async function runPaletteCommand(page: Page, title: string): Promise<void> {
-  await page.keyboard.press('F1');
-  await page.keyboard.type(`>${title}`);
-  await page.locator('.quick-input-list .monaco-list-row', { hasText: title.split(': ').pop()! }).first().waitFor();
+  const input = page.locator('.quick-input-widget input.input');
+  const row = page.locator('.quick-input-list .monaco-list-row', { hasText: title.split(': ').pop()! }).first();
+  for (let attempt = 1; ; attempt++) {
+    await page.keyboard.press('F1');
+    await input.waitFor({ state: 'visible' });
+    await input.fill(`>${title}`);
+    try {
+      await row.waitFor({ timeout: 15_000 });
+      break;
+    } catch (error) {
+      if (attempt === 3) throw error;
+      await page.keyboard.press('Escape');
+    }
+  }
   await page.keyboard.press('Enter');
 }

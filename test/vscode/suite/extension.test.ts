@@ -5,6 +5,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as vscode from 'vscode';
 import type { LoadTestApi } from '../../../extension/extension';
+import { connectionText } from '../../../extension/webview/connection-text';
 
 const EXTENSION_ID = 'loadtest-kafka.loadtest-kafka';
 const EXPECTED_DRIVERS = Number(process.env.LT_VSCODE_TEST_DRIVERS ?? 2);
@@ -116,6 +117,37 @@ describe('the Load Test extension in VS Code', function () {
       const settingsFile = readFileSync(join(folder().fsPath, '.vscode', 'settings.json'), 'utf8');
       assert.ok(!settingsFile.includes(password), 'the password is not in settings.json');
       assert.match(settingsFile, /"loadtest.kafka.sasl.mechanism": "scram-sha-512"/);
+    } finally {
+      await workspaceSetting('kafka.brokers', original);
+      await workspaceSetting('kafka.sasl.mechanism', undefined);
+      await workspaceSetting('kafka.sasl.username', undefined);
+      await workspaceSetting('kafka.tls.caFile', undefined);
+      await api.service.setKafkaPassword(undefined);
+    }
+    await waitFor(() => api.service.orchestrator?.brokers[0] === original && api.service.orchestrator.drivers().filter((d) => d.health === 'alive').length === EXPECTED_DRIVERS, 'the plaintext cluster and its drivers again');
+    await waitFor(() => api.service.restUrl, 'the REST API again');
+  });
+
+  it('says once that the SASL_SSL cluster refused a wrong password, and does not retry it until the password changes', async () => {
+    const settings = vscode.workspace.getConfiguration('loadtest');
+    const original = settings.get<string>('kafka.brokers')!;
+    const workspaceSetting = (key: string, value: unknown) => settings.update(key, value, vscode.ConfigurationTarget.Workspace);
+    await api.service.setKafkaPassword('not-the-password');
+    await workspaceSetting('kafka.tls.caFile', process.env.LT_VSCODE_SASL_CA);
+    await workspaceSetting('kafka.sasl.username', process.env.LT_VSCODE_SASL_USER);
+    await workspaceSetting('kafka.sasl.mechanism', 'scram-sha-256');
+    await workspaceSetting('kafka.brokers', process.env.LT_VSCODE_SASL_KAFKA);
+    try {
+      const refused = await waitFor(() => {
+        const state = api.service.connection.state;
+        return state.status === 'refused' && state.brokers[0] === process.env.LT_VSCODE_SASL_KAFKA && state;
+      }, 'the connection to say the cluster refused it');
+      assert.match(refused.lastError!, /SASL|authentication/i);
+      assert.equal(connectionText(api.service.connectionSummary()).short, 'Kafka refused this client');
+      // No attempt follows a refusal (the old loop tried again every 2 s).
+      await new Promise((r) => setTimeout(r, 5000));
+      assert.equal(api.service.connection.state.status, 'refused');
+      assert.equal(api.service.connection.state.attempts, refused.attempts, 'no further attempt');
     } finally {
       await workspaceSetting('kafka.brokers', original);
       await workspaceSetting('kafka.sasl.mechanism', undefined);
