@@ -46,7 +46,16 @@ export function createRestApi(orchestrator: Orchestrator, guard: GuardOptions = 
   app.use(express.json({ limit: '1mb' }));
 
   app.get('/api/health', (_req, res) => {
-    res.json({ status: 'ok', orchestrator: orchestrator.id, kafka: orchestrator.brokers, topics: orchestrator.topics });
+    // The API answers through a broker outage; its health says whether the broker is heard, and since when (epoch ms).
+    const kafka = orchestrator.observation();
+    res.json({
+      status: kafka.reachable ? 'ok' : 'kafka_unreachable',
+      orchestrator: orchestrator.id,
+      kafka: orchestrator.brokers,
+      kafka_reachable: kafka.reachable,
+      kafka_since: kafka.since,
+      topics: orchestrator.topics,
+    });
   });
   app.get('/api/drivers', (_req, res) => {
     res.json({ drivers: orchestrator.drivers() });

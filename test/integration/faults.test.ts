@@ -79,7 +79,13 @@ describe('results under faults (real processes, lt-orchestrator run)', function 
     await startAgent(first.id, { kafka, prefix, orchestrator: 'test-faults' });
     assert.equal(await cli.exited, 1, cli.output());
     assert.match(cli.output(), new RegExp(`Result: FAILED: incomplete.*${first.id} duplicate at .*two agents run as ${first.id}`));
-    assert.equal(result(json).per_driver.find((d) => d.node_id === first.id)!.state, 'duplicate');
+    const r = result(json);
+    const shared = r.per_driver.find((d) => d.node_id === first.id)!;
+    assert.equal(shared.state, 'duplicate');
+    // Listed, never counted: the totals are the other driver's alone.
+    const other = r.per_driver.find((d) => d.node_id !== first.id)!;
+    assert.ok((shared.requests_sent ?? 0) > 0, 'the mixed figures are shown on its row');
+    assert.deepEqual([r.aggregate.requests_sent, r.aggregate.responses], [other.requests_sent, other.responses]);
   });
 
   it('an agent started without --id, killed and started again, comes back under the same id: one entry, alive', async () => {

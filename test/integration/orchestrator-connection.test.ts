@@ -4,6 +4,7 @@ import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import { join } from 'node:path';
 import { OrchestratorConnection, type ConnectionState } from '../../orchestrator/orchestrator-connection';
+import { startRestApi } from '../../orchestrator/rest-api/rest-api';
 import { freePort } from '../../common/free-port';
 import { startBroker, type RunningBroker } from '../../kafka-broker/local-kafka';
 import { uniquePrefix } from '../support/kafka-fixture';
@@ -59,6 +60,9 @@ describe('a connection to Kafka held by a long-lived host', function () {
     connection.start();
     await once(connection, 'connected');
     const orchestrator = connection.orchestrator;
+    const api = await startRestApi(orchestrator!, { host: '127.0.0.1', port: 0 });
+    const health = async () => (await (await fetch(`${api.url}/api/health`)).json()) as { status: string; kafka_reachable: boolean; kafka_since: number };
+    assert.equal((await health()).status, 'ok');
 
     const stoppedAt = Date.now();
     await broker.stop();
@@ -66,10 +70,15 @@ describe('a connection to Kafka held by a long-lived host', function () {
     await waitFor(() => connection!.state.status === 'unreachable', 'the connection to say Kafka is unreachable', 30_000);
     assert.ok(connection.state.since <= Date.now() && connection.state.since >= stoppedAt - 5000, 'since about when the broker stopped');
     assert.equal(connection.orchestrator, orchestrator, 'the same orchestrator waits for its broker');
+    const during = await health();
+    assert.deepEqual([during.status, during.kafka_reachable], ['kafka_unreachable', false], 'the REST API says it too');
+    assert.equal(during.kafka_since, connection.state.since);
 
     broker = await startBroker(brokerOptions);
     await waitFor(() => connection!.state.status === 'connected', 'connected again', 90_000);
     assert.equal(connection.orchestrator, orchestrator);
     assert.deepEqual(states.map((s) => s.status).filter((s, i, all) => s !== all[i - 1]), ['connecting', 'connected', 'unreachable', 'connected']);
+    await waitFor(async () => (await health()).status === 'ok', 'the REST API to say ok again');
+    await api.close();
   });
 });

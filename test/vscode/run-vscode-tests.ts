@@ -9,11 +9,12 @@
 //      the dashboard must say Kafka is unreachable and since when) and starts it again (connected).
 // With --electron, step 1 runs in a downloaded desktop VS Code through @vscode/test-electron
 // instead (for contributors who can download one) and step 2 is skipped.
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { format } from 'node:util';
 import type { Page } from 'playwright-core';
 import { freePort } from '../../common/free-port';
+import type { TestResult } from '../../orchestrator/result-model';
 import { startBroker, type BrokerOptions, type RunningBroker } from '../../kafka-broker/local-kafka';
 import { kafkaBootstrap, securedKafka, stopKafkaFixture, uniquePrefix } from '../support/kafka-fixture';
 import { ROOT, startAgent, startAgents, startTargetProcess, stopAllProcesses, tempDir, waitFor } from '../support/processes';
@@ -186,12 +187,24 @@ async function useLikeAPerson(page: Page, server: CodeServer, workspace: string)
   await page.locator('.monaco-workbench.vs').waitFor({ timeout: 30_000 });
   await frame.locator('[data-testid=verdict]').waitFor();
   await page.screenshot({ path: join(RESULTS, 'vscode-dashboard-light.png') });
+  // Each finished driver's req/s is the one figure the CLI prints: its average over its run, from the
+  // stored result, not the rate between its last two reports.
+  // The newest stored result is this run's (the extension host suites ran tests in this workspace before).
+  const results = readdirSync(join(workspace, '.loadtest', 'tests'))
+    .map((id) => join(workspace, '.loadtest', 'tests', id, 'result.json'))
+    .filter((file) => existsSync(file))
+    .map((file) => JSON.parse(readFileSync(file, 'utf8')) as TestResult);
+  const result = results.reduce((a, b) => (b.ended_at > a.ended_at ? b : a));
+  const rates = await Promise.all(
+    result.per_driver.map(async (d) => ({ id: d.node_id, shown: (await frame.locator(`[data-testid=driver-rows] tr[data-driver="${d.node_id}"] td`).nth(5).textContent())?.trim(), result: Math.round(d.average_rate ?? NaN).toLocaleString('en-US') })),
+  );
+  const ratesAgree = rates.length === DRIVERS && rates.every((r) => r.shown === r.result);
   const expected = 800 * DRIVERS;
-  const passed = final === expected && verdictText === 'PASSED' && rows === DRIVERS && serverSamples === 2 && statusBar === 'passed' && treeParts === DRIVERS && cspHolds && warmUpSaid;
+  const passed = final === expected && verdictText === 'PASSED' && rows === DRIVERS && serverSamples === 2 && statusBar === 'passed' && treeParts === DRIVERS && cspHolds && warmUpSaid && ratesAgree;
   return {
     name: 'UI: palette, tree and dashboard',
     passed,
-    detail: `requests ${first} → ${second} → ${final} (expected ${expected}), verdict ${verdictText}, warm-up line “${warmUpText}”, ${rows} driver rows, ${serverSamples} server-side rows with samples, status bar ${statusBar}, ${treeParts} tree rows saying “last test: complete”, CSP ${cspHolds ? 'holds' : `does not hold: ${policy}`}`,
+    detail: `requests ${first} → ${second} → ${final} (expected ${expected}), verdict ${verdictText}, warm-up line “${warmUpText}”, ${rows} driver rows, ${serverSamples} server-side rows with samples, status bar ${statusBar}, ${treeParts} tree rows saying “last test: complete”, driver req/s on the dashboard ${rates.map((r) => `${r.id} ${r.shown}`).join(', ')} against the result's average ${rates.map((r) => r.result).join(', ')}, CSP ${cspHolds ? 'holds' : `does not hold: ${policy}`}`,
   };
 }
 
