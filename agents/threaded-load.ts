@@ -23,20 +23,22 @@ export class LoadWorkers {
   /** Starts `count` workers and waits until each has warmed its HTTP client. */
   static async start(count: number, log: Logger, script = join(__dirname, 'load-worker.js')): Promise<LoadWorkers> {
     const workers = Array.from({ length: count }, () => new Worker(script, { workerData: { loadWorker: true } }));
-    await Promise.all(
+    const niceValues = await Promise.all(
       workers.map(
         (w, i) =>
-          new Promise<void>((resolve, reject) => {
+          new Promise<number | undefined>((resolve, reject) => {
             const onMessage = (m: FromWorker) => {
               if (m.type !== 'ready') return;
               w.off('message', onMessage);
-              resolve();
+              resolve(m.nice);
             };
             w.on('message', onMessage);
             w.once('error', (error) => reject(new Error(`load worker ${i + 1} failed to start: ${error.message}`)));
           }),
       ),
     );
+    const nice = niceValues.find((n) => n !== undefined);
+    log.info(nice === undefined ? `${count} load workers` : `${count} load workers at nice ${nice}: the main thread (heartbeats, reports, commands) runs first when the cores are busy`);
     const pool = new LoadWorkers(workers, log);
     for (const [i, w] of workers.entries()) {
       w.on('error', (error) => log.error(`load worker ${i + 1}: ${error.message}`));
