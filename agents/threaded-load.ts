@@ -1,6 +1,7 @@
 // `lt-agent --workers N`: N worker threads (load-worker.ts), started and warmed once, share each
 // test's requests; the main thread keeps the one Kafka connection and registration and reports
 // their merged figures (merged-recorder.ts) as one driver's.
+import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import type { TestConfigMessage } from '../protocol/wire-protocol';
@@ -8,6 +9,16 @@ import type { Logger } from '../common/logger';
 import type { FromWorker, RunCommand, RunSettings, ToWorker } from './load-worker';
 import type { LoadRun } from './load-run';
 import { MergedRecorder, type WorkerPart } from './merged-recorder';
+
+/**
+ * More load threads than cores only take turns on them, each with its own connections and
+ * memory: `--workers` is bounded at this many per core.
+ */
+export const WORKERS_PER_CORE = 4;
+
+export function maxWorkers(cores = availableParallelism()): number {
+  return WORKERS_PER_CORE * cores;
+}
 
 /** A moment for every worker to receive its share before the common start. */
 const START_DELAY_MS = 20;
