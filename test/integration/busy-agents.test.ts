@@ -49,7 +49,9 @@ describe('busy agents keep their heartbeats', function () {
         const nice = threadNiceValues(agent.pid);
         const main = nice.get(agent.pid)!;
         const lowered = [...nice.values()].filter((n) => n > main).length;
-        assert.equal(lowered, availableParallelism(), `${agent.id}: one lowered thread per load worker (nice values ${[...nice.values()].join(' ')})`);
+        // One core means one thread: the agent sends from its main thread, and lowers nothing.
+        const workers = availableParallelism() > 1 ? availableParallelism() : 0;
+        assert.equal(lowered, workers, `${agent.id}: one lowered thread per load worker (nice values ${[...nice.values()].join(' ')})`);
       }
     }
 
