@@ -26,6 +26,7 @@ import { WarmUpFirst } from './warm-up-first';
 import { ProcessStats } from './process-stats';
 import { ReportOutbox } from './report-outbox';
 import { planFor } from './request-plan';
+import { testConfigProblems } from '../protocol/test-config-limits';
 import { CommandVerifier, signDriverMessage, type CommandKind, type DriverMessageKind } from '../protocol/command-signature';
 import { TargetRefused, type TargetAllowlist } from './target-allowlist';
 
@@ -276,6 +277,9 @@ export class DriverAgent {
     }
     let generator: LoadRun;
     try {
+      // Before anything is sized or timed from it: a config from Kafka may come from anyone.
+      const problems = testConfigProblems(config);
+      if (problems.length) throw new Error(`the config is outside this agent's limits: ${problems.join('; ')}`);
       const headers = { [DRIVER_HEADER]: this.options.nodeId, 'user-agent': `lt-agent/${this.options.version}` };
       const plan = planFor(config, this.options.defaultTarget, headers, this.options.nodeId, this.options.trustedCa);
       const refusal = this.options.allowlist?.refusal(plan.url);

@@ -30,6 +30,7 @@ import { ConnectionPool } from './connection-pool';
 import { classifyError, LatencyRecorder, type ErrorKind } from './latency-recorder';
 import type { LatencyLog } from './latency-log';
 import type { RequestPlan } from './request-plan';
+import { MAX_TIMER_MS } from '../protocol/test-config-limits';
 
 export const CATCH_UP_FACTOR = 2;
 export const BURST_MS = 10;
@@ -174,7 +175,8 @@ export class LoadGenerator {
         if (dueAt > now) {
           // On schedule again: whatever waited has gone out.
           this.waitingForConnection = false;
-          this.timer = setTimeout(this.onTimer, dueAt - now);
+          // A longer wait would be cut to 1 ms by Node; the pump re-arms until the due time.
+          this.timer = setTimeout(this.onTimer, Math.min(dueAt - now, MAX_TIMER_MS));
           return;
         }
       }
@@ -187,7 +189,7 @@ export class LoadGenerator {
         this.tokens = Math.min(this.bucketSize, this.tokens + (now - this.refilledAt) * this.bucketRate);
         this.refilledAt = now;
         if (this.tokens < 1) {
-          this.timer = setTimeout(this.onTimer, (1 - this.tokens) / this.bucketRate);
+          this.timer = setTimeout(this.onTimer, Math.min((1 - this.tokens) / this.bucketRate, MAX_TIMER_MS));
           return;
         }
         this.tokens -= 1;

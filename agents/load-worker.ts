@@ -8,6 +8,7 @@ import { LoadGenerator, warmUpHttpClient } from './load-generator';
 import type { WorkerPart } from './merged-recorder';
 import { shareOfPlan } from './plan-share';
 import { planFor } from './request-plan';
+import { lowerThisThreadPriority } from './thread-priority';
 
 /** What every worker of a driver's test shares besides the config. */
 export interface RunSettings {
@@ -29,12 +30,15 @@ export interface RunCommand extends RunSettings {
 }
 
 export type ToWorker = RunCommand | { type: 'stop' } | { type: 'destroy' };
-export type FromWorker = { type: 'ready' } | { type: 'part'; index: number; part: WorkerPart } | { type: 'failed'; message: string };
+/** `nice`: the worker thread's nice value, when it could lower it (thread-priority.ts). */
+export type FromWorker = { type: 'ready'; nice?: number } | { type: 'part'; index: number; part: WorkerPart } | { type: 'failed'; message: string };
 
 const POST_EVERY_MS = 250;
 
 if (parentPort && workerData?.loadWorker) {
   const port = parentPort;
+  // Before any load: heartbeats, reports and commands on the main thread must never wait behind it.
+  const nice = lowerThisThreadPriority();
   let generator: LoadGenerator | undefined;
 
   const part = (g: LoadGenerator, final: boolean): WorkerPart => ({
@@ -71,5 +75,5 @@ if (parentPort && workerData?.loadWorker) {
     }, Math.max(0, message.startAt - Date.now()));
   });
 
-  void warmUpHttpClient().then(() => port.postMessage({ type: 'ready' } satisfies FromWorker));
+  void warmUpHttpClient().then(() => port.postMessage({ type: 'ready', nice } satisfies FromWorker));
 }

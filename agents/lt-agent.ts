@@ -1,6 +1,6 @@
 // `lt-agent`: a driver node. Runs until SIGINT/SIGTERM, across any number of tests.
 import { accessSync, constants, mkdirSync, readFileSync } from 'node:fs';
-import { formatHelp, httpUrl, parseNumberOption, parseOptions, parseOptionWith, runCli, UsageError, wantsHelp } from '../common/cli-options';
+import { formatHelp, httpUrl, parseNumberOption, parseOptions, parseOptionWith, parsePortOption, runCli, UsageError, wantsHelp } from '../common/cli-options';
 import { createLogger, errorMessage, isLogLevel } from '../common/logger';
 import { primaryAddress } from '../common/network-address';
 import { retry, RetryStopped } from '../common/retry';
@@ -13,7 +13,7 @@ import { claimAgentSlot } from './agent-slot';
 import { TargetAllowlist } from './target-allowlist';
 import { warmUpHttpClient } from './load-generator';
 import { DriverAgent } from './driver-agent';
-import { LoadWorkers } from './threaded-load';
+import { LoadWorkers, maxWorkers, WORKERS_PER_CORE } from './threaded-load';
 import { availableParallelism } from 'node:os';
 import { agentRegistry, serveAgentMetrics, type MetricsServer } from './agent-metrics';
 
@@ -67,7 +67,7 @@ const OPTIONS = {
     value: 'N',
     default: String(availableParallelism()),
     env: 'LT_WORKERS',
-    description: 'Worker threads that share each test’s requests, each with its own share of the connections, behind this one Kafka connection and registration. The default is this machine’s cores; 1 sends from the main thread (one core).',
+    description: `Worker threads that share each test’s requests, each with its own share of the connections, behind this one Kafka connection and registration. The default is this machine’s cores, the most ${WORKERS_PER_CORE} per core (${maxWorkers()} here): more threads than cores only take turns; 1 sends from the main thread (one core).`,
   },
   'metrics-port': {
     type: 'string',
@@ -117,8 +117,8 @@ runCli('lt-agent', async () => {
         throw new UsageError(`--target-ca: cannot use ${file}: ${errorMessage(error)}`);
       }
     });
-  const workerCount = parseNumberOption('workers', options.workers, { min: 1, integer: true })!;
-  const metricsPort = parseNumberOption('metrics-port', options['metrics-port'], { min: 0, integer: true });
+  const workerCount = parseNumberOption('workers', options.workers, { min: 1, max: maxWorkers(), integer: true, maxReason: `${WORKERS_PER_CORE} × this machine's ${availableParallelism()} cores` })!;
+  const metricsPort = parsePortOption('metrics-port', options['metrics-port']);
   const slot = options.id ? undefined : claimAgentSlot();
   const nodeId = options.id ?? slot!.nodeId;
   const secret = readSharedSecret(options['secret-file']);

@@ -1,6 +1,7 @@
 // `lt-agent --workers N`: N worker threads (load-worker.ts), started and warmed once, share each
 // test's requests; the main thread keeps the one Kafka connection and registration and reports
 // their merged figures (merged-recorder.ts) as one driver's.
+import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import type { TestConfigMessage } from '../protocol/wire-protocol';
@@ -8,6 +9,16 @@ import type { Logger } from '../common/logger';
 import type { FromWorker, RunCommand, RunSettings, ToWorker } from './load-worker';
 import type { LoadRun } from './load-run';
 import { MergedRecorder, type WorkerPart } from './merged-recorder';
+
+/**
+ * More load threads than cores only take turns on them, each with its own connections and
+ * memory: `--workers` is bounded at this many per core.
+ */
+export const WORKERS_PER_CORE = 4;
+
+export function maxWorkers(cores = availableParallelism()): number {
+  return WORKERS_PER_CORE * cores;
+}
 
 /** A moment for every worker to receive its share before the common start. */
 const START_DELAY_MS = 20;
@@ -23,20 +34,22 @@ export class LoadWorkers {
   /** Starts `count` workers and waits until each has warmed its HTTP client. */
   static async start(count: number, log: Logger, script = join(__dirname, 'load-worker.js')): Promise<LoadWorkers> {
     const workers = Array.from({ length: count }, () => new Worker(script, { workerData: { loadWorker: true } }));
-    await Promise.all(
+    const niceValues = await Promise.all(
       workers.map(
         (w, i) =>
-          new Promise<void>((resolve, reject) => {
+          new Promise<number | undefined>((resolve, reject) => {
             const onMessage = (m: FromWorker) => {
               if (m.type !== 'ready') return;
               w.off('message', onMessage);
-              resolve();
+              resolve(m.nice);
             };
             w.on('message', onMessage);
             w.once('error', (error) => reject(new Error(`load worker ${i + 1} failed to start: ${error.message}`)));
           }),
       ),
     );
+    const nice = niceValues.find((n) => n !== undefined);
+    log.info(nice === undefined ? `${count} load workers` : `${count} load workers at nice ${nice}: the main thread (heartbeats, reports, commands) runs first when the cores are busy`);
     const pool = new LoadWorkers(workers, log);
     for (const [i, w] of workers.entries()) {
       w.on('error', (error) => log.error(`load worker ${i + 1}: ${error.message}`));

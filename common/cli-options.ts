@@ -69,14 +69,43 @@ export function formatHelp(usage: string, summary: string, table: OptionTable, f
   return `Usage: ${usage}\n\n${summary}\n\nOptions:\n${lines.join('\n')}\n${footer ? `\n${footer}\n` : ''}`;
 }
 
-export function parseNumberOption(name: string, raw: string | undefined, check: { min?: number; integer?: boolean } = {}): number | undefined {
+export interface NumberCheck {
+  min?: number;
+  max?: number;
+  integer?: boolean;
+  /** why the maximum is what it is, said with it ("4 × this machine's 2 cores") */
+  maxReason?: string;
+}
+
+export function parseNumberOption(name: string, raw: string | undefined, check: NumberCheck = {}): number | undefined {
   if (raw === undefined) return undefined;
   const value = Number(raw);
-  if (!Number.isFinite(value) || (check.integer && !Number.isInteger(value)) || (check.min !== undefined && value < check.min)) {
+  const { min, max } = check;
+  if (!Number.isFinite(value) || (check.integer && !Number.isInteger(value)) || (min !== undefined && value < min) || (max !== undefined && value > max)) {
     const kind = check.integer ? 'a whole number' : 'a number';
-    throw new UsageError(`--${name} must be ${kind}${check.min !== undefined ? ` of at least ${check.min}` : ''}, got "${raw}"`);
+    const range = min !== undefined && max !== undefined ? ` from ${min} to ${max}` : min !== undefined ? ` of at least ${min}` : max !== undefined ? ` of at most ${max}` : '';
+    throw new UsageError(`--${name} must be ${kind}${range}${max !== undefined && check.maxReason ? ` (${check.maxReason})` : ''}, got "${raw}"`);
   }
   return value;
+}
+
+export const MAX_PORT = 65_535;
+
+/** A TCP port flag: 0 (any free port) or 1 to 65535, unless `min` says otherwise. */
+export function parsePortOption(name: string, raw: string | undefined, min = 0): number | undefined {
+  return parseNumberOption(name, raw, { min, max: MAX_PORT, integer: true });
+}
+
+/**
+ * A subcommand's arguments: at most `names.length` of them, else a usage error naming what it
+ * takes (`run` takes one FILE; `a.json b.json` would otherwise run a.json and ignore the rest).
+ */
+export function commandArguments(command: string, given: string[], names: string[]): (string | undefined)[] {
+  if (given.length > names.length) {
+    const takes = names.length === 0 ? 'takes no arguments' : names.length === 1 ? `takes only one ${names[0]}` : `takes at most ${names.length} arguments (${names.join(' ')})`;
+    throw new UsageError(`${command} ${takes}; got ${given.length}: ${given.join(' ')}`);
+  }
+  return names.map((_, i) => given[i]);
 }
 
 /** Parses an option's value with `parse`; whatever it throws becomes a usage error naming the flag. */

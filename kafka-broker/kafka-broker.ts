@@ -1,5 +1,5 @@
 // `npm run kafka:start` / `npm run kafka:stop`: a local single-node Kafka broker for trying the product.
-import { formatHelp, parseNumberOption, parseOptionWith, parseOptions, runCli, UsageError, wantsHelp } from '../common/cli-options';
+import { formatHelp, parseNumberOption, parseOptionWith, parseOptions, parsePortOption, runCli, UsageError, wantsHelp } from '../common/cli-options';
 import { relative } from 'node:path';
 import { BROKER_SECURITY_MODES, type BrokerSecurityMode } from './broker-security';
 import { brokerStateDir, DEFAULT_KAFKA_VERSION, kafkaVersion, startBroker, stopBroker } from './local-kafka';
@@ -45,7 +45,7 @@ runCli('kafka-broker', async () => {
     process.stdout.write(HELP);
     return 0;
   }
-  const port = parseNumberOption('port', options.port, { min: 1, integer: true })!;
+  const port = parsePortOption('port', options.port, 1)!;
   const action = positionals[0];
   if (action === 'start') {
     const broker = await startBroker({

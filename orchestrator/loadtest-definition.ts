@@ -4,6 +4,7 @@ import Ajv, { type ErrorObject } from 'ajv';
 import { randomBytes } from 'node:crypto';
 import schema from '../schemas/loadtest.schema.json';
 import { placeholderProblems, staticFill } from '../protocol/request-mix';
+import { testConfigProblems } from '../protocol/test-config-limits';
 import { DEFAULT_MAX_CONNECTIONS, type HttpTarget, type MixRequest, type TestConfigMessage, type TestType } from '../protocol/wire-protocol';
 
 export interface Thresholds {
@@ -160,6 +161,10 @@ export function validateDefinition(value: unknown): DefinitionResult {
   if (definition.test_type === 'AVALANCHE' && definition.max_connections !== undefined) {
     return { ok: false, errors: ['max_connections: applies to TSUNAMI only; an AVALANCHE driver keeps concurrency requests in flight on as many connections.'] };
   }
+  // The bounds every agent applies to the test_config (the schema states the same numbers, so
+  // the editor warns as well): a definition an agent would refuse is refused here, by field.
+  const outOfBounds = testConfigProblems(toTestConfig(definition, 'validation', { id: '', names: [] }, []));
+  if (outOfBounds.length) return { ok: false, errors: outOfBounds };
   return { ok: true, definition };
 }
 

@@ -98,6 +98,8 @@ export function parseBrokerList(value: string): string[] {
   if (brokers.length === 0) throw new Error('no Kafka broker given: expected HOST:PORT');
   for (const broker of brokers) {
     if (!/^(\[[0-9a-fA-F:]+\]|[^:\s]+):\d{1,5}$/.test(broker)) throw new Error(`"${broker}" is not HOST:PORT (e.g. 127.0.0.1:9092)`);
+    const port = Number(broker.slice(broker.lastIndexOf(':') + 1));
+    if (port < 1 || port > 65_535) throw new Error(`"${broker}": port ${port} is not from 1 to 65535`);
   }
   return brokers;
 }

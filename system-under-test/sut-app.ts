@@ -1,7 +1,7 @@
 // `sut-app`: one instance of the reference system's app (app-server.ts). The reference system
 // starts several behind its proxy; it runs until SIGINT or SIGTERM.
 import { readFileSync } from 'node:fs';
-import { formatHelp, parseNumberOption, parseOptions, runCli, UsageError, wantsHelp } from '../common/cli-options';
+import { formatHelp, parseNumberOption, parseOptions, parsePortOption, runCli, UsageError, wantsHelp } from '../common/cli-options';
 import { startApp } from './app-server';
 import type { DatabaseEndpoint } from './database-cluster';
 
@@ -37,7 +37,7 @@ runCli('sut-app', async () => {
     throw new UsageError(`--password-file: ${(error as Error).message}`);
   }
   const app = await startApp({
-    port: parseNumberOption('port', options.port, { min: 0, integer: true })!,
+    port: parsePortOption('port', options.port)!,
     host: options.host!,
     instance: options.instance!,
     writer: endpoint(options.writer, 'writer'),

@@ -1,6 +1,6 @@
 // `npm run sut:start` / `npm run sut:stop`: the reference system under test (reference-system.ts).
 import { join } from 'node:path';
-import { formatHelp, parseNumberOption, parseOptions, runCli, UsageError, wantsHelp } from '../common/cli-options';
+import { formatHelp, parseNumberOption, parseOptions, parsePortOption, runCli, UsageError, wantsHelp } from '../common/cli-options';
 import { projectRoot } from '../common/project-root';
 import { deleteReferenceSystem, portsFrom, startReferenceSystem, stopReferenceSystem } from './reference-system';
 
@@ -34,7 +34,7 @@ runCli('sut', async () => {
   const action = positionals[0];
   if (action === 'start') {
     const ports = portsFrom(
-      parseNumberOption('base-port', options['base-port'], { min: 1024, integer: true })!,
+      parsePortOption('base-port', options['base-port'], 1024)!,
       parseNumberOption('apps', options.apps, { min: 1, integer: true })!,
       parseNumberOption('readers', options.readers, { min: 1, integer: true })!,
     );

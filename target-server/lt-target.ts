@@ -1,5 +1,5 @@
 // `lt-target`: the HTTP target server.
-import { formatHelp, parseNumberOption, parseOptions, runCli, UsageError, wantsHelp } from '../common/cli-options';
+import { formatHelp, parseNumberOption, parseOptions, parsePortOption, runCli, UsageError, wantsHelp } from '../common/cli-options';
 import { startTarget } from './target-server';
 
 const OPTIONS = {
@@ -42,7 +42,7 @@ runCli('lt-target', async () => {
   const errorRate = parseNumberOption('error-rate', options['error-rate'], { min: 0 })!;
   if (errorRate > 1) throw new UsageError('--error-rate must be between 0 and 1');
   const target = await startTarget({
-    port: parseNumberOption('port', options.port, { min: 0, integer: true }),
+    port: parsePortOption('port', options.port),
     host: options.host,
     latencyMs: parseNumberOption('latency', options.latency, { min: 0 }),
     jitterMs: parseNumberOption('jitter', options.jitter, { min: 0 }),

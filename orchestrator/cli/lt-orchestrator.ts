@@ -4,7 +4,7 @@
 //   drivers      lists the drivers heard from
 import { readFileSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { formatHelp, httpUrl, parseNumberOption, parseOptions, parseOptionWith, runCli, UsageError, wantsHelp } from '../../common/cli-options';
+import { commandArguments, formatHelp, httpUrl, parseNumberOption, parseOptions, parseOptionWith, parsePortOption, runCli, UsageError, wantsHelp } from '../../common/cli-options';
 import { createLogger, errorMessage, isLogLevel, type Logger } from '../../common/logger';
 import { KafkaUnreachableError } from '../../protocol/kafka-bus';
 import { KAFKA_OPTIONS, readKafkaOptions } from '../../protocol/kafka-options';
@@ -157,7 +157,7 @@ async function run(file: string | undefined, options: Options, log: Logger): Pro
 }
 
 async function serve(options: Options, log: Logger): Promise<number> {
-  const port = parseNumberOption('port', options.port, { min: 0, integer: true })!;
+  const port = parsePortOption('port', options.port)!;
   const orchestrator = await connect(options, log);
   try {
     // Beyond loopback, other machines can reach the API: it takes a bearer token.
@@ -203,10 +203,13 @@ runCli('lt-orchestrator', async () => {
   const [command, ...rest] = positionals;
   switch (command) {
     case 'run':
-      return run(rest[0], options, log);
+      // One test per run: a second file would be silently ignored.
+      return run(commandArguments('run', rest, ['FILE (one test per run)'])[0], options, log);
     case 'serve':
+      commandArguments('serve', rest, []);
       return serve(options, log);
     case 'drivers':
+      commandArguments('drivers', rest, []);
       return drivers(options, log);
     default:
       throw new UsageError(command ? `unknown command "${command}": use run, serve or drivers` : 'say run, serve or drivers');

@@ -240,6 +240,22 @@ describe('the load generator (against local servers)', () => {
     });
   });
 
+  it('a request due later than Node’s longest timer waits for it, without a timer cut to 1 ms', async () => {
+    const url = await serve((_req, res) => res.end());
+    const warnings: string[] = [];
+    const onWarning = (w: Error) => warnings.push(w.name);
+    process.on('warning', onWarning);
+    // Request 1 is due in 2^32 ms (about 50 days): only the first goes out now.
+    const generator = new LoadGenerator(plan(url, { count: 2, intervalMs: 2 ** 32, open: true }));
+    const done = generator.start();
+    await new Promise((r) => setTimeout(r, 100));
+    generator.stop();
+    await done;
+    process.off('warning', onWarning);
+    assert.equal(generator.recorder.requestsSent, 1);
+    assert.deepEqual(warnings.filter((name) => name === 'TimeoutOverflowWarning'), []);
+  });
+
   it('stop() sends nothing more and resolves once the requests in flight settle', async () => {
     const url = await serve((_req, res) => setTimeout(() => res.end(), 20));
     const generator = new LoadGenerator(plan(url, { count: 1000, maxInFlight: 2 }));

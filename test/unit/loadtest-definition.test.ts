@@ -3,6 +3,8 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseDefinition, toTestConfig, validateDefinition } from '../../orchestrator/loadtest-definition';
 import { ROOT } from '../support/processes';
+import schema from '../../schemas/loadtest.schema.json';
+import { MAX_CONCURRENCY, MAX_CONNECTIONS, MAX_MESSAGE_COUNT, MAX_TEST_MESSAGE_DELAY_S, MAX_TIMEOUT_MS, MIN_TARGET_THROUGHPUT, MIN_TIMEOUT_MS } from '../../protocol/test-config-limits';
 
 const errorsOf = (value: unknown): string[] => {
   const r = validateDefinition(value);
@@ -81,5 +83,43 @@ describe('.loadtest.json definitions', () => {
     assert.match((tsunami as { errors: string[] }).errors[0], /^concurrency: applies to AVALANCHE only.*use max_connections/);
     const avalanche = validateDefinition({ ...base, test_type: 'AVALANCHE', max_connections: 2 });
     assert.match((avalanche as { errors: string[] }).errors[0], /^max_connections: applies to TSUNAMI only/);
+  });
+
+  describe('the bounds an agent applies, refused here first, by field', () => {
+    it('a concurrency or a connection limit of a billion is refused, naming the field', () => {
+      assert.ok(errorsOf({ ...base, concurrency: 1e9 }).some((e) => e.startsWith('concurrency: must be <= 10000')));
+      assert.ok(errorsOf({ ...base, test_type: 'TSUNAMI', test_message_delay: 0.1, max_connections: 1e9 }).some((e) => e.startsWith('max_connections: must be <= 100000')));
+    });
+
+    it('a timeout_ms of 0 or less is refused, in a target and in a mix', () => {
+      assert.ok(errorsOf({ ...base, target: { url: 'http://127.0.0.1:8080/ping', timeout_ms: 0 } }).some((e) => e.startsWith('target.timeout_ms: must be >= 1')));
+      assert.ok(errorsOf({ ...base, target: undefined, requests: [{ name: 'a', url: 'http://127.0.0.1:8080/a', timeout_ms: -1 }] }).some((e) => e.startsWith('requests.0.timeout_ms: must be >= 1')));
+    });
+
+    it('a TSUNAMI delay or a cap that would need a timer past 2^31 ms is refused', () => {
+      assert.ok(errorsOf({ ...base, test_type: 'TSUNAMI', test_message_delay: 3e6 }).some((e) => e.startsWith('test_message_delay: must be <= 1000')));
+      assert.ok(errorsOf({ ...base, target_throughput: 1e-7 }).some((e) => e.startsWith('target_throughput: must be >= 0.001')));
+    });
+
+    it('the schema states the same numbers as the limits the agents apply', () => {
+      const properties = schema.properties as Record<string, { maximum?: number; minimum?: number; properties?: Record<string, { maximum?: number; minimum?: number }> }>;
+      const target = (schema.properties.target.oneOf[1] as { properties: { timeout_ms: { minimum: number; maximum: number } } }).properties.timeout_ms;
+      const mixRequest = schema.properties.requests.items.properties.timeout_ms;
+      assert.equal(properties.concurrency.maximum, MAX_CONCURRENCY);
+      assert.equal(properties.max_connections.maximum, MAX_CONNECTIONS);
+      assert.equal(properties.message_count_per_driver.maximum, MAX_MESSAGE_COUNT);
+      assert.equal(properties.warm_up_count_per_driver.maximum, MAX_MESSAGE_COUNT);
+      assert.equal(properties.target_throughput.minimum, MIN_TARGET_THROUGHPUT);
+      assert.equal((schema.then.properties.test_message_delay as { maximum: number }).maximum, MAX_TEST_MESSAGE_DELAY_S);
+      for (const t of [target, mixRequest]) {
+        assert.equal(t.minimum, MIN_TIMEOUT_MS);
+        assert.equal(t.maximum, MAX_TIMEOUT_MS);
+      }
+    });
+
+    it('a definition at the bounds is accepted', () => {
+      assert.equal(validateDefinition({ ...base, concurrency: MAX_CONCURRENCY, target_throughput: MIN_TARGET_THROUGHPUT, target: { url: 'http://127.0.0.1:8080/ping', timeout_ms: MAX_TIMEOUT_MS } }).ok, true);
+      assert.equal(validateDefinition({ ...base, test_type: 'TSUNAMI', test_message_delay: MAX_TEST_MESSAGE_DELAY_S, max_connections: MAX_CONNECTIONS }).ok, true);
+    });
   });
 });

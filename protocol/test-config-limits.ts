@@ -1,0 +1,60 @@
+// The bounds of a test's settings, the one place both sides read them: the orchestrator refuses a
+// definition outside them (loadtest-definition.ts; schemas/loadtest.schema.json states the same
+// numbers, and a unit test holds the two together), and an agent refuses a test_config outside
+// them, whoever sent it, before it allocates or arms anything for it (driver-agent.ts). A
+// config from Kafka is input like any other: `concurrency: 1e9` would allocate arrays of that
+// size, and a wait past MAX_TIMER_MS is cut by Node to 1 ms.
+import type { TestConfigMessage } from './wire-protocol';
+
+/** AVALANCHE's requests in flight per driver: each holds a connection and a slot. */
+export const MAX_CONCURRENCY = 10_000;
+/** TSUNAMI's connections per driver. */
+export const MAX_CONNECTIONS = 100_000;
+/** Requests (and warm-up requests) per driver. */
+export const MAX_MESSAGE_COUNT = 1_000_000_000;
+/** A request's deadline, in milliseconds: at least 1, at most ten minutes. */
+export const MIN_TIMEOUT_MS = 1;
+export const MAX_TIMEOUT_MS = 600_000;
+/**
+ * The longest spacing of a driver's requests, in seconds: TSUNAMI's test_message_delay at most,
+ * a target_throughput at least its inverse. Each worker thread of a driver waits that long times
+ * the number of workers between its requests, which stays far below MAX_TIMER_MS.
+ */
+export const MAX_REQUEST_INTERVAL_S = 1000;
+export const MAX_TEST_MESSAGE_DELAY_S = MAX_REQUEST_INTERVAL_S;
+/** requests per second per driver */
+export const MIN_TARGET_THROUGHPUT = 1 / MAX_REQUEST_INTERVAL_S;
+/** Node runs a timer longer than this (2^31 - 1 ms, about 24.8 days) after 1 ms. */
+export const MAX_TIMER_MS = 2 ** 31 - 1;
+
+/** 1,000,000,000 for the large; 0.001 or 1e-7 for the small, which grouping would round to 0 */
+const number = (n: number) => (Math.abs(n) >= 1 ? n.toLocaleString('en-US', { maximumFractionDigits: 3 }) : String(Number(n.toPrecision(6))));
+
+function above(field: string, value: number, max: number, unit = ''): string | undefined {
+  return value > max ? `${field}: ${number(value)}${unit} is above the limit of ${number(max)}${unit}` : undefined;
+}
+
+/**
+ * What is outside the bounds in a config, one text per field, each naming it (as the definition
+ * names it too). Empty when the config is within them. Lower bounds the parser already enforces
+ * (a count of at least 1, a concurrency of at least 1) are not repeated here.
+ */
+export function testConfigProblems(config: TestConfigMessage): string[] {
+  const problems: (string | undefined)[] = [
+    above('message_count_per_driver', config.message_count_per_driver, MAX_MESSAGE_COUNT),
+    config.warm_up_count_per_driver !== undefined ? above('warm_up_count_per_driver', config.warm_up_count_per_driver, MAX_MESSAGE_COUNT) : undefined,
+    config.concurrency !== undefined ? above('concurrency', config.concurrency, MAX_CONCURRENCY) : undefined,
+    config.max_connections !== undefined ? above('max_connections', config.max_connections, MAX_CONNECTIONS) : undefined,
+    config.test_type === 'TSUNAMI' ? above('test_message_delay', config.test_message_delay, MAX_TEST_MESSAGE_DELAY_S, ' s') : undefined,
+    config.target_throughput !== undefined && config.target_throughput < MIN_TARGET_THROUGHPUT
+      ? `target_throughput: ${number(config.target_throughput)} requests per second is below the limit of ${number(MIN_TARGET_THROUGHPUT)} (one request every ${number(MAX_REQUEST_INTERVAL_S)} s)`
+      : undefined,
+  ];
+  // A mix's requests carry their own deadlines; its `target` is only for drivers that know no mix.
+  const timeouts = config.requests ? config.requests.map((r, i) => [`requests[${i}].timeout_ms`, r.timeout_ms] as const) : config.target ? [['target.timeout_ms', config.target.timeout_ms] as const] : [];
+  for (const [field, ms] of timeouts) {
+    if (!(ms >= MIN_TIMEOUT_MS)) problems.push(`${field}: ${number(ms)} ms is no deadline; give at least ${MIN_TIMEOUT_MS} ms`);
+    else problems.push(above(field, ms, MAX_TIMEOUT_MS, ' ms'));
+  }
+  return problems.filter((p): p is string => p !== undefined);
+}
