@@ -213,16 +213,22 @@ export class Orchestrator extends EventEmitter<OrchestratorEvents> {
       const resumable = orchestrator.resumableTest();
       const metricsFrom: StartPosition = resumable?.metrics_offsets ? { offsets: resumable.metrics_offsets } : 'now';
       if (resumable) orchestrator.resume(resumable);
-      await bus.subscribe({
-        groupId: `lt-orchestrator-${orchestrator.id}-${process.pid}-${Date.now()}`,
-        topics: [
-          // Registrations are read from the topic's start, so an orchestrator started after its agents still learns of them.
-          { topic: orchestrator.topics.register, from: 'beginning' },
-          { topic: orchestrator.topics.heartbeat, from: 'now' },
-          { topic: orchestrator.topics.metrics, from: metricsFrom },
-        ],
-        onMessage: orchestrator.intake.accept,
-      });
+      const group = `lt-orchestrator-${orchestrator.id}-${process.pid}-${Date.now()}`;
+      // Liveness and figures on consumers of their own: a fetch full of reports (histograms to
+      // decode, aggregates to make) must never hold the heartbeats behind it, or busy drivers
+      // look lost while the orchestrator is only busy reading their figures.
+      await Promise.all([
+        bus.subscribe({
+          groupId: `${group}-liveness`,
+          topics: [
+            // Registrations are read from the topic's start, so an orchestrator started after its agents still learns of them.
+            { topic: orchestrator.topics.register, from: 'beginning' },
+            { topic: orchestrator.topics.heartbeat, from: 'now' },
+          ],
+          onMessage: orchestrator.intake.accept,
+        }),
+        bus.subscribe({ groupId: `${group}-metrics`, topics: [{ topic: orchestrator.topics.metrics, from: metricsFrom }], onMessage: orchestrator.intake.accept }),
+      ]);
     } catch (error) {
       await orchestrator.shutdown();
       throw error;
