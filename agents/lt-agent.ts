@@ -7,7 +7,7 @@ import { retry, RetryStopped } from '../common/retry';
 import { PRODUCT_VERSION } from '../common/version';
 import { describeSecurity, KafkaAccessError, KafkaBus } from '../protocol/kafka-bus';
 import { KAFKA_OPTIONS, readKafkaOptions } from '../protocol/kafka-options';
-import { topicNames } from '../protocol/wire-protocol';
+import { nodeIdProblem, topicNames } from '../protocol/wire-protocol';
 import { readSharedSecret, SECRET_FILE_OPTION } from '../common/shared-secret';
 import { claimAgentSlot } from './agent-slot';
 import { TargetAllowlist } from './target-allowlist';
@@ -119,6 +119,9 @@ runCli('lt-agent', async () => {
     });
   const workerCount = parseNumberOption('workers', options.workers, { min: 1, max: maxWorkers(), integer: true, maxReason: `${WORKERS_PER_CORE} × this machine's ${availableParallelism()} cores` })!;
   const metricsPort = parsePortOption('metrics-port', options['metrics-port']);
+  // Said before connecting: the orchestrator would refuse every message under such an id.
+  const idProblem = options.id === undefined ? undefined : nodeIdProblem(options.id);
+  if (idProblem) throw new UsageError(`--id: ${idProblem}`);
   const slot = options.id ? undefined : claimAgentSlot();
   const nodeId = options.id ?? slot!.nodeId;
   const secret = readSharedSecret(options['secret-file']);

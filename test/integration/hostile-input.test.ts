@@ -56,7 +56,7 @@ describe('command lines out of range', () => {
     assert.match(r.stderr, /lt-orchestrator: run takes only one FILE \(one test per run\); got 2: /);
   });
 
-  it('a port past 65535 and more workers than 4 per core are usage errors, before anything starts', async () => {
+  it('a port past 65535, more workers than 4 per core and an --id the orchestrator would refuse are usage errors, before anything starts', async () => {
     const serve = await runBin('lt-orchestrator', ['serve', '--port', '70000', '--kafka', '127.0.0.1:9']);
     assert.equal(serve.code, 2);
     assert.match(serve.stderr, /--port must be a whole number from 0 to 65535, got "70000"/);
@@ -69,5 +69,8 @@ describe('command lines out of range', () => {
     const metrics = await runBin('lt-agent', ['--kafka', '127.0.0.1:9', '--metrics-port', '99999']);
     assert.equal(metrics.code, 2);
     assert.match(metrics.stderr, /--metrics-port must be a whole number from 0 to 65535/);
+    const id = await runBin('lt-agent', ['--kafka', '127.0.0.1:9', '--id', 'a b']);
+    assert.equal(id.code, 2);
+    assert.match(id.stderr, /--id: node_id "a b" \(3 characters\) breaks the rule: a node_id must be a string of 1 to 128 letters, digits and \. _ : @ -/);
   });
 });
