@@ -25,30 +25,22 @@ export function orchestratorRegistry(orchestrator: Orchestrator): Registry {
       for (const health of ['alive', 'lost', 'left'] as const) this.set({ health }, drivers.filter((d) => d.health === health).length);
     },
   });
-  const perTopic = (name: string, help: string, read: () => Record<string, number>) =>
+  /** A counter read at scrape time from counts the orchestrator keeps by one key (a topic, a reason). */
+  const countsBy = (label: string) => (name: string, help: string, read: () => Record<string, number>) =>
     new Counter({
       name,
       help,
-      labelNames: ['topic'],
+      labelNames: [label],
       registers,
       collect() {
         this.reset();
-        for (const [topic, value] of Object.entries(read())) this.inc({ topic }, value);
+        for (const [key, value] of Object.entries(read())) this.inc({ [label]: key }, value);
       },
     });
+  const perTopic = countsBy('topic');
   perTopic('lt_messages_received_total', 'Well-formed messages received from Kafka, by topic (heartbeat, register, metrics, ...).', () => orchestrator.intake.received);
   perTopic('lt_skipped_messages_total', 'Messages skipped because they were not JSON or not of their topic’s shape.', () => orchestrator.intake.skipped);
-  const byReason = (name: string, help: string, read: () => Record<string, number>) =>
-    new Counter({
-      name,
-      help,
-      labelNames: ['reason'],
-      registers,
-      collect() {
-        this.reset();
-        for (const [reason, value] of Object.entries(read())) this.inc({ reason }, value);
-      },
-    });
+  const byReason = countsBy('reason');
   byReason('lt_refused_identities_total', 'Driver messages refused at intake because their node_id or node_IP breaks the identity rule, by field.', () => orchestrator.intake.refused);
   byReason('lt_dropped_driver_messages_total', 'Driver messages dropped because their signature did not verify (unsigned, forged, stale, replayed).', () => orchestrator.dropped);
   new Gauge({
