@@ -57,7 +57,7 @@ describe('command-line interfaces', function () {
       assert.match(r.stdout, /^\s+\d+s\s+drivers \d\/2 running\s+planned 300\s+sent/m, 'a progress line per second');
       assert.match(r.stdout, /cli-1\s+complete\s+150\s+150\s+0/);
       assert.match(r.stdout, /all drivers\s+complete\s+300\s+300\s+0/);
-      assert.match(r.stdout, /PASS\s+error rate 0 <= 0.01/);
+      assert.match(r.stdout, /PASS\s+error rate 0% <= 1%/);
       assert.match(r.stdout, /Result: PASSED/);
       const result = JSON.parse(readFileSync(json, 'utf8'));
       assert.equal(result.aggregate.requests_sent, 300);
