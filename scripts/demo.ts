@@ -60,6 +60,7 @@ runCli('demo', async () => {
   const children: ChildProcess[] = [];
   let broker: RunningBroker | undefined;
   let system: RunningSystem | undefined;
+  let systemStarting = false;
   const systemDir = join(logs, 'system');
 
   const cleanup = async () => {
@@ -69,7 +70,8 @@ runCli('demo', async () => {
         await new Promise((r) => child.once('exit', r));
       }
     }
-    if (system) {
+    if (systemStarting) {
+      // Also when its start failed half-way: whatever of it runs is stopped by its pid files.
       say('stopping the reference system');
       await stopReferenceSystem(systemDir);
     }
@@ -135,6 +137,7 @@ runCli('demo', async () => {
     const port = () => freePort();
     const ports = { proxy: await port(), proxyStats: await port(), apps: [await port(), await port(), await port()], writer: await port(), readers: [await port()], prometheus: await port() };
     say('starting the reference system (PostgreSQL writer and reader, 3 apps, HAProxy, Prometheus)...');
+    systemStarting = true;
     system = await startReferenceSystem({ stateDir: systemDir, ports, onProgress: say });
     const prometheus = await startPrometheus({ port: ports.prometheus, stateDir: join(systemDir, 'prometheus') });
     say(`proxy ${system.proxyUrl}, Prometheus ${system.prometheusUrl}`);

@@ -82,6 +82,8 @@ export async function startReferenceSystem(options: { stateDir: string; ports: S
   const stateDir = resolve(options.stateDir);
   const { ports } = options;
   const progress = options.onProgress ?? (() => {});
+  // Said before anything starts, so that nothing is left running for want of it.
+  if (!existsSync(HAPROXY)) throw new Error('HAProxy is not installed: apt-get install haproxy');
   // The postgres user must reach its folders below this one.
   mkdirSync(stateDir, { recursive: true, mode: 0o755 });
   const layoutFile = join(stateDir, 'system.json');
@@ -116,7 +118,6 @@ export async function startReferenceSystem(options: { stateDir: string; ports: S
 
   const haproxyPid = join(stateDir, 'haproxy.pid');
   if (runningFromPidFile(haproxyPid) === undefined) {
-    if (!existsSync(HAPROXY)) throw new Error('HAProxy is not installed: apt-get install haproxy');
     const config = join(stateDir, 'haproxy.cfg');
     writeFileSync(config, haproxyConfig({ port: ports.proxy, statsPort: ports.proxyStats, apps: ports.apps.map((port, i) => ({ name: appName(i), port })) }));
     const logFile = join(stateDir, 'haproxy.log');
