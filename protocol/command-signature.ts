@@ -10,7 +10,7 @@
 // alive, or make one look restarted.
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 
-export type CommandKind = 'test_config' | 'trigger' | 'stop';
+export type CommandKind = 'test_config' | 'trigger' | 'stop' | 'control';
 export type DriverMessageKind = 'register' | 'heartbeat' | 'metrics';
 type SignedKind = CommandKind | DriverMessageKind;
 

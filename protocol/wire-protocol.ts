@@ -7,13 +7,14 @@
 // parses a Kafka message by hand.
 
 import { createLatencyHistogram, encodeHistogram } from './latency-histogram';
+import type { Stage } from './load-profile';
 
-export const TOPIC_KEYS = ['register', 'test_config', 'trigger', 'metrics', 'heartbeat', 'stop'] as const;
+export const TOPIC_KEYS = ['register', 'test_config', 'trigger', 'metrics', 'heartbeat', 'stop', 'control'] as const;
 export type TopicKey = (typeof TOPIC_KEYS)[number];
 export type TopicNames = Record<TopicKey, string>;
 
 /** The topics' names: the spec's five are named by their keys; ours is `test_stop`. */
-const TOPIC_NAMES: Record<TopicKey, string> = { register: 'register', test_config: 'test_config', trigger: 'trigger', metrics: 'metrics', heartbeat: 'heartbeat', stop: 'test_stop' };
+const TOPIC_NAMES: Record<TopicKey, string> = { register: 'register', test_config: 'test_config', trigger: 'trigger', metrics: 'metrics', heartbeat: 'heartbeat', stop: 'test_stop', control: 'test_control' };
 
 /** Topic names, optionally prefixed so that several orchestrators (or test runs) share one cluster. */
 export function topicNames(prefix = ''): TopicNames {
@@ -34,6 +35,8 @@ export interface RegisterMessage {
   orchestrator?: string;
   /** Extension: the agent's software, for the drivers view. */
   agent_version?: string;
+  /** Extension: what the agent does beyond the spec */
+  features?: AgentFeature[];
 }
 
 export interface HttpTarget {
@@ -89,6 +92,71 @@ export interface TestConfigMessage {
   http2?: boolean;
   /** accept any certificate from an https target (self-signed test servers) */
   tls_insecure?: boolean;
+  /**
+   * Ours: the test runs for this long (its measured part; pauses not counted) rather than to
+   * `message_count_per_driver`, which then only bounds it. With `stages`, their sum.
+   */
+  duration_s?: number;
+  /**
+   * Ours: the load over time, totals over all the drivers of `driver_ids` (protocol/load-profile.ts):
+   * TSUNAMI stages give `target_rate`, AVALANCHE stages `target_concurrency`, each ramping
+   * linearly from the previous stage's end (the first from start_rate or start_concurrency).
+   */
+  stages?: Stage[];
+  /** Ours: the total rate the first stage ramps from (default 0) */
+  start_rate?: number;
+  /** Ours: the total concurrency the first stage ramps from (default 0) */
+  start_concurrency?: number;
+}
+
+/** What an agent of ours can do beyond the spec, in its register and heartbeats. */
+export type AgentFeature = 'duration' | 'stages' | 'control';
+export const AGENT_FEATURES: readonly AgentFeature[] = ['duration', 'stages', 'control'];
+
+/**
+ * Ours, on `test_control`: changes a running test. `rate` (open model) and `concurrency` (closed)
+ * are totals over the test's drivers, split as its stages are. `phase` names the window of the
+ * result that begins with the change ("set 1", "pause 1", "step 3").
+ */
+export interface ControlMessage {
+  test_id: string;
+  /** unique within the test; the agents' reports answer by it */
+  control_id: string;
+  action: ControlAction;
+  rate?: number;
+  concurrency?: number;
+  phase: string;
+  orchestrator?: string;
+  orchestrator_names?: string[];
+}
+export type ControlAction = 'pause' | 'resume' | 'set';
+export const CONTROL_ACTIONS: readonly ControlAction[] = ['pause', 'resume', 'set'];
+
+/** A driver's answer to a control message, in its reports: when it took effect, or why not. */
+export interface ControlAnswer {
+  /** epoch ms when the change took effect on this driver */
+  applied_at?: number;
+  /** why the driver did not take it */
+  refused?: string;
+}
+
+/** One phase of a driver's part (a stage, or the window a control began): its own figures. */
+export interface PhaseCounts {
+  phase: string;
+  /** epoch ms when the phase began on this driver, and ended (absent while it runs) */
+  started_at: number;
+  ended_at?: number;
+  /** requests due in the phase: sent (written to the socket), answered, failed by kind */
+  requests_sent: number;
+  responses: number;
+  errors: Record<string, number>;
+  /** corrected latency of the requests due in the phase, HdrHistogram's compressed base64, microseconds */
+  histogram?: string;
+  uncorrected_histogram?: string;
+  /** every request due in the phase has been answered or has failed: its figures are final */
+  settled: boolean;
+  send_lag_ms?: SendLag;
+  waited_for_connection?: number;
 }
 
 /** TSUNAMI's connection limit when a config names none. Generous: 10,000/s against a 50 ms target needs 500. */
@@ -187,6 +255,12 @@ export interface MetricsMessage {
   error_detail?: string;
   /** epoch milliseconds when the report was made */
   timestamp?: number;
+  /** the test's phases (stages, and windows begun by live control), each with its own figures */
+  phases?: PhaseCounts[];
+  /** answers to the test's control messages, by control_id */
+  controls?: Record<string, ControlAnswer>;
+  /** milliseconds the test spent paused on this driver: not part of its planned duration */
+  paused_ms?: number;
 }
 
 /** A driver's warm-up requests: what it sent and what came of them, apart from the test's figures. */
@@ -236,6 +310,8 @@ export interface HeartbeatMessage {
    * machines with the same name) show as two instances, where a restart shows as one after another.
    */
   instance?: string;
+  /** what the agent does beyond the spec (tests by duration, stages, live control) */
+  features?: AgentFeature[];
 }
 
 export interface MessageByTopic {
@@ -245,6 +321,7 @@ export interface MessageByTopic {
   metrics: MetricsMessage;
   heartbeat: HeartbeatMessage;
   stop: StopMessage;
+  control: ControlMessage;
 }
 
 /**
@@ -415,6 +492,7 @@ export function parseRegister(raw: Buffer | string | null | undefined): ParseRes
       node_IP,
       message_type: 'DRIVER_NODE_REGISTER',
       orchestrator: fields.id('orchestrator'),
+      features: parseFeatures(fields.raw('features')),
       agent_version: fields.id('agent_version'),
     },
   };
@@ -487,6 +565,8 @@ export function parseTestConfig(raw: Buffer | string | null | undefined): ParseR
   const concurrency = fields.number('concurrency');
   const maxConnections = fields.number('max_connections');
   const driverIds = fields.raw('driver_ids');
+  const profile = parseProfile(fields, test_id, test_type);
+  if (typeof profile === 'string') return { ok: false, reason: profile };
   return {
     ok: true,
     notes: fields.notes,
@@ -506,8 +586,58 @@ export function parseTestConfig(raw: Buffer | string | null | undefined): ParseR
       driver_ids: stringList(driverIds),
       http2: fields.raw('http2') === undefined ? undefined : isYes(fields.raw('http2')),
       tls_insecure: fields.raw('tls_insecure') === undefined ? undefined : isYes(fields.raw('tls_insecure')),
+      ...profile,
     },
   };
+}
+
+/** duration_s, stages and their start values: refused whole when any part is unreadable, since a half-read profile would run another test. */
+function parseProfile(fields: FieldReader, testId: string, testType: TestType): Pick<TestConfigMessage, 'duration_s' | 'stages' | 'start_rate' | 'start_concurrency'> | string {
+  const duration = fields.number('duration_s');
+  if (fields.raw('duration_s') !== undefined && !(duration !== undefined && duration > 0)) return `test_config ${testId}: duration_s must be a number of seconds above 0`;
+  const startRate = fields.number('start_rate');
+  const startConcurrency = fields.number('start_concurrency');
+  if ((startRate ?? 0) < 0 || (startConcurrency ?? 0) < 0) return `test_config ${testId}: start_rate and start_concurrency must be at least 0`;
+  const raw = fields.raw('stages');
+  if (raw === undefined) return { duration_s: duration, start_rate: startRate, start_concurrency: startConcurrency };
+  if (!Array.isArray(raw) || raw.length === 0) return `test_config ${testId}: stages must be a list of at least one stage`;
+  const key = testType === 'TSUNAMI' ? 'target_rate' : 'target_concurrency';
+  const stages: Stage[] = [];
+  for (const [i, item] of raw.entries()) {
+    if (!isRecord(item)) return `test_config ${testId}: stages[${i}] is not an object`;
+    const stage = new FieldReader(item);
+    const seconds = stage.number('duration_s');
+    const value = stage.number(key);
+    if (!(seconds !== undefined && seconds > 0)) return `test_config ${testId}: stages[${i}].duration_s must be a number of seconds above 0`;
+    if (!(value !== undefined && value >= 0)) return `test_config ${testId}: stages[${i}].${key} must be a number of at least 0 (${testType})`;
+    stages.push({ duration_s: seconds, [key]: value });
+  }
+  return { duration_s: stages.reduce((sum, st) => sum + st.duration_s, 0), stages, start_rate: startRate, start_concurrency: startConcurrency };
+}
+
+export function parseControl(raw: Buffer | string | null | undefined): ParseResult<ControlMessage> {
+  const fields = readJsonObject(raw);
+  if (typeof fields === 'string') return { ok: false, reason: fields };
+  const test_id = fields.id('test_id');
+  const control_id = fields.id('control_id');
+  if (!test_id || !control_id) return { ok: false, reason: 'control message without test_id or control_id' };
+  const action = String(fields.raw('action') ?? '').trim().toLowerCase() as ControlAction;
+  if (!CONTROL_ACTIONS.includes(action)) return { ok: false, reason: `control ${control_id} for ${test_id}: action ${JSON.stringify(fields.raw('action'))} is none of ${CONTROL_ACTIONS.join(', ')}` };
+  const rate = fields.number('rate');
+  const concurrency = fields.number('concurrency');
+  if (action === 'set' && !((rate !== undefined && rate >= 0) || (concurrency !== undefined && concurrency >= 0))) {
+    return { ok: false, reason: `control ${control_id} for ${test_id}: set without a rate or concurrency of at least 0` };
+  }
+  return {
+    ok: true,
+    notes: fields.notes,
+    message: { test_id, control_id, action, rate, concurrency, phase: fields.id('phase') ?? control_id, orchestrator: fields.id('orchestrator'), orchestrator_names: stringList(fields.raw('orchestrator_names')) },
+  };
+}
+
+function parseFeatures(value: unknown): AgentFeature[] | undefined {
+  const list = stringList(value);
+  return list?.filter((f): f is AgentFeature => (AGENT_FEATURES as readonly string[]).includes(f));
 }
 
 export function parseTrigger(raw: Buffer | string | null | undefined): ParseResult<TriggerMessage> {
@@ -689,8 +819,49 @@ export function parseMetrics(raw: Buffer | string | null | undefined, origin?: M
       warm_up: parseWarmUp(fields.record('warm_up')),
       error_detail: fields.id('error_detail'),
       timestamp: readTimestamp(fields.raw('timestamp')),
+      phases: parsePhases(fields.raw('phases')),
+      controls: parseControlAnswers(fields.record('controls')),
+      paused_ms: fields.number('paused_ms'),
     },
   };
+}
+
+function parsePhases(value: unknown): PhaseCounts[] | undefined {
+  if (!Array.isArray(value)) return undefined;
+  const phases: PhaseCounts[] = [];
+  for (const item of value) {
+    if (!isRecord(item)) continue;
+    const f = new FieldReader(item);
+    const phase = f.id('phase');
+    const started_at = readTimestamp(f.raw('started_at'));
+    if (!phase || started_at === undefined) continue;
+    const text = (name: string) => (typeof f.raw(name) === 'string' && f.raw(name) ? (f.raw(name) as string) : undefined);
+    phases.push({
+      phase,
+      started_at,
+      ended_at: readTimestamp(f.raw('ended_at')),
+      requests_sent: f.number('requests_sent') ?? 0,
+      responses: f.number('responses') ?? 0,
+      errors: countRecord(f.record('errors')) ?? {},
+      histogram: text('histogram'),
+      uncorrected_histogram: text('uncorrected_histogram'),
+      settled: isYes(f.raw('settled')),
+      send_lag_ms: parseSendLag(f.record('send_lag_ms')),
+      waited_for_connection: f.number('waited_for_connection'),
+    });
+  }
+  return phases;
+}
+
+function parseControlAnswers(value: Record<string, unknown> | undefined): Record<string, ControlAnswer> | undefined {
+  if (!value) return undefined;
+  const out: Record<string, ControlAnswer> = {};
+  for (const [id, answer] of Object.entries(value)) {
+    if (!isRecord(answer)) continue;
+    const refused = typeof answer.refused === 'string' ? answer.refused : undefined;
+    out[id] = refused ? { refused } : { applied_at: readTimestamp(answer.applied_at) };
+  }
+  return out;
 }
 
 function parseWarmUp(value: Record<string, unknown> | undefined): WarmUpCounts | undefined {
@@ -759,6 +930,7 @@ export function parseHeartbeat(raw: Buffer | string | null | undefined, received
       rejected_commands: fields.number('rejected_commands'),
       last_rejection: fields.id('last_rejection'),
       instance: fields.id('instance'),
+      features: parseFeatures(fields.raw('features')),
     },
   };
 }
@@ -770,6 +942,7 @@ export const PARSERS: { [K in TopicKey]: (raw: Buffer | string | null | undefine
   metrics: (raw, origin) => parseMetrics(raw, origin),
   heartbeat: (raw) => parseHeartbeat(raw),
   stop: parseStop,
+  control: parseControl,
 };
 
 // ---------------------------------------------------------------------------------------------
@@ -826,6 +999,16 @@ export function encodeTrigger(message: TriggerMessage): string {
 
 export function encodeStop(message: StopMessage): string {
   requireText('test_id', message.test_id);
+  return JSON.stringify(message);
+}
+
+export function encodeControl(message: ControlMessage): string {
+  requireText('test_id', message.test_id);
+  requireText('control_id', message.control_id);
+  requireText('phase', message.phase);
+  if (!CONTROL_ACTIONS.includes(message.action)) throw new EncodeError(`action must be one of ${CONTROL_ACTIONS.join(', ')}`);
+  if (message.rate !== undefined) requireNumber('rate', message.rate, 0);
+  if (message.concurrency !== undefined) requireNumber('concurrency', message.concurrency, 0);
   return JSON.stringify(message);
 }
 
