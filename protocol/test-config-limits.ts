@@ -24,6 +24,12 @@ export const MAX_REQUEST_INTERVAL_S = 1000;
 export const MAX_TEST_MESSAGE_DELAY_S = MAX_REQUEST_INTERVAL_S;
 /** requests per second per driver */
 export const MIN_TARGET_THROUGHPUT = 1 / MAX_REQUEST_INTERVAL_S;
+/** A test by duration, or its stages added up: a week. */
+export const MAX_DURATION_S = 7 * 24 * 3600;
+/** Stages in one test: each is a window of the result, with its own figures. */
+export const MAX_STAGES = 1000;
+/** A total rate (stages, start_rate, a live `set`), requests per second over all drivers. */
+export const MAX_TOTAL_RATE = 10_000_000;
 /** Node runs a timer longer than this (2^31 - 1 ms, about 24.8 days) after 1 ms. */
 export const MAX_TIMER_MS = 2 ** 31 - 1;
 
@@ -50,6 +56,18 @@ export function testConfigProblems(config: TestConfigMessage): string[] {
       ? `target_throughput: ${number(config.target_throughput)} requests per second is below the limit of ${number(MIN_TARGET_THROUGHPUT)} (one request every ${number(MAX_REQUEST_INTERVAL_S)} s)`
       : undefined,
   ];
+  if (config.duration_s !== undefined) problems.push(above('duration_s', config.duration_s, MAX_DURATION_S, ' s'));
+  if (config.stages) {
+    if (config.stages.length > MAX_STAGES) problems.push(`stages: ${number(config.stages.length)} stages is above the limit of ${number(MAX_STAGES)}`);
+    const drivers = Math.max(1, config.driver_ids?.length ?? 1);
+    for (const [i, stage] of config.stages.entries()) {
+      if (stage.target_rate !== undefined) problems.push(above(`stages[${i}].target_rate`, stage.target_rate, MAX_TOTAL_RATE, '/s'));
+      // Each driver holds its share of the concurrency in slots and connections.
+      if (stage.target_concurrency !== undefined) problems.push(above(`stages[${i}].target_concurrency`, stage.target_concurrency, MAX_CONCURRENCY * drivers));
+    }
+  }
+  if (config.start_rate !== undefined) problems.push(above('start_rate', config.start_rate, MAX_TOTAL_RATE, '/s'));
+  if (config.start_concurrency !== undefined) problems.push(above('start_concurrency', config.start_concurrency, MAX_CONCURRENCY * Math.max(1, config.driver_ids?.length ?? 1)));
   // A mix's requests carry their own deadlines; its `target` is only for drivers that know no mix.
   const timeouts = config.requests ? config.requests.map((r, i) => [`requests[${i}].timeout_ms`, r.timeout_ms] as const) : config.target ? [['target.timeout_ms', config.target.timeout_ms] as const] : [];
   for (const [field, ms] of timeouts) {
