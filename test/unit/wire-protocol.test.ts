@@ -29,7 +29,7 @@ const reason = (r: { ok: boolean; reason?: string }): string => {
 describe('wire protocol', () => {
   describe('topics', () => {
     it('are named exactly as the spec says, with an optional prefix', () => {
-      assert.deepEqual(topicNames(), { register: 'register', test_config: 'test_config', trigger: 'trigger', metrics: 'metrics', heartbeat: 'heartbeat', stop: 'test_stop' });
+      assert.deepEqual(topicNames(), { register: 'register', test_config: 'test_config', trigger: 'trigger', metrics: 'metrics', heartbeat: 'heartbeat', stop: 'test_stop', control: 'test_control' });
       assert.equal(topicNames('ci-1.').metrics, 'ci-1.metrics');
     });
   });
