@@ -91,9 +91,16 @@ export const MAX_SEND_LAG_P99_MS = 20;
 
 const LIMIT_ORDER = ['p99_latency_ms', 'error_rate'] as const;
 
-/** Rates to three significant figures (whole req/s from 100 up): steps a person can read and repeat. */
+/**
+ * Bisection stops when the passing and failing rates are this close (a share of the passing one):
+ * closer steps differ by less than a step's achieved rate may wander, so they cannot be told apart.
+ */
+export const MIN_BISECTION_GAP = 0.01;
+
+/** Rates a person can read and repeat: whole req/s below 100, three significant figures above (sub-1 rates keep three figures). */
 export function roundRate(rate: number): number {
   if (rate <= 0) return 0;
+  if (rate >= 1 && rate < 100) return Math.round(rate);
   return Number(rate.toPrecision(3));
 }
 
@@ -229,7 +236,7 @@ export class CapacitySearch {
     const low = this.passed!;
     const high = this.failed!.rate;
     const middle = roundRate((low + high) / 2);
-    if (left <= 0 || middle <= low || middle >= high) return { kind: 'ended', ended: 'found' };
+    if (left <= 0 || high - low <= low * MIN_BISECTION_GAP || middle <= low || middle >= high) return { kind: 'ended', ended: 'found' };
     return { kind: 'refining', rate: middle, left };
   }
 
