@@ -21,7 +21,8 @@ const OPTIONS = {
     value: 'MS',
     default: '1000',
     env: 'LT_TARGET_QUEUE_LIMIT',
-    description: 'With --capacity: the longest a request waits in the queue before it is refused with 503.',
+    description:
+      'With --capacity: the longest a request waits in the queue before it is refused with 503. The queue absorbs excess load for a while: a capacity search judged on errors alone finds about RPS x (1 + MS / step duration), so keep MS small against the step for a sharp edge.',
   },
   'driver-latency': {
     type: 'string',
