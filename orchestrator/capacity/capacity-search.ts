@@ -2,7 +2,9 @@
 // met the SLO, and what the search found. Growth by `growth` until the first step that fails (the
 // last growth step capped at max_rate), then bisection between the last passing and the lowest
 // failing rate for `refine_steps` steps. A step the drivers could not offer says nothing about the
-// server: the search ends there and reports no capacity beyond what the server showed.
+// server unless the server failed even what was offered (errors, server queries, latency measured
+// without the drivers' own queue); else the search ends there and reports no capacity beyond what
+// the server showed.
 import type { CapacityConfig, CapacitySlo } from './capacity-config';
 
 /** One step's window as the orchestrator's per-phase figures give it: totals over all drivers. */
@@ -19,6 +21,11 @@ export interface StepFigures {
   p50_ms: number | null;
   p99_ms: number | null;
   max_ms: number | null;
+  /**
+   * p99 from send to answer, without the time a request waited in its driver: what the server
+   * showed when the drivers fell short (the corrected p99 then includes the drivers' own queue)
+   */
+  uncorrected_p99_ms?: number | null;
   /** the worst driver's send lag p99: how late requests went out after they were due */
   send_lag_p99_ms?: number;
   /** requests due while every connection of their driver was busy */
@@ -109,13 +116,21 @@ const latency = (n: number) => (n < 10 ? `${Number(n.toFixed(1))}` : int(n));
 const percent = (n: number) => `${Number((n * 100).toPrecision(3))}%`;
 const value = (n: number) => (Math.abs(n) >= 100 ? int(n) : `${Number(n.toPrecision(3))}`);
 
-/** A step's figures against the SLO. Every limit is listed; `limit` names the first that failed. */
-export function judgeStep(figures: StepFigures, slo: CapacitySlo): StepVerdict {
+/**
+ * A step's figures against the SLO. Every limit is listed; `limit` names the first that failed.
+ * `serverOnly` judges only what the server showed whoever offered the load: errors, server queries,
+ * and the uncorrected p99 (skipped when absent), for a step the drivers did not offer in full.
+ */
+export function judgeStep(figures: StepFigures, slo: CapacitySlo, options: { serverOnly?: boolean } = {}): StepVerdict {
   const checks: { limit: CapacityLimit; pass: boolean; text: string }[] = [];
   for (const limit of LIMIT_ORDER) {
     const bound = slo[limit];
     if (bound === undefined) continue;
-    if (limit === 'p99_latency_ms') {
+    if (limit === 'p99_latency_ms' && options.serverOnly) {
+      const p99 = figures.uncorrected_p99_ms;
+      if (p99 === undefined || p99 === null) continue;
+      checks.push({ limit, pass: p99 <= bound, text: `p99 ${latency(p99)} ms uncorrected ${p99 <= bound ? '≤' : '>'} ${latency(bound)} ms` });
+    } else if (limit === 'p99_latency_ms') {
       const p99 = figures.p99_ms;
       // No latency at all (nothing answered) is no evidence of meeting the limit.
       if (p99 === null) checks.push({ limit, pass: false, text: `p99 not measured (no responses) > ${latency(bound)} ms` });
@@ -197,14 +212,17 @@ export class CapacitySearch {
       server: { ...(figures.server ?? {}) },
     };
     const shortfall = driverShortfall(figures, rate, this.drivers);
-    if (shortfall) {
+    // A server that fails even the load the drivers did offer has failed at this rate or below it:
+    // a sound upper bound. Otherwise a short step shows nothing about the server and ends the search.
+    const verdict = shortfall ? judgeStep(figures, this.config.slo, { serverOnly: true }) : judgeStep(figures, this.config.slo);
+    if (shortfall && verdict.pass) {
       const step: CapacityStep = { ...base, pass: false, drivers_limited: true, text: `drivers were the limit: ${shortfall}` };
       this.steps.push(step);
       this.state = { kind: 'ended', ended: 'drivers_limit' };
       return step;
     }
-    const verdict = judgeStep(figures, this.config.slo);
-    const step: CapacityStep = { ...base, pass: verdict.pass, ...(verdict.limit ? { limit: verdict.limit } : {}), text: verdict.text };
+    const text = shortfall ? `${verdict.text} (the drivers fell short too: ${shortfall})` : verdict.text;
+    const step: CapacityStep = { ...base, pass: verdict.pass, ...(verdict.limit ? { limit: verdict.limit } : {}), text };
     this.steps.push(step);
     if (verdict.pass) this.passed = Math.max(this.passed ?? 0, rate);
     else if (!this.failed || rate < this.failed.rate) this.failed = step;

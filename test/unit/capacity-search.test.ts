@@ -164,6 +164,28 @@ describe('the capacity search (pure)', () => {
       assert.equal(capacityExitCode(result), 1);
     });
 
+    it('is still the server\'s failure when the server failed what was offered: errors, or p99 without the drivers\' queue', () => {
+      // A queueing server: latency grew, connections ran out, and it also answered 503.
+      const errors = new CapacitySearch(config(), 1);
+      errors.record(figures(100));
+      const failed = errors.record(figures(200, { waited_for_connection: 300, error_rate: 0.2, p99_ms: 3000 }));
+      assert.equal(failed.limit, 'error_rate');
+      assert.equal(failed.text, 'errors 20% > 1% (the drivers fell short too: 300 of 2,000 requests waited for a free connection)');
+      assert.equal(errors.nextRate(), 150, 'the search bisects below the failure');
+      const latency = new CapacitySearch(config(), 1);
+      latency.record(figures(100));
+      const slow = latency.record(figures(200, { waited_for_connection: 300, p99_ms: 3000, uncorrected_p99_ms: 800 }));
+      assert.equal(slow.limit, 'p99_latency_ms');
+      assert.match(slow.text, /^p99 800 ms uncorrected > 200 ms \(the drivers fell short too/);
+      assert.equal(latency.nextRate(), 150);
+      assert.deepEqual(latency.result().first_failure && { rate: latency.result().first_failure!.rate, limit: latency.result().first_failure!.limit }, { rate: 200, limit: 'p99_latency_ms' });
+      // The drivers' own queue made the corrected p99 long; the server answered in 5 ms: the drivers were the limit.
+      const drivers = new CapacitySearch(config(), 1);
+      drivers.record(figures(100));
+      assert.equal(drivers.record(figures(200, { waited_for_connection: 300, p99_ms: 3000, uncorrected_p99_ms: 5 })).drivers_limited, true);
+      assert.equal(drivers.result().ended, 'drivers_limit');
+    });
+
     it('ends the search during bisection too, never reporting the bracket as a capacity', () => {
       const search = new CapacitySearch(config(), 1);
       search.record(figures(100));
