@@ -112,8 +112,11 @@ export async function startTarget(options: Partial<TargetOptions> = {}): Promise
     req.resume();
     const driver = req.headers[DRIVER_HEADER];
     // The capacity queue comes first: the normal latency is what a request sees once it is served.
-    const queued = queue ? queue.admit(arrivedAt) : 0;
-    if (queued === null) return answer(res, 503, OVERLOADED, arrivedAt);
+    const admitted = queue ? queue.admit(arrivedAt) : 0;
+    if (admitted === null) return answer(res, 503, OVERLOADED, arrivedAt);
+    // A timer waits at least 1 ms: below that (an idle server's service time) answer at once, so a
+    // target under its capacity keeps its normal latency. The queue's accounting is unaffected.
+    const queued = admitted >= 1 ? admitted : 0;
     const delay = queued + settings.latencyMs + (settings.jitterMs > 0 ? Math.random() * settings.jitterMs : 0) + (typeof driver === 'string' ? settings.driverLatencyMs[driver] ?? 0 : 0);
     const respond = (): void => {
       const wait = stalledUntil - Date.now();
