@@ -2,6 +2,7 @@
 // name the field a person has to fix. schemas/capacity.schema.json states the same bounds for the
 // editor; test/unit/capacity-config.test.ts holds the two together.
 import { MAX_DURATION_S, MAX_TOTAL_RATE } from '../../protocol/test-config-limits';
+import { OrchestratorError } from '../orchestrator-error';
 import { DEFAULT_ERROR_RATE } from '../thresholds';
 
 /** A limit on one of the server-side queries, judged on the step's value of that query. */
@@ -127,6 +128,13 @@ export function resolveCapacityConfig(raw: Partial<CapacityConfig> = {}): Capaci
     refine_steps: raw.refine_steps ?? CAPACITY_DEFAULTS.refine_steps,
     slo: { ...slo, error_rate: slo.error_rate ?? CAPACITY_DEFAULTS.error_rate },
   };
+}
+
+/** The block checked and completed; an OrchestratorError 'invalid' whose details name each field otherwise. */
+export function parseCapacityConfig(raw: unknown): CapacityConfig {
+  const problems = capacityProblems(raw);
+  if (problems.length) throw new OrchestratorError(`invalid capacity block: ${problems.join('; ')}`, 'invalid', problems);
+  return resolveCapacityConfig(raw as Partial<CapacityConfig>);
 }
 
 /** The most steps a search can run: growth from start to max (the last one capped), then the refine steps. */

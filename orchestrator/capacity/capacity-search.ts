@@ -5,6 +5,7 @@
 // server unless the server failed even what was offered (errors, server queries, latency measured
 // without the drivers' own queue); else the search ends there and reports no capacity beyond what
 // the server showed.
+import { OrchestratorError } from '../orchestrator-error';
 import type { CapacityConfig, CapacitySlo } from './capacity-config';
 
 /** One step's window as the orchestrator's per-phase figures give it: totals over all drivers. */
@@ -198,7 +199,7 @@ export class CapacitySearch {
   /** Judges the step just run at nextRate() and chooses the next rate (or ends the search). */
   record(figures: StepFigures): CapacityStep {
     const state = this.state;
-    if (state.kind === 'ended') throw new Error('the capacity search has ended; no step to record');
+    if (state.kind === 'ended') throw new OrchestratorError('the capacity search has ended; no step to record', 'conflict');
     const rate = state.rate;
     const base = {
       step: this.steps.length + 1,

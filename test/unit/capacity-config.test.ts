@@ -11,6 +11,7 @@ import {
   MAX_STEP_DURATION_S,
   maxCapacitySteps,
   MIN_STEP_DURATION_S,
+  parseCapacityConfig,
   resolveCapacityConfig,
 } from '../../orchestrator/capacity/capacity-config';
 import { MAX_TOTAL_RATE } from '../../protocol/test-config-limits';
@@ -65,6 +66,14 @@ describe('the capacity block', () => {
       refine_steps: CAPACITY_DEFAULTS.refine_steps,
       slo: { p99_latency_ms: 200, error_rate: 0.01 },
     });
+  });
+
+  it('parses a block into a complete config, or refuses it with the problems as details', () => {
+    assert.equal(parseCapacityConfig({ growth: 2 }).growth, 2);
+    assert.throws(
+      () => parseCapacityConfig({ growth: 1, refine_steps: -1 }),
+      (e: { code: string; details: string[] }) => e.code === 'invalid' && e.details.length === 2 && e.details[0].startsWith('capacity.growth'),
+    );
   });
 
   it('bounds the one test of a search by its most steps, with one step to spare', () => {
