@@ -203,7 +203,7 @@ export function validateDefinition(value: unknown): DefinitionResult {
 function lengthProblems(d: LoadTestDefinition): string[] {
   const given = (['message_count_per_driver', 'duration_s', 'stages'] as const).filter((k) => d[k] !== undefined);
   if (given.length === 0) {
-    return ['message_count_per_driver, duration_s or stages: give one: how many requests each driver sends, how many seconds the test runs, or stages of load over time'];
+    return ['message_count_per_driver: is required (How many requests each driver sends), unless the test gives duration_s (how many seconds it runs) or stages (its load over time) instead: give one of the three'];
   }
   if (given.length > 1) return [`${given.join(' and ')}: give only one; a test runs to a request count, for a duration, or through stages (whose durations add up to its length)`];
   const errors: string[] = [];

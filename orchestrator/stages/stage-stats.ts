@@ -39,7 +39,7 @@ export interface StageStats {
   /** errors ÷ requests sent; 0 before any */
   error_rate: number;
   /** corrected latency (from the due time) of the requests due in the phase, ms */
-  latency: { mean: number; p50: number; p90: number; p99: number; max: number } | null;
+  latency: { mean: number; min: number; p50: number; p90: number; p95: number; p99: number; max: number } | null;
   /** p99 measured from the socket write instead, ms */
   uncorrected_p99: number | null;
   /** the worst driver's send lag p99, ms */
@@ -150,7 +150,7 @@ export function stageStats(phase: string, drivers: Map<string, DriverPhase>, ctx
     errors,
     error_kinds,
     error_rate: requests_sent > 0 ? errors / requests_sent : 0,
-    latency: stats ? { mean: stats.mean_latency, p50: stats.median_latency, p90: stats.p90_latency!, p99: stats.p99_latency!, max: stats.max_latency } : null,
+    latency: stats ? { mean: stats.mean_latency, min: stats.min_latency, p50: stats.median_latency, p90: stats.p90_latency!, p95: stats.p95_latency!, p99: stats.p99_latency!, max: stats.max_latency } : null,
     uncorrected_p99: mergedUncorrected && mergedUncorrected.totalCount > 0 ? latencyStats(mergedUncorrected).p99_latency! : null,
     send_lag_p99: lags.length ? Math.max(...lags) : null,
     waited_for_connection: list.reduce((sum, d) => sum + (d.counts.waited_for_connection ?? 0), 0),
