@@ -155,7 +155,7 @@ export class TestRun extends EventEmitter<TestRunEvents> {
     this.createdAt = this.clock.now();
     this.plan = planOf(options.config, options.participants);
     this.profile = this.plan.profile;
-    this.live = new LiveControl({ testId: this.testId, testType: options.config.test_type, participants: () => options.participants }, options.sender ?? { id: options.config.orchestrator ?? '', names: options.config.orchestrator_names ?? [] });
+    this.live = new LiveControl({ testId: this.testId, testType: options.config.test_type, participants: () => this.answering() }, options.sender ?? { id: options.config.orchestrator ?? '', names: options.config.orchestrator_names ?? [] });
     if (options.controlLog) this.live.restore(options.controlLog);
     for (const id of options.participants) this.tracks.set(id, newTrack());
     if (options.resumed) {
@@ -219,6 +219,14 @@ export class TestRun extends EventEmitter<TestRunEvents> {
       this.profile = this.profile.apply(change, Math.max(0, entry.at - this.clockOrigin()));
     }
     this.persist('the control log', () => this.options.store.updateTest(this.testId, { control_log: this.live.log() }));
+  }
+
+  /** The participants a change waits for: those whose part is not over (a lost one may still come back). */
+  private answering(): string[] {
+    return this.options.participants.filter((id) => {
+      const track = this.tracks.get(id);
+      return track !== undefined && !isOver(track.part);
+    });
   }
 
   /** Said once a change's outcome is known: a refusal takes back its planned values if nothing came after it. */
@@ -404,6 +412,8 @@ export class TestRun extends EventEmitter<TestRunEvents> {
     const track = this.tracks.get(nodeId);
     if (!track || this.status !== 'running') return;
     this.move(nodeId, track, event);
+    // A part that ended no longer holds a change back.
+    if (isOver(track.part)) this.onControlOutcomes(this.live.recheck());
     this.checkCompletion();
   }
 

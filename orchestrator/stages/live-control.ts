@@ -146,7 +146,7 @@ export class LiveControl {
       return { entry, outcome: 'refused' };
     }
     const participants = this.test.participants();
-    if (!participants.every((id) => answers.get(id)?.applied_at !== undefined)) return undefined;
+    if (!participants.length || !participants.every((id) => answers.get(id)?.applied_at !== undefined)) return undefined;
     entry.applied_at = Math.max(...participants.map((id) => answers.get(id)!.applied_at!));
     return { entry, outcome: 'applied' };
   }
