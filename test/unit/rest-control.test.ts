@@ -3,6 +3,8 @@ import { createLogger } from '../../common/logger';
 import { Orchestrator } from '../../orchestrator/orchestrator';
 import { OrchestratorError } from '../../orchestrator/orchestrator-error';
 import { startRestApi } from '../../orchestrator/rest-api/rest-api';
+import { controlRequestOf, sendControl } from '../../orchestrator/cli/control-command';
+import { UsageError } from '../../common/cli-options';
 import { AGENT_FEATURES, topicNames } from '../../protocol/wire-protocol';
 import { FakeBus } from '../support/fake-bus';
 import { FakeClock } from '../support/fake-clock';
@@ -48,6 +50,16 @@ describe('live control through the orchestrator and POST /api/tests/{id}/control
     assert.deepEqual({ ...sent, orchestrator_names: undefined }, { test_id: run.testId, control_id: body.control_id, action: 'set', rate: 3000, phase: 'set 1', orchestrator: 'orch', orchestrator_names: undefined });
     const log = run.current().control_log!;
     assert.match(log[0].text, /^rate set to 3,000\/s at 12:00:00 UTC by REST$/);
+  });
+
+  it('lt-orchestrator control asks the running API and says the phase, or the API’s refusal', async () => {
+    await driver('d1');
+    const run = await orchestrator.startTest(STAGES);
+    const line = await sendControl(run.testId, controlRequestOf('set', { rate: '250' }), { api: api.url });
+    assert.match(line, /: set rate 250\/s sent at 12:00:00 UTC as .* \(phase "set 1"\)/);
+    await assert.rejects(sendControl(run.testId, controlRequestOf('resume', {}), { api: api.url }), /^Error: HTTP 409: the test is not paused/);
+    assert.throws(() => controlRequestOf('set', {}), UsageError);
+    assert.throws(() => controlRequestOf('pause', { rate: '3' }), /pause takes no --rate/);
   });
 
   it('400 for the wrong field of the test type, naming it', async () => {

@@ -129,6 +129,15 @@ describe('a test run by duration or stages (fake clock)', () => {
       assert.match(result.verdict.reason, /^FAILED: incomplete.*d2 .*tolerance 1 s/);
     });
 
+    it('a driver that speaks only the spec (no send window) is checked against the count a flat TSUNAMI test by duration was sent as', () => {
+      start({ test_type: 'TSUNAMI', test_message_delay: 0.01, duration_s: 10, target: TARGET }, ['d1', 'd2']);
+      clock.advance(10_500);
+      report('d1', { test_status: 'complete', requests_sent: 1000, responses: 1000, elapsed_ms: 10_000 });
+      report('d2', { test_status: 'complete', requests_sent: 900, responses: 900, elapsed_ms: 9000 });
+      assert.equal(ended.result?.status, 'incomplete');
+      assert.deepEqual(ended.result.ending.map((e) => [e.node_id, e.reason]), [['d2', 'its final report counts 900 of 1,000 requests']]);
+    });
+
     it('time paused does not count against the send window', () => {
       start({ test_type: 'AVALANCHE', duration_s: 10, target: TARGET }, ['d1']);
       const t0 = clock.now();
