@@ -19,7 +19,7 @@ import type { LoadTestDefinition } from './loadtest-definition';
 import { OrchestratorError } from './orchestrator-error';
 import type { ControlLogEntry } from './stages/control-log';
 import { LiveControl, type ControlOutcome, type ControlRequest } from './stages/live-control';
-import { allStageStats, PhaseBook, stageStats, type ServerWindow, type StageStats } from './stages/stage-stats';
+import { PhaseBook, stageStats, type ServerWindow, type StageStats } from './stages/stage-stats';
 import { plannedAverage, plannedValueAt, planOf, type TestPlan } from './stages/test-plan';
 import { evaluateStageThresholds } from './thresholds';
 import { aggregate, driverStats, intervalLatency, mergedHistogram, perSecond, requestBreakdown, runSeconds } from './metrics-aggregator';
@@ -142,7 +142,8 @@ export class TestRun extends EventEmitter<TestRunEvents> {
   private profile: LoadProfile | undefined;
   /** the latest figures of each phase per driver */
   private readonly phaseBook = new PhaseBook();
-  private readonly settledPhases = new Set<string>();
+  /** phases settled on every participant, with their final figures (merged once) */
+  private readonly settledPhases = new Map<string, StageStats>();
   readonly live: LiveControl;
   /** per control_id, the profile before the change: a refusal as a whole takes it back */
   private readonly profileBefore = new Map<string, LoadProfile | undefined>();
@@ -243,6 +244,8 @@ export class TestRun extends EventEmitter<TestRunEvents> {
 
   /** One phase's figures now, or undefined when no participant reported it yet. */
   stageStatsOf(phase: string): StageStats | undefined {
+    const final = this.settledPhases.get(phase);
+    if (final) return final;
     const drivers = this.phaseBook.of(phase);
     return drivers.size ? stageStats(phase, drivers, this.stageContext()) : undefined;
   }
@@ -265,7 +268,7 @@ export class TestRun extends EventEmitter<TestRunEvents> {
       if (this.settledPhases.has(phase)) continue;
       const stats = this.stageStatsOf(phase);
       if (!stats?.settled) continue;
-      this.settledPhases.add(phase);
+      this.settledPhases.set(phase, stats);
       this.emit('phase_settled', stats);
     }
   }
@@ -528,7 +531,9 @@ export class TestRun extends EventEmitter<TestRunEvents> {
 
   /** The snapshot's fields of a test by duration or stages, or with phases or live changes. */
   private stagesPart(): Pick<TestSnapshot, 'planned_s' | 'stages' | 'control_log' | 'paused' | 'not_picked'> {
-    const stages = allStageStats(this.phaseBook, this.stageContext());
+    // A settled phase's figures are final: merged once, then kept.
+    const context = this.stageContext();
+    const stages = this.phaseBook.phases().map((phase) => this.settledPhases.get(phase) ?? stageStats(phase, this.phaseBook.of(phase), context));
     const log = this.live.log();
     return {
       ...(this.profile ? { planned_s: Math.round(this.profile.plannedMs) / 1000 } : {}),
