@@ -163,6 +163,8 @@ export class TestRun extends EventEmitter<TestRunEvents> {
       const stored = options.store.loadTest(this.testId);
       this.createdAt = stored?.created_at ?? this.createdAt;
       for (const report of options.store.loadReports(this.testId)) this.applyReport(report, report.received_at, false);
+      // The plan as the changes made before the restart left it.
+      for (const entry of options.controlLog ?? []) if (entry.refused === undefined && this.profile) this.profile = this.profile.apply(profileChange(entry), Math.max(0, entry.at - this.clockOrigin()));
       this.begin(options.resumed.triggeredAt);
     }
   }
@@ -216,8 +218,7 @@ export class TestRun extends EventEmitter<TestRunEvents> {
     this.live.commit(entry);
     this.profileBefore.set(entry.control_id, this.profile);
     if (this.profile) {
-      const change: ProfileChange = entry.action === 'set' ? { action: 'set', value: entry.value!, phase: entry.phase } : entry.action === 'pause' ? { action: 'pause', phase: entry.phase } : { action: 'resume', phase: entry.phase };
-      this.profile = this.profile.apply(change, Math.max(0, entry.at - this.clockOrigin()));
+      this.profile = this.profile.apply(profileChange(entry), Math.max(0, entry.at - this.clockOrigin()));
     }
     this.persist('the control log', () => this.options.store.updateTest(this.testId, { control_log: this.live.log() }));
   }
@@ -227,6 +228,17 @@ export class TestRun extends EventEmitter<TestRunEvents> {
     return this.options.participants.filter((id) => {
       const track = this.tracks.get(id);
       return track !== undefined && !isOver(track.part);
+    });
+  }
+
+  /**
+   * The participants a phase waits for to be settled: all but those whose part ended without a
+   * final report (lost for good, left, timed out), which will never settle anything.
+   */
+  private settling(): string[] {
+    return this.options.participants.filter((id) => {
+      const track = this.tracks.get(id);
+      return track !== undefined && (!isOver(track.part) || track.part.state === 'complete');
     });
   }
 
@@ -255,7 +267,7 @@ export class TestRun extends EventEmitter<TestRunEvents> {
     const profile = this.profile;
     const server = this.options.server;
     return {
-      participants: this.options.participants,
+      participants: this.settling(),
       now: this.clock.now(),
       plannedAverage: profile ? (from: number, to: number) => plannedAverage(profile, from - origin, to - origin) : undefined,
       server: server?.window ? (from: number, to: number) => server.window!(from, to) : undefined,
@@ -694,6 +706,12 @@ export class TestRun extends EventEmitter<TestRunEvents> {
     this.options.server?.stop();
     this.removeAllListeners();
   }
+}
+
+/** A logged change as the load profile applies it. */
+function profileChange(entry: ControlLogEntry): ProfileChange {
+  if (entry.action === 'set') return { action: 'set', value: entry.value!, phase: entry.phase };
+  return entry.action === 'pause' ? { action: 'pause', phase: entry.phase } : { action: 'resume', phase: entry.phase };
 }
 
 function newTrack(): DriverTrack {
