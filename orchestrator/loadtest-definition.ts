@@ -93,8 +93,12 @@ export type DefinitionResult = { ok: true; definition: LoadTestDefinition } | { 
 const ajv = new Ajv({ allErrors: true, verbose: true, strict: false });
 const validate = ajv.compile<LoadTestDefinition>(schema);
 
+/** A JSON pointer as a person writes the field: stages[2].target_rate, as every other check names it. */
 function fieldPath(instancePath: string): string {
-  return instancePath.replace(/^\//, '').replace(/\//g, '.');
+  return instancePath
+    .replace(/^\//, '')
+    .replace(/\/(\d+)(?=\/|$)/g, '[$1]')
+    .replace(/\//g, '.');
 }
 
 function join(path: string, name: string): string {

@@ -93,7 +93,7 @@ describe('.loadtest.json definitions', () => {
 
     it('a timeout_ms of 0 or less is refused, in a target and in a mix', () => {
       assert.ok(errorsOf({ ...base, target: { url: 'http://127.0.0.1:8080/ping', timeout_ms: 0 } }).some((e) => e.startsWith('target.timeout_ms: must be >= 1')));
-      assert.ok(errorsOf({ ...base, target: undefined, requests: [{ name: 'a', url: 'http://127.0.0.1:8080/a', timeout_ms: -1 }] }).some((e) => e.startsWith('requests.0.timeout_ms: must be >= 1')));
+      assert.ok(errorsOf({ ...base, target: undefined, requests: [{ name: 'a', url: 'http://127.0.0.1:8080/a', timeout_ms: -1 }] }).some((e) => e.startsWith('requests[0].timeout_ms: must be >= 1')));
     });
 
     it('a TSUNAMI delay or a cap that would need a timer past 2^31 ms is refused', () => {
@@ -150,8 +150,8 @@ describe('.loadtest.json definitions', () => {
     });
 
     it('names the stage of a field the schema refuses', () => {
-      assert.ok(errorsOf({ ...ramp, stages: [{ duration_s: 0, target_rate: 1 }] }).some((e) => e.startsWith('stages.0.duration_s: must be > 0')));
-      assert.ok(errorsOf({ ...ramp, stages: [{ duration_s: 1, target_rate: 1, ramp: true }] }).some((e) => e.startsWith('stages.0.ramp: is not a known field')));
+      assert.ok(errorsOf({ ...ramp, stages: [{ duration_s: 0, target_rate: 1 }] }).some((e) => e.startsWith('stages[0].duration_s: must be > 0')));
+      assert.ok(errorsOf({ ...ramp, stages: [{ duration_s: 1, target_rate: 1, ramp: true }] }).some((e) => e.startsWith('stages[0].ramp: is not a known field')));
     });
 
     it('start values and pacing fields belong to their model', () => {
@@ -161,7 +161,7 @@ describe('.loadtest.json definitions', () => {
     });
 
     it('judges the bounds on the totals, naming the stage', () => {
-      assert.ok(errorsOf({ ...ramp, stages: [{ duration_s: 10, target_rate: 20_000_000 }] }).some((e) => e.startsWith('stages[0].target_rate') || e.startsWith('stages.0.target_rate')));
+      assert.ok(errorsOf({ ...ramp, stages: [{ duration_s: 10, target_rate: 20_000_000 }] }).some((e) => e.startsWith('stages[0].target_rate')));
       assert.ok(errorsOf({ ...ramp, stages: [{ duration_s: 700_000, target_rate: 1 }] }).some((e) => /duration_s/.test(e)));
     });
 
