@@ -24,7 +24,7 @@ import { clientToken, controlRequestOf, sendControl } from './control-command';
 
 const OPTIONS = {
   ...KAFKA_OPTIONS,
-  'topic-prefix': { type: 'string', value: 'PREFIX', default: '', env: 'LT_TOPIC_PREFIX', description: 'Prefix of the five topic names, to share a cluster.' },
+  'topic-prefix': { type: 'string', value: 'PREFIX', default: '', env: 'LT_TOPIC_PREFIX', description: 'Prefix of the topic names, to share a cluster.' },
   store: { type: 'string', value: 'DIR', default: DEFAULT_STORE_DIR, env: 'LT_STORE', description: 'Folder of the metrics store (test history).' },
   id: { type: 'string', value: 'ID', env: 'LT_ORCHESTRATOR_ID', description: 'This orchestrator’s id in its commands (default: this machine’s address).' },
   drivers: { type: 'string', value: 'N', env: 'LT_DRIVERS', description: 'run: how many drivers the test needs (overrides the file’s "drivers").' },

@@ -7,6 +7,14 @@ import { describeControl } from '../stages/control-log';
 const int = (n: number | null | undefined) => (n === null || n === undefined ? '-' : Math.round(n).toLocaleString('en-US'));
 const msText = (n: number | null | undefined) => (n === null || n === undefined ? '-' : n < 10 ? n.toFixed(2) : n < 100 ? n.toFixed(1) : Math.round(n).toString());
 
+/** The phase under way (the latest that has not ended on every driver), with its planned and achieved rate. */
+function currentPhase(s: TestSnapshot): string {
+  const now = s.stages?.filter((p) => p.ended_at === undefined).at(-1);
+  if (!now) return '';
+  const unit = s.test_type === 'AVALANCHE' ? ' in flight' : '/s';
+  return `${now.phase}: planned ${now.planned_rate === null ? '-' : int(now.planned_rate)}${unit}, sent ${now.achieved_rate === null ? '-' : int(now.achieved_rate)}/s`;
+}
+
 /** `kafka`, when given and unreachable, is said at the end: the figures are then as of the outage. */
 export function progressLine(s: TestSnapshot, kafka?: BusHealth): string {
   const a = s.aggregate;
@@ -18,6 +26,7 @@ export function progressLine(s: TestSnapshot, kafka?: BusHealth): string {
     `drivers ${running}/${s.participants.length} running`,
     s.planned_s !== undefined && !s.planned_requests ? `planned ${int(s.planned_s)} s` : `planned ${int(s.planned_requests)}`,
     s.paused ? 'PAUSED' : '',
+    currentPhase(s),
     `sent ${int(a.requests_sent).padStart(9)}`,
     `resp ${int(a.responses).padStart(9)}`,
     `err ${int(a.errors)}`,
