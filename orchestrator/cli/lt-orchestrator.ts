@@ -2,6 +2,7 @@
 //   run FILE     runs one test on the registered drivers; exit 0 pass, 1 thresholds failed, 2 error
 //   serve        runs the REST API until SIGINT/SIGTERM
 //   drivers      lists the drivers heard from
+//   control ID pause|resume|set --rate N|--concurrency N   changes a test a running `serve` runs
 import { readFileSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { commandArguments, formatHelp, httpUrl, parseNumberOption, parseOptions, parseOptionWith, parsePortOption, runCli, UsageError, wantsHelp } from '../../common/cli-options';
@@ -12,23 +13,24 @@ import { parseDefinition } from '../loadtest-definition';
 import { Orchestrator } from '../orchestrator';
 import { DEFAULT_STORE_DIR } from '../metrics-store';
 import { OrchestratorError } from '../orchestrator-error';
-import { resultToCsv } from '../result-export';
+import { resultToCsv, stagesToCsv } from '../result-export';
 import { readSharedSecret, SECRET_FILE_OPTION } from '../../common/shared-secret';
 import { resolveApiToken } from '../rest-api/api-token';
 import { isLoopback } from '../rest-api/request-guard';
 import { startRestApi } from '../rest-api/rest-api';
 import { agentCommandHint } from '../agent-hint';
 import { progressLine, summaryTable } from './test-report-format';
+import { clientToken, controlRequestOf, sendControl } from './control-command';
 
 const OPTIONS = {
   ...KAFKA_OPTIONS,
-  'topic-prefix': { type: 'string', value: 'PREFIX', default: '', env: 'LT_TOPIC_PREFIX', description: 'Prefix of the five topic names, to share a cluster.' },
+  'topic-prefix': { type: 'string', value: 'PREFIX', default: '', env: 'LT_TOPIC_PREFIX', description: 'Prefix of the topic names, to share a cluster.' },
   store: { type: 'string', value: 'DIR', default: DEFAULT_STORE_DIR, env: 'LT_STORE', description: 'Folder of the metrics store (test history).' },
   id: { type: 'string', value: 'ID', env: 'LT_ORCHESTRATOR_ID', description: 'This orchestrator’s id in its commands (default: this machine’s address).' },
   drivers: { type: 'string', value: 'N', env: 'LT_DRIVERS', description: 'run: how many drivers the test needs (overrides the file’s "drivers").' },
   wait: { type: 'string', value: 'SECONDS', default: '15', env: 'LT_WAIT_FOR_DRIVERS', description: 'run: how long to wait for enough drivers to register.' },
   json: { type: 'string', value: 'FILE', description: 'run: also write the result as JSON to FILE.' },
-  csv: { type: 'string', value: 'FILE', description: 'run: also write the per-driver result as CSV to FILE.' },
+  csv: { type: 'string', value: 'FILE', description: 'run: also write the per-driver result as CSV to FILE (and a test with stages its phases to FILE.stages.csv).' },
   target: { type: 'string', value: 'URL', env: 'LT_TARGET_URL', description: 'run: send the requests to URL instead of the file’s target URL.' },
   quiet: { type: 'boolean', description: 'run: no progress lines, only the summary.' },
   host: { type: 'string', value: 'HOST', default: '127.0.0.1', env: 'LT_API_HOST', description: 'serve: address of the REST API.' },
@@ -52,18 +54,24 @@ const OPTIONS = {
     env: 'LT_DRIVER_RETENTION',
     description: 'Lost drivers leave the list after this long (drivers that say goodbye leave at once).',
   },
+  rate: { type: 'string', value: 'N', description: 'control set: the total rate of a TSUNAMI test, requests per second over all its drivers.' },
+  concurrency: { type: 'string', value: 'N', description: 'control set: the total requests in flight of an AVALANCHE test, over all its drivers.' },
+  api: { type: 'string', value: 'URL', env: 'LT_API_URL', description: 'control: the REST API of the running serve (default: http://HOST:PORT from --host and --port); its token from LT_API_TOKEN, --api-token-file or the store folder.' },
   'log-level': { type: 'string', value: 'LEVEL', default: 'warn', env: 'LT_LOG_LEVEL', description: 'error, warn, info or debug (logs go to stderr).' },
 } as const;
 
 const HELP = formatHelp(
-  'lt-orchestrator run FILE.loadtest.json [options]\n       lt-orchestrator serve [options]\n       lt-orchestrator drivers [options]',
+  'lt-orchestrator run FILE.loadtest.json [options]\n       lt-orchestrator serve [options]\n       lt-orchestrator drivers [options]\n       lt-orchestrator control TEST_ID pause|resume|set [--rate N | --concurrency N] [options]',
   'The orchestrator of the distributed load tester, without VS Code.\n' +
     '  run      Sends the test to the registered drivers over Kafka, triggers it, prints one progress line\n' +
     '           per second, a summary table and a verdict line. Exit code: 0 passed; 1 did not pass\n' +
     '           (thresholds failed, or the test was incomplete or stopped); 2 error. Ctrl-C stops the\n' +
     '           test on every driver and prints the partial result; a second Ctrl-C exits at once (130).\n' +
     '  serve    Runs the REST API (see the README) until SIGINT or SIGTERM.\n' +
-    '  drivers  Lists the drivers heard from in the last few seconds.',
+    '  drivers  Lists the drivers heard from in the last few seconds.\n' +
+    '  control  Pauses, resumes or sets the load of a test that a running serve runs, over its REST API:\n' +
+    '           set --rate N for TSUNAMI (requests per second over all drivers), set --concurrency N for\n' +
+    '           AVALANCHE (requests in flight over all drivers). Exit code: 0 sent; 2 refused or error.',
   OPTIONS,
 );
 
@@ -149,7 +157,11 @@ async function run(file: string | undefined, options: Options, log: Logger): Pro
     const result = await orchestrator.waitForEnd(started.testId);
     process.stdout.write(summaryTable(result));
     if (options.json) writeFileSync(options.json, JSON.stringify(result, null, 2));
-    if (options.csv) writeFileSync(options.csv, resultToCsv(result));
+    if (options.csv) {
+      writeFileSync(options.csv, resultToCsv(result));
+      // The phases' table beside it: FILE.csv -> FILE.stages.csv
+      if (result.stages?.length) writeFileSync(options.csv.replace(/(\.csv)?$/i, '.stages.csv'), stagesToCsv(result));
+    }
     return result.verdict.passed ? 0 : 1;
   } finally {
     await orchestrator.shutdown(2000);
@@ -211,8 +223,17 @@ runCli('lt-orchestrator', async () => {
     case 'drivers':
       commandArguments('drivers', rest, []);
       return drivers(options, log);
+    case 'control': {
+      const [testId, action] = commandArguments('control', rest, ['TEST_ID', 'pause|resume|set']);
+      if (!testId) throw new UsageError('control needs the test id and an action, e.g. control lt-20261121-050500-3fa2 set --rate 3000');
+      const request = controlRequestOf(action, options);
+      const host = options.host!.includes(':') ? `[${options.host}]` : options.host!;
+      const api = options.api ?? `http://${host}:${parsePortOption('port', options.port)}`;
+      process.stdout.write((await sendControl(testId, request, { api, token: clientToken(process.env, options['api-token-file'], options.store!) })) + '\n');
+      return 0;
+    }
     default:
-      throw new UsageError(command ? `unknown command "${command}": use run, serve or drivers` : 'say run, serve or drivers');
+      throw new UsageError(command ? `unknown command "${command}": use run, serve, drivers or control` : 'say run, serve, drivers or control');
   }
 });
 
