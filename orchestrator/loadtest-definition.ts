@@ -3,6 +3,8 @@
 import Ajv, { type ErrorObject } from 'ajv';
 import { randomBytes } from 'node:crypto';
 import schema from '../schemas/loadtest.schema.json';
+import capacitySchema from '../schemas/capacity.schema.json';
+import { capacityProblems, type CapacityConfig } from './capacity/capacity-config';
 import { placeholderProblems, staticFill } from '../protocol/request-mix';
 import { MAX_CONCURRENCY, testConfigProblems } from '../protocol/test-config-limits';
 import { planFields } from './stages/test-plan';
@@ -86,11 +88,15 @@ export interface LoadTestDefinition {
   prometheus?: PrometheusSource;
   http2?: boolean;
   tls_insecure?: boolean;
+  /** a capacity search of these requests (orchestrator/capacity/); `run` ignores it */
+  capacity?: Partial<CapacityConfig>;
 }
 
 export type DefinitionResult = { ok: true; definition: LoadTestDefinition } | { ok: false; errors: string[] };
 
 const ajv = new Ajv({ allErrors: true, verbose: true, strict: false });
+// The capacity block has its schema of its own (its room's), referred to by name.
+ajv.addSchema(capacitySchema);
 const validate = ajv.compile<LoadTestDefinition>(schema);
 
 /** A JSON pointer as a person writes the field: stages[2].target_rate, as every other check names it. */
@@ -171,6 +177,16 @@ export function validateDefinition(value: unknown): DefinitionResult {
   const lengthErrors = lengthProblems(definition);
   if (lengthErrors.length) return { ok: false, errors: lengthErrors };
   const queries = Object.keys(definition.prometheus?.queries ?? {});
+  if (definition.capacity !== undefined) {
+    const problems = capacityProblems(definition.capacity);
+    // A server limit of the SLO reads a query of the file by its name, unless it brings its own PromQL.
+    for (const [name, limit] of Object.entries(definition.capacity.slo?.server ?? {})) {
+      if (limit.query || queries.includes(name)) continue;
+      problems.push(`capacity.slo.server.${name}: names no query; ${queries.length ? `the queries of prometheus.queries are ${queries.join(', ')}, or give it its own "query"` : 'add "prometheus": {"url": …, "queries": {"' + name + '": "PROMQL"}}'}`);
+    }
+    if (Object.keys(definition.capacity.slo?.server ?? {}).length && !definition.prometheus) problems.push('capacity.slo.server: needs "prometheus": {"url": …} to ask its queries');
+    if (problems.length) return { ok: false, errors: problems };
+  }
   const limitSets: [string, Thresholds | undefined][] = [['thresholds', definition.thresholds], ...(definition.stages ?? []).map((s, i): [string, Thresholds | undefined] => [`stages[${i}].thresholds`, s.thresholds])];
   const unknown = limitSets.flatMap(([at, t]) => Object.keys(t?.server ?? {}).filter((name) => !queries.includes(name)).map((name) => `${at}.server.${name}`));
   if (unknown.length) {
