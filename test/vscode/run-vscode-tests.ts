@@ -5,11 +5,13 @@
 //   2. installs the packaged .vsix and uses it as a person would: the command palette's
 //      "Start Load Test", the drivers in the tree, the dashboard's numbers changing and the final
 //      verdict, saving screenshots to test-results/;
+//   2b. opens a file with a `capacity` block and runs "Load Test: Find Capacity" from the palette:
+//      the steps come into the dashboard one by one and the capacity is read at the end;
 //   3. in the same window, switches to a broker of its own, stops it (the status bar, the tree and
 //      the dashboard must say Kafka is unreachable and since when) and starts it again (connected).
 // With --electron, step 1 runs in a downloaded desktop VS Code through @vscode/test-electron
 // instead (for contributors who can download one) and step 2 is skipped.
-import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { format } from 'node:util';
 import type { Page } from 'playwright-core';
@@ -208,6 +210,59 @@ async function useLikeAPerson(page: Page, server: CodeServer, workspace: string)
   };
 }
 
+/** The search's lt-target serves this many requests per second before its queue grows (--capacity). */
+const SEARCHED_CAPACITY = 300;
+
+/**
+ * Step 2b: a capacity search from the palette. The file is written only now (the steps before run
+ * the workspace's one file without being asked which) and opened, so it is the one searched.
+ */
+async function capacityFromPalette(page: Page, workspace: string, targetUrl: string): Promise<Outcome> {
+  const name = 'UI: capacity search from the palette';
+  const file = join(workspace, 'capacity.loadtest.json');
+  writeFileSync(
+    file,
+    JSON.stringify(
+      {
+        name: 'capacity from VS Code',
+        test_type: 'TSUNAMI',
+        test_message_delay: 0.01,
+        message_count_per_driver: 100,
+        target: { url: `${targetUrl}/ping`, timeout_ms: 2000 },
+        capacity: { start_rate: 75, max_rate: 1200, step_duration_s: 2, growth: 2, refine_steps: 2, slo: { p99_latency_ms: 100, error_rate: 0.05 } },
+      },
+      null,
+      2,
+    ),
+  );
+  try {
+    await page.keyboard.press('Control+P');
+    await page.locator('.quick-input-widget input.input').fill('capacity.loadtest.json');
+    await page.locator('.quick-input-list .monaco-list-row', { hasText: 'capacity.loadtest.json' }).first().waitFor({ timeout: 30_000 });
+    await page.keyboard.press('Enter');
+    await page.locator('.tab.active', { hasText: 'capacity.loadtest.json' }).waitFor({ timeout: 30_000 });
+    await runPaletteCommand(page, 'Load Test: Find Capacity');
+    const frame = webviewLocator(page);
+    const rows = frame.locator('[data-testid=capacity-rows] tr');
+    await waitFor(async () => (await rows.count()) >= 2 || undefined, 'two judged steps on the dashboard', 120_000);
+    const whileRunning = await rows.count();
+    await page.screenshot({ path: join(RESULTS, 'vscode-capacity-running.png') });
+    const summary = frame.locator('[data-testid=capacity-summary]').filter({ hasText: /capacity:/ });
+    await summary.waitFor({ timeout: 180_000 });
+    const text = ((await summary.textContent()) ?? '').trim();
+    const steps = await rows.count();
+    await page.screenshot({ path: join(RESULTS, 'vscode-capacity-found.png') });
+    const found = Number(/capacity: (?:at least )?([\d,]+) req\/s/.exec(text)?.[1]?.replace(/,/g, '') ?? NaN);
+    const passed = steps > whileRunning && found >= SEARCHED_CAPACITY * 0.5 && found <= SEARCHED_CAPACITY * 1.5 && /p99/.test(text);
+    return { name, passed, detail: `${whileRunning} step rows while it ran, ${steps} at the end; “${text}” (the target queues beyond ${SEARCHED_CAPACITY} req/s)` };
+  } catch (error) {
+    await page.screenshot({ path: join(RESULTS, 'vscode-capacity-failure.png') }).catch(() => {});
+    return { name, passed: false, detail: (error as Error).message };
+  } finally {
+    rmSync(file, { force: true });
+  }
+}
+
 /** The texts that say the connection, as the status bar, the tree and the dashboard's header show them. */
 const UNREACHABLE = /Kafka unreachable since \d{1,2}:\d{2}:\d{2}/;
 
@@ -275,6 +330,7 @@ async function main(): Promise<number> {
   const kafka = await kafkaBootstrap();
   const prefix = uniquePrefix('vscode');
   const target = await startTargetProcess();
+  const limited = await startTargetProcess(['--capacity', String(SEARCHED_CAPACITY), '--queue-limit', '200']);
   await startAgents(DRIVERS, 'vscode-driver', { kafka, prefix, orchestrator: ORCHESTRATOR_ID });
   const prometheus = await prometheusFixture();
   prometheus.setTargets('lt-target', 'vscode', [new URL(target.url).host], { suite: 'vscode' });
@@ -316,6 +372,8 @@ async function main(): Promise<number> {
           await page.screenshot({ path: join(RESULTS, 'vscode-ui-failure.png') }).catch(() => {});
           return { name: 'UI: palette, tree and dashboard', passed: false, detail: error.message };
         }));
+        say('a capacity search from the palette');
+        outcomes.push(await capacityFromPalette(page, workspace, limited.url));
         say('stopping and starting a broker of its own under the workbench');
         outcomes.push(await brokerOutage(page, workspace, outage));
       } finally {

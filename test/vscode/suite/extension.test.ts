@@ -32,7 +32,7 @@ describe('the Load Test extension in VS Code', function () {
 
   it('activates and registers every command of its palette category', async () => {
     const commands = await vscode.commands.getCommands(true);
-    for (const id of ['loadtest.startTest', 'loadtest.stopTest', 'loadtest.openDashboard', 'loadtest.newTestFile', 'loadtest.copyRestUrl', 'loadtest.startLocalBroker', 'loadtest.exportCsv', 'loadtest.setSharedSecret', 'loadtest.setKafkaPassword']) {
+    for (const id of ['loadtest.startTest', 'loadtest.findCapacity', 'loadtest.stopTest', 'loadtest.openDashboard', 'loadtest.newTestFile', 'loadtest.copyRestUrl', 'loadtest.startLocalBroker', 'loadtest.exportCsv', 'loadtest.setSharedSecret', 'loadtest.setKafkaPassword']) {
       assert.ok(commands.includes(id), `${id} is registered`);
     }
   });
@@ -80,6 +80,19 @@ describe('the Load Test extension in VS Code', function () {
     assert.equal(run.range.start.line, 0);
     assert.match(run.command!.title, /Run load test/);
     assert.equal((run.command!.arguments![0] as vscode.Uri).toString(), file.toString());
+  });
+
+  it('offers “Find capacity” beside it only on a file with a capacity block', async () => {
+    const withBlock = await vscode.workspace.openTextDocument({ language: 'json', content: JSON.stringify({ test_type: 'TSUNAMI', test_message_delay: 0.01, message_count_per_driver: 10, target: 'http://127.0.0.1:1/ping', capacity: { start_rate: 10 } }) });
+    const plain = await vscode.workspace.openTextDocument(vscode.Uri.joinPath(folder(), 'ping.loadtest.json'));
+    const { LoadTestCodeLensProvider } = await import('../../../extension/vscode/loadtest-codelens');
+    const provider = new LoadTestCodeLensProvider();
+    const titles = (d: vscode.TextDocument) => provider.provideCodeLenses(d).map((l) => l.command?.command);
+    assert.deepEqual(titles(withBlock), ['loadtest.startTest', 'loadtest.findCapacity']);
+    assert.deepEqual(titles(plain), ['loadtest.startTest']);
+    // And through VS Code, on the workspace's file: no capacity lens there.
+    const lenses = await vscode.commands.executeCommand<vscode.CodeLens[]>('vscode.executeCodeLensProvider', plain.uri);
+    assert.ok(!lenses.some((l) => l.command?.command === 'loadtest.findCapacity'));
   });
 
   it('reconnects without a reload when a setting changes', async () => {
