@@ -42,7 +42,7 @@ import { MAX_TIMER_MS } from '../protocol/test-config-limits';
 import { LoadProfile, type ProfileChange } from '../protocol/load-profile';
 import type { PhaseCounts } from '../protocol/wire-protocol';
 import { closedCapacity, concurrencyShare, type DriverShare } from './plan-profile';
-import { phaseCountsOf, type PhaseFigures } from './phase-figures';
+import { phaseCountsOf, wirePhase, type PhaseFigures } from './phase-figures';
 
 export const CATCH_UP_FACTOR = 2;
 export const BURST_MS = 10;
@@ -232,6 +232,10 @@ export class LoadGenerator {
       out.push(phaseCountsOf(figures, { started_at: this.epochAt(w.startMs)!, ended_at: endedAt, settled }, this.plan.open || this.plan.intervalMs > 0));
     }
     return out;
+  }
+
+  phases(): PhaseCounts[] {
+    return this.phaseCounts().map(wirePhase);
   }
 
   /** Every request due before `endMs` on the test's clock has been taken from the plan. */
