@@ -69,6 +69,7 @@ export class LoadGenerator {
   private capacity: number;
   /** the pending timer only looks at a closed model's limit again: a settle may pump at once */
   private limitPoll = false;
+  private readonly settledPhases = new Map<string, PhaseCounts & { send_lag_histogram?: string }>();
   private readonly dispatchOptions: Dispatcher.DispatchOptions;
   private readonly phaseMs: number;
   /** a mix's requests' options, one per request of the mix (templated ones are copied per request) */
@@ -225,11 +226,20 @@ export class LoadGenerator {
     for (const [name, w] of windows) {
       const index = this.recorder.phase(name);
       const figures: PhaseFigures = this.recorder.phases[index];
-      if (w.startMs > clock && figures.requestsSent === 0) continue;
+      // Not begun yet, or cut to nothing by a change at its start (one made before the measured start).
+      if ((w.startMs > clock || w.endMs <= w.startMs) && figures.requestsSent === 0) continue;
+      const cached = this.settledPhases.get(name);
+      if (cached) {
+        out.push(cached);
+        continue;
+      }
       const ended = over || w.endMs <= clock;
       const endedAt = ended ? this.epochAt(Math.min(w.endMs, clock)) : undefined;
       const settled = ended && figures.pending === 0 && this.allTakenBefore(w.endMs);
-      out.push(phaseCountsOf(figures, { started_at: this.epochAt(w.startMs)!, ended_at: endedAt, settled }, this.plan.open || this.plan.intervalMs > 0));
+      const counts = phaseCountsOf(figures, { started_at: this.epochAt(w.startMs)!, ended_at: endedAt, settled }, this.plan.open || this.plan.intervalMs > 0);
+      // A settled phase's figures are final: encoded once, however many reports carry it.
+      if (settled) this.settledPhases.set(name, counts);
+      out.push(counts);
     }
     return out;
   }
