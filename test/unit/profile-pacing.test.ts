@@ -95,11 +95,11 @@ describe('pacing by the load profile (against a local server)', () => {
       const end = performance.now() + 200;
       while (performance.now() < end);
       await done;
-      // At most 2 × 100/s (one per 5 ms) in bursts of at most two: no three sends within 3 ms.
+      // The backlog (about 20 requests) goes out at most at 2 × 100/s in bursts of two: in any
+      // 50 ms at most 10 + 2 (a window, not single gaps: the server shares this busy event loop).
       const sent = arrivals.map((t) => t - generator.startedAt).filter((t) => t > 601);
-      let crowded = 0;
-      for (let i = 2; i < sent.length; i++) if (sent[i] - sent[i - 2] < 3) crowded++;
-      assert.equal(crowded, 0, `bursts after the stall: ${sent.map(Math.round).join(' ')}`);
+      const most = Math.max(...sent.map((t) => sent.filter((u) => u >= t && u < t + 50).length));
+      assert.ok(most <= 12, `${most} sends within 50 ms after the stall: ${sent.map(Math.round).join(' ')}`);
       assert.ok(generator.recorder.corrected.maxValue >= 150_000, 'the late requests are measured from their due times');
       assert.equal(generator.recorder.requestsSent, 75);
       const phases = byPhase(generator.phases());
