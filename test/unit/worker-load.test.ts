@@ -85,6 +85,31 @@ describe('worker threads of one driver', () => {
       assert.deepEqual(seqs, Array.from({ length: 300 }, (_, i) => i));
     });
 
+    it('through stages and a pause, the workers cut their plans at one time: every number once, the phases merged', async () => {
+      paths.length = 0;
+      // 0 → 200/s over 0.5 s and 200/s for 0.5 s over two drivers: 0 → 100/s then 100/s here, 75 requests.
+      const config = { test_id: 'st', test_type: 'TSUNAMI', test_message_delay: 0.01, message_count_per_driver: 1000, driver_ids: ['d1', 'd2'], duration_s: 1,
+        stages: [{ duration_s: 0.5, target_rate: 200 }, { duration_s: 0.5, target_rate: 200 }], requests: [{ name: 'st', weight: 1, url: `${url}/st/{seq}`, method: 'GET', timeout_ms: 2000 }] } as TestConfigMessage;
+      const load = workers.run(config, { defaultTarget: url, headers: {}, driver: 'd1' }, 2, true);
+      const done = load.start();
+      await new Promise((r) => setTimeout(r, 400));
+      load.apply({ action: 'pause', phase: 'pause 1' }, load.testClockMs! + 20);
+      await new Promise((r) => setTimeout(r, 250));
+      load.apply({ action: 'resume', phase: 'resume 1' }, load.testClockMs! + 20);
+      await done;
+      const seqs = paths.map((p) => Number(p.split('/')[2])).sort((x, y) => x - y);
+      assert.deepEqual(seqs, Array.from({ length: 75 }, (_, i) => i), 'the driver’s plan exactly, split over the threads');
+      assert.ok(load.pausedMs >= 230 && load.pausedMs < 350, `paused ${load.pausedMs} ms`);
+      const phases = Object.fromEntries(load.phases().map((p) => [p.phase, p]));
+      // The resume names the window it begins: the rest of stage 1, until stage 2.
+      assert.deepEqual(Object.keys(phases), ['stage 1', 'pause 1', 'resume 1', 'stage 2']);
+      assert.equal(phases['stage 1'].requests_sent + phases['resume 1'].requests_sent, 25, 'the ramp’s integral, from both threads');
+      assert.equal(phases['pause 1'].requests_sent, 0);
+      assert.equal(phases['stage 2'].requests_sent, 50);
+      assert.ok(load.phases().every((p) => p.settled && p.ended_at !== undefined));
+      assert.equal(decodeHistogram(phases['stage 2'].histogram!).totalCount, 50);
+    });
+
     it('stop ends every worker’s share early', async () => {
       const config = { test_id: 't2', test_type: 'TSUNAMI', test_message_delay: 0.01, message_count_per_driver: 1000, target: { url: `${url}/s`, method: 'GET', timeout_ms: 2000 } } as TestConfigMessage;
       const load = workers.run(config, { defaultTarget: url, headers: {}, driver: 'd1' }, 2, true);
