@@ -39,6 +39,7 @@ const merge = (encoded: (string | undefined)[]): Histogram | null => {
 
 export class MergedRecorder implements RecorderView {
   private version = 0;
+  private readonly settledPhases = new Map<string, PhaseCounts>();
   private cached: { version: number; snapshot: RecorderSnapshot; corrected: Histogram } | undefined;
 
   constructor(
@@ -82,10 +83,15 @@ export class MergedRecorder implements RecorderView {
     const names: string[] = [];
     for (const p of parts) for (const ph of p?.phases ?? []) if (!names.includes(ph.phase)) names.push(ph.phase);
     return names.map((name) => {
+      const cached = this.settledPhases.get(name);
+      if (cached) return cached;
       const of = parts.map((p) => p?.phases?.find((ph) => ph.phase === name));
       const merged = mergePhaseCounts(of.filter((ph): ph is NonNullable<typeof ph> => !!ph));
       const missing = parts.some((p, i) => !of[i] && !p?.final);
-      return missing ? { ...merged, settled: false, ended_at: undefined } : merged;
+      if (missing) return { ...merged, settled: false, ended_at: undefined };
+      // Settled on every worker: final, merged once.
+      if (merged.settled) this.settledPhases.set(name, merged);
+      return merged;
     });
   }
 

@@ -170,6 +170,19 @@ describe('a driver agent under stages and live control (fake bus and clock, real
     assert.equal(final.paused_ms, 0);
   });
 
+  it('a control that arrives during the warm-up takes effect at the measured start', async () => {
+    await startAgent();
+    answerDelayMs = 20;
+    await run(tsunami('warm', { test_message_delay: 0.01, message_count_per_driver: 20, warm_up_count_per_driver: 10, max_connections: 1 }));
+    await control('warm', 'early', { action: 'set', rate: 100, phase: 'set 1' });
+    await eventually(() => finalReport('warm') !== undefined, 'the final report', 5000);
+    const final = finalReport('warm')!;
+    assert.deepEqual(final.warm_up, { requests_sent: 10, responses: 10, errors: 0, done: true });
+    assert.deepEqual((final.phases ?? []).map((p) => p.phase), ['set 1'], 'the measured part ran at the set rate from its start');
+    assert.equal(final.phases![0].requests_sent, 20);
+    assert.ok(Math.abs(final.controls!.early.applied_at! - final.phases![0].started_at) <= 1, 'applied at the measured start');
+  });
+
   it('refuses a test_config whose profile it cannot run, naming the field', async () => {
     await startAgent();
     await run(tsunami('norate', { test_message_delay: 0, duration_s: 10 }));
