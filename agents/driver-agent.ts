@@ -217,7 +217,8 @@ export class DriverAgent {
     }
     this.configs.set(config.test_id, config);
     if (this.configs.size > REMEMBERED_CONFIGS) this.configs.delete(this.configs.keys().next().value!);
-    this.log.info(`received test_config ${config.test_id}: ${config.test_type}, ${config.message_count_per_driver} requests`);
+    const shape = config.stages ? `${config.stages.length} stages over ${config.duration_s} s` : config.duration_s !== undefined ? `for ${config.duration_s} s` : `${config.message_count_per_driver} requests`;
+    this.log.info(`received test_config ${config.test_id}: ${config.test_type}, ${shape}`);
     const held = this.heldTriggers.get(config.test_id);
     if (held) {
       held.cancel();

@@ -121,7 +121,7 @@ export class LoadGenerator {
     }));
     this.slots = new Array(plan.maxInFlight).fill(undefined);
     this.freeSlots = Array.from({ length: plan.maxInFlight }, (_, i) => plan.maxInFlight - 1 - i);
-    // The closed model's cap; the open model's bucket follows its profile (openBucket).
+    // The closed model's cap; the open model's bucket follows its profile (openBucketSize).
     this.bucketRate = plan.intervalMs > 0 ? CATCH_UP_FACTOR / plan.intervalMs : 0;
     // Two at least, so that a timer firing late (they do, by a millisecond or more) still catches up.
     this.bucketSize = plan.intervalMs > 0 ? Math.max(2, BURST_MS / plan.intervalMs) : 0;

@@ -57,7 +57,6 @@ if (parentPort && workerData?.loadWorker) {
     final,
     phases: g.phaseCounts(),
     pausedMs: g.pausedMs,
-    testClockMs: g.testClockMs,
   });
 
   port.on('message', (message: ToWorker) => {

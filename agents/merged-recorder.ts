@@ -22,8 +22,6 @@ export interface WorkerPart {
   /** the worker's phases, with their send-lag histograms for merging */
   phases?: (PhaseCounts & { send_lag_histogram?: string })[];
   pausedMs?: number;
-  /** the worker's test clock when it made this part (ms), undefined before its start */
-  testClockMs?: number;
 }
 
 const sumRecords = (records: (Record<string, number> | undefined)[]) => {
