@@ -7,6 +7,7 @@ import { shareOfPlan, usableWorkers } from '../../agents/plan-share';
 import type { RequestPlan } from '../../agents/request-plan';
 import { LoadWorkers } from '../../agents/threaded-load';
 import { WarmUpFirst } from '../../agents/warm-up-first';
+import { MergedRecorder, type WorkerPart } from '../../agents/merged-recorder';
 import { createLogger } from '../../common/logger';
 import { waitFor } from '../support/processes';
 import { decodeHistogram } from '../../protocol/latency-histogram';
@@ -25,6 +26,21 @@ describe('worker threads of one driver', () => {
     assert.equal(usableWorkers(plan({ count: 1 }), 8), 1);
     assert.equal(usableWorkers(plan({ open: true, intervalMs: 20, maxInFlight: 1 }), 2), 1, 'an open plan never has more workers than its connection limit: each holds at least one');
     assert.equal(usableWorkers(plan({ open: true, intervalMs: 20, maxInFlight: 3 }), 2), 2);
+  });
+
+  it('a driver’s phase is settled only when every worker’s part of it is: one that has not reached it holds it open until its share ends', () => {
+    const phase = (name: string, sent: number, settled: boolean) => ({ phase: name, started_at: 1000, ended_at: settled ? 2000 : undefined, requests_sent: sent, responses: sent, errors: { http_5xx: 1 }, settled });
+    const part = (phases: ReturnType<typeof phase>[], final: boolean): WorkerPart => ({ snapshot: { requests_sent: 0, responses: 0, errors: {}, status_codes: {}, metrics: null }, inFlight: 0, elapsedMs: 0, wasStopped: false, final, phases });
+    const merged = new MergedRecorder([undefined, undefined], true);
+    merged.update(0, part([phase('stage 1', 5, true), phase('stage 2', 2, false)], false));
+    merged.update(1, part([phase('stage 1', 4, true)], false));
+    const [one, two] = merged.phases();
+    assert.deepEqual([one.phase, one.requests_sent, one.settled, one.errors.http_5xx], ['stage 1', 9, true, 2]);
+    assert.deepEqual([two.phase, two.requests_sent, two.settled], ['stage 2', 2, false]);
+    merged.update(0, part([phase('stage 1', 5, true), phase('stage 2', 2, true)], true));
+    assert.equal(merged.phases()[1].settled, false, 'worker 2 may still send in stage 2');
+    merged.update(1, part([phase('stage 1', 4, true)], true));
+    assert.equal(merged.phases()[1].settled, true, 'worker 2’s share ended without reaching it');
   });
 
   describe('on real threads against a local server', () => {
