@@ -90,6 +90,8 @@ export class LoadGenerator {
   private readonly bucketSize: number;
   private tokens = 0;
   private refilledAt = 0;
+  /** the open model's cumulative requests (profile.cumulativeAt) at refilledAt, kept so each send reads the profile once for it */
+  private refilledRequests = 0;
   /** how far a closed model's schedule has been moved on, having lagged more than MAX_BEHIND_MS */
   private scheduleShift = 0;
   /** true while due requests wait because every connection is busy (open model) */
@@ -135,6 +137,7 @@ export class LoadGenerator {
     this.startedAtEpoch = Date.now();
     this.tokens = this.plan.open && this.profile ? this.openBucketSize(0) : this.bucketSize;
     this.refilledAt = this.startedAt;
+    this.refilledRequests = 0;
     const sweepMs = Math.min(100, Math.max(5, this.plan.timeoutMs / 20));
     this.sweeper = setInterval(this.sweep, sweepMs);
     this.pump(this.startedAt);
@@ -180,6 +183,8 @@ export class LoadGenerator {
   apply(change: ProfileChange, atMs: number): void {
     if (!this.profile || this.finishedAt !== 0) return;
     this.profile = this.profile.apply(change, Math.max(0, atMs));
+    // The plan before the change is kept, so this is the same number unless the change began before the last refill.
+    if (this.startedAt !== 0) this.refilledRequests = this.profile.cumulativeAt(this.refilledAt - this.startedAt);
     if (!this.plan.open) this.growCapacity(closedCapacity(this.profile, this.driverShare, this.workerShare));
     if (this.startedAt !== 0 && !this.stopped) {
       this.cancelPump();
@@ -357,9 +362,11 @@ export class LoadGenerator {
       }
       if (open && profile) {
         // Refilled by the requests the plan made due meanwhile: the rate of each moment, through ramps and stage boundaries.
-        const refill = (CATCH_UP_FACTOR * (profile.cumulativeAt(clock) - profile.cumulativeAt(this.refilledAt - this.startedAt))) / this.workerShare.of;
+        const requests = profile.cumulativeAt(clock);
+        const refill = (CATCH_UP_FACTOR * (requests - this.refilledRequests)) / this.workerShare.of;
         this.tokens = Math.min(this.openBucketSize(clock), this.tokens + refill);
         this.refilledAt = now;
+        this.refilledRequests = requests;
         if (this.tokens < 1) {
           const perMs = (CATCH_UP_FACTOR * profile.valueAt(clock)) / 1000 / this.workerShare.of;
           this.timer = setTimeout(this.onTimer, perMs > 0 ? Math.min((1 - this.tokens) / perMs, MAX_TIMER_MS) : BURST_MS);
