@@ -7,7 +7,7 @@ import { cpus, totalmem, release } from 'node:os';
 import { join } from 'node:path';
 import { freePort } from '../common/free-port';
 import { projectRoot } from '../common/project-root';
-import { HAS_ECHO_MODULE, NGINX, writeNginxConfig, makeTestCertificates } from '../target-server/nginx-target';
+import { HAS_ECHO_MODULE, NGINX, writeNginxConfig, makeTestCertificates, type NginxRateLimit } from '../target-server/nginx-target';
 
 const CLOCK_TICKS_PER_SECOND = Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).stdout.trim()) || 100;
 
@@ -98,13 +98,13 @@ export interface Target extends Managed {
 }
 
 /** nginx (target-server/nginx-target.ts) pinned to the target's core, or undefined when not installed. */
-export async function startNginxTarget(workDir: string): Promise<Target | undefined> {
+export async function startNginxTarget(workDir: string, rateLimit?: NginxRateLimit): Promise<Target | undefined> {
   if (!NGINX) return undefined;
   const port = await freePort();
-  const dir = join(workDir, 'nginx');
+  const dir = join(workDir, rateLimit ? `nginx-limit-${rateLimit.rate}` : 'nginx');
   const certificates = makeTestCertificates(join(dir, 'tls'));
   const tlsPort = await freePort();
-  const conf = writeNginxConfig(dir, port, { port: tlsPort, certFile: certificates.certFile, keyFile: certificates.keyFile });
+  const conf = writeNginxConfig(dir, port, { port: tlsPort, certFile: certificates.certFile, keyFile: certificates.keyFile }, rateLimit);
   const [command, args] = pinned('target', NGINX, ['-p', dir, '-c', conf]);
   const process = manage(command, args);
   const url = `http://127.0.0.1:${port}`;

@@ -18,9 +18,10 @@ import { FLEET_TEST_SECONDS, startFleet } from './driver-fleet';
 import { requestsPerCpuSecond, runAutocannon, runUndiciFloor, runAutocannonWith, runWrk, type ClientRun } from './peer-clients';
 import { renderTable, writeReport, type BenchReport, type Section } from './bench-report';
 import { workersReading, type WorkersRun } from './workers-reading';
-import type { TestResult, TestSnapshot } from '../orchestrator/result-model';
+import type { StageStats, TestResult, TestSnapshot } from '../orchestrator/result-model';
+import { startCapacitySearch } from '../orchestrator/capacity/capacity-session';
 
-const SECTIONS = ['efficiency', 'workers', 'tls', 'rate', 'open', 'latency', 'aggregation', 'memory', 'control', 'fleet'] as const;
+const SECTIONS = ['efficiency', 'workers', 'tls', 'rate', 'open', 'stages', 'capacity', 'latency', 'aggregation', 'memory', 'control', 'fleet'] as const;
 type SectionName = (typeof SECTIONS)[number];
 
 const OPTIONS = {
@@ -38,6 +39,8 @@ const HELP = formatHelp(
     '  workers      one agent with --workers 1 and 2: requests per second and per CPU-second\n' +
     '  tls          the same load over HTTP/1.1, HTTPS (HTTP/1.1) and HTTPS with HTTP/2\n' +
     '  rate         achieved rate and send-time spread for TSUNAMI and capped AVALANCHE\n' +
+    '  stages       a ramp, a plateau and a step down over 2 drivers: each stage\'s achieved rate against its plan\n' +
+    '  capacity     the capacity search against nginx refusing above N req/s, for a few N\n' +
     '  latency      reported latency against a known added delay and a known stall\n' +
     '  aggregation  global percentiles against those of all drivers’ raw latencies pooled\n' +
     '  memory       peak RSS of a driver for a few million requests against a few thousand\n' +
@@ -380,6 +383,110 @@ async function openModel(ctx: Context): Promise<Section> {
   };
 }
 
+/**
+ * Stages over two drivers: a ramp from 0, a plateau and a step down, against the fast target and
+ * (with nginx's echo module) against one that adds 50 ms. Each stage's achieved rate (requests sent
+ * over its window, counted at the socket) against its plan, and its own percentiles.
+ */
+async function stageAccuracy(ctx: Context): Promise<Section> {
+  const drivers = [await agent(ctx, 'stages'), await agent(ctx, 'stages')];
+  const top = ctx.scale < 0.5 ? 1000 : 4000;
+  const seconds = (n: number) => Math.max(2, Math.round(n * ctx.scale));
+  const stages = [
+    { duration_s: seconds(20), target_rate: top },
+    { duration_s: seconds(10), target_rate: top },
+    { duration_s: seconds(10), target_rate: top / 4 },
+  ];
+  const targets = [{ name: `${ctx.fastTarget.kind} /ping`, url: `${ctx.fastTarget.url}/ping` }];
+  if (ctx.fastTarget.delayed50Path) targets.push({ name: `${ctx.fastTarget.kind}, 50 ms added`, url: `${ctx.fastTarget.url}${ctx.fastTarget.delayed50Path}` });
+  const rows: (string | number | null)[][] = [];
+  const data = [];
+  for (const target of targets) {
+    const result = await runOn(ctx, drivers, { test_type: 'TSUNAMI', stages, target: target.url });
+    const series = ctx.orchestrator.getTimeSeries(result.test_id) ?? [];
+    // Per second through the ramp, where the plan is at least a quarter of the top (lower rates count too few requests a second to read a percentage from).
+    const rampErrors = series
+      .filter((p) => p.phase === 'stage 1' && (p.planned ?? 0) >= top / 4)
+      .map((p) => Math.abs(((p.rate - p.planned!) / p.planned!) * 100))
+      .sort((a, b) => a - b);
+    for (const st of result.stages ?? []) {
+      const error = st.planned_rate ? ((st.achieved_rate! - st.planned_rate) / st.planned_rate) * 100 : null;
+      const ramp = st.phase === 'stage 1';
+      say(`stages: ${target.name}, ${st.phase}: planned ${round(st.planned_rate ?? 0)}/s, achieved ${round(st.achieved_rate ?? 0)}/s`);
+      rows.push([
+        target.name,
+        `${st.phase}${ramp ? ' (ramp from 0)' : ''}`,
+        st.planned_rate === null ? null : round(st.planned_rate),
+        st.achieved_rate === null ? null : round(st.achieved_rate),
+        error === null ? null : `${round(error, 2)}%`,
+        error === null ? '—' : Math.abs(error) <= 1 ? 'yes' : 'no',
+        ramp && rampErrors.length ? `${round(rampErrors[Math.floor(rampErrors.length / 2)], 2)}% / ${round(rampErrors[rampErrors.length - 1], 2)}%` : '—',
+        st.latency?.p50 ?? null,
+        st.latency?.p99 ?? null,
+        st.uncorrected_p99,
+        st.send_lag_p99,
+      ]);
+    }
+    data.push({ target: target.name, stages, status: result.status, stage_stats: result.stages as StageStats[], whole_uncorrected: result.aggregate.uncorrected, ramp_per_second_error_percent: rampErrors });
+  }
+  await stopAgents(ctx, drivers);
+  return {
+    name: 'stages',
+    title: `Stages over 2 drivers: 0 → ${top.toLocaleString('en-US')}/s in ${stages[0].duration_s} s, ${stages[1].duration_s} s plateau, ${stages[2].duration_s} s at ${(top / 4).toLocaleString('en-US')}/s`,
+    columns: ['target', 'stage', 'planned req/s', 'achieved req/s', 'error', 'within 1%', 'ramp, per second: median / worst error', 'p50 ms', 'p99 ms', 'uncorrected p99 ms', 'send lag p99 ms'],
+    rows,
+    notes: [
+      'Achieved = requests sent (at the socket) of the stage over its window, all drivers; planned = the plan’s average total over the same window. Each request belongs to the stage it was due in.',
+      'Per second through the ramp: responses per second of the aggregate against the planned rate of that second, over the seconds planned at a quarter of the top rate or more; the seconds are the orchestrator’s, so part of the error is where a second’s reports fall.',
+      'Latency is corrected (from each request’s due time): against the fast target it stays flat through the ramp; against the 50 ms target p50 stays near 50 ms.',
+    ],
+    data,
+  };
+}
+
+/**
+ * The capacity search against a capacity that is known: nginx refusing (503) above N requests per
+ * second with limit_req. The capacity found beside N, and the limit the search names.
+ */
+async function capacityFound(ctx: Context): Promise<Section> {
+  const limits = ctx.scale < 0.5 ? [500] : [500, 1000, 2000];
+  const drivers = [await agent(ctx, 'capacity'), await agent(ctx, 'capacity')];
+  const rows: (string | number | null)[][] = [];
+  const data = [];
+  for (const n of limits) {
+    const nginx = await startNginxTarget(join(ctx.work, `limit-${n}`), { rate: n });
+    if (!nginx) break;
+    const ids = new Set(drivers.map((d) => d.id));
+    while (ctx.orchestrator.registry.available().filter((d) => ids.has(d.node_id)).length < drivers.length) await new Promise((r) => setTimeout(r, 100));
+    const started = Date.now();
+    const result = await startCapacitySearch(ctx.orchestrator, {
+      test_type: 'TSUNAMI',
+      test_message_delay: 0.01,
+      message_count_per_driver: 100,
+      drivers: drivers.length,
+      target: `${nginx.url}/ping`,
+      capacity: { start_rate: n / 4, max_rate: n * 4, step_duration_s: Math.max(2, Math.round(5 * ctx.scale)), growth: 2, refine_steps: 3, slo: { p99_latency_ms: 500, error_rate: 0.01 } },
+    });
+    await nginx.stop();
+    const found = result.capacity_rps;
+    say(`capacity: nginx limit_req ${n}/s: ${result.summary}`);
+    rows.push([n, found, found === null ? null : `${round(((found - n) / n) * 100, 1)}%`, found !== null && Math.abs(found - n) <= n * 0.1 ? 'yes' : 'no', result.first_failure?.rate ?? null, result.first_failure?.limit ?? result.ended, result.steps.length, round((Date.now() - started) / 1000, 0)]);
+    data.push({ limit: n, result });
+  }
+  await stopAgents(ctx, drivers);
+  return {
+    name: 'capacity',
+    title: 'Capacity search against a known capacity: nginx refusing (503) above N req/s (limit_req, small burst), 2 drivers',
+    columns: ['N req/s', 'capacity found', 'difference', 'within 10%', 'first failing rate', 'limit named', 'steps', 'seconds'],
+    rows,
+    notes: [
+      'SLO: p99 ≤ 500 ms, error rate ≤ 1%. Growth ×2 from N/4, then 3 bisection steps. Each step is judged on the requests due in it, after a pause that lets them settle.',
+      'nginx’s limit_req lets a small burst through (50 ms of requests) so that two drivers’ requests arriving together are not refused below N.',
+    ],
+    data,
+  };
+}
+
 async function latencyTruth(ctx: Context): Promise<Section> {
   const rows: (string | number | null)[][] = [];
   const data: Record<string, unknown> = {};
@@ -663,7 +770,7 @@ runCli('bench', async () => {
   const ctx: Context = { scale, kafka: broker.bootstrap, work, orchestrator, fastTarget, agents: [], nextId: 0, profileDir };
   const sections: Section[] = [];
   try {
-    const runners: Record<SectionName, (c: Context) => Promise<Section>> = { efficiency, workers: workerThreads, tls: tlsCost, rate: rateAccuracy, open: openModel, latency: latencyTruth, aggregation: aggregationTruth, memory, control: controlPlane, fleet };
+    const runners: Record<SectionName, (c: Context) => Promise<Section>> = { efficiency, workers: workerThreads, tls: tlsCost, rate: rateAccuracy, open: openModel, stages: stageAccuracy, capacity: capacityFound, latency: latencyTruth, aggregation: aggregationTruth, memory, control: controlPlane, fleet };
     for (const name of only as SectionName[]) {
       say(`${name}...`);
       sections.push(await runners[name](ctx));

@@ -64,7 +64,7 @@ export const FLEET_SILENCE_GRACE_MS = 15_000;
  */
 export const FLEET_RECONNECT_GRACE_MS = 10_000;
 
-type Identity = Pick<DriverInfo, 'node_IP' | 'agent_version' | 'orchestrator' | 'registered_at'>;
+type Identity = Pick<DriverInfo, 'node_IP' | 'agent_version' | 'orchestrator' | 'registered_at' | 'features'>;
 
 /** What tells the activity of a driver whose heartbeats do not. */
 interface ReportedActivity {
@@ -137,7 +137,7 @@ export class DriverRegistry extends EventEmitter<RegistryEvents> {
     if (nodeIdProblem(message.node_id)) return; // the intake refuses these; never listed whatever the caller
     const now = this.clock.now();
     const seen = Math.min(sentAt, now);
-    const identity: Identity = { node_IP: message.node_IP, agent_version: message.agent_version, orchestrator: message.orchestrator, registered_at: seen };
+    const identity: Identity = { node_IP: message.node_IP, agent_version: message.agent_version, orchestrator: message.orchestrator, registered_at: seen, features: message.features };
     const existing = this.drivers.get(message.node_id);
     if (!existing && now - seen > this.lostAfterMs) {
       // History: remembered for its identity, shown only if it turns out to be alive.
@@ -195,6 +195,8 @@ export class DriverRegistry extends EventEmitter<RegistryEvents> {
     driver.signed_commands = message.signed_commands;
     driver.rejected_commands = message.rejected_commands;
     driver.last_rejection = message.last_rejection;
+    // Ours say their features in every heartbeat; one that says none keeps what its register said.
+    if (message.features !== undefined) driver.features = message.features;
     this.drivers.set(driver.node_id, driver);
     const heard = this.noteInstance(driver, message.instance, now);
     if (heard === 'replaced') this.emit('replaced', driver);
@@ -385,5 +387,5 @@ export class DriverRegistry extends EventEmitter<RegistryEvents> {
 
 /** The fields whose change is worth announcing. */
 function stateKey(d: DriverInfo): string {
-  return `${d.health}|${d.activity}|${d.current_test ?? ''}|${d.node_IP}|${d.orchestrator ?? ''}|${d.foreign}|${d.agent_version ?? ''}|${d.signed_commands ?? ''}|${d.rejected_commands ?? 0}|${d.duplicate ?? ''}`;
+  return `${d.health}|${d.activity}|${d.current_test ?? ''}|${d.node_IP}|${d.orchestrator ?? ''}|${d.foreign}|${d.agent_version ?? ''}|${d.signed_commands ?? ''}|${d.rejected_commands ?? 0}|${d.duplicate ?? ''}|${d.features?.join(',') ?? ''}`;
 }

@@ -3,8 +3,11 @@
 import Ajv, { type ErrorObject } from 'ajv';
 import { randomBytes } from 'node:crypto';
 import schema from '../schemas/loadtest.schema.json';
+import capacitySchema from '../schemas/capacity.schema.json';
+import { capacityProblems, type CapacityConfig } from './capacity/capacity-config';
 import { placeholderProblems, staticFill } from '../protocol/request-mix';
-import { testConfigProblems } from '../protocol/test-config-limits';
+import { MAX_CONCURRENCY, testConfigProblems } from '../protocol/test-config-limits';
+import { planFields } from './stages/test-plan';
 import { DEFAULT_MAX_CONNECTIONS, type HttpTarget, type MixRequest, type TestConfigMessage, type TestType } from '../protocol/wire-protocol';
 
 export interface Thresholds {
@@ -18,6 +21,14 @@ export interface Thresholds {
   min_throughput?: number;
   /** limits on the server-side queries, by query name */
   server?: Record<string, ServerLimit>;
+}
+
+/** A stage as a file gives it: the wire's Stage, and limits judged on its window only. */
+export interface DefinitionStage {
+  duration_s: number;
+  target_rate?: number;
+  target_concurrency?: number;
+  thresholds?: Thresholds;
 }
 
 export interface DefinitionRequest {
@@ -50,7 +61,16 @@ export interface LoadTestDefinition {
   test_type: TestType;
   /** seconds */
   test_message_delay?: number;
-  message_count_per_driver: number;
+  /** requests per driver; exactly one of this, `duration_s` and `stages` */
+  message_count_per_driver?: number;
+  /** seconds the measured part runs (pauses not counted) */
+  duration_s?: number;
+  /** the load over time, totals over all drivers */
+  stages?: DefinitionStage[];
+  /** TSUNAMI stages: the total rate the first ramps from (default 0) */
+  start_rate?: number;
+  /** AVALANCHE stages: the total concurrency the first ramps from (default 0) */
+  start_concurrency?: number;
   /** requests each driver sends first, at the test's pace, and does not count */
   warm_up_count_per_driver?: number;
   /** requests per second per driver */
@@ -68,15 +88,23 @@ export interface LoadTestDefinition {
   prometheus?: PrometheusSource;
   http2?: boolean;
   tls_insecure?: boolean;
+  /** a capacity search of these requests (orchestrator/capacity/); `run` ignores it */
+  capacity?: Partial<CapacityConfig>;
 }
 
 export type DefinitionResult = { ok: true; definition: LoadTestDefinition } | { ok: false; errors: string[] };
 
 const ajv = new Ajv({ allErrors: true, verbose: true, strict: false });
+// The capacity block has its schema of its own (its room's), referred to by name.
+ajv.addSchema(capacitySchema);
 const validate = ajv.compile<LoadTestDefinition>(schema);
 
+/** A JSON pointer as a person writes the field: stages[2].target_rate, as every other check names it. */
 function fieldPath(instancePath: string): string {
-  return instancePath.replace(/^\//, '').replace(/\//g, '.');
+  return instancePath
+    .replace(/^\//, '')
+    .replace(/\/(\d+)(?=\/|$)/g, '[$1]')
+    .replace(/\//g, '.');
 }
 
 function join(path: string, name: string): string {
@@ -146,12 +174,28 @@ export function validateDefinition(value: unknown): DefinitionResult {
   }
   const mixErrors = definition.requests ? mixProblems(definition.requests) : [];
   if (mixErrors.length) return { ok: false, errors: mixErrors };
+  const lengthErrors = lengthProblems(definition);
+  if (lengthErrors.length) return { ok: false, errors: lengthErrors };
   const queries = Object.keys(definition.prometheus?.queries ?? {});
-  const unknown = Object.keys(definition.thresholds?.server ?? {}).filter((name) => !queries.includes(name));
+  if (definition.capacity !== undefined) {
+    const problems = capacityProblems(definition.capacity);
+    // A server limit of the SLO reads a query of the file by its name, unless it brings its own PromQL.
+    for (const [name, limit] of Object.entries(definition.capacity.slo?.server ?? {})) {
+      if (limit.query || queries.includes(name)) continue;
+      problems.push(`capacity.slo.server.${name}: names no query; ${queries.length ? `the queries of prometheus.queries are ${queries.join(', ')}, or give it its own "query"` : 'add "prometheus": {"url": …, "queries": {"' + name + '": "PROMQL"}}'}`);
+    }
+    if (Object.keys(definition.capacity.slo?.server ?? {}).length && !definition.prometheus) problems.push('capacity.slo.server: needs "prometheus": {"url": …} to ask its queries');
+    if (problems.length) return { ok: false, errors: problems };
+  }
+  const limitSets: [string, Thresholds | undefined][] = [['thresholds', definition.thresholds], ...(definition.stages ?? []).map((s, i): [string, Thresholds | undefined] => [`stages[${i}].thresholds`, s.thresholds])];
+  const unknown = limitSets.flatMap(([at, t]) => Object.keys(t?.server ?? {}).filter((name) => !queries.includes(name)).map((name) => `${at}.server.${name}`));
   if (unknown.length) {
     return {
       ok: false,
-      errors: unknown.map((name) => `thresholds.server.${name}: names no query; ${queries.length ? `the queries of prometheus.queries are ${queries.join(', ')}` : 'add "prometheus": {"url": …, "queries": {"' + name + '": "PROMQL"}}'}`),
+      errors: unknown.map((field) => {
+        const name = field.split('.').at(-1)!;
+        return `${field}: names no query; ${queries.length ? `the queries of prometheus.queries are ${queries.join(', ')}` : 'add "prometheus": {"url": …, "queries": {"' + name + '": "PROMQL"}}'}`;
+      }),
     };
   }
   // Each model has its own limit; taking one for the other would change what the test measures.
@@ -163,9 +207,43 @@ export function validateDefinition(value: unknown): DefinitionResult {
   }
   // The bounds every agent applies to the test_config (the schema states the same numbers, so
   // the editor warns as well): a definition an agent would refuse is refused here, by field.
-  const outOfBounds = testConfigProblems(toTestConfig(definition, 'validation', { id: '', names: [] }, []));
+  // Without "drivers" the test takes every idle driver: the per-driver limits are checked again on the drivers picked.
+  const asked = Math.max(definition.start_concurrency ?? 0, ...(definition.stages ?? []).map((s) => s.target_concurrency ?? 0));
+  const drivers = definition.drivers ?? Math.max(1, Math.ceil(asked / MAX_CONCURRENCY));
+  const placeholders = Array.from({ length: drivers }, (_, i) => `driver-${i + 1}`);
+  const outOfBounds = testConfigProblems(toTestConfig(definition, 'validation', { id: '', names: [] }, placeholders));
   if (outOfBounds.length) return { ok: false, errors: outOfBounds };
   return { ok: true, definition };
+}
+
+/**
+ * How long the test runs: exactly one of a count, a duration and stages, and stages in the form of
+ * the test's model. Each error names the field and says what to do.
+ */
+function lengthProblems(d: LoadTestDefinition): string[] {
+  const given = (['message_count_per_driver', 'duration_s', 'stages'] as const).filter((k) => d[k] !== undefined);
+  if (given.length === 0) {
+    return ['message_count_per_driver: is required (How many requests each driver sends), unless the test gives duration_s (how many seconds it runs) or stages (its load over time) instead: give one of the three'];
+  }
+  if (given.length > 1) return [`${given.join(' and ')}: give only one; a test runs to a request count, for a duration, or through stages (whose durations add up to its length)`];
+  const errors: string[] = [];
+  const tsunami = d.test_type === 'TSUNAMI';
+  const field = tsunami ? 'target_rate' : 'target_concurrency';
+  const otherField = tsunami ? 'target_concurrency' : 'target_rate';
+  if (d.start_rate !== undefined && (!tsunami || !d.stages)) errors.push(`start_rate: applies to TSUNAMI stages only${tsunami ? '; add "stages"' : '; an AVALANCHE test ramps from start_concurrency'}`);
+  if (d.start_concurrency !== undefined && (tsunami || !d.stages)) errors.push(`start_concurrency: applies to AVALANCHE stages only${tsunami ? '; a TSUNAMI test ramps from start_rate' : '; add "stages"'}`);
+  if (d.stages) {
+    for (const [i, stage] of d.stages.entries()) {
+      if (stage[field] === undefined) {
+        errors.push(`stages[${i}].${field}: is required for a ${d.test_type} stage (${tsunami ? 'requests per second over all drivers' : 'requests in flight over all drivers'} at the stage's end)`);
+      }
+      if (stage[otherField] !== undefined) errors.push(`stages[${i}].${otherField}: applies to ${tsunami ? 'AVALANCHE' : 'TSUNAMI'} only; a ${d.test_type} stage gives ${field}`);
+    }
+    if (tsunami && d.test_message_delay !== undefined) errors.push('test_message_delay: a TSUNAMI test with stages is paced by their target_rate; leave test_message_delay out');
+    if (d.target_throughput !== undefined) errors.push('target_throughput: a test with stages is paced by them; leave target_throughput out');
+    if (!tsunami && d.concurrency !== undefined) errors.push('concurrency: an AVALANCHE test with stages takes its requests in flight from target_concurrency; leave concurrency out');
+  }
+  return errors;
 }
 
 /** Names unique, one origin, placeholders that exist: what the schema cannot say of a mix. */
@@ -244,8 +322,7 @@ export function toTestConfig(definition: LoadTestDefinition, testId: string, sen
   return {
     test_id: testId,
     test_type: definition.test_type,
-    test_message_delay: definition.test_type === 'TSUNAMI' ? definition.test_message_delay! : (definition.test_message_delay ?? 0),
-    message_count_per_driver: definition.message_count_per_driver,
+    ...planFields(definition, driverIds.length),
     warm_up_count_per_driver: definition.warm_up_count_per_driver || undefined,
     orchestrator: sender.id,
     orchestrator_names: sender.names,

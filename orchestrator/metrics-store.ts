@@ -14,7 +14,7 @@ import { join } from 'node:path';
 import type { MetricsMessage, TestConfigMessage } from '../protocol/wire-protocol';
 import type { LoadTestDefinition } from './loadtest-definition';
 import { OrchestratorError } from './orchestrator-error';
-import type { TestListing, TestResult, TestStatus, TimePoint } from './result-model';
+import type { ControlLogEntry, TestListing, TestResult, TestStatus, TimePoint } from './result-model';
 
 export interface StoredTest {
   test_id: string;
@@ -26,6 +26,8 @@ export interface StoredTest {
   participants: string[];
   /** epoch ms by which the test ends by itself (see test-deadline.ts) */
   deadline_at?: number;
+  /** the live changes made so far, so that a run picked up again keeps them */
+  control_log?: ControlLogEntry[];
   /** where the test's reports begin on the metrics topic, per partition: a restarted orchestrator reads them again from there */
   metrics_offsets?: Record<number, string>;
 }

@@ -11,7 +11,11 @@ export type OrchestratorErrorCode =
   /** the orchestrator cannot act now: Kafka is not connected */
   | 'unavailable'
   /** the metrics store could not be read or written (a damaged file, a permission, a full disk) */
-  | 'storage';
+  | 'storage'
+  /** what was waited for did not happen in the time given (waitForPhaseSettled) */
+  | 'timeout'
+  /** the test ended (or never ran) while something about its run was awaited */
+  | 'not_running';
 
 export class OrchestratorError extends Error {
   constructor(

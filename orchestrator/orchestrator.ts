@@ -10,7 +10,8 @@ import { KafkaBus, type KafkaSecurity } from '../protocol/kafka-bus';
 import type { BusHealth, BusMessage, MessageBus, StartPosition } from '../protocol/message-bus';
 import { MessageIntake } from '../protocol/message-intake';
 import { DriverMessageVerifier, signCommand, type CommandKind, type DriverMessageKind, type DropKind } from '../protocol/command-signature';
-import { encodeStop, encodeTestConfig, encodeTrigger, topicNames, type TopicKey, type TopicNames } from '../protocol/wire-protocol';
+import { testConfigProblems } from '../protocol/test-config-limits';
+import { encodeControl, encodeStop, encodeTestConfig, encodeTrigger, topicNames, type TopicKey, type TopicNames } from '../protocol/wire-protocol';
 import { agentCommandHint } from './agent-hint';
 import { PrometheusWatcher } from './prometheus-watcher';
 import { DriverRegistry } from './driver-registry';
@@ -20,6 +21,11 @@ import { MetricsStore, type StoredTest } from './metrics-store';
 import { OrchestratorError } from './orchestrator-error';
 import type { DriverInfo, TestListing, TestResult, TestSnapshot, TimePoint } from './result-model';
 import { TestRun } from './test-run';
+import { controlRefusal, neededFeatures, notPickedReason } from './stages/agent-features';
+import type { ControlLogEntry } from './stages/control-log';
+import type { ControlRequest } from './stages/live-control';
+import type { StageStats } from './stages/stage-stats';
+import { planOf } from './stages/test-plan';
 
 export interface OrchestratorOptions {
   topicPrefix?: string;
@@ -65,6 +71,10 @@ export interface OrchestratorEvents {
   test: [snapshot: TestSnapshot];
   /** A test was cancelled or deleted (deleteTest): views that list tests drop it. */
   deleted: [testId: string];
+  /** A live change was sent, or became applied by every participant or refused as a whole. */
+  control: [testId: string, entry: ControlLogEntry, outcome: 'sent' | 'applied' | 'refused'];
+  /** A phase of a running test settled on every participant: its figures are final. */
+  phase_settled: [testId: string, stats: StageStats];
 }
 
 export interface StartOptions {
@@ -285,12 +295,12 @@ export class Orchestrator extends EventEmitter<OrchestratorEvents> {
 
   /** Picks a test up again: the reports stored so far, then the metrics topic from the test's first offset. */
   private resume(stored: StoredTest): void {
-    const run = this.newRun(stored.definition, stored.config, stored.participants, { triggeredAt: stored.triggered_at! });
+    const run = this.newRun(stored.definition, stored.config, stored.participants, { triggeredAt: stored.triggered_at! }, { controlLog: stored.control_log });
     this.log.info(`resuming test ${stored.test_id}, which was running when this orchestrator last stopped`);
     this.emit('test', run.snapshot());
   }
 
-  private newRun(definition: LoadTestDefinition, config: StoredTest['config'], participants: string[], resumed?: { triggeredAt: number }): TestRun {
+  private newRun(definition: LoadTestDefinition, config: StoredTest['config'], participants: string[], resumed?: { triggeredAt: number }, extra: { notPicked?: string[]; controlLog?: ControlLogEntry[] } = {}): TestRun {
     const run = new TestRun({
       definition,
       config,
@@ -301,12 +311,21 @@ export class Orchestrator extends EventEmitter<OrchestratorEvents> {
       quietAfterMs: this.options.quietAfterMs,
       lostGraceMs: this.options.lostGraceMs,
       resumed,
+      sender: { id: this.id, names: this.names },
+      notPicked: extra.notPicked,
+      controlLog: extra.controlLog,
       server: definition.prometheus ? new PrometheusWatcher(definition.prometheus) : undefined,
     });
     run.on('update', (s, p) => {
       for (const d of s.per_driver) if (isOverState(d.state)) this.registry.markIdle(d.node_id, s.test_id);
       this.emit('update', s, p);
     });
+    run.on('control', (entry, outcome) => {
+      if (outcome === 'refused') this.log.warn(`test ${config.test_id}: ${entry.text}: refused as a whole (${entry.refused})`);
+      else this.log.info(`test ${config.test_id}: ${entry.text}: applied by every driver`);
+      this.emit('control', config.test_id, entry, outcome);
+    });
+    run.on('phase_settled', (stats) => this.emit('phase_settled', config.test_id, stats));
     run.on('store_error', (message) => this.log.error(`test ${config.test_id}: the metrics store ${message}; the test goes on and its result says so`));
     run.on('end', (r) => {
       // Every driver that reported counts, also one that took the test unasked (a spec-only driver ignores driver_ids).
@@ -328,12 +347,15 @@ export class Orchestrator extends EventEmitter<OrchestratorEvents> {
     if (wait > 0) await new Promise<void>((resolve) => this.clock.after(wait, resolve));
   }
 
-  private async waitForDrivers(needed: number, waitMs: number): Promise<DriverInfo[]> {
+  /** The drivers available and fit for the test (`unfit` says why one is not), waiting up to `waitMs` for `needed`. */
+  private async waitForDrivers(needed: number, waitMs: number, unfit: (d: DriverInfo) => string | undefined = () => undefined): Promise<{ available: DriverInfo[]; notPicked: string[] }> {
     await this.settled();
     const deadline = this.clock.now() + waitMs;
     for (;;) {
-      const available = this.registry.available();
-      if (available.length >= needed || this.clock.now() >= deadline) return available;
+      const all = this.registry.available();
+      const notPicked = all.map(unfit).filter((r): r is string => r !== undefined);
+      const available = all.filter((d) => unfit(d) === undefined);
+      if (available.length >= needed || this.clock.now() >= deadline) return { available, notPicked };
       await new Promise<void>((resolve) => this.clock.after(100, resolve));
     }
   }
@@ -348,13 +370,16 @@ export class Orchestrator extends EventEmitter<OrchestratorEvents> {
     const testId = definition.test_id ?? newTestId();
     if (this.runs.has(testId) || this.store.has(testId)) throw new OrchestratorError(`test_id ${testId} was already used; leave test_id out to get a fresh one`, 'conflict');
     const needed = definition.drivers ?? 1;
-    const available = await this.waitForDrivers(needed, options.waitForDriversMs ?? 0);
+    const features = neededFeatures(definition);
+    const { available, notPicked } = await this.waitForDrivers(needed, options.waitForDriversMs ?? 0, (d) => notPickedReason(d, features));
+    for (const reason of notPicked) this.log.info(reason);
     if (available.length < needed) {
       const alive = this.registry.alive();
       const shared = alive.filter((d) => d.duplicate).map((d) => `${d.duplicate}.`);
       throw new OrchestratorError(
         `the test needs ${needed} driver${needed > 1 ? 's' : ''} but ${available.length} ${available.length === 1 ? 'is' : 'are'} available (${alive.length} alive). ` +
           (shared.length ? `Not picked: ${shared.join(' ')} ` : '') +
+          (notPicked.length ? `${notPicked.join('. ')}. ` : '') +
           `Start agents with: ${agentCommandHint(this.brokers, this.id, this.bus.security)}`,
         'conflict',
       );
@@ -362,10 +387,13 @@ export class Orchestrator extends EventEmitter<OrchestratorEvents> {
     // Without "drivers", every alive idle driver takes part (the registry has settled, so all are known).
     const participants = (definition.drivers ? available.slice(0, definition.drivers) : available).map((d) => d.node_id);
     const config = toTestConfig(definition, testId, { id: this.id, names: this.names }, participants);
+    // The per-driver limits on totals (stages' concurrency) are checked again on the drivers picked.
+    const problems = testConfigProblems(config);
+    if (problems.length) throw new OrchestratorError(`invalid load test on ${participants.length} driver(s): ${problems.join('; ')}`, 'invalid', problems);
     // Where this test's reports will begin: a restarted orchestrator reads them again from there.
     const metricsOffsets = await this.bus.endOffsets(this.topics.metrics);
     this.store.saveTest({ test_id: testId, name: definition.name, created_at: this.clock.now(), definition, config, participants, metrics_offsets: metricsOffsets });
-    const run = this.newRun(definition, config, participants);
+    const run = this.newRun(definition, config, participants, undefined, { notPicked });
     await this.bus.publish(this.topics.test_config, this.signed('test_config', encodeTestConfig(config)), testId);
     this.log.info(`test ${testId} created: ${config.test_type} on ${participants.join(', ')}`);
     const snapshot = run.snapshot();
@@ -429,6 +457,70 @@ export class Orchestrator extends EventEmitter<OrchestratorEvents> {
   }
 
   /**
+   * Changes a running test: pause, resume, or set its total rate (TSUNAMI) or concurrency
+   * (AVALANCHE). Sent on `test_control`, signed like a stop; the change is in the test's control
+   * log at once, and applied or refused as its drivers answer (the `control` event says which).
+   * `by` says who asked ("REST", "dashboard", "CLI", "capacity search"); `phase` names the window
+   * of the result that begins with it (default "set 1", "pause 1", …).
+   * Throws OrchestratorError: not_found (no such test here), conflict (not running, already
+   * paused, not paused, a participant lacks 'control'), invalid (the wrong field for its type,
+   * out of bounds, an unknown action).
+   */
+  async controlTest(testId: string, request: ControlRequest, by: string, phase?: string): Promise<{ control_id: string; phase: string; at: number }> {
+    const run = this.runs.get(testId);
+    if (!run) {
+      if (this.store.has(testId)) throw new OrchestratorError(`test ${testId} is not running here`, 'conflict');
+      throw new OrchestratorError(`no test ${testId}`, 'not_found');
+    }
+    if (run.status !== 'running') throw new OrchestratorError(`test ${testId} is ${run.status}, not running`, 'conflict');
+    const lacking = controlRefusal(run.participants.map((id) => ({ node_id: id, features: this.registry.get(id)?.features })));
+    if (lacking) throw new OrchestratorError(`cannot control test ${testId}: ${lacking}`, 'conflict');
+    const { message, entry } = run.prepareControl(request, by, phase);
+    await this.bus.publish(this.topics.control, this.signed('control', encodeControl(message)), testId);
+    run.commitControl(entry);
+    this.log.info(`test ${testId}: ${entry.text} (${entry.phase})`);
+    this.emit('control', testId, entry, 'sent');
+    return { control_id: entry.control_id, phase: entry.phase, at: entry.at };
+  }
+
+  /**
+   * Resolves with a phase's merged figures once every participant reported it settled (at once
+   * if it already is). Rejects with OrchestratorError 'timeout' after `timeoutMs`, 'not_running'
+   * when the test ends first or is not running here, 'not_found' when there is no such test.
+   */
+  waitForPhaseSettled(testId: string, phase: string, timeoutMs: number): Promise<StageStats> {
+    const run = this.runs.get(testId);
+    if (!run) return Promise.reject(new OrchestratorError(`no test ${testId} running here`, this.store.has(testId) ? 'not_running' : 'not_found'));
+    const now = run.stageStatsOf(phase);
+    if (now?.settled) return Promise.resolve(now);
+    if (run.isOver) return Promise.reject(new OrchestratorError(`test ${testId} ended ${run.status} before phase "${phase}" settled`, 'not_running'));
+    return new Promise((resolve, reject) => {
+      const done = () => {
+        timer.cancel();
+        run.off('phase_settled', onSettled);
+        run.off('end', onEnd);
+      };
+      const onSettled = (stats: StageStats) => {
+        if (stats.phase !== phase) return;
+        done();
+        resolve(stats);
+      };
+      const onEnd = () => {
+        done();
+        const last = run.stageStatsOf(phase);
+        if (last?.settled) resolve(last);
+        else reject(new OrchestratorError(`test ${testId} ended ${run.status} before phase "${phase}" settled`, 'not_running'));
+      };
+      const timer = this.clock.after(timeoutMs, () => {
+        done();
+        reject(new OrchestratorError(`phase "${phase}" of test ${testId} did not settle on every driver within ${Math.round(timeoutMs / 1000)} s`, 'timeout'));
+      });
+      run.on('phase_settled', onSettled);
+      run.on('end', onEnd);
+    });
+  }
+
+  /**
    * Forgets a test: one created but never triggered is cancelled first (its drivers are told to
    * stop, so a trigger that still comes never starts it); a running test must be stopped first.
    */
@@ -471,7 +563,7 @@ export class Orchestrator extends EventEmitter<OrchestratorEvents> {
       elapsed_s: last?.t ?? 0,
       config: stored.config,
       participants: stored.participants,
-      planned_requests: stored.participants.length * stored.config.message_count_per_driver,
+      planned_requests: stored.config.duration_s !== undefined ? (planOf(stored.config, stored.participants).plannedRequests ?? 0) : stored.participants.length * stored.config.message_count_per_driver,
       aggregate: {
         drivers: stored.participants.length,
         drivers_reporting: 0,

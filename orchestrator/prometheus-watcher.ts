@@ -5,10 +5,13 @@
 import { errorMessage } from '../common/logger';
 import type { PrometheusSource } from './loadtest-definition';
 import type { ServerMetrics, ServerQuerySummary } from './result-model';
+import type { ServerWindow } from './stages/stage-stats';
 
 const POLL_MS = 1000;
 /** An answer later than this is dropped: the next poll is due. */
 const QUERY_TIMEOUT_MS = 900;
+/** Timed samples kept for the windows of stages: a day at one a second; older ones give way. */
+const MAX_TIMED_SAMPLES = 86_400;
 
 /** A query's figures so far; the mean is made from the sum when asked. */
 type QuerySeries = Omit<ServerQuerySummary, 'mean'> & { sum: number; emptyAnswers: number };
@@ -37,6 +40,8 @@ export class PrometheusWatcher {
   private failedPolls = 0;
   /** the latest problem per query (or '' for the server itself), said once in the warnings */
   private readonly problems = new Map<string, string>();
+  /** each poll's values with its time (epoch ms), so that any window of the test can be read */
+  private readonly timeline: { at: number; values: (number | null)[] }[] = [];
 
   constructor(private readonly source: PrometheusSource) {
     this.series = Object.entries(source.queries).map(([name, query]) => ({ name, query, samples: 0, last: null, min: null, max: null, sum: 0, emptyAnswers: 0 }));
@@ -78,6 +83,9 @@ export class PrometheusWatcher {
         this.problems.set('', `prometheus: no answer from ${this.source.url} (${reason.cause?.code ?? errorMessage(reason)}): server-side figures are missing for ${this.failedPolls} of ${this.polls} s`);
         return;
       }
+      const values: (number | null)[] = this.series.map(() => null);
+      this.timeline.push({ at: Date.now(), values });
+      if (this.timeline.length > MAX_TIMED_SAMPLES) this.timeline.shift();
       for (const [i, answer] of answers.entries()) {
         const s = this.series[i];
         try {
@@ -86,6 +94,7 @@ export class PrometheusWatcher {
           if (series > 1) this.problems.set(s.name, `${s.name}: the query gives ${series} series and the first is kept; aggregate it (sum, max, avg) to one number`);
           if (series === 0) s.emptyAnswers++;
           if (value === null) continue;
+          values[i] = value;
           s.samples++;
           s.last = value;
           s.min = s.min === null ? value : Math.min(s.min, value);
@@ -105,6 +114,12 @@ export class PrometheusWatcher {
     return Object.fromEntries(this.series.map((s) => [s.name, s.last]));
   }
 
+  /** Each query over [fromMs, toMs] (epoch ms): the samples taken in it, their mean, lowest and highest. */
+  window(fromMs: number, toMs: number): Record<string, ServerWindow> {
+    const inside = this.timeline.filter((p) => p.at >= fromMs && p.at <= toMs);
+    return Object.fromEntries(this.series.map((s, i) => [s.name, summarizeWindow(inside.map((p) => p.values[i]))]));
+  }
+
   summary(): ServerMetrics {
     const queries: ServerQuerySummary[] = this.series.map(({ sum, emptyAnswers: _, ...s }) => ({ ...s, mean: s.samples ? sum / s.samples : null }));
     // An empty answer is Prometheus saying "no such series": a misspelt metric or label looks exactly like this.
@@ -113,4 +128,10 @@ export class PrometheusWatcher {
       .map((s) => `${s.name}: the query \`${s.query}\` gave an empty result in all ${s.emptyAnswers} answers; check its metric name and labels in Prometheus`);
     return { url: this.source.url, queries, warnings: [...this.problems.values(), ...empty] };
   }
+}
+
+function summarizeWindow(values: (number | null)[]): ServerWindow {
+  const numbers = values.filter((v): v is number => v !== null);
+  if (!numbers.length) return { samples: 0, mean: null, min: null, max: null };
+  return { samples: numbers.length, mean: numbers.reduce((a, b) => a + b, 0) / numbers.length, min: Math.min(...numbers), max: Math.max(...numbers) };
 }

@@ -1,5 +1,6 @@
 // Test results as CSV, for spreadsheets and for comparing runs side by side: one row per driver,
-// one for all drivers, and for a mix one per request name (driver column "(request NAME)").
+// one for all drivers, and for a mix one per request name (driver column "(request NAME)"). A test
+// with phases (stages, live changes) has a stage table of its own (stagesToCsv), one row per phase.
 import type { LatencySummary, TestResult } from './result-model';
 
 function cell(value: string | number | boolean | null | undefined): string {
@@ -41,5 +42,42 @@ export function resultToCsv(result: TestResult): string {
   for (const r of result.per_request ?? []) {
     rows.push(line([result.test_id, result.test_type, `(request ${r.name})`, result.status, r.requests_sent, r.responses, r.errors, r.error_rate, r.rate, ...latencyCells(r.latency), false]));
   }
+  return [line(header), ...rows].join('\n') + '\n';
+}
+
+/**
+ * One row per phase (stages, and windows live changes began), all drivers: planned and achieved
+ * rate, latency of the requests due in the phase, errors, and each server query's mean over the
+ * window. Empty (header only) for a test without phases.
+ */
+export function stagesToCsv(result: TestResult): string {
+  const stages = result.stages ?? [];
+  const queries = [...new Set(stages.flatMap((s) => Object.keys(s.server ?? {})))];
+  const header = ['test_id', 'phase', 'started_at', 'ended_at', 'duration_s', 'planned', 'achieved_req_per_s', 'requests_sent', 'responses', 'errors', 'error_rate', 'mean_ms', 'p50_ms', 'p90_ms', 'p99_ms', 'max_ms', 'uncorrected_p99_ms', 'send_lag_p99_ms', 'waited_for_connection', 'settled', ...queries.map((q) => `server_${q}_mean`)];
+  const rows = stages.map((s) =>
+    line([
+      result.test_id,
+      s.phase,
+      new Date(s.started_at).toISOString(),
+      s.ended_at === undefined ? null : new Date(s.ended_at).toISOString(),
+      s.duration_s,
+      s.planned_rate,
+      s.achieved_rate,
+      s.requests_sent,
+      s.responses,
+      s.errors,
+      s.error_rate,
+      s.latency?.mean,
+      s.latency?.p50,
+      s.latency?.p90,
+      s.latency?.p99,
+      s.latency?.max,
+      s.uncorrected_p99,
+      s.send_lag_p99,
+      s.waited_for_connection,
+      s.settled,
+      ...queries.map((q) => s.server?.[q]?.mean ?? null),
+    ]),
+  );
   return [line(header), ...rows].join('\n') + '\n';
 }

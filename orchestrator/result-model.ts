@@ -1,7 +1,11 @@
 // The one model of a test's figures and state, as every view shows it: the CLI's table, the REST
 // API, the dashboard, the drivers tree, CSV and the metrics store all read these types and no
 // others. Latency is in milliseconds throughout.
-import type { TestConfigMessage, SendLag, WarmUpCounts } from '../protocol/wire-protocol';
+import type { AgentFeature, TestConfigMessage, SendLag, WarmUpCounts } from '../protocol/wire-protocol';
+import type { ControlLogEntry } from './stages/control-log';
+import type { StageStats } from './stages/stage-stats';
+
+export type { ControlLogEntry, StageStats };
 
 /**
  * A test's state.
@@ -128,6 +132,10 @@ export interface TimePoint {
   per_driver: Record<string, { rate: number | null; requests_sent: number | null }>;
   /** each server-side query's value at this time (prometheus-watcher.ts) */
   server?: Record<string, number | null>;
+  /** the planned total at this second: requests per second (TSUNAMI) or requests in flight (AVALANCHE); tests by duration or stages */
+  planned?: number | null;
+  /** the phase of the plan at this second ("stage 2", "set 1"); tests by duration or stages */
+  phase?: string;
 }
 
 /** One request name of a mix, over all drivers. */
@@ -199,6 +207,16 @@ export interface TestSnapshot {
   computed_at: number;
   /** epoch ms by which the test ends by itself, reported or not */
   deadline_at?: number;
+  /** the planned length of the measured part in seconds, pauses excluded (tests by duration or stages) */
+  planned_s?: number;
+  /** every phase's own figures: the stages, and the windows live changes began (stage-stats.ts) */
+  stages?: StageStats[];
+  /** the changes made while it ran, each a marked point in the time series and a line of the result */
+  control_log?: ControlLogEntry[];
+  /** paused by live control now */
+  paused?: boolean;
+  /** drivers alive and idle that were not picked, and why (a feature the test needs) */
+  not_picked?: string[];
 }
 
 export interface ThresholdCheck {
@@ -213,6 +231,8 @@ export interface ThresholdCheck {
   approximate?: boolean;
   /** e.g. "p99 latency 12.3 ms <= 250 ms" */
   text: string;
+  /** set when the limit is a stage's own, judged on that stage's window */
+  stage?: string;
 }
 
 export interface ThresholdResult {
@@ -279,6 +299,8 @@ export interface DriverInfo {
   last_rejection?: string;
   /** set while two agent processes heartbeat under this node_id: what they are, and what to do */
   duplicate?: string;
+  /** what it does beyond the spec, from its register and heartbeats (absent: speaks only the spec) */
+  features?: AgentFeature[];
 }
 
 export function isFinal(status: TestStatus): status is FinalStatus {

@@ -5,6 +5,7 @@
 // warm-up asked for and not reported means the figures include a cold start.
 import type { TestConfigMessage } from '../protocol/wire-protocol';
 import type { DriverStats } from './result-model';
+import { scheduleIntervalMs } from './stages/test-plan';
 
 /**
  * A TSUNAMI driver is "late" when its send lag p99 exceeds both this and two intervals. Timer
@@ -24,8 +25,8 @@ const ms = (n: number) => (n < 10 ? n.toFixed(1) : int(n));
 
 export function scheduleWarnings(config: TestConfigMessage, drivers: DriverStats[]): string[] {
   const warnings: string[] = [];
-  const open = config.test_type === 'TSUNAMI' && config.test_message_delay > 0;
-  const intervalMs = Math.max(open ? config.test_message_delay * 1000 : 0, config.target_throughput ? 1000 / config.target_throughput : 0);
+  const open = config.test_type === 'TSUNAMI' && (config.test_message_delay > 0 || Boolean(config.stages?.length));
+  const intervalMs = scheduleIntervalMs(config);
   for (const d of drivers) {
     const lag = d.send_lag_ms;
     if (open && d.waited_for_connection) {

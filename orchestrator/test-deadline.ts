@@ -1,7 +1,10 @@
 // When a test must be over, from its plan. A run never waits forever: past its deadline it ends
 // `incomplete (timed out)` with what arrived. Where no plan bounds the run (AVALANCHE without a
 // cap), a watchdog ends it when no participant has reported for a while.
+// A test by duration or stages ends when its time is up: its deadline is that time, the warm-up,
+// the last request's timeout and the grace (test-plan.ts tells the time), and a pause extends it.
 import type { TestConfigMessage } from '../protocol/wire-protocol';
+import { planOf, warmUpAllowanceMs } from './stages/test-plan';
 
 /** The fixed part of every deadline: trigger delivery, connection set-up, the last reports' journey. */
 export const DEADLINE_GRACE_MS = 15_000;
@@ -23,6 +26,8 @@ export function plannedDurationMs(config: TestConfigMessage): number | undefined
  * grace. Undefined when no plan bounds the run: the watchdog applies instead.
  */
 export function deadlineAfterTriggerMs(config: TestConfigMessage): number | undefined {
+  const plan = planOf(config);
+  if (plan.plannedMs !== undefined) return Math.ceil(plan.plannedMs + warmUpAllowanceMs(config, plan) + (config.target?.timeout_ms ?? 10_000) + DEADLINE_GRACE_MS);
   const planned = plannedDurationMs(config);
   if (planned === undefined) return undefined;
   return Math.ceil(2 * planned + (config.target?.timeout_ms ?? 10_000) + DEADLINE_GRACE_MS);

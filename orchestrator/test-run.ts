@@ -13,8 +13,15 @@ import { EventEmitter } from 'node:events';
 import { systemClock, type Clock, type TimerHandle } from '../common/clock';
 import type { Histogram } from '../protocol/latency-histogram';
 import type { BusHealth } from '../protocol/message-bus';
-import type { AgentState, MetricsMessage, TestConfigMessage } from '../protocol/wire-protocol';
+import type { AgentState, ControlMessage, MetricsMessage, TestConfigMessage } from '../protocol/wire-protocol';
+import type { LoadProfile, ProfileChange } from '../protocol/load-profile';
 import type { LoadTestDefinition } from './loadtest-definition';
+import { OrchestratorError } from './orchestrator-error';
+import type { ControlLogEntry } from './stages/control-log';
+import { LiveControl, type ControlOutcome, type ControlRequest } from './stages/live-control';
+import { PhaseBook, stageStats, type ServerWindow, type StageStats } from './stages/stage-stats';
+import { plannedAverage, plannedValueAt, planOf, type TestPlan } from './stages/test-plan';
+import { evaluateStageThresholds } from './thresholds';
 import { aggregate, driverStats, intervalLatency, mergedHistogram, perSecond, requestBreakdown, runSeconds } from './metrics-aggregator';
 import { endingOf, isOver, nextPart, QUIET_AFTER_MS, shownState, WAITING, type Part, type PartEvent } from './driver-part';
 import { ReportAccumulator, type DriverReport } from './report-accumulator';
@@ -28,6 +35,10 @@ export interface TestRunEvents {
   /** about once a second while the test runs, with that second's point of the time series */
   update: [snapshot: TestSnapshot, point: TimePoint];
   end: [result: TestResult];
+  /** a phase became settled on every participant: its figures are final */
+  phase_settled: [stats: StageStats];
+  /** a live change was applied by every participant, or refused as a whole */
+  control: [entry: ControlLogEntry, outcome: 'applied' | 'refused'];
   /** the store refused a write (once per run): the test goes on, and its result says so */
   store_error: [message: string];
 }
@@ -56,6 +67,12 @@ export interface TestRunOptions {
   resumed?: { triggeredAt: number };
   /** Server-side figures while the test runs (prometheus-watcher.ts), when the definition names a Prometheus. */
   server?: ServerMetricsSource;
+  /** This orchestrator's id and names, for the control messages it signs. */
+  sender?: { id: string; names: string[] };
+  /** Drivers not picked for a feature the test needs, and why: said in its snapshot. */
+  notPicked?: string[];
+  /** The changes made before a restart (resumed runs). */
+  controlLog?: ControlLogEntry[];
 }
 
 export interface ServerMetricsSource {
@@ -63,6 +80,8 @@ export interface ServerMetricsSource {
   stop(): void;
   latest(): Record<string, number | null>;
   summary(): ServerMetrics;
+  /** each query over an epoch-ms window, for the stages' figures */
+  window?(fromMs: number, toMs: number): Record<string, ServerWindow>;
 }
 
 interface DriverTrack {
@@ -117,6 +136,17 @@ export class TestRun extends EventEmitter<TestRunEvents> {
   private previousMerged: Histogram | null = null;
   private lastSnapshot: TestSnapshot | undefined;
   result: TestResult | undefined;
+  /** what the test asks of its drivers over time (test-plan.ts) */
+  readonly plan: TestPlan;
+  /** the plan's load with the live changes applied, on the test's clock (undefined for a test by count) */
+  private profile: LoadProfile | undefined;
+  /** the latest figures of each phase per driver */
+  private readonly phaseBook = new PhaseBook();
+  /** phases settled on every participant, with their final figures (merged once) */
+  private readonly settledPhases = new Map<string, StageStats>();
+  readonly live: LiveControl;
+  /** per control_id, the profile before the change: a refusal as a whole takes it back */
+  private readonly profileBefore = new Map<string, LoadProfile | undefined>();
 
   constructor(private readonly options: TestRunOptions) {
     super();
@@ -124,11 +154,17 @@ export class TestRun extends EventEmitter<TestRunEvents> {
     this.clock = options.clock ?? systemClock;
     this.observation = options.observation ?? always;
     this.createdAt = this.clock.now();
+    this.plan = planOf(options.config, options.participants);
+    this.profile = this.plan.profile;
+    this.live = new LiveControl({ testId: this.testId, testType: options.config.test_type, participants: () => this.answering() }, options.sender ?? { id: options.config.orchestrator ?? '', names: options.config.orchestrator_names ?? [] });
+    if (options.controlLog) this.live.restore(options.controlLog);
     for (const id of options.participants) this.tracks.set(id, newTrack());
     if (options.resumed) {
       const stored = options.store.loadTest(this.testId);
       this.createdAt = stored?.created_at ?? this.createdAt;
       for (const report of options.store.loadReports(this.testId)) this.applyReport(report, report.received_at, false);
+      // The plan as the changes made before the restart left it.
+      for (const entry of options.controlLog ?? []) if (entry.refused === undefined && this.profile) this.profile = this.profile.apply(profileChange(entry), Math.max(0, entry.at - this.clockOrigin()));
       this.begin(options.resumed.triggeredAt);
     }
   }
@@ -145,8 +181,108 @@ export class TestRun extends EventEmitter<TestRunEvents> {
     return [...this.tracks.keys()];
   }
 
+  /** Requests the plan asks for; 0 where it counts none (a closed model by duration or stages). */
   get plannedRequests(): number {
-    return this.tracks.size * this.options.config.message_count_per_driver;
+    if (this.plan.kind === 'count') return this.tracks.size * this.options.config.message_count_per_driver;
+    return this.plan.plannedRequests ?? 0;
+  }
+
+  get paused(): boolean {
+    return this.live.paused;
+  }
+
+  /**
+   * Where the test's clock starts (epoch ms): the first measured request of any participant, or
+   * until one is known, the trigger. The plan's phases and planned values are read on this clock.
+   */
+  private clockOrigin(): number {
+    let first = Infinity;
+    for (const t of this.tracks.values()) {
+      const at = t.latest?.message.first_send_at;
+      if (at !== undefined && at < first) first = at;
+    }
+    return Number.isFinite(first) ? first : (this.triggeredAt ?? this.createdAt);
+  }
+
+  /**
+   * Checks a live change against this test and its state, and makes its message and log entry
+   * (throws OrchestratorError). Call commitControl once the message went out.
+   */
+  prepareControl(request: ControlRequest, by: string, phase?: string): { message: ControlMessage; entry: ControlLogEntry } {
+    if (this.status !== 'running') throw new OrchestratorError(`test ${this.testId} is ${this.status}, not running`, 'conflict');
+    return this.live.prepare(request, by, this.clock.now(), this.triggeredAt ?? this.createdAt, phase);
+  }
+
+  /** The change went out: it is in the log, and the plan's planned values follow it. */
+  commitControl(entry: ControlLogEntry): void {
+    this.live.commit(entry);
+    this.profileBefore.set(entry.control_id, this.profile);
+    if (this.profile) {
+      this.profile = this.profile.apply(profileChange(entry), Math.max(0, entry.at - this.clockOrigin()));
+    }
+    this.persist('the control log', () => this.options.store.updateTest(this.testId, { control_log: this.live.log() }));
+  }
+
+  /** The participants a change waits for: those whose part is not over (a lost one may still come back). */
+  private answering(): string[] {
+    return this.options.participants.filter((id) => {
+      const track = this.tracks.get(id);
+      return track !== undefined && !isOver(track.part);
+    });
+  }
+
+  /**
+   * The participants a phase waits for to be settled: all but those whose part ended without a
+   * final report (lost for good, left, timed out), which will never settle anything.
+   */
+  private settling(): string[] {
+    return this.options.participants.filter((id) => {
+      const track = this.tracks.get(id);
+      return track !== undefined && (!isOver(track.part) || track.part.state === 'complete');
+    });
+  }
+
+  /** Said once a change's outcome is known: a refusal takes back its planned values if nothing came after it. */
+  private onControlOutcomes(outcomes: ControlOutcome[]): void {
+    for (const { entry, outcome } of outcomes) {
+      if (outcome === 'refused') {
+        const latest = this.live.log().at(-1);
+        if (latest?.control_id === entry.control_id) this.profile = this.profileBefore.get(entry.control_id);
+      }
+      this.persist('the control log', () => this.options.store.updateTest(this.testId, { control_log: this.live.log() }));
+      this.emit('control', entry, outcome);
+    }
+  }
+
+  /** One phase's figures now, or undefined when no participant reported it yet. */
+  stageStatsOf(phase: string): StageStats | undefined {
+    const final = this.settledPhases.get(phase);
+    if (final) return final;
+    const drivers = this.phaseBook.of(phase);
+    return drivers.size ? stageStats(phase, drivers, this.stageContext()) : undefined;
+  }
+
+  private stageContext() {
+    const origin = this.clockOrigin();
+    const profile = this.profile;
+    const server = this.options.server;
+    return {
+      participants: this.settling(),
+      now: this.clock.now(),
+      plannedAverage: profile ? (from: number, to: number) => plannedAverage(profile, from - origin, to - origin) : undefined,
+      server: server?.window ? (from: number, to: number) => server.window!(from, to) : undefined,
+    };
+  }
+
+  /** Phases that became settled on every participant since the last look: their figures are final. */
+  private announceSettledPhases(phases: readonly string[]): void {
+    for (const phase of phases) {
+      if (this.settledPhases.has(phase)) continue;
+      const stats = this.stageStatsOf(phase);
+      if (!stats?.settled) continue;
+      this.settledPhases.set(phase, stats);
+      this.emit('phase_settled', stats);
+    }
   }
 
   get isOver(): boolean {
@@ -206,6 +342,8 @@ export class TestRun extends EventEmitter<TestRunEvents> {
     track.previous = track.latest;
     track.latest = story;
     track.reports++;
+    this.phaseBook.add(message.node_id, message.phases);
+    this.onControlOutcomes(this.live.onAnswers(message.node_id, message.controls));
     this.lastProgressAt = Math.max(this.lastProgressAt, receivedAt);
     if (message.test_status) track.sendsStatus = true;
     if (message.warm_up?.done || message.requests_sent) this.options.server?.start();
@@ -218,6 +356,7 @@ export class TestRun extends EventEmitter<TestRunEvents> {
       this.move(message.node_id, track, { on: 'report' });
     }
     this.reportedSinceEmit.add(message.node_id);
+    if (store && message.phases?.some((p) => p.settled)) this.announceSettledPhases(message.phases.filter((p) => p.settled).map((p) => p.phase));
     if (this.status === 'running') this.checkCompletion();
     return true;
   }
@@ -288,6 +427,8 @@ export class TestRun extends EventEmitter<TestRunEvents> {
     const track = this.tracks.get(nodeId);
     if (!track || this.status !== 'running') return;
     this.move(nodeId, track, event);
+    // A part that ended no longer holds a change back.
+    if (isOver(track.part)) this.onControlOutcomes(this.live.recheck());
     this.checkCompletion();
   }
 
@@ -334,6 +475,8 @@ export class TestRun extends EventEmitter<TestRunEvents> {
       this.lastProgressAt += credit;
       return;
     }
+    // Paused time is not part of the plan: the deadline moves with it.
+    if (this.live.paused && this.deadlineAt !== undefined) this.deadlineAt += sinceCheck;
     const quietAfter = this.options.quietAfterMs ?? QUIET_AFTER_MS;
     for (const [id, track] of this.tracks) {
       this.move(id, track, { on: 'clock' });
@@ -393,8 +536,23 @@ export class TestRun extends EventEmitter<TestRunEvents> {
       dropped_reports: Object.keys(this.droppedReports).length ? { ...this.droppedReports } : undefined,
       computed_at: now,
       deadline_at: this.deadlineAt,
+      ...this.stagesPart(),
     };
     return { snapshot, merged };
+  }
+
+  /** The snapshot's fields of a test by duration or stages, or with phases or live changes. */
+  private stagesPart(): Pick<TestSnapshot, 'planned_s' | 'stages' | 'control_log' | 'paused' | 'not_picked'> {
+    // A settled phase's figures are final: merged once, then kept.
+    const context = this.stageContext();
+    const stages = this.phaseBook.phases().map((phase) => this.settledPhases.get(phase) ?? stageStats(phase, this.phaseBook.of(phase), context));
+    const log = this.live.log();
+    return {
+      ...(this.profile ? { planned_s: Math.round(this.profile.plannedMs) / 1000 } : {}),
+      ...(stages.length || this.plan.kind !== 'count' ? { stages } : {}),
+      ...(log.length ? { control_log: log, paused: this.live.paused } : {}),
+      ...(this.options.notPicked?.length ? { not_picked: this.options.notPicked } : {}),
+    };
   }
 
   /** The newest snapshot, computed at most once per tick. */
@@ -438,20 +596,35 @@ export class TestRun extends EventEmitter<TestRunEvents> {
       latency: latency ? { mean: latency.mean, p50: latency.median, p90: latency.p90, p95: latency.p95, p99: latency.p99, max: latency.max } : null,
       per_driver,
       server: this.options.server?.latest(),
+      ...this.plannedPoint(snapshot.computed_at),
     };
   }
 
-  /** Every part that ended without its final report, plus parts whose count fell short of the plan. */
+  /** The plan at a moment, for the charts: the planned total and the phase (tests by duration or stages). */
+  private plannedPoint(at: number): Pick<TimePoint, 'planned' | 'phase'> {
+    if (!this.profile) return {};
+    const ms = at - this.clockOrigin();
+    return { planned: plannedValueAt(this.profile, ms), phase: ms >= 0 ? this.profile.phaseAt(ms) : undefined };
+  }
+
+  /** Every part that ended without its final report, plus parts whose count (or send window) fell short of the plan. */
   private endings(): DriverEnding[] {
     const plan = this.options.config.message_count_per_driver;
+    const byTime = this.plan.kind !== 'count' && this.profile !== undefined;
     const out: DriverEnding[] = [];
     for (const [id, track] of this.tracks) {
       const ending = endingOf(track.part);
       if (ending) out.push(ending);
       else if (track.part.state === 'complete') {
         const sent = track.latest?.message.requests_sent;
+        // A flat TSUNAMI test by duration goes as a count: a driver that speaks only the spec (no
+        // send window in its reports) ran it as one, and is checked against that count.
+        const asCount = this.plan.kind === 'duration' && this.options.config.test_type === 'TSUNAMI' && track.latest?.message.send_window_ms === undefined;
         // A part whose count is unknown cannot be checked against the plan: it never makes a test complete.
-        if (sent === undefined && !this.stopRequested) {
+        if (byTime && !asCount) {
+          const short = this.stopRequested ? undefined : this.windowShortfall(track);
+          if (short) out.push({ node_id: id, state: 'complete', at: track.latest?.receivedAt ?? this.clock.now(), reason: short });
+        } else if (sent === undefined && !this.stopRequested) {
           out.push({ node_id: id, state: 'complete', at: track.latest?.receivedAt ?? this.clock.now(), reason: 'its reports gave no request count, so its part cannot be checked against the plan' });
         } else if (sent !== undefined && sent < plan && !this.stopRequested) {
           out.push({ node_id: id, state: 'complete', at: track.latest!.receivedAt, reason: `its final report counts ${sent.toLocaleString('en-US')} of ${plan.toLocaleString('en-US')} requests` });
@@ -459,6 +632,23 @@ export class TestRun extends EventEmitter<TestRunEvents> {
       }
     }
     return out;
+  }
+
+  /**
+   * Why a finished part of a test by duration or stages did not cover the plan, or undefined when
+   * it did: its send window must reach the planned length plus the time it was paused, less the
+   * tolerance (the last planned gap between its requests, at least 1 s).
+   */
+  private windowShortfall(track: DriverTrack): string | undefined {
+    const m = track.latest?.message;
+    const plannedMs = this.profile!.plannedMs;
+    const tolerance = this.plan.toleranceMs;
+    const seconds = (ms: number) => `${Number((ms / 1000).toFixed(ms < 10_000 ? 2 : 1))} s`;
+    if (m?.send_window_ms === undefined) return 'its reports gave no send window, so its part cannot be checked against the planned duration';
+    const paused = m.paused_ms ?? 0;
+    const needed = plannedMs + paused;
+    if (m.send_window_ms + tolerance >= needed) return undefined;
+    return `its send window of ${seconds(m.send_window_ms)} falls short of the planned ${seconds(plannedMs)}${paused ? ` plus ${seconds(paused)} paused` : ''} (tolerance ${seconds(tolerance)})`;
   }
 
   private finish(): void {
@@ -472,7 +662,10 @@ export class TestRun extends EventEmitter<TestRunEvents> {
     const { snapshot, merged } = this.measure();
     const point = this.timePoint(snapshot, merged, true);
     this.persist('the last time point', () => this.options.store.appendPoint(this.testId, point));
+    const stageChecks = this.stageThresholdChecks(snapshot.stages ?? []);
     const { verdict, thresholds } = judge({
+      stageChecks,
+      plannedSeconds: snapshot.planned_s,
       status,
       thresholds: this.options.definition.thresholds,
       aggregate: snapshot.aggregate,
@@ -491,6 +684,15 @@ export class TestRun extends EventEmitter<TestRunEvents> {
     this.emit('end', result);
   }
 
+  /** Each stage's own thresholds, judged on its window. */
+  private stageThresholdChecks(stages: StageStats[]) {
+    return (this.options.definition.stages ?? []).flatMap((stage, i) => {
+      if (!stage.thresholds) return [];
+      const phase = `stage ${i + 1}`;
+      return evaluateStageThresholds(stage.thresholds, phase, stages.find((s) => s.phase === phase));
+    });
+  }
+
   /** Ends the test now with what was reported, as `stopped` (the person running it gave up waiting). */
   finishNow(by: string): void {
     if (this.status !== 'running') return;
@@ -504,6 +706,12 @@ export class TestRun extends EventEmitter<TestRunEvents> {
     this.options.server?.stop();
     this.removeAllListeners();
   }
+}
+
+/** A logged change as the load profile applies it. */
+function profileChange(entry: ControlLogEntry): ProfileChange {
+  if (entry.action === 'set') return { action: 'set', value: entry.value!, phase: entry.phase };
+  return entry.action === 'pause' ? { action: 'pause', phase: entry.phase } : { action: 'resume', phase: entry.phase };
 }
 
 function newTrack(): DriverTrack {

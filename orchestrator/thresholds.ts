@@ -1,7 +1,7 @@
 // Pass or fail: a test's final figures against the limits its definition sets. No limit passes on
 // no evidence: a figure nobody measured fails its limit (a server limit may be marked optional),
 // and a figure estimated rather than measured says so in its line.
-import type { AggregateStats, ServerMetrics, ThresholdCheck, ThresholdResult } from './result-model';
+import type { AggregateStats, ServerMetrics, StageStats, ThresholdCheck, ThresholdResult } from './result-model';
 import type { Thresholds } from './loadtest-definition';
 
 /** The error-rate limit of every test whose definition does not set `thresholds.error_rate` itself. */
@@ -107,4 +107,38 @@ function serverChecks(limits: Thresholds['server'], server: ServerMetrics | unde
     }
   }
   return checks;
+}
+
+/**
+ * A stage's own limits, judged on its window (stage-stats.ts) with the same rules as the test's:
+ * each check carries the stage and its line names it. The default error-rate limit is the whole
+ * test's; a stage judges only what it sets. A stage nobody reported fails its limits on no data.
+ */
+export function evaluateStageThresholds(thresholds: Thresholds, phase: string, stage: StageStats | undefined): ThresholdCheck[] {
+  const latency = stage?.latency;
+  const stats: AggregateStats = {
+    drivers: stage?.per_driver.length ?? 0,
+    drivers_reporting: stage?.per_driver.length ?? 0,
+    requests_sent: stage?.requests_sent ?? 0,
+    responses: stage?.responses ?? 0,
+    errors: stage?.errors ?? 0,
+    error_rate: stage?.error_rate ?? 0,
+    errors_unknown_from: [],
+    requests_with_unknown_errors: 0,
+    histogram_missing_from: [],
+    rate: stage?.achieved_rate ?? 0,
+    latency: latency ? { mean: latency.mean, median: latency.p50, min: latency.min, max: latency.max, p90: latency.p90, p95: latency.p95, p99: latency.p99, approximate: false, count: stage!.responses } : null,
+    uncorrected: null,
+    error_kinds: stage?.error_kinds ?? {},
+    status_codes: {},
+    warm_up: null,
+  };
+  const throughput = stage && stage.duration_s > 0 ? stage.responses / stage.duration_s : 0;
+  const server: ServerMetrics | undefined = stage?.server
+    ? { url: '', warnings: [], queries: Object.entries(stage.server).map(([name, w]) => ({ name, query: '', samples: w.samples, last: null, min: w.min, max: w.max, mean: w.mean })) }
+    : undefined;
+  const result = evaluateThresholds(thresholds, stats, throughput, server);
+  return result.checks
+    .filter((c) => c.name !== 'default_error_rate')
+    .map((c) => ({ ...c, name: `${phase}.${c.name}`, stage: phase, text: `${phase}: ${c.text}` }));
 }

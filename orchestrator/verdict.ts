@@ -2,7 +2,7 @@
 // and the requests reported equal the plan) and its thresholds hold. Thresholds add to that rule,
 // never replace it; the error rate is always judged (the file's error_rate, else a default
 // limit), and a test in which every request failed never passes.
-import type { AggregateStats, DriverEnding, FinalStatus, ServerMetrics, ThresholdResult, Verdict } from './result-model';
+import type { AggregateStats, DriverEnding, FinalStatus, ServerMetrics, ThresholdCheck, ThresholdResult, Verdict } from './result-model';
 import { evaluateThresholds } from './thresholds';
 import type { Thresholds } from './loadtest-definition';
 
@@ -23,6 +23,10 @@ export interface VerdictInput {
   warnings?: string[];
   /** the server-side queries, which server thresholds judge */
   server?: ServerMetrics;
+  /** each stage's own limits, judged on its window (thresholds.ts evaluateStageThresholds): a failure fails the test, naming the stage */
+  stageChecks?: ThresholdCheck[];
+  /** the planned length in seconds, for a test by time whose plan counts no requests */
+  plannedSeconds?: number;
 }
 
 export function describeEnding(e: DriverEnding): string {
@@ -30,9 +34,12 @@ export function describeEnding(e: DriverEnding): string {
 }
 
 export function judge(input: VerdictInput): { verdict: Verdict; thresholds: ThresholdResult } {
-  const thresholds = evaluateThresholds(input.thresholds, input.aggregate, input.throughput, input.server);
+  const whole = evaluateThresholds(input.thresholds, input.aggregate, input.throughput, input.server);
+  const stageChecks = input.stageChecks ?? [];
+  const thresholds: ThresholdResult = { passed: whole.passed && stageChecks.every((c) => c.passed), checks: [...whole.checks, ...stageChecks] };
   const a = input.aggregate;
-  const counted = `${int(a.requests_sent)} of ${int(input.plannedRequests)} requests`;
+  // A closed model by time plans no count: its requests are told against its planned length.
+  const counted = input.plannedRequests > 0 || input.plannedSeconds === undefined ? `${int(a.requests_sent)} of ${int(input.plannedRequests)} requests` : `${int(a.requests_sent)} requests in a planned ${input.plannedSeconds} s`;
   if (input.status === 'stopped') return { thresholds, verdict: { passed: false, reason: `FAILED: stopped${input.stoppedBy ? ` by ${input.stoppedBy}` : ''} after ${counted}` } };
   if (input.status === 'incomplete') {
     const who = input.ending.map(describeEnding).join('; ');

@@ -159,6 +159,9 @@ export interface PhaseCounts {
   waited_for_connection?: number;
 }
 
+/** AVALANCHE's requests in flight per driver when a config names none (read by the agents and by the orchestrator's plan). */
+export const DEFAULT_CONCURRENCY = 16;
+
 /** TSUNAMI's connection limit when a config names none. Generous: 10,000/s against a 50 ms target needs 500. */
 export const DEFAULT_MAX_CONNECTIONS = 1000;
 

@@ -25,9 +25,17 @@ const OPTIONS = {
     description:
       'Load the reference system under test instead of lt-target: HAProxy, 3 app instances, PostgreSQL writer and streaming reader, Prometheus scraping them and the agents; runs examples/system-mix.loadtest.json (a warm-up first, not counted) and prints client-side and server-side figures side by side. Needs PostgreSQL 15, HAProxy and Prometheus (apt-get install postgresql-15 haproxy prometheus) and root (PostgreSQL runs as the postgres user).',
   },
+  capacity: {
+    type: 'boolean',
+    description:
+      'Find the capacity instead of running one test: open-model steps of rising rate until one breaks the SLO, then bisection (the file\'s "capacity" block). With --system, the reference system with its server-side queries in the SLO (examples/system-mix.loadtest.json); without, an lt-target that queues beyond 1,500 req/s (--capacity 1500) and examples/ping-capacity.loadtest.json.',
+  },
 } as const;
 
 const HELP = formatHelp('npm run demo -- [options]', 'Runs a complete distributed load test on this machine and stops everything it started.', OPTIONS);
+
+/** The demo's lt-target serves this many requests per second before its queue grows (--capacity). */
+const DEMO_TARGET_CAPACITY = 1500;
 
 const say = (line: string) => process.stderr.write(`demo: ${line}\n`);
 
@@ -106,7 +114,9 @@ runCli('demo', async () => {
     const env = { ...process.env, LT_KAFKA: kafka, LT_TOPIC_PREFIX: topicPrefix };
     if (options.system) return await runOnSystem(env, agentCount);
 
-    const target = spawn(process.execPath, [join(dist, 'lt-target.js'), '--port', '0'], { env, stdio: ['ignore', 'pipe', 'inherit'] });
+    // A capacity search needs a limit to find: this lt-target queues beyond 1,500 req/s.
+    const targetArgs = options.capacity ? ['--port', '0', '--capacity', String(DEMO_TARGET_CAPACITY)] : ['--port', '0'];
+    const target = spawn(process.execPath, [join(dist, 'lt-target.js'), ...targetArgs], { env, stdio: ['ignore', 'pipe', 'inherit'] });
     children.push(target);
     const targetUrl = await waitForLine(target, /listening on (\S+)/, 'lt-target');
     say(`lt-target listening on ${targetUrl}`);
@@ -116,6 +126,12 @@ runCli('demo', async () => {
       children.push(spawn(process.execPath, [join(dist, 'lt-agent.js'), '--id', `driver-${i}`, '--orchestrator', 'demo', '--target', `${targetUrl}/ping`], { env, stdio: ['ignore', log, log] }));
     }
     say(`started ${agentCount} lt-agent processes (logs in ${logs})`);
+    if (options.capacity) {
+      const example = readFileSync(join(root, 'examples', 'ping-capacity.loadtest.json'), 'utf8').replaceAll('http://127.0.0.1:8080', targetUrl);
+      const file = join(logs, 'ping-capacity.loadtest.json');
+      writeFileSync(file, example);
+      return runCapacity(env, file, agentCount, `lt-target --capacity ${DEMO_TARGET_CAPACITY}`);
+    }
 
     const orchestrator = spawn(
       process.execPath,
@@ -159,6 +175,7 @@ runCli('demo', async () => {
     example.message_count_per_driver = 1500;
     const file = join(logs, 'system-mix.loadtest.json');
     writeFileSync(file, JSON.stringify(example, null, 2));
+    if (options.capacity) return runCapacity(env, file, agentCount, 'the reference system');
     const json = join(logs, 'result.json');
     const orchestrator = spawn(
       process.execPath,
@@ -170,6 +187,22 @@ runCli('demo', async () => {
     if (interrupted) return 2;
     if (code === 0 || code === 1) process.stdout.write(sideBySide(JSON.parse(readFileSync(json, 'utf8')) as TestResult));
     say(code === 0 ? 'the test passed its thresholds, client and server side' : code === 1 ? 'the test failed its thresholds' : 'the orchestrator reported an error');
+    return code;
+  }
+
+  /** `lt-orchestrator capacity FILE` on the agents already started: its steps and ending are printed as it goes. */
+  async function runCapacity(env: NodeJS.ProcessEnv, file: string, agentCount: number, what: string): Promise<number> {
+    say(`searching the capacity of ${what} (the steps print as they are judged)...`);
+    const json = join(logs, 'capacity.json');
+    const orchestrator = spawn(
+      process.execPath,
+      [join(dist, 'lt-orchestrator.js'), 'capacity', file, '--id', 'demo', '--drivers', String(agentCount), '--store', join(logs, 'store'), '--wait', '60', '--json', json, '--log-level', 'warn'],
+      { env, stdio: ['ignore', 'inherit', 'inherit'] },
+    );
+    children.push(orchestrator);
+    const code: number = await new Promise((r) => orchestrator.once('exit', (c) => r(c ?? 2)));
+    if (interrupted) return 2;
+    say(code === 0 ? `capacity found; the result is in ${json}` : code === 1 ? `no capacity the server showed (see the ending above); the result is in ${json}` : 'the orchestrator reported an error');
     return code;
   }
 });

@@ -8,6 +8,22 @@ const OPTIONS = {
   latency: { type: 'string', value: 'MS', default: '0', env: 'LT_TARGET_LATENCY', description: 'Milliseconds added to every response.' },
   jitter: { type: 'string', value: 'MS', default: '0', env: 'LT_TARGET_JITTER', description: 'Up to this many more milliseconds, uniformly random.' },
   'error-rate': { type: 'string', value: 'FRACTION', default: '0', env: 'LT_TARGET_ERROR_RATE', description: 'Fraction of /ping requests answered with HTTP 500 (0 to 1).' },
+  capacity: {
+    type: 'string',
+    value: 'RPS',
+    default: '0',
+    env: 'LT_TARGET_CAPACITY',
+    description:
+      'Serve at most RPS requests per second (0: no limit), as one queue with 1/RPS s of service each: below RPS latency stays normal, above it grows with the queue, and a request that would wait longer than --queue-limit is answered 503 at once.',
+  },
+  'queue-limit': {
+    type: 'string',
+    value: 'MS',
+    default: '1000',
+    env: 'LT_TARGET_QUEUE_LIMIT',
+    description:
+      'With --capacity: the longest a request waits in the queue before it is refused with 503. The queue absorbs excess load for a while: a capacity search judged on errors alone finds about RPS x (1 + MS / step duration), so keep MS small against the step for a sharp edge.',
+  },
   'driver-latency': {
     type: 'string',
     value: 'ID=MS[,ID=MS]',
@@ -48,11 +64,14 @@ runCli('lt-target', async () => {
     jitterMs: parseNumberOption('jitter', options.jitter, { min: 0 }),
     errorRate,
     driverLatencyMs: parseDriverLatency(options['driver-latency']),
+    capacityRps: parseNumberOption('capacity', options.capacity, { min: 0 }),
+    queueLimitMs: parseNumberOption('queue-limit', options['queue-limit'], { min: 0 }),
   }).catch((error: NodeJS.ErrnoException) => {
     if (error.code === 'EADDRINUSE') throw new Error(`port ${options.port} is taken; pick another with --port`);
     throw error;
   });
-  process.stdout.write(`lt-target listening on ${target.url} (GET /ping, GET /metrics)\n`);
+  const capacity = options.capacity && Number(options.capacity) > 0 ? `, capacity ${options.capacity} req/s, 503 beyond ${options['queue-limit']} ms of queue` : '';
+  process.stdout.write(`lt-target listening on ${target.url} (GET /ping, GET /metrics${capacity})\n`);
   await new Promise<void>((resolve) => {
     const stop = () => resolve();
     process.once('SIGINT', stop);

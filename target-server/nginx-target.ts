@@ -1,7 +1,8 @@
 // nginx as a fast target, for the tests and the benchmark alike: /ping answered from memory with
 // keep-alive (tens of thousands of responses per second on one core), /nginx_status for the
 // requests it received, and, with Debian's echo module, /delay50 answered 50 ms late on nginx's
-// own timers.
+// own timers. With a rate limit, /ping refuses (503) what arrives above N requests per second: a
+// known capacity for the capacity search to find.
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -18,9 +19,38 @@ export interface NginxTls {
   keyFile: string;
 }
 
+/** nginx's limit_req on the plain server's /ping: above `rate` requests per second (all clients together), 503. */
+export interface NginxRateLimit {
+  /** requests per second */
+  rate: number;
+  /**
+   * Requests beyond the rate let through at once (nodelay) before refusals start. nginx allows one
+   * request per 1/rate s, so with a burst of 0 two drivers whose requests happen to arrive close
+   * together are refused well below the rate; the default, 50 ms worth of requests (at least 5),
+   * absorbs such timer jitter and stays a small share of a second's requests.
+   */
+  burst?: number;
+}
+
+export function defaultNginxBurst(rate: number): number {
+  return Math.max(5, Math.ceil(rate * 0.05));
+}
+
 /** Writes the configuration into `dir` (logs and temp files stay there); returns its path. */
-export function writeNginxConfig(dir: string, port: number, tls?: NginxTls): string {
+export function writeNginxConfig(dir: string, port: number, tls?: NginxTls, limit?: NginxRateLimit): string {
   mkdirSync(join(dir, 'logs'), { recursive: true });
+  // $server_port as the key: one bucket for every client (an empty key would not be limited at
+  // all). Refusals are logged at info, below the error log's level: one line each would be
+  // thousands a second.
+  const limitZone = limit
+    ? `  limit_req_zone $server_port zone=lt_rate:1m rate=${Math.max(1, Math.round(limit.rate))}r/s;\n  limit_req_status 503;\n  limit_req_log_level info;\n`
+    : '';
+  // `return` answers in the rewrite phase, before limit_req is consulted; a limited /ping goes on
+  // to try_files (after limit_req), which finds no file and hands it to @pong to answer.
+  const pong = `default_type application/json; return 200 '{"message":"pong"}';`;
+  const ping = limit
+    ? `location /ping { limit_req zone=lt_rate burst=${limit.burst ?? defaultNginxBurst(limit.rate)} nodelay; try_files /lt-no-such-file @pong; }\n    location @pong { ${pong} }`
+    : `location /ping { ${pong} }`;
   const conf = join(dir, 'nginx.conf');
   writeFileSync(
     conf,
@@ -34,9 +64,9 @@ http {
   client_body_temp_path ${dir}/body; proxy_temp_path ${dir}/proxy; fastcgi_temp_path ${dir}/fastcgi; uwsgi_temp_path ${dir}/uwsgi; scgi_temp_path ${dir}/scgi;
   keepalive_requests 100000000;
   keepalive_timeout 60s;
-  server {
+${limitZone}  server {
     listen 127.0.0.1:${port};
-    location /ping { default_type application/json; return 200 '{"message":"pong"}'; }
+    ${ping}
     location ${STATUS_PATH} { stub_status; }
 ${HAS_ECHO_MODULE ? `    location /delay50 { default_type application/json; echo_sleep 0.05; echo '{"message":"pong"}'; }\n` : ''}  }
 ${

@@ -6,6 +6,7 @@ import type { AddressInfo } from 'node:net';
 import { Counter, Gauge, processRegistry, Registry, registerHdrHistogram, sendMetrics } from '../common/metrics-exposition';
 import { createLatencyHistogram } from '../protocol/latency-histogram';
 import { DRIVER_HEADER } from '../protocol/wire-protocol';
+import { ServiceQueue } from './service-queue';
 
 
 export interface TargetOptions {
@@ -19,6 +20,13 @@ export interface TargetOptions {
   errorRate: number;
   /** extra milliseconds for requests from particular drivers (by their x-loadtest-driver header) */
   driverLatencyMs: Record<string, number>;
+  /**
+   * Requests per second the target can serve (0: no limit): above it requests queue, and one that
+   * would wait longer than `queueLimitMs` is answered 503 at once (service-queue.ts).
+   */
+  capacityRps: number;
+  /** milliseconds a request may wait in the capacity queue before it is refused */
+  queueLimitMs: number;
 }
 
 export interface TargetCounters {
@@ -33,11 +41,12 @@ export interface RunningTarget {
   close(): Promise<void>;
 }
 
-export const DEFAULT_TARGET_OPTIONS: TargetOptions = { port: 8080, host: '127.0.0.1', latencyMs: 0, jitterMs: 0, errorRate: 0, driverLatencyMs: {} };
+export const DEFAULT_TARGET_OPTIONS: TargetOptions = { port: 8080, host: '127.0.0.1', latencyMs: 0, jitterMs: 0, errorRate: 0, driverLatencyMs: {}, capacityRps: 0, queueLimitMs: 1000 };
 
 const PONG = Buffer.from('{"message":"pong"}');
 const INJECTED_ERROR = Buffer.from('{"error":"injected failure"}');
 const NOT_FOUND = Buffer.from('{"error":"not found"}');
+const OVERLOADED = Buffer.from('{"error":"over capacity"}');
 
 export async function startTarget(options: Partial<TargetOptions> = {}): Promise<RunningTarget> {
   const settings: TargetOptions = { ...DEFAULT_TARGET_OPTIONS, ...options };
@@ -47,14 +56,14 @@ export async function startTarget(options: Partial<TargetOptions> = {}): Promise
   const registry = new Registry();
   const received = new Counter({ name: 'lt_target_requests_received_total', help: 'Load requests received (every request but GET /metrics).', registers: [registry] });
   const responses = new Counter({ name: 'lt_target_responses_sent_total', help: 'Responses sent to load requests, by status code.', labelNames: ['code'], registers: [registry] });
-  const byStatus = { 200: responses.labels('200'), 404: responses.labels('404'), 500: responses.labels('500') };
+  const byStatus = { 200: responses.labels('200'), 404: responses.labels('404'), 500: responses.labels('500'), 503: responses.labels('503') };
   const inFlight = new Gauge({ name: 'lt_target_requests_in_flight', help: 'Load requests received and not answered yet.', registers: [registry] });
   new Gauge({ name: 'lt_target_uptime_seconds', help: 'Seconds since the target started.', registers: [registry], collect() { this.set((Date.now() - started) / 1000); } });
   // Time from a request's arrival to its answer, in µs: what the server itself adds, delays included.
   const responseTime = createLatencyHistogram();
   registerHdrHistogram(registry, 'lt_target_response_seconds', 'Time from receiving a load request to answering it, in seconds.', () => [{ labels: {}, histogram: responseTime }]);
 
-  const answer = (res: ServerResponse, status: 200 | 404 | 500, body: Buffer, arrivedAt: number) => {
+  const answer = (res: ServerResponse, status: keyof typeof byStatus, body: Buffer, arrivedAt: number) => {
     res.writeHead(status, { 'content-type': 'application/json', 'content-length': body.length });
     res.end(body);
     counters.responses_sent++;
@@ -87,6 +96,8 @@ export async function startTarget(options: Partial<TargetOptions> = {}): Promise
     res.end(JSON.stringify({ stalled_until: stalledUntil }));
   };
 
+  const queue = settings.capacityRps > 0 ? new ServiceQueue(settings.capacityRps, settings.queueLimitMs) : undefined;
+
   const handle = (req: IncomingMessage, res: ServerResponse) => {
     const url = req.url ?? '/';
     const q = url.indexOf('?');
@@ -100,7 +111,13 @@ export async function startTarget(options: Partial<TargetOptions> = {}): Promise
     // Drain any request body before answering so keep-alive connections stay usable.
     req.resume();
     const driver = req.headers[DRIVER_HEADER];
-    const delay = settings.latencyMs + (settings.jitterMs > 0 ? Math.random() * settings.jitterMs : 0) + (typeof driver === 'string' ? settings.driverLatencyMs[driver] ?? 0 : 0);
+    // The capacity queue comes first: the normal latency is what a request sees once it is served.
+    const admitted = queue ? queue.admit(arrivedAt) : 0;
+    if (admitted === null) return answer(res, 503, OVERLOADED, arrivedAt);
+    // A timer waits at least 1 ms: below that (an idle server's service time) answer at once, so a
+    // target under its capacity keeps its normal latency. The queue's accounting is unaffected.
+    const queued = admitted >= 1 ? admitted : 0;
+    const delay = queued + settings.latencyMs + (settings.jitterMs > 0 ? Math.random() * settings.jitterMs : 0) + (typeof driver === 'string' ? settings.driverLatencyMs[driver] ?? 0 : 0);
     const respond = (): void => {
       const wait = stalledUntil - Date.now();
       if (wait > 0) return void setTimeout(respond, wait);

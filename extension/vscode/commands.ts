@@ -10,6 +10,10 @@ import { startBroker } from '../../kafka-broker/local-kafka';
 import { DashboardPanel } from './dashboard-panel';
 import type { LoadTestService } from './loadtest-service';
 import type { TestResult } from '../../orchestrator/result-model';
+import { formatCapacityProgress } from '../../orchestrator/capacity/capacity-format';
+import { startCapacitySearch } from '../../orchestrator/capacity/capacity-session';
+import type { CapacityView } from '../webview/dashboard-protocol';
+import { hasCapacityBlock } from './loadtest-codelens';
 
 // Validation and completion come from contributes.jsonValidation, so the file needs no $schema.
 const NEW_FILE_TEMPLATE = {
@@ -127,6 +131,40 @@ export function registerCommands(context: vscode.ExtensionContext, service: Load
       });
     });
     return run.testId;
+  });
+
+  register('loadtest.findCapacity', async (uri?: vscode.Uri) => {
+    const file = await pickFile(uri);
+    if (!file) return undefined;
+    const name = vscode.workspace.asRelativePath(file);
+    const text = (await vscode.workspace.openTextDocument(file)).getText();
+    if (!hasCapacityBlock(text)) throw new Error(`${name} has no "capacity" block. Add one, e.g. "capacity": {"start_rate": 100, "max_rate": 5000, "slo": {"p99_latency_ms": 200}}`);
+    const parsed = parseDefinition(text);
+    if (!parsed.ok) throw new Error(`${name} is not a valid load test. ${parsed.errors.join(' · ')}`);
+    const orchestrator = await service.connection.ready(5000);
+    let view: CapacityView = { file: name, steps: [] };
+    service.showCapacity(view);
+    openDashboard();
+    const result = await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: `Load Test: capacity of ${name}`, cancellable: true }, (progress, token) => {
+      const abort = new AbortController();
+      token.onCancellationRequested(() => abort.abort());
+      return startCapacitySearch(orchestrator, parsed.definition, {
+        waitForDriversMs: 5000,
+        signal: abort.signal,
+        onProgress: (p) => {
+          if (p.kind === 'step_started') view = { ...view, current: { step: p.step, rate: p.rate } };
+          else if (p.kind === 'step_judged') view = { ...view, steps: [...view.steps, p.step] };
+          else if (p.kind === 'ended') view = { ...view, current: undefined, result: p.result };
+          service.showCapacity(view);
+          log.info(`capacity search of ${name}: ${formatCapacityProgress(p)}`);
+          progress.report({ message: formatCapacityProgress(p) });
+        },
+      });
+    });
+    service.showCapacity({ ...view, current: undefined, result });
+    const show = result.capacity_rps === null ? vscode.window.showWarningMessage : vscode.window.showInformationMessage;
+    void show(`Load Test: ${result.summary}`);
+    return result;
   });
 
   register('loadtest.stopTest', async () => {

@@ -50,6 +50,7 @@ export class DashboardPanel implements vscode.Disposable {
         if (message.type === 'ready') this.sendState();
         else if (message.type === 'stop') void vscode.commands.executeCommand('loadtest.stopTest');
         else if (message.type === 'exportCsv') onExportCsv(message.testId);
+        else if (message.type === 'control') void this.control(message);
       }),
       service.onEvent((e) => {
         if (!panel.visible) return; // nothing is pushed to a hidden panel; it gets the whole state when shown
@@ -57,6 +58,7 @@ export class DashboardPanel implements vscode.Disposable {
         else if (e.kind === 'end') this.post({ type: 'end', result: e.result });
         else if (e.kind === 'drivers') this.post({ type: 'drivers', drivers: e.drivers });
         else if (e.kind === 'test') this.post({ type: 'test', test: e.test });
+        else if (e.kind === 'capacity') this.post({ type: 'capacity', capacity: e.capacity });
         else this.post({ type: 'connection', connection: this.connectionSummary() });
       }),
     );
@@ -79,7 +81,19 @@ export class DashboardPanel implements vscode.Disposable {
       drivers: o?.drivers() ?? [],
       test,
       series: test && o ? this.seriesOf(test.test_id) : [],
+      capacity: this.service.capacity,
     });
+  }
+
+  /** The dashboard's pause, resume and set: the same live control as REST's, named "dashboard" in the log. */
+  private async control(message: Extract<PageToHost, { type: 'control' }>): Promise<void> {
+    try {
+      const o = this.service.connection.require();
+      const field = o.getTest(message.testId)?.test_type === 'AVALANCHE' ? 'concurrency' : 'rate';
+      await o.controlTest(message.testId, { action: message.action, ...(message.action === 'set' ? { [field]: message.value } : {}) }, 'dashboard');
+    } catch (error) {
+      void vscode.window.showErrorMessage(`Load Test: ${error instanceof Error ? error.message : String(error)}`);
+    }
   }
 
   /** The test's stored series; a store that cannot be read is said, and the page shows no chart. */

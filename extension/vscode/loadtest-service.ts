@@ -13,14 +13,15 @@ import { startRestApi, type RunningRestApi } from '../../orchestrator/rest-api/r
 import { describeSecurity, type KafkaSecurity } from '../../protocol/kafka-bus';
 import { readSettings, readSettingsOrDefaults, showSettingError, type LoadTestSettings } from './settings';
 import type { DriverInfo, TestResult, TestSnapshot, TimePoint } from '../../orchestrator/result-model';
-import type { ConnectionSummary } from '../webview/dashboard-protocol';
+import type { CapacityView, ConnectionSummary } from '../webview/dashboard-protocol';
 
 export type ServiceEvent =
   | { kind: 'connection'; state: ConnectionState }
   | { kind: 'drivers'; drivers: DriverInfo[] }
   | { kind: 'test'; test: TestSnapshot }
   | { kind: 'update'; test: TestSnapshot; point: TimePoint }
-  | { kind: 'end'; result: TestResult };
+  | { kind: 'end'; result: TestResult }
+  | { kind: 'capacity'; capacity: CapacityView | null };
 
 const API_TOKEN_SECRET = 'loadtest.api.token';
 const SHARED_SECRET = 'loadtest.sharedSecret';
@@ -34,6 +35,14 @@ export class LoadTestService implements vscode.Disposable {
   private settings: LoadTestSettings;
   /** The test shown when none is running: the last one that ran here. */
   lastTest: TestSnapshot | TestResult | undefined;
+  /** The capacity search running here, or the last one that ran, as the dashboard shows it. */
+  capacity: CapacityView | null = null;
+
+  /** A capacity search's new state, for every view that shows it. */
+  showCapacity(view: CapacityView | null): void {
+    this.capacity = view;
+    this.events.fire({ kind: 'capacity', capacity: view });
+  }
 
   constructor(
     private readonly log: Logger,

@@ -6,8 +6,11 @@ import 'uplot/dist/uPlot.min.css';
 import './dashboard.css';
 import type { DriverInfo, DriverStats, LatencySummary, TestResult, TestSnapshot, TimePoint } from '../../orchestrator/result-model';
 import { connectionText } from './connection-text';
-import type { ConnectionSummary, HostToPage, PageState, PageToHost } from './dashboard-protocol';
+import type { CapacityView, ConnectionSummary, HostToPage, PageState, PageToHost } from './dashboard-protocol';
 import { driversToShow, TOP_DRIVERS } from './driver-ranking';
+import { marksPlugin } from './chart-marks';
+import { chartMarks, controlBar, controlLog, stageTable } from './stage-view';
+import { capacityChart, capacityHtml } from './capacity-view';
 
 declare function acquireVsCodeApi(): { postMessage(message: PageToHost): void; setState(state: PageState): void; getState(): PageState | undefined };
 const vscode = acquireVsCodeApi();
@@ -16,16 +19,19 @@ let connection: ConnectionSummary | undefined;
 let drivers: DriverInfo[] = [];
 let test: TestSnapshot | TestResult | null = null;
 let series: TimePoint[] = [];
-let charts: { testId: string; rate: uPlot; latency: uPlot } | undefined;
+let charts: { testId: string; planned: boolean; rate: uPlot; latency: uPlot } | undefined;
 /** one small chart per server-side query, made when the queries are known */
 let serverCharts: { key: string; charts: Map<string, uPlot> } | undefined;
+let capacity: CapacityView | null = null;
+let capacityPlot: uPlot | undefined;
 
 const app = document.getElementById('app')!;
-app.innerHTML = '<div id="figures"></div><div class="charts" id="charts" hidden><div><h2>Requests per second</h2><div id="rate-chart"></div></div><div><h2>Latency per second (ms)</h2><div id="latency-chart"></div></div></div><div id="server" hidden></div><div id="drivers"></div>';
+app.innerHTML = '<div id="figures"></div><div class="charts" id="charts" hidden><div><h2>Requests per second</h2><div id="rate-chart"></div></div><div><h2>Latency per second (ms)</h2><div id="latency-chart"></div></div></div><div id="server" hidden></div><div id="capacity" hidden></div><div id="drivers"></div>';
 const figures = document.getElementById('figures')!;
 const chartsBox = document.getElementById('charts')!;
 const driversBox = document.getElementById('drivers')!;
 const serverBox = document.getElementById('server')!;
+const capacityBox = document.getElementById('capacity')!;
 
 const escape = (s: string) => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 const int = (n: number | null | undefined) => (n === null || n === undefined ? '–' : Math.round(n).toLocaleString('en-US'));
@@ -84,6 +90,18 @@ function header(): string {
 }
 
 function renderFigures(): void {
+  // The figures are redrawn every second: what is being typed into the control field stays.
+  const typing = document.getElementById('control-value') as HTMLInputElement | null;
+  const typed = typing ? { value: typing.value, focused: document.activeElement === typing } : undefined;
+  renderFiguresOnce();
+  const field = document.getElementById('control-value') as HTMLInputElement | null;
+  if (field && typed) {
+    field.value = typed.value;
+    if (typed.focused) field.focus();
+  }
+}
+
+function renderFiguresOnce(): void {
   if (!test) {
     figures.innerHTML = `${header()}<p class="empty">No test yet. Open a <code>.loadtest.json</code> file and choose <b>Run load test</b>, or run <b>Load Test: Start Load Test</b> from the command palette.</p>`;
     driversBox.innerHTML = '';
@@ -112,8 +130,11 @@ ${t.warnings?.length ? `<ul class="warnings" data-testid="warnings">${t.warnings
     tile('errors', 'errors', `${int(a.errors)} (${(a.error_rate * 100).toFixed(2)}%)`),
     tile('rate', running ? 'rate now' : 'average rate', int(running ? a.rate : t.throughput), 'req/s'),
   ].join('')}</div>
+${controlBar(t)}
 ${latencyTiles(a.latency)}
-${result?.thresholds.checks.length ? `<ul class="checks">${result.thresholds.checks.map((c) => `<li class="${c.passed ? 'pass' : 'fail'}">${c.passed ? '✓' : '✗'} ${escape(c.text)}</li>`).join('')}</ul>` : ''}`;
+${result?.thresholds.checks.length ? `<ul class="checks">${result.thresholds.checks.map((c) => `<li class="${c.passed ? 'pass' : 'fail'}">${c.passed ? '✓' : '✗'} ${escape(c.text)}</li>`).join('')}</ul>` : ''}
+${stageTable(t)}
+${controlLog(t.control_log)}`;
   const mix = t.per_request?.length
     ? `<h2>Requests</h2>
 <table><thead><tr><th>request</th><th class="num">share</th><th class="num">sent</th><th class="num">responses</th><th class="num">errors</th><th class="num">p50 ms</th><th class="num">p99 ms</th><th class="num">max ms</th></tr></thead>
@@ -125,6 +146,12 @@ ${result?.thresholds.checks.length ? `<ul class="checks">${result.thresholds.che
 <tbody data-testid="driver-rows">${driverRows(t.per_driver)}</tbody></table>`;
   document.getElementById('stop')?.addEventListener('click', () => vscode.postMessage({ type: 'stop', testId: t.test_id }));
   document.getElementById('csv')?.addEventListener('click', () => vscode.postMessage({ type: 'exportCsv', testId: t.test_id }));
+  const pauseResume = document.getElementById('pause-resume');
+  pauseResume?.addEventListener('click', () => vscode.postMessage({ type: 'control', testId: t.test_id, action: pauseResume.dataset.action === 'resume' ? 'resume' : 'pause' }));
+  document.getElementById('control-set')?.addEventListener('click', () => {
+    const value = Number((document.getElementById('control-value') as HTMLInputElement).value);
+    if (Number.isFinite(value) && value >= 0) vscode.postMessage({ type: 'control', testId: t.test_id, action: 'set', value });
+  });
 }
 
 const num = (n: number | null) => (n === null ? '–' : Math.abs(n) >= 1000 ? Math.round(n).toLocaleString('en-US') : Number(n.toPrecision(4)).toString());
@@ -157,31 +184,38 @@ function drawServer(): void {
   for (const [name, chart] of serverCharts.charts) chart.setData([t, series.map((p) => p.server?.[name] ?? null)]);
 }
 
-function chartOptions(el: HTMLElement, seriesDefs: { label: string; color: string }[]): uPlot.Options {
+const marks = () => chartMarks(test, series);
+const markColors = () => ({ stage: cssVar('--vscode-descriptionForeground', '#888'), control: cssVar('--vscode-charts-orange', '#d18616'), text: cssVar('--vscode-descriptionForeground', '#888') });
+
+function chartOptions(el: HTMLElement, seriesDefs: { label: string; color: string; dash?: number[] }[], withMarks = false): uPlot.Options {
   const axis = { stroke: cssVar('--vscode-descriptionForeground', '#888'), grid: { stroke: cssVar('--vscode-panel-border', '#8884'), width: 1 }, ticks: { stroke: cssVar('--vscode-panel-border', '#8884') } };
   return {
     width: Math.max(260, el.clientWidth),
     height: 200,
     scales: { x: { time: false } },
     axes: [{ ...axis, label: 's' }, axis],
-    series: [{ label: 't' }, ...seriesDefs.map((s) => ({ label: s.label, stroke: s.color, width: 2, spanGaps: true }))],
+    series: [{ label: 't' }, ...seriesDefs.map((s) => ({ label: s.label, stroke: s.color, width: 2, spanGaps: true, dash: s.dash }))],
+    plugins: withMarks ? [marksPlugin(marks, markColors())] : [],
   };
 }
 
 function chartData(): { rate: uPlot.AlignedData; latency: uPlot.AlignedData } {
   const t = series.map((p) => p.t);
   return {
-    rate: [t, series.map((p) => p.rate)],
+    rate: hasPlan() ? [t, series.map((p) => p.rate), series.map((p) => p.planned ?? null)] : [t, series.map((p) => p.rate)],
     latency: [t, series.map((p) => p.latency?.p50 ?? null), series.map((p) => p.latency?.p90 ?? null), series.map((p) => p.latency?.p99 ?? null)],
   };
 }
+
+/** A test by duration or stages has a planned rate to draw beside the achieved one (an open model's). */
+const hasPlan = () => test?.test_type === 'TSUNAMI' && test.planned_s !== undefined;
 
 /** Makes the charts for a test (or again, for a theme change); otherwise only feeds them the series. */
 function drawCharts(remake = false): void {
   chartsBox.hidden = !test;
   if (!test) return;
   const data = chartData();
-  if (charts && charts.testId === test.test_id && !remake) {
+  if (charts && charts.testId === test.test_id && charts.planned === hasPlan() && !remake) {
     charts.rate.setData(data.rate);
     charts.latency.setData(data.latency);
     return;
@@ -190,19 +224,43 @@ function drawCharts(remake = false): void {
   charts?.latency.destroy();
   const rateEl = document.getElementById('rate-chart')!;
   const latencyEl = document.getElementById('latency-chart')!;
+  const rateSeries = [{ label: 'req/s', color: cssVar('--vscode-charts-blue', '#3794ff') }];
+  if (hasPlan()) rateSeries.push({ label: 'planned', color: cssVar('--vscode-descriptionForeground', '#888'), dash: [6, 4] } as (typeof rateSeries)[number]);
   charts = {
     testId: test.test_id,
-    rate: new uPlot(chartOptions(rateEl, [{ label: 'req/s', color: cssVar('--vscode-charts-blue', '#3794ff') }]), data.rate, rateEl),
+    planned: hasPlan(),
+    rate: new uPlot(chartOptions(rateEl, rateSeries, true), data.rate, rateEl),
     latency: new uPlot(
-      chartOptions(latencyEl, [
-        { label: 'p50', color: cssVar('--vscode-charts-green', '#89d185') },
-        { label: 'p90', color: cssVar('--vscode-charts-yellow', '#cca700') },
-        { label: 'p99', color: cssVar('--vscode-charts-red', '#f14c4c') },
-      ]),
+      chartOptions(
+        latencyEl,
+        [
+          { label: 'p50', color: cssVar('--vscode-charts-green', '#89d185') },
+          { label: 'p90', color: cssVar('--vscode-charts-yellow', '#cca700') },
+          { label: 'p99', color: cssVar('--vscode-charts-red', '#f14c4c') },
+        ],
+        true,
+      ),
       data.latency,
       latencyEl,
     ),
   };
+}
+
+/** The capacity search's steps and chart, made again when a step is judged (a few times a minute at most). */
+function drawCapacity(): void {
+  capacityPlot?.destroy();
+  capacityPlot = undefined;
+  capacityBox.hidden = !capacity;
+  if (!capacity) return;
+  capacityBox.innerHTML = capacityHtml(capacity);
+  const el = document.getElementById('capacity-chart')!;
+  capacityPlot = capacityChart(el, capacity, {
+    p50: cssVar('--vscode-charts-green', '#89d185'),
+    p99: cssVar('--vscode-charts-red', '#f14c4c'),
+    errors: cssVar('--vscode-charts-orange', '#d18616'),
+    axis: cssVar('--vscode-descriptionForeground', '#888'),
+    grid: cssVar('--vscode-panel-border', '#8884'),
+  });
 }
 
 function showTest(next: TestSnapshot | TestResult): void {
@@ -219,7 +277,13 @@ window.addEventListener('message', (event: MessageEvent<HostToPage>) => {
       drivers = m.drivers;
       test = m.test;
       series = m.series;
+      capacity = m.capacity;
+      drawCapacity();
       if (test) vscode.setState({ testId: test.test_id });
+      break;
+    case 'capacity':
+      capacity = m.capacity;
+      drawCapacity();
       break;
     case 'connection':
       connection = m.connection;
@@ -239,7 +303,7 @@ window.addEventListener('message', (event: MessageEvent<HostToPage>) => {
       break;
   }
   renderFigures();
-  if (m.type !== 'connection' && m.type !== 'drivers') {
+  if (m.type !== 'connection' && m.type !== 'drivers' && m.type !== 'capacity') {
     drawCharts();
     drawServer();
   }
@@ -252,6 +316,7 @@ new MutationObserver(() => {
   serverCharts?.charts.forEach((c) => c.destroy());
   serverCharts = undefined;
   drawServer();
+  drawCapacity();
 }).observe(document.body, { attributes: true, attributeFilter: ['class'] });
 
 vscode.postMessage({ type: 'ready' });

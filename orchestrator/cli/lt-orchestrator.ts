@@ -2,35 +2,39 @@
 //   run FILE     runs one test on the registered drivers; exit 0 pass, 1 thresholds failed, 2 error
 //   serve        runs the REST API until SIGINT/SIGTERM
 //   drivers      lists the drivers heard from
+//   control ID pause|resume|set --rate N|--concurrency N   changes a test a running `serve` runs
+//   capacity FILE  finds the largest rate that meets the file's SLO (its "capacity" block)
 import { readFileSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { commandArguments, formatHelp, httpUrl, parseNumberOption, parseOptions, parseOptionWith, parsePortOption, runCli, UsageError, wantsHelp } from '../../common/cli-options';
 import { createLogger, errorMessage, isLogLevel, type Logger } from '../../common/logger';
 import { KafkaUnreachableError } from '../../protocol/kafka-bus';
 import { KAFKA_OPTIONS, readKafkaOptions } from '../../protocol/kafka-options';
-import { parseDefinition } from '../loadtest-definition';
+import { parseDefinition, type LoadTestDefinition } from '../loadtest-definition';
+import { capacityCommand } from './capacity-command';
 import { Orchestrator } from '../orchestrator';
 import { DEFAULT_STORE_DIR } from '../metrics-store';
 import { OrchestratorError } from '../orchestrator-error';
-import { resultToCsv } from '../result-export';
+import { resultToCsv, stagesToCsv } from '../result-export';
 import { readSharedSecret, SECRET_FILE_OPTION } from '../../common/shared-secret';
 import { resolveApiToken } from '../rest-api/api-token';
 import { isLoopback } from '../rest-api/request-guard';
 import { startRestApi } from '../rest-api/rest-api';
 import { agentCommandHint } from '../agent-hint';
 import { progressLine, summaryTable } from './test-report-format';
+import { clientToken, controlRequestOf, sendControl } from './control-command';
 
 const OPTIONS = {
   ...KAFKA_OPTIONS,
-  'topic-prefix': { type: 'string', value: 'PREFIX', default: '', env: 'LT_TOPIC_PREFIX', description: 'Prefix of the five topic names, to share a cluster.' },
+  'topic-prefix': { type: 'string', value: 'PREFIX', default: '', env: 'LT_TOPIC_PREFIX', description: 'Prefix of the topic names, to share a cluster.' },
   store: { type: 'string', value: 'DIR', default: DEFAULT_STORE_DIR, env: 'LT_STORE', description: 'Folder of the metrics store (test history).' },
   id: { type: 'string', value: 'ID', env: 'LT_ORCHESTRATOR_ID', description: 'This orchestrator’s id in its commands (default: this machine’s address).' },
-  drivers: { type: 'string', value: 'N', env: 'LT_DRIVERS', description: 'run: how many drivers the test needs (overrides the file’s "drivers").' },
-  wait: { type: 'string', value: 'SECONDS', default: '15', env: 'LT_WAIT_FOR_DRIVERS', description: 'run: how long to wait for enough drivers to register.' },
-  json: { type: 'string', value: 'FILE', description: 'run: also write the result as JSON to FILE.' },
-  csv: { type: 'string', value: 'FILE', description: 'run: also write the per-driver result as CSV to FILE.' },
-  target: { type: 'string', value: 'URL', env: 'LT_TARGET_URL', description: 'run: send the requests to URL instead of the file’s target URL.' },
-  quiet: { type: 'boolean', description: 'run: no progress lines, only the summary.' },
+  drivers: { type: 'string', value: 'N', env: 'LT_DRIVERS', description: 'run, capacity: how many drivers the test needs (overrides the file’s "drivers").' },
+  wait: { type: 'string', value: 'SECONDS', default: '15', env: 'LT_WAIT_FOR_DRIVERS', description: 'run, capacity: how long to wait for enough drivers to register.' },
+  json: { type: 'string', value: 'FILE', description: 'run: also write the result as JSON to FILE; capacity: the search’s result.' },
+  csv: { type: 'string', value: 'FILE', description: 'run: also write the per-driver result as CSV to FILE (and a test with stages its phases to FILE.stages.csv).' },
+  target: { type: 'string', value: 'URL', env: 'LT_TARGET_URL', description: 'run, capacity: send the requests to URL instead of the file’s target URL.' },
+  quiet: { type: 'boolean', description: 'run: no progress lines, only the summary; capacity: no line per step.' },
   host: { type: 'string', value: 'HOST', default: '127.0.0.1', env: 'LT_API_HOST', description: 'serve: address of the REST API.' },
   port: { type: 'string', value: 'PORT', default: '7070', env: 'LT_API_PORT', description: 'serve: port of the REST API.' },
   'secret-file': SECRET_FILE_OPTION,
@@ -52,18 +56,28 @@ const OPTIONS = {
     env: 'LT_DRIVER_RETENTION',
     description: 'Lost drivers leave the list after this long (drivers that say goodbye leave at once).',
   },
+  rate: { type: 'string', value: 'N', description: 'control set: the total rate of a TSUNAMI test, requests per second over all its drivers.' },
+  concurrency: { type: 'string', value: 'N', description: 'control set: the total requests in flight of an AVALANCHE test, over all its drivers.' },
+  api: { type: 'string', value: 'URL', env: 'LT_API_URL', description: 'control: the REST API of the running serve (default: http://HOST:PORT from --host and --port); its token from LT_API_TOKEN, --api-token-file or the store folder.' },
   'log-level': { type: 'string', value: 'LEVEL', default: 'warn', env: 'LT_LOG_LEVEL', description: 'error, warn, info or debug (logs go to stderr).' },
 } as const;
 
 const HELP = formatHelp(
-  'lt-orchestrator run FILE.loadtest.json [options]\n       lt-orchestrator serve [options]\n       lt-orchestrator drivers [options]',
+  'lt-orchestrator run FILE.loadtest.json [options]\n       lt-orchestrator serve [options]\n       lt-orchestrator capacity FILE.loadtest.json [--json FILE] [options]\n       lt-orchestrator drivers [options]\n       lt-orchestrator control TEST_ID pause|resume|set [--rate N | --concurrency N] [options]',
   'The orchestrator of the distributed load tester, without VS Code.\n' +
     '  run      Sends the test to the registered drivers over Kafka, triggers it, prints one progress line\n' +
     '           per second, a summary table and a verdict line. Exit code: 0 passed; 1 did not pass\n' +
     '           (thresholds failed, or the test was incomplete or stopped); 2 error. Ctrl-C stops the\n' +
     '           test on every driver and prints the partial result; a second Ctrl-C exits at once (130).\n' +
+    '  capacity Finds the largest total rate that meets the SLO of the file\'s "capacity" block: one open-model\n' +
+    '           test whose rate grows step by step, then bisects; a line per step, then the step table and\n' +
+    '           the capacity. --json FILE writes {"capacity_rps", "first_failure", "steps", ...}. Exit code: 0 a\n' +
+    '           capacity found; 1 the start rate already failed, or the drivers were the limit; 2 error.\n' +
     '  serve    Runs the REST API (see the README) until SIGINT or SIGTERM.\n' +
-    '  drivers  Lists the drivers heard from in the last few seconds.',
+    '  drivers  Lists the drivers heard from in the last few seconds.\n' +
+    '  control  Pauses, resumes or sets the load of a test that a running serve runs, over its REST API:\n' +
+    '           set --rate N for TSUNAMI (requests per second over all drivers), set --concurrency N for\n' +
+    '           AVALANCHE (requests in flight over all drivers). Exit code: 0 sent; 2 refused or error.',
   OPTIONS,
 );
 
@@ -105,8 +119,9 @@ function untilSignal(): Promise<string> {
 /** After Ctrl-C, how long the drivers' final reports are awaited before the result is made with what arrived. */
 const STOP_WAIT_MS = 3500;
 
-async function run(file: string | undefined, options: Options, log: Logger): Promise<number> {
-  if (!file) throw new UsageError('run needs a .loadtest.json file');
+/** The file's definition with the command line's overrides (--drivers, --target). */
+function readDefinitionFile(command: string, file: string | undefined, options: Options): LoadTestDefinition {
+  if (!file) throw new UsageError(`${command} needs a .loadtest.json file`);
   let text: string;
   try {
     text = readFileSync(file, 'utf8');
@@ -115,7 +130,6 @@ async function run(file: string | undefined, options: Options, log: Logger): Pro
   }
   const parsed = parseDefinition(text);
   if (!parsed.ok) throw new UsageError(`${file} is not a valid load test:\n  ${parsed.errors.join('\n  ')}`);
-  const waitMs = parseNumberOption('wait', options.wait, { min: 0 })! * 1000;
   const definition = parsed.definition;
   if (options.drivers !== undefined) definition.drivers = parseNumberOption('drivers', options.drivers, { min: 1, integer: true });
   if (options.target) {
@@ -123,7 +137,12 @@ async function run(file: string | undefined, options: Options, log: Logger): Pro
     if (definition.requests) throw new UsageError(`--target replaces a single target; ${file} gives a mix of ${definition.requests.length} requests (change their URLs in the file)`);
     definition.target = typeof definition.target === 'string' ? options.target : { ...definition.target, url: options.target };
   }
+  return definition;
+}
 
+async function run(file: string | undefined, options: Options, log: Logger): Promise<number> {
+  const definition = readDefinitionFile('run', file, options);
+  const waitMs = parseNumberOption('wait', options.wait, { min: 0 })! * 1000;
   const orchestrator = await connect(options, log);
   try {
     const wanted = definition.drivers ? `${definition.drivers} driver(s)` : 'the drivers (every alive, idle one takes part)';
@@ -149,8 +168,27 @@ async function run(file: string | undefined, options: Options, log: Logger): Pro
     const result = await orchestrator.waitForEnd(started.testId);
     process.stdout.write(summaryTable(result));
     if (options.json) writeFileSync(options.json, JSON.stringify(result, null, 2));
-    if (options.csv) writeFileSync(options.csv, resultToCsv(result));
+    if (options.csv) {
+      writeFileSync(options.csv, resultToCsv(result));
+      // The phases' table beside it: FILE.csv -> FILE.stages.csv
+      if (result.stages?.length) writeFileSync(options.csv.replace(/(\.csv)?$/i, '.stages.csv'), stagesToCsv(result));
+    }
     return result.verdict.passed ? 0 : 1;
+  } finally {
+    await orchestrator.shutdown(2000);
+  }
+}
+
+async function capacity(file: string | undefined, options: Options, log: Logger): Promise<number> {
+  const definition = readDefinitionFile('capacity', file, options);
+  if (!definition.capacity) throw new UsageError(`${file} has no "capacity" block; add one, e.g. "capacity": {"start_rate": 100, "max_rate": 5000, "slo": {"p99_latency_ms": 200}}`);
+  const waitMs = parseNumberOption('wait', options.wait, { min: 0 })! * 1000;
+  const orchestrator = await connect(options, log);
+  try {
+    return await capacityCommand(orchestrator, definition, { waitMs, json: options.json, quiet: options.quiet, untilSignal });
+  } catch (error) {
+    if (error instanceof OrchestratorError) throw new Error(error.message);
+    throw error;
   } finally {
     await orchestrator.shutdown(2000);
   }
@@ -211,8 +249,19 @@ runCli('lt-orchestrator', async () => {
     case 'drivers':
       commandArguments('drivers', rest, []);
       return drivers(options, log);
+    case 'capacity':
+      return capacity(commandArguments('capacity', rest, ['FILE (one search per run)'])[0], options, log);
+    case 'control': {
+      const [testId, action] = commandArguments('control', rest, ['TEST_ID', 'pause|resume|set']);
+      if (!testId) throw new UsageError('control needs the test id and an action, e.g. control lt-20261121-050500-3fa2 set --rate 3000');
+      const request = controlRequestOf(action, options);
+      const host = options.host!.includes(':') ? `[${options.host}]` : options.host!;
+      const api = options.api ?? `http://${host}:${parsePortOption('port', options.port)}`;
+      process.stdout.write((await sendControl(testId, request, { api, token: clientToken(process.env, options['api-token-file'], options.store!) })) + '\n');
+      return 0;
+    }
     default:
-      throw new UsageError(command ? `unknown command "${command}": use run, serve or drivers` : 'say run, serve or drivers');
+      throw new UsageError(command ? `unknown command "${command}": use run, capacity, serve, drivers or control` : 'say run, capacity, serve, drivers or control');
   }
 });
 

@@ -2,9 +2,18 @@
 import type { BusHealth } from '../../protocol/message-bus';
 import type { LatencySummary, TestResult, TestSnapshot } from '../result-model';
 import { describeEnding } from '../verdict';
+import { describeControl } from '../stages/control-log';
 
 const int = (n: number | null | undefined) => (n === null || n === undefined ? '-' : Math.round(n).toLocaleString('en-US'));
 const msText = (n: number | null | undefined) => (n === null || n === undefined ? '-' : n < 10 ? n.toFixed(2) : n < 100 ? n.toFixed(1) : Math.round(n).toString());
+
+/** The phase under way (the latest that has not ended on every driver), with its planned and achieved rate. */
+function currentPhase(s: TestSnapshot): string {
+  const now = s.stages?.filter((p) => p.ended_at === undefined).at(-1);
+  if (!now) return '';
+  const unit = s.test_type === 'AVALANCHE' ? ' in flight' : '/s';
+  return `${now.phase}: planned ${now.planned_rate === null ? '-' : int(now.planned_rate)}${unit}, sent ${now.achieved_rate === null ? '-' : int(now.achieved_rate)}/s`;
+}
 
 /** `kafka`, when given and unreachable, is said at the end: the figures are then as of the outage. */
 export function progressLine(s: TestSnapshot, kafka?: BusHealth): string {
@@ -15,7 +24,9 @@ export function progressLine(s: TestSnapshot, kafka?: BusHealth): string {
     `${s.elapsed_s.toFixed(0).padStart(4)}s`,
     a.warm_up?.warming ? `warming up on ${a.warm_up.warming}: ${int(a.warm_up.requests_sent)} sent, not counted` : '',
     `drivers ${running}/${s.participants.length} running`,
-    `planned ${int(s.planned_requests)}`,
+    s.planned_s !== undefined && !s.planned_requests ? `planned ${int(s.planned_s)} s` : `planned ${int(s.planned_requests)}`,
+    s.paused ? 'PAUSED' : '',
+    currentPhase(s),
     `sent ${int(a.requests_sent).padStart(9)}`,
     `resp ${int(a.responses).padStart(9)}`,
     `err ${int(a.errors)}`,
@@ -52,6 +63,44 @@ function serverTable(r: TestResult): string[] {
   return [`Server side, from Prometheus at ${r.server!.url}, every second during the test:`, '', table(rows, 1)];
 }
 
+const percentText = (n: number) => `${Number((n * 100).toPrecision(3))}%`;
+
+/**
+ * Each phase's own figures: the stages, and the windows live changes began. The planned column is
+ * requests per second for TSUNAMI and requests in flight for AVALANCHE; server columns are each
+ * query's mean over the phase's window.
+ */
+export function stageTable(r: TestSnapshot): string[] {
+  const stages = r.stages ?? [];
+  if (!stages.length) return [];
+  const queries = [...new Set(stages.flatMap((s) => Object.keys(s.server ?? {})))];
+  const planned = r.test_type === 'AVALANCHE' ? 'planned in flight' : 'planned req/s';
+  const rows = [['phase', planned, 'achieved req/s', 'p50', 'p90', 'p99', 'max', 'errors', 'error rate', ...queries.map((q) => `${q} (mean)`), '']];
+  for (const s of stages) {
+    const l = s.latency;
+    rows.push([
+      s.phase,
+      num(s.planned_rate),
+      num(s.achieved_rate),
+      msText(l?.p50),
+      msText(l?.p90),
+      msText(l?.p99),
+      msText(l?.max),
+      int(s.errors),
+      percentText(s.error_rate),
+      ...queries.map((q) => num(s.server?.[q]?.mean ?? null)),
+      s.settled ? '' : 'not settled',
+    ]);
+  }
+  return ['By phase (all drivers; latency in milliseconds, of the requests due in the phase):', '', table(rows, 1)];
+}
+
+/** The live changes, one line each with its outcome. */
+export function controlLines(r: TestSnapshot): string[] {
+  if (!r.control_log?.length) return [];
+  return ['Live changes:', ...r.control_log.map((e) => `  ${describeControl(e)}`)];
+}
+
 export function summaryTable(r: TestResult): string {
   const header = ['driver', 'state', 'sent', 'responses', 'errors', 'req/s', 'mean', 'p50', 'p90', 'p95', 'p99', 'max'];
   const rows = [header];
@@ -75,6 +124,10 @@ export function summaryTable(r: TestResult): string {
     const w = a.warm_up ?? { requests_sent: 0, responses: 0, errors: 0 };
     lines.push(`Warm-up first, in none of these figures: ${int(warmUp)} requests per driver at the test's pace (${int(w.requests_sent)} sent, ${int(w.responses)} responses, ${int(w.errors)} errors)`);
   }
+  const byPhase = stageTable(r);
+  if (byPhase.length) lines.push('', ...byPhase);
+  const changes = controlLines(r);
+  if (changes.length) lines.push('', ...changes);
   if (r.per_request?.length) lines.push('', ...requestTable(r));
   if (r.server) lines.push('', ...serverTable(r));
   if (r.warnings.length) {

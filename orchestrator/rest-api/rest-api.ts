@@ -7,6 +7,7 @@ import type { AddressInfo } from 'node:net';
 import { metricsText, processRegistry, PROMETHEUS_CONTENT_TYPE } from '../../common/metrics-exposition';
 import type { Orchestrator } from '../orchestrator';
 import { OrchestratorError, type OrchestratorErrorCode } from '../orchestrator-error';
+import type { ControlRequest } from '../stages/live-control';
 import { orchestratorRegistry } from './orchestrator-metrics';
 import { isLoopback, requestGuard, type GuardOptions } from './request-guard';
 
@@ -24,11 +25,25 @@ export interface RunningRestApi {
 }
 
 /** The one place where a domain error becomes an HTTP status. */
-const STATUS: Record<OrchestratorErrorCode, number> = { invalid: 400, not_found: 404, conflict: 409, unavailable: 503, storage: 500 };
+const STATUS: Record<OrchestratorErrorCode, number> = { invalid: 400, not_found: 404, conflict: 409, unavailable: 503, storage: 500, timeout: 504, not_running: 409 };
 
 function requireBody(req: Request): unknown {
   if (!req.is('application/json')) throw new OrchestratorError('send the load test definition as a JSON body with Content-Type: application/json', 'invalid');
   return req.body;
+}
+
+/** A control request's fields, checked for their types here; what they mean for the test, by the core. */
+function controlBody(req: Request): ControlRequest {
+  if (!req.is('application/json')) throw new OrchestratorError('send the control as a JSON body with Content-Type: application/json, e.g. {"action": "set", "rate": 3000}', 'invalid');
+  const body = req.body as Record<string, unknown> | undefined;
+  if (!body || typeof body !== 'object' || Array.isArray(body)) throw new OrchestratorError('the body must be a JSON object, e.g. {"action": "pause"}', 'invalid');
+  const known = ['action', 'rate', 'concurrency'];
+  const extra = Object.keys(body).filter((k) => !known.includes(k));
+  if (extra.length) throw new OrchestratorError(`${extra.join(', ')}: not a field of a control; it takes ${known.join(', ')}`, 'invalid');
+  for (const field of ['rate', 'concurrency'] as const) {
+    if (body[field] !== undefined && typeof body[field] !== 'number') throw new OrchestratorError(`${field}: must be a number, got ${JSON.stringify(body[field])}`, 'invalid');
+  }
+  return { action: body.action as ControlRequest['action'], rate: body.rate as number | undefined, concurrency: body.concurrency as number | undefined };
 }
 
 function waitOption(req: Request): number {
@@ -75,6 +90,10 @@ export function createRestApi(orchestrator: Orchestrator, guard: GuardOptions = 
   });
   app.post('/api/tests/:id/stop', async (req, res) => {
     res.status(202).json(await orchestrator.stopTest(String(req.params.id)));
+  });
+  // Live control: {"action": "pause" | "resume" | "set", "rate" | "concurrency"}, totals over the test's drivers.
+  app.post('/api/tests/:id/control', async (req, res) => {
+    res.status(202).json(await orchestrator.controlTest(String(req.params.id), controlBody(req), 'REST'));
   });
   app.delete('/api/tests/:id', async (req, res) => {
     res.json(await orchestrator.deleteTest(String(req.params.id)));

@@ -4,7 +4,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { join, resolve } from 'node:path';
 import { createLogger, type Logger } from '../../common/logger';
 import { freePort } from '../../common/free-port';
-import { NGINX, nginxRequestCount, writeNginxConfig, makeTestCertificates, nginxProtocols } from '../../target-server/nginx-target';
+import { NGINX, nginxRequestCount, writeNginxConfig, makeTestCertificates, nginxProtocols, type NginxRateLimit } from '../../target-server/nginx-target';
 import { tempDir } from './temp-dir';
 
 export { tempDir };
@@ -124,13 +124,13 @@ export async function startTargetProcess(args: string[] = []): Promise<TargetPro
 }
 
 /** nginx on loopback (target-server/nginx-target.ts): a target that is never the bottleneck, counting what it receives. */
-export async function startNginxProcess(options: { tls?: boolean } = {}): Promise<TargetProcess & { https?: { url: string; caFile: string; protocols(): Record<string, number> } }> {
+export async function startNginxProcess(options: { tls?: boolean; rateLimit?: NginxRateLimit } = {}): Promise<TargetProcess & { https?: { url: string; caFile: string; protocols(): Record<string, number> } }> {
   if (!NGINX) throw new Error('nginx is not installed (apt-get install nginx-light; .ci/run does)');
   const port = await freePort();
   const dir = tempDir('nginx');
   const certificates = options.tls ? makeTestCertificates(join(dir, 'tls')) : undefined;
   const tls = certificates ? { port: await freePort(), certFile: certificates.certFile, keyFile: certificates.keyFile } : undefined;
-  const p = spawnCommand(NGINX, ['-p', dir, '-c', writeNginxConfig(dir, port, tls)]);
+  const p = spawnCommand(NGINX, ['-p', dir, '-c', writeNginxConfig(dir, port, tls, options.rateLimit)]);
   const url = `http://127.0.0.1:${port}`;
   await waitFor(() => fetch(`${url}/ping`).then((r) => r.ok, () => false), `nginx to answer (${p.output()})`, 15_000);
   let statusReads = 0;

@@ -175,6 +175,25 @@ describe('driver registry', () => {
     assert.equal(registry.get('a')!.current_test, 't');
   });
 
+  describe('what a driver does beyond the spec (features)', () => {
+    it('keeps the features of its register and heartbeats; one that announces none speaks only the spec', () => {
+      registry.onRegister({ node_id: 'd1', node_IP: '10.0.0.1', message_type: 'DRIVER_NODE_REGISTER', features: ['duration', 'stages', 'control'] }, clock.now());
+      beat('d1');
+      assert.deepEqual(registry.get('d1')?.features, ['duration', 'stages', 'control'], 'a heartbeat without features keeps what the register said');
+      beat('d1', { features: ['duration'] });
+      assert.deepEqual(registry.get('d1')?.features, ['duration']);
+      beat('spec');
+      assert.equal(registry.get('spec')?.features, undefined);
+    });
+
+    it('a change of features is announced', () => {
+      beat('d1', { features: ['duration'] });
+      const before = changes;
+      beat('d1', { features: ['duration', 'stages'] });
+      assert.equal(changes, before + 1);
+    });
+  });
+
   describe('two agents under one node_id', () => {
     let duplicates: string[];
     beforeEach(() => {

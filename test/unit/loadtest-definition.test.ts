@@ -93,7 +93,7 @@ describe('.loadtest.json definitions', () => {
 
     it('a timeout_ms of 0 or less is refused, in a target and in a mix', () => {
       assert.ok(errorsOf({ ...base, target: { url: 'http://127.0.0.1:8080/ping', timeout_ms: 0 } }).some((e) => e.startsWith('target.timeout_ms: must be >= 1')));
-      assert.ok(errorsOf({ ...base, target: undefined, requests: [{ name: 'a', url: 'http://127.0.0.1:8080/a', timeout_ms: -1 }] }).some((e) => e.startsWith('requests.0.timeout_ms: must be >= 1')));
+      assert.ok(errorsOf({ ...base, target: undefined, requests: [{ name: 'a', url: 'http://127.0.0.1:8080/a', timeout_ms: -1 }] }).some((e) => e.startsWith('requests[0].timeout_ms: must be >= 1')));
     });
 
     it('a TSUNAMI delay or a cap that would need a timer past 2^31 ms is refused', () => {
@@ -120,6 +120,65 @@ describe('.loadtest.json definitions', () => {
     it('a definition at the bounds is accepted', () => {
       assert.equal(validateDefinition({ ...base, concurrency: MAX_CONCURRENCY, target_throughput: MIN_TARGET_THROUGHPUT, target: { url: 'http://127.0.0.1:8080/ping', timeout_ms: MAX_TIMEOUT_MS } }).ok, true);
       assert.equal(validateDefinition({ ...base, test_type: 'TSUNAMI', test_message_delay: MAX_TEST_MESSAGE_DELAY_S, max_connections: MAX_CONNECTIONS }).ok, true);
+    });
+  });
+
+  describe('how long a test runs: a count, a duration or stages', () => {
+    const target = 'http://127.0.0.1:8080/ping';
+    const ramp = { test_type: 'TSUNAMI', target, stages: [{ duration_s: 10, target_rate: 100 }, { duration_s: 20, target_rate: 100 }] };
+
+    it('takes duration_s for both models, and stages with their start value', () => {
+      assert.ok(validateDefinition({ test_type: 'AVALANCHE', duration_s: 30, target }).ok);
+      assert.ok(validateDefinition({ test_type: 'TSUNAMI', test_message_delay: 0.01, duration_s: 30, target }).ok);
+      assert.ok(validateDefinition({ ...ramp, start_rate: 10 }).ok, 'TSUNAMI stages need no test_message_delay');
+      assert.ok(validateDefinition({ test_type: 'AVALANCHE', target, start_concurrency: 2, stages: [{ duration_s: 10, target_concurrency: 32 }] }).ok);
+    });
+
+    it('refuses two of them, naming both and saying what to do', () => {
+      assert.deepEqual(errorsOf({ ...base, duration_s: 30 }), ['message_count_per_driver and duration_s: give only one; a test runs to a request count, for a duration, or through stages (whose durations add up to its length)']);
+    });
+
+    it('refuses none of them, naming all three', () => {
+      const [error] = errorsOf({ test_type: 'AVALANCHE', target });
+      assert.match(error, /^message_count_per_driver: is required .*duration_s .*stages/);
+    });
+
+    it('names the stage and the field a stage lacks or must not have', () => {
+      const errors = errorsOf({ ...ramp, stages: [{ duration_s: 10, target_rate: 100 }, { duration_s: 10, target_rate: 100 }, { duration_s: 5, target_concurrency: 8 }] });
+      assert.ok(errors.includes("stages[2].target_rate: is required for a TSUNAMI stage (requests per second over all drivers at the stage's end)"), errors.join('\n'));
+      assert.ok(errors.includes('stages[2].target_concurrency: applies to AVALANCHE only; a TSUNAMI stage gives target_rate'), errors.join('\n'));
+    });
+
+    it('names the stage of a field the schema refuses', () => {
+      assert.ok(errorsOf({ ...ramp, stages: [{ duration_s: 0, target_rate: 1 }] }).some((e) => e.startsWith('stages[0].duration_s: must be > 0')));
+      assert.ok(errorsOf({ ...ramp, stages: [{ duration_s: 1, target_rate: 1, ramp: true }] }).some((e) => e.startsWith('stages[0].ramp: is not a known field')));
+    });
+
+    it('start values and pacing fields belong to their model', () => {
+      assert.ok(errorsOf({ ...ramp, start_concurrency: 3 }).includes('start_concurrency: applies to AVALANCHE stages only; a TSUNAMI test ramps from start_rate'));
+      assert.ok(errorsOf({ ...ramp, test_message_delay: 0.01 }).includes('test_message_delay: a TSUNAMI test with stages is paced by their target_rate; leave test_message_delay out'));
+      assert.ok(errorsOf({ test_type: 'AVALANCHE', duration_s: 5, target, start_rate: 3 })[0].startsWith('start_rate: applies to TSUNAMI stages only'));
+    });
+
+    it('judges the bounds on the totals, naming the stage', () => {
+      assert.ok(errorsOf({ ...ramp, stages: [{ duration_s: 10, target_rate: 20_000_000 }] }).some((e) => e.startsWith('stages[0].target_rate')));
+      assert.ok(errorsOf({ ...ramp, stages: [{ duration_s: 700_000, target_rate: 1 }] }).some((e) => /duration_s/.test(e)));
+    });
+
+    it('a stage’s thresholds take the test’s shape; a server limit must name a query', () => {
+      assert.ok(validateDefinition({ ...ramp, stages: [{ duration_s: 10, target_rate: 100, thresholds: { p99_latency_ms: 50, error_rate: 0.01 } }] }).ok);
+      assert.deepEqual(errorsOf({ ...ramp, stages: [{ duration_s: 10, target_rate: 100, thresholds: { server: { cpu: { max: 1 } } } }] }), [
+        'stages[0].thresholds.server.cpu: names no query; add "prometheus": {"url": …, "queries": {"cpu": "PROMQL"}}',
+      ]);
+    });
+
+    it('becomes a test_config with the totals and each driver’s bound', () => {
+      const config = toTestConfig(validateDefinition(ramp).ok ? (ramp as never) : (undefined as never), 't', { id: 'o', names: [] }, ['a', 'b']);
+      assert.equal(config.duration_s, 30);
+      assert.equal(config.start_rate, 0);
+      assert.equal(config.message_count_per_driver, 1250, '(500 + 2,000) ÷ 2 drivers');
+      assert.deepEqual(config.stages, ramp.stages);
+      assert.equal(config.driver_ids?.length, 2);
     });
   });
 });
