@@ -6,7 +6,7 @@
 import type { LoadProfile } from '../protocol/load-profile';
 import { compileFill, staticFill, weightedCycle, type Fill } from '../protocol/request-mix';
 import { closedCapacity, closedProfileFor, driverShareOf, openProfileFor, type DriverShare } from './plan-profile';
-import { DEFAULT_MAX_CONNECTIONS, type MixRequest, type TestConfigMessage } from '../protocol/wire-protocol';
+import { DEFAULT_CONCURRENCY, DEFAULT_MAX_CONNECTIONS, type MixRequest, type TestConfigMessage } from '../protocol/wire-protocol';
 
 /** One request of a mix, ready to send: its path and body filled per request. */
 export interface PlannedRequest {
@@ -73,7 +73,6 @@ export interface TargetTls {
   insecure: boolean;
 }
 
-export const DEFAULT_CONCURRENCY = 16;
 export const DEFAULT_TIMEOUT_MS = 10_000;
 
 function planMix(requests: MixRequest[], extraHeaders: Record<string, string>, driver: string): { url: URL; mix: PlannedMix } {
