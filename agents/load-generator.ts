@@ -63,8 +63,10 @@ export class LoadGenerator {
   private readonly driverShare: DriverShare;
   /** this generator's place among the driver's worker threads */
   private readonly workerShare: DriverShare;
-  /** requests this generator may still take in all: the plan's count, or fewer once its time ended */
+  /** requests this generator may take in all: the plan's count, or fewer once its time ended */
   private count: number;
+  /** a test by time (duration or stages): its end, not its count, is what ends it */
+  private readonly timeBound: boolean;
   /** slots and connections held; a live `set` of a closed test may raise it */
   private capacity: number;
   /** the pending timer only looks at a closed model's limit again: a settle may pump at once */
@@ -111,6 +113,7 @@ export class LoadGenerator {
     this.driverShare = plan.driverShare ?? { index: 0, of: 1 };
     this.workerShare = { index: plan.seqOffset ?? 0, of: plan.seqStride ?? 1 };
     this.count = plan.count;
+    this.timeBound = Number.isFinite(this.profile?.endMs ?? Infinity);
     this.capacity = plan.maxInFlight;
     this.dispatchOptions = dispatchOptionsFor(plan);
     this.phaseMs = plan.phaseMs ?? 0;
@@ -183,6 +186,9 @@ export class LoadGenerator {
   apply(change: ProfileChange, atMs: number): void {
     if (!this.profile || this.finishedAt !== 0) return;
     this.profile = this.profile.apply(change, Math.max(0, atMs));
+    // A test by time was sent with its planned count as a bound; a change makes another plan,
+    // which only its time bounds (a set above the planned rate must not end the test early).
+    if (this.timeBound) this.count = Infinity;
     // The plan before the change is kept, so this is the same number unless the change began before the last refill.
     if (this.startedAt !== 0) this.refilledRequests = this.profile.cumulativeAt(this.refilledAt - this.startedAt);
     if (!this.plan.open) this.growCapacity(closedCapacity(this.profile, this.driverShare, this.workerShare));

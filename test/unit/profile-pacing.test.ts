@@ -249,6 +249,17 @@ describe('pacing by the load profile (against a local server)', () => {
       assert.equal(most, 6);
     });
 
+    it('a test by time sent with its planned count as a bound: after a set above the plan, its time ends it, not the count', async () => {
+      const generator = new LoadGenerator(openPlan(url, LoadProfile.constant(50, 600), { count: 30 }));
+      const done = generator.start();
+      await sleep(200);
+      generator.apply({ action: 'set', value: 100, phase: 'set 1' }, clockOf(generator) + 20);
+      await done;
+      assert.ok(generator.recorder.requestsSent >= 45 && generator.recorder.requestsSent <= 52, `${generator.recorder.requestsSent} sent: about 11 at 50/s, then 100/s to the end`);
+      assert.ok(generator.elapsedMs >= 595, `ran its whole time: ${Math.round(generator.elapsedMs)} ms`);
+      assert.equal(generator.wasStopped, false);
+    });
+
     it('a change made before the start takes effect at it', async () => {
       const generator = new LoadGenerator(openPlan(url, LoadProfile.constant(100, 300)));
       generator.apply({ action: 'set', value: 50, phase: 'set 1' }, 0);
