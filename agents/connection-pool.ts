@@ -19,7 +19,7 @@ export class ConnectionPool {
 
   constructor(
     private readonly origin: string,
-    private readonly limit: number,
+    private limit: number,
     private readonly options: ConnectionOptions,
   ) {
     const tls = options.tls;
@@ -48,6 +48,11 @@ export class ConnectionPool {
     });
     this.all.add(created);
     return created;
+  }
+
+  /** A live change to a closed test's concurrency may need more connections than it started with. */
+  raiseLimit(limit: number): void {
+    this.limit = Math.max(this.limit, limit);
   }
 
   /** The connection's request is over: it serves the next one (undici reconnects it if it closed). */

@@ -7,7 +7,11 @@ import { errorMessage, type Logger } from '../common/logger';
 import type { MessageBus, Subscription } from '../protocol/message-bus';
 import { MessageIntake } from '../protocol/message-intake';
 import {
+  AGENT_FEATURES,
   DRIVER_HEADER,
+  type ControlAnswer,
+  type ControlMessage,
+  type PhaseCounts,
   encodeHeartbeat,
   encodeMetrics,
   encodeRegister,
@@ -29,6 +33,8 @@ import { planFor } from './request-plan';
 import { testConfigProblems } from '../protocol/test-config-limits';
 import { CommandVerifier, signDriverMessage, type CommandKind, type DriverMessageKind } from '../protocol/command-signature';
 import { TargetRefused, type TargetAllowlist } from './target-allowlist';
+import { changeOf, CONTROL_LEAD_MS, controlRefusal } from './control-check';
+import { profileProblems } from './plan-profile';
 
 export interface AgentOptions {
   bus: MessageBus;
@@ -63,6 +69,10 @@ interface RunningTest {
   generator: LoadRun;
   reports: number;
   reportTimer: TimerHandle;
+  /** live controls by control_id: when on the test's clock each took effect, or why it was refused */
+  controls: Map<string, { atMs: number } | { refused: string }>;
+  /** phases already reported as settled: a report carries them only once (the final one all) */
+  reportedSettled: Set<string>;
 }
 
 const REMEMBERED_CONFIGS = 100;
@@ -117,6 +127,7 @@ export class DriverAgent {
         test_config: (m, raw) => void (this.verified('test_config', m.test_id, raw.value, m) && this.onConfig(m)),
         trigger: (m, raw) => void (this.verified('trigger', m.test_id, raw.value, m) && this.onTrigger(m)),
         stop: (m, raw) => void (this.verified('stop', m.test_id, raw.value, m) && this.onStop(m)),
+        control: (m, raw) => void (this.verified('control', m.test_id, raw.value, m) && this.onControl(m)),
       },
       this.log,
     );
@@ -152,6 +163,7 @@ export class DriverAgent {
         { topic: topics.test_config, from: 'now' },
         { topic: topics.trigger, from: 'now' },
         { topic: topics.stop, from: 'now' },
+        { topic: topics.control, from: 'now' },
       ],
       onMessage: this.intake.accept,
     });
@@ -163,6 +175,7 @@ export class DriverAgent {
         message_type: 'DRIVER_NODE_REGISTER',
         orchestrator: this.options.orchestrator,
         agent_version: this.options.version,
+        features: [...AGENT_FEATURES],
       })),
       this.options.nodeId,
     );
@@ -204,7 +217,8 @@ export class DriverAgent {
     }
     this.configs.set(config.test_id, config);
     if (this.configs.size > REMEMBERED_CONFIGS) this.configs.delete(this.configs.keys().next().value!);
-    this.log.info(`received test_config ${config.test_id}: ${config.test_type}, ${config.message_count_per_driver} requests`);
+    const shape = config.stages ? `${config.stages.length} stages over ${config.duration_s} s` : config.duration_s !== undefined ? `for ${config.duration_s} s` : `${config.message_count_per_driver} requests`;
+    this.log.info(`received test_config ${config.test_id}: ${config.test_type}, ${shape}`);
     const held = this.heldTriggers.get(config.test_id);
     if (held) {
       held.cancel();
@@ -217,6 +231,31 @@ export class DriverAgent {
   private onStop(stop: StopMessage): void {
     if (!this.servesSender(stop)) return;
     this.stopTest(stop.test_id);
+  }
+
+  /**
+   * A live change of the running test: taken at one time on the test's clock a little ahead (or
+   * at the measured start, before it), or refused with the reason; answered in the next reports.
+   */
+  private onControl(control: ControlMessage): void {
+    if (!this.servesSender(control)) return;
+    const test = this.current;
+    if (!test || test.config.test_id !== control.test_id) {
+      this.log.debug(`ignoring control ${control.control_id} for ${control.test_id}: not running here`);
+      return;
+    }
+    if (test.controls.has(control.control_id)) return;
+    const refused = controlRefusal(test.config, control, test.generator.controllable);
+    if (refused) {
+      this.log.warn(`refused control ${control.control_id} of ${control.test_id}: ${refused}`);
+      test.controls.set(control.control_id, { refused });
+      return;
+    }
+    const clock = test.generator.testClockMs;
+    const atMs = clock === undefined ? 0 : clock + CONTROL_LEAD_MS;
+    test.generator.apply(changeOf(test.config, control, this.options.nodeId), atMs);
+    test.controls.set(control.control_id, { atMs });
+    this.log.info(`control ${control.control_id} of ${control.test_id}: ${control.action}${control.action === 'set' ? ` ${control.rate ?? control.concurrency}` : ''} (phase ${control.phase})`);
   }
 
   private stopTest(testId: string): void {
@@ -278,7 +317,7 @@ export class DriverAgent {
     let generator: LoadRun;
     try {
       // Before anything is sized or timed from it: a config from Kafka may come from anyone.
-      const problems = testConfigProblems(config);
+      const problems = [...testConfigProblems(config), ...profileProblems(config)];
       if (problems.length) throw new Error(`the config is outside this agent's limits: ${problems.join('; ')}`);
       const headers = { [DRIVER_HEADER]: this.options.nodeId, 'user-agent': `lt-agent/${this.options.version}` };
       const plan = planFor(config, this.options.defaultTarget, headers, this.options.nodeId, this.options.trustedCa);
@@ -292,7 +331,7 @@ export class DriverAgent {
       const load = (run: TestConfigMessage, measured: boolean): LoadRun => {
         const firstSeq = measured ? warmUp : 0;
         const n = Math.min(threads, run.message_count_per_driver);
-        if (workers && n > 1) return workers.run(run, { defaultTarget: this.options.defaultTarget, headers, driver: this.options.nodeId, trustedCa: this.options.trustedCa, firstSeq }, n, plan.open);
+        if (workers && n > 1) return workers.run(run, { defaultTarget: this.options.defaultTarget, headers, driver: this.options.nodeId, trustedCa: this.options.trustedCa, firstSeq }, n, plan.open, plan.profile !== undefined);
         const log = measured && this.options.latencyLogDir ? new LatencyLog(join(this.options.latencyLogDir, `${this.options.nodeId}-${run.test_id}.u32`)) : undefined;
         return new LoadGenerator({ ...plan, count: run.message_count_per_driver, firstSeq }, log);
       };
@@ -319,6 +358,8 @@ export class DriverAgent {
     const test: RunningTest = {
       config,
       generator,
+      controls: new Map(),
+      reportedSettled: new Set(),
       reports: 0,
       reportTimer: this.clock.every(this.options.reportIntervalMs ?? 1000, () => this.report(test, 'running')),
     };
@@ -350,7 +391,44 @@ export class DriverAgent {
     const snapshot = test.generator.recorder.snapshot();
     test.reports++;
     const warm_up = test.generator instanceof WarmUpFirst ? test.generator.warmUpCounts : undefined;
-    this.queueReport(test.config.test_id, { ...snapshot, warm_up, connection_limit: test.generator.connectionLimit, elapsed_ms: Math.round(test.generator.elapsedMs), first_send_at: test.generator.firstSendEpoch, stopped: status === 'complete' && test.generator.wasStopped ? true : undefined }, status, test.reports);
+    this.queueReport(
+      test.config.test_id,
+      {
+        ...snapshot,
+        warm_up,
+        connection_limit: test.generator.connectionLimit,
+        elapsed_ms: Math.round(test.generator.elapsedMs),
+        first_send_at: test.generator.firstSendEpoch,
+        stopped: status === 'complete' && test.generator.wasStopped ? true : undefined,
+        ...this.profileFigures(test, status === 'complete'),
+      },
+      status,
+      test.reports,
+    );
+  }
+
+  /**
+   * A test by time or under live control reports its phases (those not settled yet and those
+   * settled since the last report; the final report all), its answers to controls and the time
+   * it spent paused. A flat test by count that no control touched reports as it always has.
+   */
+  private profileFigures(test: RunningTest, final: boolean): { phases?: PhaseCounts[]; controls?: Record<string, ControlAnswer>; paused_ms?: number } {
+    const { config, generator } = test;
+    const controls: Record<string, ControlAnswer> = {};
+    for (const [id, answer] of test.controls) {
+      if ('refused' in answer) controls[id] = answer;
+      else {
+        const at = generator.epochAt(answer.atMs);
+        if (at !== undefined) controls[id] = { applied_at: at };
+        else if (final) controls[id] = { refused: 'the test ended before its measured part began' };
+      }
+    }
+    const applied = [...test.controls.values()].some((a) => 'atMs' in a);
+    if (config.stages === undefined && config.duration_s === undefined && !applied) return test.controls.size ? { controls } : {};
+    const all = generator.phases();
+    const phases = final ? all : all.filter((p) => !p.settled || !test.reportedSettled.has(p.phase));
+    for (const p of phases) if (p.settled) test.reportedSettled.add(p.phase);
+    return { phases, controls: test.controls.size ? controls : undefined, paused_ms: Math.round(generator.pausedMs) };
   }
 
   private queueReport(testId: string, body: Omit<MetricsMessage, 'node_id' | 'test_id' | 'report_id' | 'test_status'>, status: 'running' | 'complete', seq: number): void {
@@ -391,6 +469,7 @@ export class DriverAgent {
           rejected_commands: this.rejectedCommands || undefined,
           last_rejection: this.lastRejection,
           instance: this.instance,
+          features: [...AGENT_FEATURES],
           ...load,
         })),
         this.options.nodeId,

@@ -2,6 +2,7 @@
 // fixed whatever the request count: histograms, a status-code table and a few numbers.
 import { createLatencyHistogram, encodeHistogram, latencyStats, type Histogram } from '../protocol/latency-histogram';
 import type { MetricsMessage, RequestCounts, SendLag } from '../protocol/wire-protocol';
+import { PhaseFigures } from './phase-figures';
 
 export const ERROR_KINDS = ['timeout', 'connection_refused', 'connection_reset', 'tls', 'http_4xx', 'http_5xx', 'other'] as const;
 export type ErrorKind = (typeof ERROR_KINDS)[number];
@@ -70,22 +71,46 @@ export class LatencyRecorder {
   /** requests that were due while every connection was busy (open model) */
   waitedForConnection = 0;
 
+  /**
+   * The test's phases in the order they were first named; each request is recorded in the whole
+   * test's figures and in its phase's (`phase`: an index here, -1 for none).
+   */
+  readonly phases: PhaseFigures[] = [];
+  private readonly phaseIndex = new Map<string, number>();
+
+  /** The index of a phase's figures, made the first time the phase is named. */
+  phase(name: string): number {
+    let index = this.phaseIndex.get(name);
+    if (index === undefined) {
+      index = this.phases.push(new PhaseFigures(name)) - 1;
+      this.phaseIndex.set(name, index);
+    }
+    return index;
+  }
+
   /** `waited`: it was due while every connection was busy. */
-  recordSend(sentAt: number, waited: boolean, request = -1): void {
+  recordSend(sentAt: number, waited: boolean, request = -1, phase = -1): void {
     this.requestsSent++;
     if (request >= 0) this.perRequest[request].sent++;
     if (this.firstSentAt === 0) this.firstSentAt = sentAt;
     this.lastSentAt = sentAt;
     if (waited) this.waitedForConnection++;
+    if (phase >= 0) {
+      const p = this.phases[phase];
+      p.requestsSent++;
+      if (waited) p.waitedForConnection++;
+    }
   }
 
   /** How late a request reached the socket after its due time, in milliseconds. */
-  recordSendLag(lagMs: number): void {
-    this.sendLag.recordValue(Math.max(0, Math.round(lagMs * 1000)));
+  recordSendLag(lagMs: number, phase = -1): void {
+    const us = Math.max(0, Math.round(lagMs * 1000));
+    this.sendLag.recordValue(us);
+    if (phase >= 0) this.phases[phase].sendLag.recordValue(us);
   }
 
   /** A request that waited for a connection until its deadline passed: attempted, a timeout, never sent. */
-  recordExpiredUnsent(request = -1): void {
+  recordExpiredUnsent(request = -1, phase = -1): void {
     this.requestsSent++;
     if (request >= 0) {
       this.perRequest[request].sent++;
@@ -93,10 +118,16 @@ export class LatencyRecorder {
     }
     this.waitedForConnection++;
     this.errorCounts.timeout++;
+    if (phase >= 0) {
+      const p = this.phases[phase];
+      p.requestsSent++;
+      p.waitedForConnection++;
+      p.addError('timeout');
+    }
   }
 
   /** Times in milliseconds from performance.now(); the histograms hold integer microseconds. */
-  recordResponse(status: number, dueAt: number, sentAt: number, endAt: number, request = -1): void {
+  recordResponse(status: number, dueAt: number, sentAt: number, endAt: number, request = -1, phase = -1): void {
     this.responses++;
     if (status >= 100 && status < 600) this.statusCounts[status]++;
     if (status >= 500) this.errorCounts.http_5xx++;
@@ -109,12 +140,22 @@ export class LatencyRecorder {
       if (status >= 400) r.errors++;
       r.latency.recordValue(correctedUs);
     }
-    if (this.scheduled) this.uncorrected.recordValue(Math.max(1, Math.round((endAt - sentAt) * 1000)));
+    const uncorrectedUs = this.scheduled ? Math.max(1, Math.round((endAt - sentAt) * 1000)) : 0;
+    if (this.scheduled) this.uncorrected.recordValue(uncorrectedUs);
+    if (phase >= 0) {
+      const p = this.phases[phase];
+      p.responses++;
+      if (status >= 500) p.addError('http_5xx');
+      else if (status >= 400) p.addError('http_4xx');
+      p.corrected.recordValue(correctedUs);
+      if (this.scheduled) p.uncorrected.recordValue(uncorrectedUs);
+    }
   }
 
-  recordFailure(kind: ErrorKind, request = -1): void {
+  recordFailure(kind: ErrorKind, request = -1, phase = -1): void {
     this.errorCounts[kind]++;
     if (request >= 0) this.perRequest[request].errors++;
+    if (phase >= 0) this.phases[phase].addError(kind);
   }
 
   /** failures so far by kind (a copy) */

@@ -6,18 +6,26 @@
 // that cannot go out when due waits here instead, and that wait is measured (send lag) and counted.
 //
 // Pacing policy, a schedule and a token bucket:
-// - open (TSUNAMI): request k is due at start + k × interval. Sent on time, each takes a token
-//   that refills at CATCH_UP_FACTOR × the planned rate, so after a stall of this process (a long
-//   garbage collection, a busy core) or a wait for a connection the backlog goes out at no more
-//   than twice the planned rate, in bursts of at most BURST_MS of schedule (or two requests),
-//   never all at once.
-//   Each late request is still measured from its due time.
+// - open (TSUNAMI): the driver's request j is due at start + profile.dueAt(j), where the integral
+//   of its share of the rate reaches j (k × interval on a flat test); a worker thread w of W
+//   takes the driver's requests j = m × W + w, so the threads' parts interleave exactly through a
+//   ramp. Sent on time, each takes a token that refills at CATCH_UP_FACTOR × the rate of the
+//   moment, so after a stall of this process (a long garbage collection, a busy core) or a wait
+//   for a connection the backlog goes out at no more than twice the planned rate, in bursts of at
+//   most BURST_MS of schedule (or two requests), never all at once, across stage boundaries too.
+//   Each late request is still measured from its due time. Requests are due only strictly
+//   before the plan's end; the test ends when its time does (the count only bounds it).
 // - closed with a cap (AVALANCHE + target_throughput): the same schedule gives each request the
 //   earliest time it may go, so the cap is a ceiling, and the same bucket paces a catch-up after
 //   a stall. The schedule never lags more than MAX_BEHIND_MS: a concurrency too small to reach
 //   the cap shows as a lower achieved rate, not as a backlog sent later above the cap. Latency is
 //   what each request took: a closed model promises no schedule to be late for.
-// - closed without a cap: as fast as `concurrency` requests in flight allow.
+// - closed without a cap: as fast as its share of the concurrency of the moment allows (the
+//   profile's total, split by driver and then by worker). A lower limit starts no new request
+//   until those in flight drop below it; slots and connections are held for the profile's peak.
+//
+// Live control (apply) changes the profile from a time on the test's clock, the same for every
+// worker thread of the driver; a pause sends nothing new and extends the plan by its length.
 //
 // One deadline per request: its due time (or its dispatch, in a closed model) + timeout_ms,
 // covering the wait for a connection, connect and response. A sweep aborts what passed it, and
@@ -31,10 +39,16 @@ import { classifyError, LatencyRecorder, type ErrorKind } from './latency-record
 import type { LatencyLog } from './latency-log';
 import type { RequestPlan } from './request-plan';
 import { MAX_TIMER_MS } from '../protocol/test-config-limits';
+import { LoadProfile, type ProfileChange } from '../protocol/load-profile';
+import type { PhaseCounts } from '../protocol/wire-protocol';
+import { closedCapacity, concurrencyShare, type DriverShare } from './plan-profile';
+import { phaseCountsOf, wirePhase, type PhaseFigures } from './phase-figures';
 
 export const CATCH_UP_FACTOR = 2;
 export const BURST_MS = 10;
 export const MAX_BEHIND_MS = 100;
+/** How often a closed model whose limit is below its slots looks again (a ramp raises it with time). */
+export const LIMIT_POLL_MS = 5;
 
 export class LoadGenerator {
   readonly recorder: LatencyRecorder;
@@ -44,6 +58,20 @@ export class LoadGenerator {
   startedAtEpoch = 0;
   finishedAt = 0;
   private readonly pool: ConnectionPool;
+  /** the load over time (request-plan.ts); replaced by live control */
+  private profile: LoadProfile | undefined;
+  private readonly driverShare: DriverShare;
+  /** this generator's place among the driver's worker threads */
+  private readonly workerShare: DriverShare;
+  /** requests this generator may take in all: the plan's count, or fewer once its time ended */
+  private count: number;
+  /** a test by time (duration or stages): its end, not its count, is what ends it */
+  private readonly timeBound: boolean;
+  /** slots and connections held; a live `set` of a closed test may raise it */
+  private capacity: number;
+  /** the pending timer only looks at a closed model's limit again: a settle may pump at once */
+  private limitPoll = false;
+  private readonly settledPhases = new Map<string, PhaseCounts & { send_lag_histogram?: string }>();
   private readonly dispatchOptions: Dispatcher.DispatchOptions;
   private readonly phaseMs: number;
   /** a mix's requests' options, one per request of the mix (templated ones are copied per request) */
@@ -64,6 +92,8 @@ export class LoadGenerator {
   private readonly bucketSize: number;
   private tokens = 0;
   private refilledAt = 0;
+  /** the open model's cumulative requests (profile.cumulativeAt) at refilledAt, kept so each send reads the profile once for it */
+  private refilledRequests = 0;
   /** how far a closed model's schedule has been moved on, having lagged more than MAX_BEHIND_MS */
   private scheduleShift = 0;
   /** true while due requests wait because every connection is busy (open model) */
@@ -78,6 +108,13 @@ export class LoadGenerator {
   ) {
     if (!Number.isInteger(plan.maxInFlight) || plan.maxInFlight < 1) throw new Error(`the in-flight limit must be a whole number of at least 1 (got ${plan.maxInFlight})`);
     this.pool = new ConnectionPool(plan.url.origin, plan.maxInFlight, { connectTimeoutMs: plan.timeoutMs, tls: plan.tls });
+    // A plan made without a profile (tests, the benchmark) is paced as a flat one: the driver's rate, the workers' interval × their number.
+    this.profile = plan.profile ?? (plan.open && plan.intervalMs > 0 ? LoadProfile.constant((1000 * (plan.seqStride ?? 1)) / plan.intervalMs) : undefined);
+    this.driverShare = plan.driverShare ?? { index: 0, of: 1 };
+    this.workerShare = { index: plan.seqOffset ?? 0, of: plan.seqStride ?? 1 };
+    this.count = plan.count;
+    this.timeBound = Number.isFinite(this.profile?.endMs ?? Infinity);
+    this.capacity = plan.maxInFlight;
     this.dispatchOptions = dispatchOptionsFor(plan);
     this.phaseMs = plan.phaseMs ?? 0;
     this.mixOptions = plan.mix?.requests.map((r) => ({
@@ -89,6 +126,7 @@ export class LoadGenerator {
     }));
     this.slots = new Array(plan.maxInFlight).fill(undefined);
     this.freeSlots = Array.from({ length: plan.maxInFlight }, (_, i) => plan.maxInFlight - 1 - i);
+    // The closed model's cap; the open model's bucket follows its profile (openBucketSize).
     this.bucketRate = plan.intervalMs > 0 ? CATCH_UP_FACTOR / plan.intervalMs : 0;
     // Two at least, so that a timer firing late (they do, by a millisecond or more) still catches up.
     this.bucketSize = plan.intervalMs > 0 ? Math.max(2, BURST_MS / plan.intervalMs) : 0;
@@ -100,8 +138,9 @@ export class LoadGenerator {
   start(): Promise<void> {
     this.startedAt = performance.now();
     this.startedAtEpoch = Date.now();
-    this.tokens = this.bucketSize;
+    this.tokens = this.plan.open && this.profile ? this.openBucketSize(0) : this.bucketSize;
     this.refilledAt = this.startedAt;
+    this.refilledRequests = 0;
     const sweepMs = Math.min(100, Math.max(5, this.plan.timeoutMs / 20));
     this.sweeper = setInterval(this.sweep, sweepMs);
     this.pump(this.startedAt);
@@ -122,7 +161,118 @@ export class LoadGenerator {
   }
 
   get wasStopped(): boolean {
-    return this.stopped && this.settled < this.plan.count;
+    return this.stopped && this.settled < this.count;
+  }
+
+  /** ms on the test's clock (since the first request was due); undefined before the start */
+  get testClockMs(): number | undefined {
+    return this.startedAt === 0 ? undefined : (this.finishedAt || performance.now()) - this.startedAt;
+  }
+
+  /** Epoch ms of a time on the test's clock; undefined before the start. */
+  epochAt(testMs: number): number | undefined {
+    return this.startedAt === 0 ? undefined : Math.round(this.startedAtEpoch + testMs);
+  }
+
+  /** false for a plan without a profile (a TSUNAMI without a schedule): nothing to pause or set */
+  get controllable(): boolean {
+    return this.profile !== undefined;
+  }
+
+  /**
+   * A live change from `atMs` on the test's clock (before the start: from the start). Every
+   * worker thread of a driver is given the same time, so their parts of the plan stay exact.
+   */
+  apply(change: ProfileChange, atMs: number): void {
+    if (!this.profile || this.finishedAt !== 0) return;
+    this.profile = this.profile.apply(change, Math.max(0, atMs));
+    // A test by time was sent with its planned count as a bound; a change makes another plan,
+    // which only its time bounds (a set above the planned rate must not end the test early).
+    if (this.timeBound) this.count = Infinity;
+    // The plan before the change is kept, so this is the same number unless the change began before the last refill.
+    if (this.startedAt !== 0) this.refilledRequests = this.profile.cumulativeAt(this.refilledAt - this.startedAt);
+    if (!this.plan.open) this.growCapacity(closedCapacity(this.profile, this.driverShare, this.workerShare));
+    if (this.startedAt !== 0 && !this.stopped) {
+      this.cancelPump();
+      this.pump();
+    }
+  }
+
+  /** ms paused so far on the test's clock */
+  get pausedMs(): number {
+    const clock = this.testClockMs;
+    if (!this.profile || clock === undefined) return 0;
+    let paused = 0;
+    for (const s of this.profile.segments) if (s.paused) paused += Math.max(0, Math.min(s.endMs, clock) - s.startMs);
+    return paused;
+  }
+
+  /** More slots and connections for a higher concurrency (never more than MAX_CONCURRENCY, closedCapacity). */
+  private growCapacity(to: number): void {
+    if (to <= this.capacity) return;
+    for (let slot = this.capacity; slot < to; slot++) {
+      this.slots.push(undefined);
+      this.freeSlots.push(slot);
+    }
+    this.capacity = to;
+    this.pool.raiseLimit(to);
+  }
+
+  /**
+   * Each phase this generator's run has reached, with its figures: a phase is settled once its
+   * time ended and every request due in it was taken from the plan and has settled.
+   */
+  phaseCounts(): (PhaseCounts & { send_lag_histogram?: string })[] {
+    const clock = this.testClockMs;
+    const profile = this.profile;
+    if (!profile || clock === undefined) return [];
+    const over = this.finishedAt !== 0;
+    const windows = new Map<string, { startMs: number; endMs: number }>();
+    for (const s of profile.segments) {
+      const w = windows.get(s.phase);
+      if (w) w.endMs = s.endMs;
+      else windows.set(s.phase, { startMs: s.startMs, endMs: s.endMs });
+    }
+    const out: (PhaseCounts & { send_lag_histogram?: string })[] = [];
+    for (const [name, w] of windows) {
+      const index = this.recorder.phase(name);
+      const figures: PhaseFigures = this.recorder.phases[index];
+      // Not begun yet, or cut to nothing by a change at its start (one made before the measured start).
+      if ((w.startMs > clock || w.endMs <= w.startMs) && figures.requestsSent === 0) continue;
+      const cached = this.settledPhases.get(name);
+      if (cached) {
+        out.push(cached);
+        continue;
+      }
+      const ended = over || w.endMs <= clock;
+      const endedAt = ended ? this.epochAt(Math.min(w.endMs, clock)) : undefined;
+      const settled = ended && figures.pending === 0 && this.allTakenBefore(w.endMs);
+      const counts = phaseCountsOf(figures, { started_at: this.epochAt(w.startMs)!, ended_at: endedAt, settled }, this.plan.open || this.plan.intervalMs > 0);
+      // A settled phase's figures are final: encoded once, however many reports carry it.
+      if (settled) this.settledPhases.set(name, counts);
+      out.push(counts);
+    }
+    return out;
+  }
+
+  phases(): PhaseCounts[] {
+    return this.phaseCounts().map(wirePhase);
+  }
+
+  /** Every request due before `endMs` on the test's clock has been taken from the plan. */
+  private allTakenBefore(endMs: number): boolean {
+    if (this.finishedAt !== 0 || this.stopped || this.next >= this.count) return true;
+    return !this.plan.open || this.dueOfNext() >= endMs;
+  }
+
+  /** When the next request of this generator is due, on the test's clock (Infinity: not before a change). */
+  private dueOfNext(): number {
+    return this.profile!.dueAt(this.next * this.workerShare.of + this.workerShare.index);
+  }
+
+  /** The open model's burst: BURST_MS of this generator's share of the rate of the moment, two requests at least. */
+  private openBucketSize(clock: number): number {
+    return Math.max(2, (BURST_MS * this.profile!.valueAt(clock)) / 1000 / this.workerShare.of);
   }
 
   /** Epoch milliseconds of the first request sent, if any. */
@@ -162,16 +312,24 @@ export class LoadGenerator {
   private pump = (now: number = performance.now()): void => {
     this.timer = undefined;
     this.immediate = undefined;
-    const { count, intervalMs, open, maxInFlight, timeoutMs } = this.plan;
-    const paced = intervalMs > 0;
-    while (this.next < count && !this.stopped) {
+    this.limitPoll = false;
+    const { intervalMs, open, timeoutMs } = this.plan;
+    const profile = this.profile;
+    const capped = !open && intervalMs > 0;
+    while (this.next < this.count && !this.stopped) {
+      const clock = now - this.startedAt;
       let dueAt = now;
-      if (paced) {
-        dueAt = this.startedAt + this.phaseMs + this.scheduleShift + this.next * intervalMs;
-        if (!open && now - dueAt > MAX_BEHIND_MS) {
-          this.scheduleShift += now - dueAt - MAX_BEHIND_MS;
-          dueAt = now - MAX_BEHIND_MS;
+      let phaseName: string | undefined;
+      if (open && profile) {
+        const due = this.dueOfNext();
+        if (!(due < profile.endMs)) {
+          // Nothing more due before the plan's end, or a pause holds it: a control pumps again.
+          this.waitingForConnection = false;
+          this.endWhenTimeEnds(clock);
+          return;
         }
+        dueAt = this.startedAt + due;
+        phaseName = profile.phaseAt(due);
         if (dueAt > now) {
           // On schedule again: whatever waited has gone out.
           this.waitingForConnection = false;
@@ -179,13 +337,49 @@ export class LoadGenerator {
           this.timer = setTimeout(this.onTimer, Math.min(dueAt - now, MAX_TIMER_MS));
           return;
         }
+      } else if (profile) {
+        if (clock >= profile.endMs) {
+          this.endWhenTimeEnds(clock);
+          return;
+        }
+        const limit = concurrencyShare(profile.valueAt(clock), this.driverShare, this.workerShare);
+        if (this.inFlight >= limit || this.inFlight >= this.capacity) {
+          // A settle pumps again; a ramp or the plan's end needs a look with time.
+          if (limit < this.capacity || Number.isFinite(profile.endMs)) this.pollLimit(clock, profile.endMs);
+          return;
+        }
+        phaseName = profile.phaseAt(clock);
       }
-      if (this.inFlight >= maxInFlight) {
+      if (capped) {
+        dueAt = this.startedAt + this.phaseMs + this.scheduleShift + this.next * intervalMs;
+        if (now - dueAt > MAX_BEHIND_MS) {
+          this.scheduleShift += now - dueAt - MAX_BEHIND_MS;
+          dueAt = now - MAX_BEHIND_MS;
+        }
+        if (dueAt > now) {
+          this.timer = setTimeout(this.onTimer, Math.min(dueAt - now, MAX_TIMER_MS));
+          return;
+        }
+      }
+      if (this.inFlight >= this.capacity) {
         // A settling request pumps again.
         if (open) this.waitingForConnection = true;
         return;
       }
-      if (paced) {
+      if (open && profile) {
+        // Refilled by the requests the plan made due meanwhile: the rate of each moment, through ramps and stage boundaries.
+        const requests = profile.cumulativeAt(clock);
+        const refill = (CATCH_UP_FACTOR * (requests - this.refilledRequests)) / this.workerShare.of;
+        this.tokens = Math.min(this.openBucketSize(clock), this.tokens + refill);
+        this.refilledAt = now;
+        this.refilledRequests = requests;
+        if (this.tokens < 1) {
+          const perMs = (CATCH_UP_FACTOR * profile.valueAt(clock)) / 1000 / this.workerShare.of;
+          this.timer = setTimeout(this.onTimer, perMs > 0 ? Math.min((1 - this.tokens) / perMs, MAX_TIMER_MS) : BURST_MS);
+          return;
+        }
+        this.tokens -= 1;
+      } else if (capped) {
         this.tokens = Math.min(this.bucketSize, this.tokens + (now - this.refilledAt) * this.bucketRate);
         this.refilledAt = now;
         if (this.tokens < 1) {
@@ -195,14 +389,36 @@ export class LoadGenerator {
         this.tokens -= 1;
       }
       this.next++;
+      const phase = phaseName === undefined ? -1 : this.recorder.phase(phaseName);
+      if (phase >= 0) this.recorder.phases[phase].pending++;
       // A closed model's deadline runs from the send; an open one's from the due time.
-      if (!open) this.send(now, now);
-      else if (dueAt + timeoutMs <= now) this.expireUnsent();
-      else this.send(dueAt, now);
+      if (!open) this.send(now, now, phase);
+      else if (dueAt + timeoutMs <= now) this.expireUnsent(phase);
+      else this.send(dueAt, now, phase);
     }
   };
 
-  private send(dueAt: number, now: number): void {
+  /**
+   * No request is due before the plan's end: once its time has passed the plan is over (the
+   * requests in flight still settle); until then a timer waits for it, or a live change.
+   */
+  private endWhenTimeEnds(clock: number): void {
+    const endMs = this.profile!.endMs;
+    if (!Number.isFinite(endMs)) return;
+    if (clock >= endMs) {
+      this.count = this.next;
+      this.maybeFinish();
+      return;
+    }
+    this.timer = setTimeout(this.onTimer, Math.min(endMs - clock, MAX_TIMER_MS));
+  }
+
+  private pollLimit(clock: number, endMs: number): void {
+    this.limitPoll = true;
+    this.timer = setTimeout(this.onTimer, Math.max(0, Math.min(LIMIT_POLL_MS, endMs - clock)));
+  }
+
+  private send(dueAt: number, now: number, phase: number): void {
     // In flight never exceeds the limit, so a connection is free or can be opened.
     const client = this.pool.acquire()!;
     const slot = this.freeSlots.pop()!;
@@ -218,17 +434,18 @@ export class LoadGenerator {
       if (request.templated) options = { ...options, path: request.path(seq), body: request.body ? request.body(seq) : null };
       timeoutMs = request.timeoutMs;
     }
-    const handler = new ResponseHandler(this, client, dueAt, now, slot, kind, dueAt + timeoutMs);
+    const handler = new ResponseHandler(this, client, dueAt, now, slot, kind, dueAt + timeoutMs, phase);
     this.slots[slot] = handler;
     this.inFlight++;
-    this.recorder.recordSend(now, this.waitingForConnection, kind);
+    this.recorder.recordSend(now, this.waitingForConnection, kind, phase);
     client.dispatch(options, handler);
   }
 
   /** A request whose deadline passed while it waited for a connection: a timeout, never sent. */
-  private expireUnsent(): void {
+  private expireUnsent(phase: number): void {
     const mix = this.plan.mix;
-    this.recorder.recordExpiredUnsent(mix ? mix.cycle[this.seqOfLatest() % mix.cycle.length] : -1);
+    this.recorder.recordExpiredUnsent(mix ? mix.cycle[this.seqOfLatest() % mix.cycle.length] : -1, phase);
+    if (phase >= 0) this.recorder.phases[phase].pending--;
     this.settled++;
     this.maybeFinish();
   }
@@ -240,7 +457,7 @@ export class LoadGenerator {
 
   /** Called by a handler when undici writes its request to the socket. */
   written(handler: ResponseHandler): void {
-    if (this.plan.open) this.recorder.recordSendLag(handler.writtenAt - handler.dueAt);
+    if (this.plan.open) this.recorder.recordSendLag(handler.writtenAt - handler.dueAt, handler.phase);
   }
 
   /** Called exactly once per request sent, by its handler or (`expired`) by the deadline sweep. */
@@ -255,16 +472,20 @@ export class LoadGenerator {
     if (failure) this.pool.discard(handler.client, expired ? new DeadlineExceeded('request deadline passed') : undefined);
     else this.pool.release(handler.client);
     const endAt = performance.now();
-    if (failure) this.recorder.recordFailure(failure, handler.kind);
+    if (handler.phase >= 0) this.recorder.phases[handler.phase].pending--;
+    if (failure) this.recorder.recordFailure(failure, handler.kind, handler.phase);
     else {
       // Sent is when the request reached the socket; a request that never did (an error
       // before connecting) has no latency to record.
       const sentAt = handler.writtenAt || handler.dispatchedAt;
       const correctedFrom = this.plan.open ? handler.dueAt : sentAt;
-      this.recorder.recordResponse(status, correctedFrom, sentAt, endAt, handler.kind);
+      this.recorder.recordResponse(status, correctedFrom, sentAt, endAt, handler.kind, handler.phase);
       this.latencyLog?.write(endAt - correctedFrom);
     }
-    if (!this.maybeFinish() && !this.pumpPending) this.pump(endAt);
+    if (this.maybeFinish()) return;
+    // A freed slot is taken now, not at the limit's next look.
+    if (this.limitPoll) this.cancelPump();
+    if (!this.pumpPending) this.pump(endAt);
   }
 
   /** Aborts every request in flight past its deadline. */
@@ -281,6 +502,7 @@ export class LoadGenerator {
   }
 
   private cancelPump(): void {
+    this.limitPoll = false;
     clearTimeout(this.timer);
     clearImmediate(this.immediate);
     this.timer = undefined;
@@ -288,7 +510,7 @@ export class LoadGenerator {
   }
 
   private maybeFinish(): boolean {
-    const allSettled = this.settled >= this.plan.count;
+    const allSettled = this.settled >= this.count;
     if (!(allSettled || (this.stopped && this.inFlight === 0))) return false;
     if (this.finishedAt === 0) {
       this.finishedAt = performance.now();
@@ -374,6 +596,8 @@ class ResponseHandler {
     readonly kind: number,
     /** performance.now() past which the request is a timeout */
     readonly deadline: number,
+    /** the recorder's index of the request's phase, -1 for none */
+    readonly phase: number,
   ) {}
 
   /** undici calls this just before it writes the request to the socket. */

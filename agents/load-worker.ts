@@ -3,6 +3,7 @@
 // and posts its figures every quarter second and once at the end. Kafka stays with the main thread.
 import { parentPort, workerData } from 'node:worker_threads';
 import { encodeHistogram } from '../protocol/latency-histogram';
+import type { ProfileChange } from '../protocol/load-profile';
 import type { TestConfigMessage } from '../protocol/wire-protocol';
 import { LoadGenerator, warmUpHttpClient } from './load-generator';
 import type { WorkerPart } from './merged-recorder';
@@ -27,9 +28,12 @@ export interface RunCommand extends RunSettings {
   of: number;
   /** epoch milliseconds at which every worker starts */
   startAt: number;
+  /** live changes made before the start: they take effect at it */
+  changes?: { change: ProfileChange; atMs: number }[];
 }
 
-export type ToWorker = RunCommand | { type: 'stop' } | { type: 'destroy' };
+/** `control`: a live change from `atMs` on the test's clock, the same for every worker of the driver. */
+export type ToWorker = RunCommand | { type: 'stop' } | { type: 'destroy' } | { type: 'control'; change: ProfileChange; atMs: number };
 /** `nice`: the worker thread's nice value, when it could lower it (thread-priority.ts). */
 export type FromWorker = { type: 'ready'; nice?: number } | { type: 'part'; index: number; part: WorkerPart } | { type: 'failed'; message: string };
 
@@ -51,15 +55,19 @@ if (parentPort && workerData?.loadWorker) {
     wasStopped: g.wasStopped,
     connectionLimit: g.connectionLimit,
     final,
+    phases: g.phaseCounts(),
+    pausedMs: g.pausedMs,
   });
 
   port.on('message', (message: ToWorker) => {
     if (message.type === 'stop') return generator?.stop();
     if (message.type === 'destroy') return void generator?.destroy();
+    if (message.type === 'control') return generator?.apply(message.change, message.atMs);
     let g: LoadGenerator;
     try {
       const plan = { ...shareOfPlan(planFor(message.config, message.defaultTarget, message.headers, message.driver, message.trustedCa), message.index, message.of), firstSeq: message.firstSeq };
       g = generator = new LoadGenerator(plan);
+      for (const { change, atMs } of message.changes ?? []) g.apply(change, atMs);
     } catch (error) {
       port.postMessage({ type: 'failed', message: (error as Error).message } satisfies FromWorker);
       return;

@@ -2,9 +2,10 @@
 // (corrected, uncorrected, send lag, per request), the send window from the earliest first send
 // to the latest send. Merged once per change of the parts, however often it is read.
 import { decodeHistogram, encodeHistogram, latencyStats, mergeHistograms, type Histogram } from '../protocol/latency-histogram';
-import type { RequestCounts } from '../protocol/wire-protocol';
+import type { PhaseCounts, RequestCounts } from '../protocol/wire-protocol';
 import type { RecorderSnapshot } from './latency-recorder';
 import type { RecorderView } from './load-run';
+import { mergePhaseCounts } from './phase-figures';
 
 /** What a worker sends of its share: its recorder's snapshot and what cannot be merged from it. */
 export interface WorkerPart {
@@ -18,6 +19,9 @@ export interface WorkerPart {
   wasStopped: boolean;
   connectionLimit?: number;
   final: boolean;
+  /** the worker's phases, with their send-lag histograms for merging */
+  phases?: (PhaseCounts & { send_lag_histogram?: string })[];
+  pausedMs?: number;
 }
 
 const sumRecords = (records: (Record<string, number> | undefined)[]) => {
@@ -33,6 +37,7 @@ const merge = (encoded: (string | undefined)[]): Histogram | null => {
 
 export class MergedRecorder implements RecorderView {
   private version = 0;
+  private readonly settledPhases = new Map<string, PhaseCounts>();
   private cached: { version: number; snapshot: RecorderSnapshot; corrected: Histogram } | undefined;
 
   constructor(
@@ -65,6 +70,27 @@ export class MergedRecorder implements RecorderView {
 
   get errorTotal(): number {
     return Object.values(this.errorsByKind()).reduce((a, b) => a + b, 0);
+  }
+
+  /**
+   * The driver's phases: each worker's part of a phase added up. A phase is settled when every
+   * worker's part of it is, a worker that has not reached it yet holding it open (unless its share ended).
+   */
+  phases(): PhaseCounts[] {
+    const parts = this.parts;
+    const names: string[] = [];
+    for (const p of parts) for (const ph of p?.phases ?? []) if (!names.includes(ph.phase)) names.push(ph.phase);
+    return names.map((name) => {
+      const cached = this.settledPhases.get(name);
+      if (cached) return cached;
+      const of = parts.map((p) => p?.phases?.find((ph) => ph.phase === name));
+      const merged = mergePhaseCounts(of.filter((ph): ph is NonNullable<typeof ph> => !!ph));
+      const missing = parts.some((p, i) => !of[i] && !p?.final);
+      if (missing) return { ...merged, settled: false, ended_at: undefined };
+      // Settled on every worker: final, merged once.
+      if (merged.settled) this.settledPhases.set(name, merged);
+      return merged;
+    });
   }
 
   get corrected(): Histogram {

@@ -1,9 +1,12 @@
 // Turns a test_config into the plan a driver executes: what to request, how many, and in which
-// model. TSUNAMI is open: request k is due at start + k × interval whatever happened to the
-// requests before it, and connections grow up to `max_connections` to send it on time.
-// AVALANCHE is closed: at most `concurrency` requests in flight, and a cap is only a ceiling.
+// model. TSUNAMI is open: request k is due when the profile's integral reaches k (k × interval on
+// a flat test) whatever happened to the requests before it, and connections grow up to
+// `max_connections` to send it on time. AVALANCHE is closed: at most its share of the
+// concurrency of the moment in flight, and a cap is only a ceiling.
+import type { LoadProfile } from '../protocol/load-profile';
 import { compileFill, staticFill, weightedCycle, type Fill } from '../protocol/request-mix';
-import { DEFAULT_MAX_CONNECTIONS, type MixRequest, type TestConfigMessage } from '../protocol/wire-protocol';
+import { closedCapacity, closedProfileFor, driverShareOf, openProfileFor, type DriverShare } from './plan-profile';
+import { DEFAULT_CONCURRENCY, DEFAULT_MAX_CONNECTIONS, type MixRequest, type TestConfigMessage } from '../protocol/wire-protocol';
 
 /** One request of a mix, ready to send: its path and body filled per request. */
 export interface PlannedRequest {
@@ -53,6 +56,13 @@ export interface RequestPlan {
   seqStride?: number;
   /** `{seq}` of the driver's first request: after a warm-up, its numbers are not used again */
   firstSeq?: number;
+  /**
+   * The load over time (plan-profile.ts). Open: the driver's share of the rate, request j of the
+   * driver due at profile.dueAt(j). Closed: the total concurrency, split by `driverShare` and then
+   * by worker (seqOffset of seqStride). Absent for a TSUNAMI without a schedule (delay 0).
+   */
+  profile?: LoadProfile;
+  driverShare?: DriverShare;
 }
 
 export interface TargetTls {
@@ -63,7 +73,6 @@ export interface TargetTls {
   insecure: boolean;
 }
 
-export const DEFAULT_CONCURRENCY = 16;
 export const DEFAULT_TIMEOUT_MS = 10_000;
 
 function planMix(requests: MixRequest[], extraHeaders: Record<string, string>, driver: string): { url: URL; mix: PlannedMix } {
@@ -94,9 +103,19 @@ export function planFor(config: TestConfigMessage, defaultTarget: string, extraH
   const mixed = config.requests ? planMix(config.requests, extraHeaders, driver) : undefined;
   const url = mixed?.url ?? new URL(target?.url ?? defaultTarget);
   if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new Error(`target ${url.href} is not an http(s) URL`);
-  const capInterval = config.target_throughput ? 1000 / config.target_throughput : 0;
-  const delayInterval = config.test_type === 'TSUNAMI' ? config.test_message_delay * 1000 : 0;
-  const open = config.test_type === 'TSUNAMI' && delayInterval > 0;
+  // With stages the profile paces the test: test_message_delay and target_throughput are for drivers that know only the spec.
+  const staged = config.stages !== undefined;
+  const capInterval = config.target_throughput && !staged ? 1000 / config.target_throughput : 0;
+  const delayInterval = config.test_type === 'TSUNAMI' && !staged ? config.test_message_delay * 1000 : 0;
+  const open = config.test_type === 'TSUNAMI' && (staged || delayInterval > 0);
+  const intervalMs = Math.max(capInterval, delayInterval);
+  const driverShare = driverShareOf(config, driver);
+  const profile = open
+    ? openProfileFor(config, driverShare, intervalMs > 0 ? 1000 / intervalMs : 0)
+    : config.test_type === 'AVALANCHE'
+      ? closedProfileFor(config, driverShare, config.concurrency ?? DEFAULT_CONCURRENCY)
+      : undefined;
+  const one = { index: 0, of: 1 };
   return {
     url,
     method: target?.method ?? 'GET',
@@ -104,10 +123,12 @@ export function planFor(config: TestConfigMessage, defaultTarget: string, extraH
     body: target?.body,
     timeoutMs: mixed ? Math.max(...mixed.mix.requests.map((r) => r.timeoutMs)) : (target?.timeout_ms ?? DEFAULT_TIMEOUT_MS),
     count: config.message_count_per_driver,
-    intervalMs: Math.max(capInterval, delayInterval),
+    intervalMs,
     open,
-    maxInFlight: open ? (config.max_connections ?? DEFAULT_MAX_CONNECTIONS) : (config.concurrency ?? DEFAULT_CONCURRENCY),
+    maxInFlight: open ? (config.max_connections ?? DEFAULT_MAX_CONNECTIONS) : profile ? closedCapacity(profile, driverShare, one) : (config.concurrency ?? DEFAULT_CONCURRENCY),
     mix: mixed?.mix,
     tls: url.protocol === 'https:' ? { http2: config.http2 === true, ca: trustedCa, insecure: config.tls_insecure === true } : undefined,
+    profile,
+    driverShare,
   };
 }

@@ -4,7 +4,8 @@
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
-import type { TestConfigMessage } from '../protocol/wire-protocol';
+import type { ProfileChange } from '../protocol/load-profile';
+import type { PhaseCounts, TestConfigMessage } from '../protocol/wire-protocol';
 import type { Logger } from '../common/logger';
 import type { FromWorker, RunCommand, RunSettings, ToWorker } from './load-worker';
 import type { LoadRun } from './load-run';
@@ -79,8 +80,8 @@ export class LoadWorkers {
   }
 
   /** A test's load on the first `count` workers. */
-  run(config: TestConfigMessage, settings: RunSettings, count: number, scheduled: boolean): ThreadedLoad {
-    return new ThreadedLoad(this.workers.slice(0, count), config, settings, scheduled, this.log);
+  run(config: TestConfigMessage, settings: RunSettings, count: number, scheduled: boolean, controllable = true): ThreadedLoad {
+    return new ThreadedLoad(this.workers.slice(0, count), config, settings, scheduled, this.log, controllable);
   }
 
   async close(): Promise<void> {
@@ -98,6 +99,10 @@ export class ThreadedLoad implements LoadRun {
   /** a worker exited during this test: its share ended early */
   private crashed = false;
   private readonly listeners: { message: (m: FromWorker) => void; exit: () => void }[] = [];
+  /** epoch ms of the common start: 0 on every worker's test clock */
+  private startAt: number | undefined;
+  /** changes made before the start, sent with the run command to take effect at it */
+  private readonly early: { change: ProfileChange; atMs: number }[] = [];
 
   constructor(
     private readonly workers: Worker[],
@@ -105,6 +110,7 @@ export class ThreadedLoad implements LoadRun {
     private readonly settings: RunSettings,
     scheduled: boolean,
     private readonly log: Logger,
+    readonly controllable = true,
   ) {
     this.parts = new Array(workers.length).fill(undefined);
     this.recorder = new MergedRecorder(this.parts, scheduled);
@@ -113,6 +119,7 @@ export class ThreadedLoad implements LoadRun {
 
   start(): Promise<void> {
     const startAt = Date.now() + START_DELAY_MS;
+    this.startAt = startAt;
     for (const [index, worker] of this.workers.entries()) {
       const listener = (m: FromWorker) => {
         if (m.type === 'part' && m.index === index) {
@@ -131,7 +138,7 @@ export class ThreadedLoad implements LoadRun {
       worker.on('message', listener);
       worker.once('exit', exited);
       this.listeners[index] = { message: listener, exit: exited };
-      const command: RunCommand = { type: 'run', config: this.config, ...this.settings, index, of: this.workers.length, startAt };
+      const command: RunCommand = { type: 'run', config: this.config, ...this.settings, index, of: this.workers.length, startAt, changes: this.early.length ? [...this.early] : undefined };
       worker.postMessage(command satisfies ToWorker);
     }
     return this.done;
@@ -174,5 +181,33 @@ export class ThreadedLoad implements LoadRun {
 
   get elapsedMs(): number {
     return Math.max(0, ...this.recorder.present.map((p) => p.elapsedMs));
+  }
+
+  get testClockMs(): number | undefined {
+    return this.startAt === undefined ? undefined : Math.max(0, Date.now() - this.startAt);
+  }
+
+  epochAt(testMs: number): number | undefined {
+    return this.startAt === undefined ? undefined : Math.round(this.startAt + testMs);
+  }
+
+  /**
+   * Every worker cuts its plan at the same `atMs` of its own test clock (each started at the
+   * common startAt), so the split j = m × W + w stays exact through the change.
+   */
+  apply(change: ProfileChange, atMs: number): void {
+    if (this.startAt === undefined) {
+      this.early.push({ change, atMs: 0 });
+      return;
+    }
+    for (const [index, w] of this.workers.entries()) if (!this.finished.has(index)) w.postMessage({ type: 'control', change, atMs } satisfies ToWorker);
+  }
+
+  get pausedMs(): number {
+    return Math.max(0, ...this.recorder.present.map((p) => p.pausedMs ?? 0));
+  }
+
+  phases(): PhaseCounts[] {
+    return this.recorder.phases();
   }
 }

@@ -3,7 +3,8 @@
 // latencies, errors or connections reaches the test's figures; what it did is reported apart
 // (`warm_up` in each report). Until the measured load starts, the test's figures are those of a
 // load not started yet: nothing sent, no latency.
-import type { WarmUpCounts } from '../protocol/wire-protocol';
+import type { ProfileChange } from '../protocol/load-profile';
+import type { PhaseCounts, WarmUpCounts } from '../protocol/wire-protocol';
 import type { LoadRun, RecorderView } from './load-run';
 
 export class WarmUpFirst implements LoadRun {
@@ -76,5 +77,30 @@ export class WarmUpFirst implements LoadRun {
 
   get elapsedMs(): number {
     return this.measured.elapsedMs;
+  }
+
+  /** Undefined through the warm-up: a change made then takes effect at the measured start. */
+  get testClockMs(): number | undefined {
+    return this.measured.testClockMs;
+  }
+
+  epochAt(testMs: number): number | undefined {
+    return this.measured.epochAt(testMs);
+  }
+
+  get controllable(): boolean {
+    return this.measured.controllable;
+  }
+
+  apply(change: ProfileChange, atMs: number): void {
+    this.measured.apply(change, atMs);
+  }
+
+  get pausedMs(): number {
+    return this.measured.pausedMs;
+  }
+
+  phases(): PhaseCounts[] {
+    return this.measured.phases();
   }
 }

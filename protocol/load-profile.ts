@@ -164,8 +164,12 @@ export class LoadProfile {
     }
     // set: the rest of the plan holds the value until the plan's end (pauses still shift it)
     if (this.suspended) {
-      const end = this.suspended[this.suspended.length - 1].endMs;
-      return new LoadProfile(this.segments, [{ phase: change.phase, startMs: atMs, endMs: Math.max(end, atMs), from: change.value, to: change.value }]);
+      // The suspended plan is on the clock as if resumed at the pause's start: the set begins
+      // there, so that it runs from the moment of the resume (not as much later as the set came
+      // after the pause, a silence nobody asked for).
+      const pausedAt = this.segments[this.segments.length - 1].startMs;
+      const end = this.suspended.length ? this.suspended[this.suspended.length - 1].endMs : pausedAt;
+      return new LoadProfile(this.segments, [{ phase: change.phase, startMs: pausedAt, endMs: Math.max(end, pausedAt), from: change.value, to: change.value }]);
     }
     const { head } = splitAt(this.segments, atMs);
     return new LoadProfile([...head, { phase: change.phase, startMs: atMs, endMs: Math.max(this.endMs, atMs), from: change.value, to: change.value }]);

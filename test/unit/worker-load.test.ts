@@ -7,6 +7,7 @@ import { shareOfPlan, usableWorkers } from '../../agents/plan-share';
 import type { RequestPlan } from '../../agents/request-plan';
 import { LoadWorkers } from '../../agents/threaded-load';
 import { WarmUpFirst } from '../../agents/warm-up-first';
+import { MergedRecorder, type WorkerPart } from '../../agents/merged-recorder';
 import { createLogger } from '../../common/logger';
 import { waitFor } from '../support/processes';
 import { decodeHistogram } from '../../protocol/latency-histogram';
@@ -25,6 +26,21 @@ describe('worker threads of one driver', () => {
     assert.equal(usableWorkers(plan({ count: 1 }), 8), 1);
     assert.equal(usableWorkers(plan({ open: true, intervalMs: 20, maxInFlight: 1 }), 2), 1, 'an open plan never has more workers than its connection limit: each holds at least one');
     assert.equal(usableWorkers(plan({ open: true, intervalMs: 20, maxInFlight: 3 }), 2), 2);
+  });
+
+  it('a driver’s phase is settled only when every worker’s part of it is: one that has not reached it holds it open until its share ends', () => {
+    const phase = (name: string, sent: number, settled: boolean) => ({ phase: name, started_at: 1000, ended_at: settled ? 2000 : undefined, requests_sent: sent, responses: sent, errors: { http_5xx: 1 }, settled });
+    const part = (phases: ReturnType<typeof phase>[], final: boolean): WorkerPart => ({ snapshot: { requests_sent: 0, responses: 0, errors: {}, status_codes: {}, metrics: null }, inFlight: 0, elapsedMs: 0, wasStopped: false, final, phases });
+    const merged = new MergedRecorder([undefined, undefined], true);
+    merged.update(0, part([phase('stage 1', 5, true), phase('stage 2', 2, false)], false));
+    merged.update(1, part([phase('stage 1', 4, true)], false));
+    const [one, two] = merged.phases();
+    assert.deepEqual([one.phase, one.requests_sent, one.settled, one.errors.http_5xx], ['stage 1', 9, true, 2]);
+    assert.deepEqual([two.phase, two.requests_sent, two.settled], ['stage 2', 2, false]);
+    merged.update(0, part([phase('stage 1', 5, true), phase('stage 2', 2, true)], true));
+    assert.equal(merged.phases()[1].settled, false, 'worker 2 may still send in stage 2');
+    merged.update(1, part([phase('stage 1', 4, true)], true));
+    assert.equal(merged.phases()[1].settled, true, 'worker 2’s share ended without reaching it');
   });
 
   describe('on real threads against a local server', () => {
@@ -83,6 +99,31 @@ describe('worker threads of one driver', () => {
       assert.deepEqual(load.warmUpCounts, { requests_sent: 100, responses: 100, errors: 0, done: true });
       const seqs = paths.map((p) => Number(p.split('/')[2])).sort((x, y) => x - y);
       assert.deepEqual(seqs, Array.from({ length: 300 }, (_, i) => i));
+    });
+
+    it('through stages and a pause, the workers cut their plans at one time: every number once, the phases merged', async () => {
+      paths.length = 0;
+      // 0 → 200/s over 0.5 s and 200/s for 0.5 s over two drivers: 0 → 100/s then 100/s here, 75 requests.
+      const config = { test_id: 'st', test_type: 'TSUNAMI', test_message_delay: 0.01, message_count_per_driver: 1000, driver_ids: ['d1', 'd2'], duration_s: 1,
+        stages: [{ duration_s: 0.5, target_rate: 200 }, { duration_s: 0.5, target_rate: 200 }], requests: [{ name: 'st', weight: 1, url: `${url}/st/{seq}`, method: 'GET', timeout_ms: 2000 }] } as TestConfigMessage;
+      const load = workers.run(config, { defaultTarget: url, headers: {}, driver: 'd1' }, 2, true);
+      const done = load.start();
+      await new Promise((r) => setTimeout(r, 400));
+      load.apply({ action: 'pause', phase: 'pause 1' }, load.testClockMs! + 20);
+      await new Promise((r) => setTimeout(r, 250));
+      load.apply({ action: 'resume', phase: 'resume 1' }, load.testClockMs! + 20);
+      await done;
+      const seqs = paths.map((p) => Number(p.split('/')[2])).sort((x, y) => x - y);
+      assert.deepEqual(seqs, Array.from({ length: 75 }, (_, i) => i), 'the driver’s plan exactly, split over the threads');
+      assert.ok(load.pausedMs >= 230 && load.pausedMs < 350, `paused ${load.pausedMs} ms`);
+      const phases = Object.fromEntries(load.phases().map((p) => [p.phase, p]));
+      // The resume names the window it begins: the rest of stage 1, until stage 2.
+      assert.deepEqual(Object.keys(phases), ['stage 1', 'pause 1', 'resume 1', 'stage 2']);
+      assert.equal(phases['stage 1'].requests_sent + phases['resume 1'].requests_sent, 25, 'the ramp’s integral, from both threads');
+      assert.equal(phases['pause 1'].requests_sent, 0);
+      assert.equal(phases['stage 2'].requests_sent, 50);
+      assert.ok(load.phases().every((p) => p.settled && p.ended_at !== undefined));
+      assert.equal(decodeHistogram(phases['stage 2'].histogram!).totalCount, 50);
     });
 
     it('stop ends every worker’s share early', async () => {
