@@ -212,10 +212,15 @@ export class CapacitySearch {
       errors: { ...figures.errors },
       server: { ...(figures.server ?? {}) },
     };
-    const shortfall = driverShortfall(figures, rate, this.drivers);
+    const full = judgeStep(figures, this.config.slo);
+    // Late sends and waits for a connection matter only in a step that failed: corrected latency
+    // counts them from the due times, so a step that met the SLO with them met it at its rate. A
+    // rate short of the plan always matters: the server was not shown that rate.
+    const offeredShort = figures.achieved_rate < rate * MIN_ACHIEVED_SHARE;
+    const shortfall = offeredShort || !full.pass ? driverShortfall(figures, rate, this.drivers) : undefined;
     // A server that fails even the load the drivers did offer has failed at this rate or below it:
     // a sound upper bound. Otherwise a short step shows nothing about the server and ends the search.
-    const verdict = shortfall ? judgeStep(figures, this.config.slo, { serverOnly: true }) : judgeStep(figures, this.config.slo);
+    const verdict = shortfall ? judgeStep(figures, this.config.slo, { serverOnly: true }) : full;
     if (shortfall && verdict.pass) {
       const step: CapacityStep = { ...base, pass: false, drivers_limited: true, text: `drivers were the limit: ${shortfall}` };
       this.steps.push(step);

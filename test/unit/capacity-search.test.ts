@@ -191,10 +191,18 @@ describe('the capacity search (pure)', () => {
       search.record(figures(100));
       search.record(figures(200, { p99_ms: 500 }));
       assert.equal(search.nextRate(), 150);
-      search.record(figures(150, { waited_for_connection: 200 }));
+      search.record(figures(150, { waited_for_connection: 200, p99_ms: 500 }));
       const result = search.result();
       assert.equal(result.ended, 'drivers_limit');
       assert.equal(result.capacity_rps, null);
+    });
+
+    it('a step that met the SLO at its planned rate passes, late sends and waits for a connection included (corrected latency counts them)', () => {
+      const search = new CapacitySearch(config(), 1);
+      const step = search.record(figures(100, { waited_for_connection: 50, send_lag_p99_ms: 40 }));
+      assert.equal(step.pass, true, step.text);
+      assert.equal(step.drivers_limited, undefined);
+      assert.equal(search.nextRate(), 200);
     });
   });
 
