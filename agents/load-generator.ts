@@ -369,12 +369,17 @@ export class LoadGenerator {
       if (open && profile) {
         // Refilled by the requests the plan made due meanwhile: the rate of each moment, through ramps and stage boundaries.
         const requests = profile.cumulativeAt(clock);
-        const refill = (CATCH_UP_FACTOR * (requests - this.refilledRequests)) / this.workerShare.of;
+        let refill = (CATCH_UP_FACTOR * (requests - this.refilledRequests)) / this.workerShare.of;
+        // While the rate is 0 (a pause, a stage at 0) nothing becomes due, but a backlog due before
+        // still goes out: at the catch-up pace of the rate it was due at (one at once if that was 0).
+        const rateNow = profile.valueAt(clock);
+        const backlogRate = rateNow > 0 ? rateNow : profile.valueAt(dueAt - this.startedAt);
+        if (rateNow <= 0) refill += backlogRate > 0 ? (CATCH_UP_FACTOR * backlogRate * (now - this.refilledAt)) / 1000 / this.workerShare.of : 1;
         this.tokens = Math.min(this.openBucketSize(clock), this.tokens + refill);
         this.refilledAt = now;
         this.refilledRequests = requests;
         if (this.tokens < 1) {
-          const perMs = (CATCH_UP_FACTOR * profile.valueAt(clock)) / 1000 / this.workerShare.of;
+          const perMs = (CATCH_UP_FACTOR * backlogRate) / 1000 / this.workerShare.of;
           this.timer = setTimeout(this.onTimer, perMs > 0 ? Math.min((1 - this.tokens) / perMs, MAX_TIMER_MS) : BURST_MS);
           return;
         }

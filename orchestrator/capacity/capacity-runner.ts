@@ -90,6 +90,8 @@ export async function runCapacitySearch(options: CapacityRunOptions): Promise<Ca
     let rate = search.nextRate()!;
     // Not raced with the stop: the test id is needed to stop what was started.
     testId = await port.start(rate);
+    // The drivers are picked as the test starts: the search's per-driver figures follow from them.
+    search.drivers = port.drivers();
     checkAbort();
     progress({ kind: 'started', testId, rate, drivers: search.drivers });
     for (let k = 1; ; k++) {

@@ -182,7 +182,8 @@ export class CapacitySearch {
 
   constructor(
     readonly config: CapacityConfig,
-    readonly drivers: number,
+    /** how many drivers run the test: known only once it started (set then), before any step is recorded */
+    public drivers: number,
   ) {
     this.state = { kind: 'growing', rate: roundRate(Math.min(config.start_rate, config.max_rate)) };
   }

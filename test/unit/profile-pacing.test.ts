@@ -204,6 +204,26 @@ describe('pacing by the load profile (against a local server)', () => {
       assert.ok(Object.values(phases).every((p) => p.settled));
     });
 
+    it('a backlog due before a pause still goes out during it, so the phase before the pause settles', async () => {
+      // 200/s; the event loop stalls 150 ms, then the pause takes effect at once: about 30 requests
+      // were due before it and not sent. They go out (at the catch-up pace of 200/s) while paused.
+      const generator = new LoadGenerator(openPlan(url, LoadProfile.constant(200, Infinity, 'step 1')));
+      void generator.start();
+      await sleep(100);
+      const end = performance.now() + 150;
+      while (performance.now() < end);
+      const pausedAt = clockOf(generator);
+      generator.apply({ action: 'pause', phase: 'judge 1' }, pausedAt);
+      // Due at 0, 5, 10, … ms: those strictly before the pause.
+      const due = Math.ceil(pausedAt / 5 - 1e-9);
+      await sleep(500);
+      const phases = byPhase(generator.phases());
+      assert.equal(phases['step 1'].requests_sent, due, 'every request due before the pause was sent');
+      assert.equal(phases['step 1'].settled, true, 'and the phase settled while paused');
+      assert.equal(phases['judge 1'].requests_sent, 0);
+      generator.stop();
+    });
+
     it('a set while paused changes what resumes', async () => {
       const generator = new LoadGenerator(openPlan(url, LoadProfile.constant(50)));
       const done = generator.start();
