@@ -254,6 +254,19 @@ export class TestRun extends EventEmitter<TestRunEvents> {
     }
   }
 
+  /**
+   * Drivers that ran the test without being picked: a driver of another implementation reads no
+   * driver_ids and runs every test_config it hears. Its requests reached the target, so they
+   * count; for a test with a plan over time it ran the config as a flat test beside the plan.
+   */
+  private outsiderWarnings(): string[] {
+    const picked = new Set(this.options.participants);
+    const outsiders = [...this.tracks.keys()].filter((id) => !picked.has(id));
+    if (outsiders.length === 0) return [];
+    const planned = this.plan.kind !== 'count' ? ' as a flat test beside the planned load over time' : '';
+    return [`${outsiders.join(', ')} ran this test without being picked (a driver that reads no driver_ids runs every test_config)${planned}: its requests reached the target and are counted. Give such drivers topics of their own (a topic prefix) to keep them out.`];
+  }
+
   /** One phase's figures now, or undefined when no participant reported it yet. */
   stageStatsOf(phase: string): StageStats | undefined {
     const final = this.settledPhases.get(phase);
@@ -528,7 +541,7 @@ export class TestRun extends EventEmitter<TestRunEvents> {
       planned_requests: this.plannedRequests,
       aggregate: agg,
       per_driver: drivers.map((d) => d.stats),
-      warnings: [...scheduleWarnings(this.options.config, drivers.map((d) => d.stats)), ...(server?.warnings ?? []), ...(this.storeError ? [this.storeWarning()] : [])],
+      warnings: [...scheduleWarnings(this.options.config, drivers.map((d) => d.stats)), ...this.outsiderWarnings(), ...(server?.warnings ?? []), ...(this.storeError ? [this.storeWarning()] : [])],
       server,
       per_request: this.options.config.requests ? requestBreakdown(this.options.config.requests, counted.map((d) => d.report), seconds) : undefined,
       throughput: perSecond(agg.responses, seconds) ?? 0,

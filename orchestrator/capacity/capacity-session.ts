@@ -46,6 +46,7 @@ export function stepFigures(s: StageStats): StepFigures {
     error_rate: s.error_rate,
     p50_ms: s.latency?.p50 ?? null,
     p99_ms: s.latency?.p99 ?? null,
+    uncorrected_p99_ms: s.uncorrected_p99 ?? undefined,
     max_ms: s.latency?.max ?? null,
     send_lag_p99_ms: s.send_lag_p99 ?? undefined,
     waited_for_connection: s.waited_for_connection,

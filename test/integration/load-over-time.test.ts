@@ -111,7 +111,7 @@ describe('load over time (on real processes)', function () {
     }
   });
 
-  it('a driver that speaks only the spec is not picked for a test with stages, and the result says why', async () => {
+  it('a driver that speaks only the spec is not picked for a test with stages, the result says why, and if it runs the config anyway that is said too', async () => {
     const kafka = await kafkaBootstrap();
     const prefix = uniquePrefix('stages-spec');
     const target = await startTargetProcess();
@@ -124,8 +124,18 @@ describe('load over time (on real processes)', function () {
     const run = await orchestrator.startTest({ test_type: 'TSUNAMI', stages: [{ duration_s: 2, target_rate: 100 }], target: `${target.url}/ping` });
     assert.deepEqual(run.participants, ['ours']);
     const result = await orchestrator.waitForEnd(run.testId);
-    assert.equal(result.status, 'complete', result.verdict.reason);
     assert.ok(result.not_picked?.some((reason) => /theirs speaks only the spec; a test with stages needs lt-agent/.test(reason)), JSON.stringify(result.not_picked));
+    // Ours ran the stages as planned.
+    const ours = result.per_driver.find((d) => d.node_id === 'ours')!;
+    assert.equal(ours.state, 'complete');
+    assert.equal(result.stages?.find((s) => s.phase === 'stage 1')?.requests_sent, 100);
+    // A spec-only driver reads no driver_ids and runs every test_config it hears: when it did, its
+    // requests reached the target and are counted, and the result says so rather than hiding them.
+    if (result.per_driver.some((d) => d.node_id === 'theirs')) {
+      assert.ok(result.warnings.some((w) => /theirs ran this test without being picked .* as a flat test beside the planned load over time/.test(w)), JSON.stringify(result.warnings));
+    } else {
+      assert.equal(result.status, 'complete', result.verdict.reason);
+    }
 
     // A flat test by count still takes both.
     const flat = await orchestrator.startTest({ test_type: 'TSUNAMI', test_message_delay: 0.01, message_count_per_driver: 50, target: `${target.url}/ping` });

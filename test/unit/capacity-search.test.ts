@@ -168,9 +168,9 @@ describe('the capacity search (pure)', () => {
       // A queueing server: latency grew, connections ran out, and it also answered 503.
       const errors = new CapacitySearch(config(), 1);
       errors.record(figures(100));
-      const failed = errors.record(figures(200, { waited_for_connection: 300, error_rate: 0.2, p99_ms: 3000 }));
+      const failed = errors.record(figures(200, { waited_for_connection: 300, errors: { http_5xx: 400 }, error_rate: 0.2, p99_ms: 3000 }));
       assert.equal(failed.limit, 'error_rate');
-      assert.equal(failed.text, 'errors 20% > 1% (the drivers fell short too: 300 of 2,000 requests waited for a free connection)');
+      assert.equal(failed.text, 'errors 20% without timeouts > 1% (the drivers fell short too: 300 of 2,000 requests waited for a free connection)');
       assert.equal(errors.nextRate(), 150, 'the search bisects below the failure');
       const latency = new CapacitySearch(config(), 1);
       latency.record(figures(100));
@@ -197,12 +197,23 @@ describe('the capacity search (pure)', () => {
       assert.equal(result.capacity_rps, null);
     });
 
-    it('a step that met the SLO at its planned rate passes, late sends and waits for a connection included (corrected latency counts them)', () => {
+    it('a step that met the SLO with late sends passes (corrected latency counts them); with requests waiting for a connection it is the drivers’ limit', () => {
       const search = new CapacitySearch(config(), 1);
-      const step = search.record(figures(100, { waited_for_connection: 50, send_lag_p99_ms: 40 }));
+      const step = search.record(figures(100, { send_lag_p99_ms: 40 }));
       assert.equal(step.pass, true, step.text);
       assert.equal(step.drivers_limited, undefined);
       assert.equal(search.nextRate(), 200);
+      const waited = search.record(figures(200, { waited_for_connection: 50 }));
+      assert.equal(waited.drivers_limited, true, waited.text);
+      assert.equal(search.result().ended, 'drivers_limit');
+    });
+
+    it('judges a short step on the errors the server gave: timeouts may be waits in the drivers', () => {
+      const search = new CapacitySearch(config(), 1);
+      search.record(figures(100));
+      const step = search.record(figures(200, { waited_for_connection: 300, errors: { timeout: 90 }, error_rate: 90 / 400 }));
+      assert.equal(step.drivers_limited, true, step.text);
+      assert.equal(search.result().ended, 'drivers_limit');
     });
   });
 
