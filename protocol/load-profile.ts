@@ -134,7 +134,12 @@ export class LoadProfile {
     const slope = Number.isFinite(seconds) && seconds > 0 ? (s.to - s.from) / seconds : 0;
     const root = Math.sqrt(Math.max(0, s.from * s.from + 2 * slope * left));
     const tau = (2 * left) / (s.from + root);
-    return Number.isFinite(tau) ? Math.min(s.endMs, s.startMs + tau * 1000) : Infinity;
+    if (!Number.isFinite(tau)) return Infinity;
+    const at = Math.min(s.endMs, s.startMs + tau * 1000);
+    // Due exactly as a pause begins: it waits for the resume (Infinity while paused), as everything after it does.
+    const next = this.segments[i + 1];
+    if (at >= s.endMs && next?.paused) return next.endMs;
+    return at;
   }
 
   /** Requests the open model sends in its whole plan: how many are due before it ends (Infinity if unbounded). */

@@ -65,6 +65,16 @@ describe('load profile', () => {
     assert.equal(resumed.phaseAt(6000), 'pause 1');
   });
 
+  it('a request due exactly as a pause begins waits for the resume', () => {
+    // 100/s: request 50 is due at 500 ms, where the pause begins.
+    const paused = LoadProfile.constant(100, 1000).apply({ action: 'pause', phase: 'pause 1' }, 500);
+    assert.equal(paused.dueAt(49), 490);
+    assert.equal(paused.dueAt(50), Infinity);
+    const resumed = paused.apply({ action: 'resume' }, 800);
+    assert.equal(resumed.dueAt(50), 800);
+    assert.equal(resumed.phaseAt(resumed.dueAt(50)), 'main');
+  });
+
   it('holds a set value until the plan ends', () => {
     const set = rampUpHoldDown().apply({ action: 'set', value: 500, phase: 'set 1' }, 30_000);
     assert.equal(set.endMs, 40_000);

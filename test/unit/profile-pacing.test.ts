@@ -246,8 +246,9 @@ describe('pacing by the load profile (against a local server)', () => {
 
     it('a set while paused runs from the resume on, without a silence (the rule in load-profile.ts)', () => {
       const profile = LoadProfile.constant(100, 10_000).apply({ action: 'pause', phase: 'pause 1' }, 2000).apply({ action: 'set', value: 50, phase: 'set 1' }, 3000).apply({ action: 'resume' }, 4000);
-      // Requests 0 … 200 due in 0 … 2000 ms (the integral reaches 200 as the pause begins), then 50/s from the resume at 4000 ms.
-      assert.equal(profile.dueAt(200), 2000);
+      // Requests 0 … 199 due in 0 … 1990 ms; 200, due as the pause begins, waits for the resume at 4000 ms; then 50/s.
+      assert.equal(profile.dueAt(199), 1990);
+      assert.equal(profile.dueAt(200), 4000);
       assert.ok(Math.abs(profile.dueAt(201) - 4020) < 1e-6, `request 201 at ${profile.dueAt(201)} ms`);
       assert.ok(Math.abs(profile.dueAt(250) - 5000) < 1e-6, `request 250 at ${profile.dueAt(250)} ms`);
       assert.equal(profile.endMs, 12_000, 'the rest of the plan, shifted by the 2 s paused');
