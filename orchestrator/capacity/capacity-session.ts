@@ -8,6 +8,7 @@
 import type { LoadTestDefinition } from '../loadtest-definition';
 import type { Orchestrator } from '../orchestrator';
 import type { StageStats } from '../result-model';
+import type { TestRun } from '../test-run';
 import { capacityTestDurationS, resolveCapacityConfig, type CapacityConfig } from './capacity-config';
 import { runCapacitySearch, stepPhase, type CapacityPort, type CapacityProgress } from './capacity-runner';
 import type { CapacityResult, StepFigures } from './capacity-search';
@@ -54,6 +55,18 @@ export function stepFigures(s: StageStats): StepFigures {
   };
 }
 
+/** Resolves once no driver of the run is warming up any more (or the run ended, or the search was stopped). */
+function warmUpOver(run: TestRun, signal?: AbortSignal): Promise<void> {
+  const over = () => {
+    const s = run.current();
+    return s.status !== 'running' || signal?.aborted === true || (s.aggregate.warm_up?.warming === 0 && s.aggregate.requests_sent > 0);
+  };
+  return new Promise((resolve) => {
+    const look = () => (over() ? resolve() : void setTimeout(look, 100));
+    look();
+  });
+}
+
 export interface CapacitySessionOptions {
   /** how long to wait for enough drivers to register */
   waitForDriversMs?: number;
@@ -71,6 +84,9 @@ export async function startCapacitySearch(orchestrator: Orchestrator, definition
     start: async () => {
       const run = await orchestrator.startTest(capacityTestDefinition(definition, config), { waitForDriversMs: options.waitForDriversMs ?? 0 });
       participants = run.participants.length;
+      // A warm-up goes first, at the first step's pace and in none of its figures: the first step's
+      // time starts when every driver has begun its measured requests.
+      if (definition.warm_up_count_per_driver) await warmUpOver(run, options.signal);
       return run.testId;
     },
     setRate: async (testId, rate, phase) => void (await orchestrator.controlTest(testId, { action: 'set', rate }, CAPACITY_CONTROL_BY, phase)),
