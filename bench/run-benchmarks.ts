@@ -432,12 +432,12 @@ async function stageAccuracy(ctx: Context): Promise<Section> {
   await stopAgents(ctx, drivers);
   return {
     name: 'stages',
-    title: `Stages over 2 drivers: 0 → ${top.toLocaleString('en-US')}/s in ${stages[0].duration_s} s, ${stages[1].duration_s} s plateau, ${stages[2].duration_s} s at ${(top / 4).toLocaleString('en-US')}/s`,
+    title: `Stages over 2 drivers: 0 → ${top.toLocaleString('en-US')}/s in ${stages[0].duration_s} s, a ${stages[1].duration_s} s plateau, then down to ${(top / 4).toLocaleString('en-US')}/s over ${stages[2].duration_s} s`,
     columns: ['target', 'stage', 'planned req/s', 'achieved req/s', 'error', 'within 1%', 'ramp, per second: median / worst error', 'p50 ms', 'p99 ms', 'uncorrected p99 ms', 'send lag p99 ms'],
     rows,
     notes: [
-      'Achieved = requests sent (at the socket) of the stage over its window, all drivers; planned = the plan’s average total over the same window. Each request belongs to the stage it was due in.',
-      'Per second through the ramp: responses per second of the aggregate against the planned rate of that second, over the seconds planned at a quarter of the top rate or more; the seconds are the orchestrator’s, so part of the error is where a second’s reports fall.',
+      'Achieved = the requests of the stage (each belongs to the stage it was due in) sent over the stage’s window, all drivers; planned = the plan’s average total over the same window. How late they reached the socket is the send lag.',
+      'Per second through the ramp: responses per second in the orchestrator’s once-a-second aggregate against the planned rate of that second, over the seconds planned at a quarter of the top rate or more. Each driver reports once a second at its own moment, so a second of the aggregate holds a little more or less than a second of a driver: this column measures that jitter as much as the drivers; the socket-level per-second rate is not measured here.',
       'Latency is corrected (from each request’s due time): against the fast target it stays flat through the ramp; against the 50 ms target p50 stays near 50 ms.',
     ],
     data,
