@@ -229,7 +229,8 @@ async function capacityFromPalette(page: Page, workspace: string, targetUrl: str
         test_message_delay: 0.01,
         message_count_per_driver: 100,
         target: { url: `${targetUrl}/ping`, timeout_ms: 2000 },
-        capacity: { start_rate: 75, max_rate: 1200, step_duration_s: 2, growth: 2, refine_steps: 2, slo: { p99_latency_ms: 100, error_rate: 0.05 } },
+        // Beyond its capacity the target queues up to 200 ms and then refuses (503): the error rate breaks.
+        capacity: { start_rate: 75, max_rate: 1200, step_duration_s: 3, growth: 2, refine_steps: 2, slo: { p99_latency_ms: 500, error_rate: 0.05 } },
       },
       null,
       2,
@@ -253,7 +254,7 @@ async function capacityFromPalette(page: Page, workspace: string, targetUrl: str
     const steps = await rows.count();
     await page.screenshot({ path: join(RESULTS, 'vscode-capacity-found.png') });
     const found = Number(/capacity: (?:at least )?([\d,]+) req\/s/.exec(text)?.[1]?.replace(/,/g, '') ?? NaN);
-    const passed = steps > whileRunning && found >= SEARCHED_CAPACITY * 0.5 && found <= SEARCHED_CAPACITY * 1.5 && /p99/.test(text);
+    const passed = steps > whileRunning && found >= SEARCHED_CAPACITY * 0.5 && found <= SEARCHED_CAPACITY * 1.5 && /first failure at [\d,]+ req\/s/.test(text);
     return { name, passed, detail: `${whileRunning} step rows while it ran, ${steps} at the end; “${text}” (the target queues beyond ${SEARCHED_CAPACITY} req/s)` };
   } catch (error) {
     await page.screenshot({ path: join(RESULTS, 'vscode-capacity-failure.png') }).catch(() => {});
