@@ -94,7 +94,7 @@ export async function startCapacitySearch(orchestrator: Orchestrator, definition
     resume: async (testId, phase) => void (await orchestrator.controlTest(testId, { action: 'resume' }, CAPACITY_CONTROL_BY, phase)),
     waitForPhaseSettled: async (testId, phase, timeoutMs) => stepFigures(await orchestrator.waitForPhaseSettled(testId, phaseOf(phase), timeoutMs)),
     stop: async (testId) => {
-      await orchestrator.stopTest(testId, 'the capacity search ended').catch(() => undefined);
+      await orchestrator.stopTest(testId, 'the capacity search, at its end').catch(() => undefined);
       await orchestrator.waitForEnd(testId).catch(() => undefined);
     },
     drivers: () => participants,
