@@ -28,9 +28,5 @@ export const mochaHooks = {
   async afterAll(): Promise<void> {
     await stopKafkaFixture();
     await stopPrometheusFixture();
-    // mocha exits at the end of the run (.mocharc.json "exit"): a timer a test left running would
-    // otherwise hold the process for good. Say what is still alive, so that such a leak is found.
-    const alive = process.getActiveResourcesInfo().filter((r) => r !== 'PipeWrap' && r !== 'TTYWrap');
-    if (alive.length) process.stdout.write(`still alive after the run: ${alive.join(', ')}\n`);
   },
 };
