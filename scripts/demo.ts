@@ -130,7 +130,8 @@ runCli('demo', async () => {
       const example = readFileSync(join(root, 'examples', 'ping-capacity.loadtest.json'), 'utf8').replaceAll('http://127.0.0.1:8080', targetUrl);
       const file = join(logs, 'ping-capacity.loadtest.json');
       writeFileSync(file, example);
-      return runCapacity(env, file, agentCount, `lt-target --capacity ${DEMO_TARGET_CAPACITY}`);
+      // Awaited here: the finally below stops every process as soon as this returns.
+      return await runCapacity(env, file, agentCount, `lt-target --capacity ${DEMO_TARGET_CAPACITY}`);
     }
 
     const orchestrator = spawn(
@@ -177,30 +178,29 @@ runCli('demo', async () => {
     writeFileSync(file, JSON.stringify(example, null, 2));
     if (options.capacity) return runCapacity(env, file, agentCount, 'the reference system');
     const json = join(logs, 'result.json');
-    const orchestrator = spawn(
-      process.execPath,
-      [join(dist, 'lt-orchestrator.js'), 'run', file, '--id', 'demo', '--drivers', String(agentCount), '--store', join(logs, 'store'), '--wait', '60', '--json', json, '--log-level', 'warn'],
-      { env, stdio: ['ignore', 'inherit', 'inherit'] },
-    );
-    children.push(orchestrator);
-    const code: number = await new Promise((r) => orchestrator.once('exit', (c) => r(c ?? 2)));
+    const code = await orchestratorCommand(env, 'run', file, agentCount, json);
     if (interrupted) return 2;
     if (code === 0 || code === 1) process.stdout.write(sideBySide(JSON.parse(readFileSync(json, 'utf8')) as TestResult));
     say(code === 0 ? 'the test passed its thresholds, client and server side' : code === 1 ? 'the test failed its thresholds' : 'the orchestrator reported an error');
     return code;
   }
 
+  /** `lt-orchestrator run|capacity FILE` on the agents already started, its result written to `json`; its exit code. */
+  async function orchestratorCommand(env: NodeJS.ProcessEnv, command: 'run' | 'capacity', file: string, agentCount: number, json: string): Promise<number> {
+    const orchestrator = spawn(
+      process.execPath,
+      [join(dist, 'lt-orchestrator.js'), command, file, '--id', 'demo', '--drivers', String(agentCount), '--store', join(logs, 'store'), '--wait', '60', '--json', json, '--log-level', 'warn'],
+      { env, stdio: ['ignore', 'inherit', 'inherit'] },
+    );
+    children.push(orchestrator);
+    return new Promise((r) => orchestrator.once('exit', (c) => r(c ?? 2)));
+  }
+
   /** `lt-orchestrator capacity FILE` on the agents already started: its steps and ending are printed as it goes. */
   async function runCapacity(env: NodeJS.ProcessEnv, file: string, agentCount: number, what: string): Promise<number> {
     say(`searching the capacity of ${what} (the steps print as they are judged)...`);
     const json = join(logs, 'capacity.json');
-    const orchestrator = spawn(
-      process.execPath,
-      [join(dist, 'lt-orchestrator.js'), 'capacity', file, '--id', 'demo', '--drivers', String(agentCount), '--store', join(logs, 'store'), '--wait', '60', '--json', json, '--log-level', 'warn'],
-      { env, stdio: ['ignore', 'inherit', 'inherit'] },
-    );
-    children.push(orchestrator);
-    const code: number = await new Promise((r) => orchestrator.once('exit', (c) => r(c ?? 2)));
+    const code = await orchestratorCommand(env, 'capacity', file, agentCount, json);
     if (interrupted) return 2;
     say(code === 0 ? `capacity found; the result is in ${json}` : code === 1 ? `no capacity the server showed (see the ending above); the result is in ${json}` : 'the orchestrator reported an error');
     return code;
