@@ -98,13 +98,15 @@ export interface Target extends Managed {
 }
 
 /** nginx (target-server/nginx-target.ts) pinned to the target's core, or undefined when not installed. */
-export async function startNginxTarget(workDir: string, rateLimit?: NginxRateLimit): Promise<Target | undefined> {
+export async function startNginxTarget(workDir: string, options: { rateLimit?: NginxRateLimit; arrivalLog?: boolean } = {}): Promise<(Target & { arrivalLog?: string }) | undefined> {
   if (!NGINX) return undefined;
+  const { rateLimit } = options;
   const port = await freePort();
-  const dir = join(workDir, rateLimit ? `nginx-limit-${rateLimit.rate}` : 'nginx');
+  const dir = join(workDir, rateLimit ? `nginx-limit-${rateLimit.rate}` : options.arrivalLog ? 'nginx-arrivals' : 'nginx');
+  const arrivalLog = options.arrivalLog ? join(dir, 'arrivals.log') : undefined;
   const certificates = makeTestCertificates(join(dir, 'tls'));
   const tlsPort = await freePort();
-  const conf = writeNginxConfig(dir, port, { port: tlsPort, certFile: certificates.certFile, keyFile: certificates.keyFile }, rateLimit);
+  const conf = writeNginxConfig(dir, port, { port: tlsPort, certFile: certificates.certFile, keyFile: certificates.keyFile }, rateLimit, arrivalLog);
   const [command, args] = pinned('target', NGINX, ['-p', dir, '-c', conf]);
   const process = manage(command, args);
   const url = `http://127.0.0.1:${port}`;
@@ -118,7 +120,7 @@ export async function startNginxTarget(workDir: string, rateLimit?: NginxRateLim
     }
   }
   const kind = `nginx ${spawnSync(NGINX, ['-v'], { encoding: 'utf8' }).stderr.trim().replace(/^nginx version: nginx\//, '')}`;
-  return { ...process, url, kind, delayed50Path: HAS_ECHO_MODULE ? '/delay50' : undefined, https: { url: `https://127.0.0.1:${tlsPort}`, caFile: certificates.caFile } };
+  return { ...process, url, kind, delayed50Path: HAS_ECHO_MODULE ? '/delay50' : undefined, https: { url: `https://127.0.0.1:${tlsPort}`, caFile: certificates.caFile }, arrivalLog };
 }
 
 export async function startLtTarget(args: string[] = []): Promise<Target> {

@@ -20,6 +20,8 @@ import { renderTable, writeReport, type BenchReport, type Section } from './benc
 import { workersReading, type WorkersRun } from './workers-reading';
 import type { StageStats, TestResult, TestSnapshot } from '../orchestrator/result-model';
 import { startCapacitySearch } from '../orchestrator/capacity/capacity-session';
+import { LoadProfile, type Stage } from '../protocol/load-profile';
+import { readArrivals, type Arrival } from '../target-server/nginx-target';
 
 const SECTIONS = ['efficiency', 'workers', 'tls', 'rate', 'open', 'stages', 'capacity', 'latency', 'aggregation', 'memory', 'control', 'fleet'] as const;
 type SectionName = (typeof SECTIONS)[number];
@@ -386,7 +388,9 @@ async function openModel(ctx: Context): Promise<Section> {
 /**
  * Stages over two drivers: a ramp from 0, a plateau and a step down, against the fast target and
  * (with nginx's echo module) against one that adds 50 ms. Each stage's achieved rate (requests sent
- * over its window, counted at the socket) against its plan, and its own percentiles.
+ * over its window, as the drivers count them) against its plan, each second of the ramp counted
+ * where the requests reached the server (nginx's arrival log) against the plan of that second, and
+ * each stage's own percentiles.
  */
 async function stageAccuracy(ctx: Context): Promise<Section> {
   const drivers = [await agent(ctx, 'stages'), await agent(ctx, 'stages')];
@@ -397,17 +401,24 @@ async function stageAccuracy(ctx: Context): Promise<Section> {
     { duration_s: seconds(10), target_rate: top },
     { duration_s: seconds(10), target_rate: top / 4 },
   ];
-  const targets = [{ name: `${ctx.fastTarget.kind} /ping`, url: `${ctx.fastTarget.url}/ping` }];
-  if (ctx.fastTarget.delayed50Path) targets.push({ name: `${ctx.fastTarget.kind}, 50 ms added`, url: `${ctx.fastTarget.url}${ctx.fastTarget.delayed50Path}` });
+  // An nginx of its own that logs every arrival with the sending driver (without nginx, no socket-level count).
+  const counting = await startNginxTarget(join(ctx.work, 'stages'), { arrivalLog: true });
+  const server = counting ?? ctx.fastTarget;
+  const targets = [{ name: `${server.kind} /ping`, url: `${server.url}/ping` }];
+  if (server.delayed50Path) targets.push({ name: `${server.kind}, 50 ms added`, url: `${server.url}${server.delayed50Path}` });
+  const runs: { target: (typeof targets)[number]; result: TestResult }[] = [];
+  for (const target of targets) runs.push({ target, result: await runOn(ctx, drivers, { test_type: 'TSUNAMI', stages, target: target.url }) });
+  await counting?.stop();
+  const arrivals = counting?.arrivalLog ? readArrivals(counting.arrivalLog) : undefined;
+
   const rows: (string | number | null)[][] = [];
   const data = [];
-  for (const target of targets) {
-    const result = await runOn(ctx, drivers, { test_type: 'TSUNAMI', stages, target: target.url });
-    const series = ctx.orchestrator.getTimeSeries(result.test_id) ?? [];
-    // Per second through the ramp, where the plan is at least a quarter of the top (lower rates count too few requests a second to read a percentage from).
-    const rampErrors = series
-      .filter((p) => p.phase === 'stage 1' && (p.planned ?? 0) >= top / 4)
-      .map((p) => Math.abs(((p.rate - p.planned!) / p.planned!) * 100))
+  for (const { target, result } of runs) {
+    const perSecond = arrivals ? secondsAtTheSocket(arrivals, stages, result) : undefined;
+    // The ramp's seconds that plan at least 100 requests, where one request is at most 1%.
+    const rampErrors = (perSecond ?? [])
+      .filter((s) => s.phase === 'stage 1' && s.planned >= 100)
+      .map((s) => Math.abs(((s.counted - s.planned) / s.planned) * 100))
       .sort((a, b) => a - b);
     for (const st of result.stages ?? []) {
       const error = st.planned_rate ? ((st.achieved_rate! - st.planned_rate) / st.planned_rate) * 100 : null;
@@ -420,28 +431,62 @@ async function stageAccuracy(ctx: Context): Promise<Section> {
         st.achieved_rate === null ? null : round(st.achieved_rate),
         error === null ? null : `${round(error, 2)}%`,
         error === null ? '—' : Math.abs(error) <= 1 ? 'yes' : 'no',
-        ramp && rampErrors.length ? `${round(rampErrors[Math.floor(rampErrors.length / 2)], 2)}% / ${round(rampErrors[rampErrors.length - 1], 2)}%` : '—',
+        ramp && rampErrors.length ? `${round(rampErrors[Math.floor(rampErrors.length / 2)], 2)}% / ${round(rampErrors[rampErrors.length - 1], 2)}% (${rampErrors.length} s)` : '—',
+        ramp && rampErrors.length ? (rampErrors[rampErrors.length - 1] <= 2 ? 'yes' : 'no') : '—',
         st.latency?.p50 ?? null,
         st.latency?.p99 ?? null,
         st.uncorrected_p99,
         st.send_lag_p99,
       ]);
     }
-    data.push({ target: target.name, stages, status: result.status, stage_stats: result.stages as StageStats[], whole_uncorrected: result.aggregate.uncorrected, ramp_per_second_error_percent: rampErrors });
+    if (rampErrors.length) say(`stages: ${target.name}: ramp per second at the socket: worst error ${round(rampErrors[rampErrors.length - 1], 2)}% over ${rampErrors.length} s`);
+    data.push({ target: target.name, stages, status: result.status, stage_stats: result.stages as StageStats[], whole_uncorrected: result.aggregate.uncorrected, per_second_at_the_socket: perSecond ?? null, ramp_per_second_error_percent: rampErrors });
   }
   await stopAgents(ctx, drivers);
   return {
     name: 'stages',
     title: `Stages over 2 drivers: 0 → ${top.toLocaleString('en-US')}/s in ${stages[0].duration_s} s, a ${stages[1].duration_s} s plateau, then down to ${(top / 4).toLocaleString('en-US')}/s over ${stages[2].duration_s} s`,
-    columns: ['target', 'stage', 'planned req/s', 'achieved req/s', 'error', 'within 1%', 'ramp, per second: median / worst error', 'p50 ms', 'p99 ms', 'uncorrected p99 ms', 'send lag p99 ms'],
+    columns: ['target', 'stage', 'planned req/s', 'achieved req/s', 'error', 'within 1%', 'ramp at the socket, per second: median / worst error', 'within 2% every second', 'p50 ms', 'p99 ms', 'uncorrected p99 ms', 'send lag p99 ms'],
     rows,
     notes: [
       'Achieved = the requests of the stage (each belongs to the stage it was due in) sent over the stage’s window, all drivers; planned = the plan’s average total over the same window. How late they reached the socket is the send lag.',
-      'Per second through the ramp: responses per second in the orchestrator’s once-a-second aggregate against the planned rate of that second, over the seconds planned at a quarter of the top rate or more. Each driver reports once a second at its own moment, so a second of the aggregate holds a little more or less than a second of a driver: this column measures that jitter as much as the drivers; the socket-level per-second rate is not measured here.',
+      'Per second at the socket: nginx logs every request’s arrival (its $msec less its $request_time, to the millisecond) with the driver that sent it (x-loadtest-driver). Each second of each driver’s own test clock (from the start of its stage 1, as it reported it) is counted there and compared with the requests its half of the plan has due in that second; the two drivers’ seconds are added. Over the ramp’s seconds that plan 100 requests or more (the first second of a ramp from 0 plans fewer, where one request is more than 1%).',
       'Latency is corrected (from each request’s due time): against the fast target it stays flat through the ramp; against the 50 ms target p50 stays near 50 ms.',
     ],
     data,
   };
+}
+
+/** One second of a test's clock: the requests its plan has due in it and those that reached the server in it, all drivers. */
+interface SecondAtTheSocket {
+  second: number;
+  phase: string;
+  planned: number;
+  counted: number;
+}
+
+/**
+ * Each second of the test, on each driver's own clock (from the start of its first stage), counted
+ * in the server's arrival log against the driver's share of the plan; the drivers added up.
+ */
+function secondsAtTheSocket(arrivals: Arrival[], stages: Stage[], result: TestResult): SecondAtTheSocket[] {
+  const first = result.stages?.find((s) => s.phase === 'stage 1');
+  if (!first) return [];
+  const shares = first.per_driver;
+  const profile = LoadProfile.fromStages(stages, 0, (s) => s.target_rate!).scaled(1 / shares.length);
+  const due = (ms: number) => Math.ceil(profile.cumulativeAt(ms) - 1e-9);
+  const total = stages.reduce((sum, s) => sum + s.duration_s, 0);
+  const boundaries = stages.map((_, i) => stages.slice(0, i + 1).reduce((sum, s) => sum + s.duration_s, 0));
+  const out: SecondAtTheSocket[] = Array.from({ length: total }, (_, second) => ({ second, phase: `stage ${boundaries.findIndex((b) => second < b) + 1}`, planned: 0, counted: 0 }));
+  for (const share of shares) {
+    for (const s of out) s.planned += due((s.second + 1) * 1000) - due(s.second * 1000);
+    for (const a of arrivals) {
+      if (a.driver !== share.node_id) continue;
+      const second = Math.floor((a.at - share.started_at) / 1000);
+      if (second >= 0 && second < total) out[second].counted++;
+    }
+  }
+  return out;
 }
 
 /**
@@ -454,7 +499,7 @@ async function capacityFound(ctx: Context): Promise<Section> {
   const rows: (string | number | null)[][] = [];
   const data = [];
   for (const n of limits) {
-    const nginx = await startNginxTarget(join(ctx.work, `limit-${n}`), { rate: n });
+    const nginx = await startNginxTarget(join(ctx.work, `limit-${n}`), { rateLimit: { rate: n } });
     if (!nginx) break;
     const ids = new Set(drivers.map((d) => d.id));
     while (ctx.orchestrator.registry.available().filter((d) => ids.has(d.node_id)).length < drivers.length) await new Promise((r) => setTimeout(r, 100));

@@ -684,6 +684,7 @@ export class TestRun extends EventEmitter<TestRunEvents> {
       aggregate: snapshot.aggregate,
       throughput: snapshot.throughput,
       plannedRequests: this.plannedRequests,
+      setLive: this.live.log().some((e) => e.action === 'set' && e.applied_at !== undefined),
       ending,
       stoppedBy: this.stoppedBy,
       warnings: snapshot.warnings,

@@ -36,8 +36,11 @@ export function defaultNginxBurst(rate: number): number {
   return Math.max(5, Math.ceil(rate * 0.05));
 }
 
-/** Writes the configuration into `dir` (logs and temp files stay there); returns its path. */
-export function writeNginxConfig(dir: string, port: number, tls?: NginxTls, limit?: NginxRateLimit): string {
+/**
+ * Writes the configuration into `dir` (logs and temp files stay there); returns its path. With
+ * `arrivalLog`, the plain server writes one line per request there (see readArrivals).
+ */
+export function writeNginxConfig(dir: string, port: number, tls?: NginxTls, limit?: NginxRateLimit, arrivalLog?: string): string {
   mkdirSync(join(dir, 'logs'), { recursive: true });
   // $server_port as the key: one bucket for every client (an empty key would not be limited at
   // all). Refusals are logged at info, below the error log's level: one line each would be
@@ -64,9 +67,9 @@ http {
   client_body_temp_path ${dir}/body; proxy_temp_path ${dir}/proxy; fastcgi_temp_path ${dir}/fastcgi; uwsgi_temp_path ${dir}/uwsgi; scgi_temp_path ${dir}/scgi;
   keepalive_requests 100000000;
   keepalive_timeout 60s;
-${limitZone}  server {
+${limitZone}${arrivalLog ? `  log_format lt_arrival '$msec $request_time $http_x_loadtest_driver';\n` : ''}  server {
     listen 127.0.0.1:${port};
-    ${ping}
+${arrivalLog ? `    access_log ${arrivalLog} lt_arrival buffer=256k flush=1s;\n` : ''}    ${ping}
     location ${STATUS_PATH} { stub_status; }
 ${HAS_ECHO_MODULE ? `    location /delay50 { default_type application/json; echo_sleep 0.05; echo '{"message":"pong"}'; }\n` : ''}  }
 ${
@@ -85,6 +88,29 @@ ${
 `,
   );
   return conf;
+}
+
+/** One request as nginx saw it arrive: when (epoch ms) and which driver sent it (its x-loadtest-driver header). */
+export interface Arrival {
+  at: number;
+  driver: string;
+}
+
+/**
+ * The requests of an arrival log (writeNginxConfig's `arrivalLog`), counted where they reached the
+ * server's socket: nginx logs when it finished a request ($msec) and how long it took
+ * ($request_time, from its first byte read), both to the millisecond, so the arrival is their
+ * difference. Read it after nginx stopped or a second after the last request (its buffer flushes
+ * once a second).
+ */
+export function readArrivals(file: string): Arrival[] {
+  const arrivals: Arrival[] = [];
+  for (const line of readFileSync(file, 'utf8').split('\n')) {
+    const [done, took, driver] = line.split(' ');
+    if (!driver) continue;
+    arrivals.push({ at: Math.round((Number(done) - Number(took)) * 1000), driver: driver === '-' ? '' : driver });
+  }
+  return arrivals;
 }
 
 /**

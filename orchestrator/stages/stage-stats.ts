@@ -16,6 +16,8 @@ export interface ServerWindow {
 
 export interface StageDriverShare {
   node_id: string;
+  /** epoch ms when the phase began on this driver (its own clock reads the plan from there) */
+  started_at: number;
   requests_sent: number;
   /** requests sent per second over the phase's window on this driver */
   rate: number | null;
@@ -157,6 +159,7 @@ export function stageStats(phase: string, drivers: Map<string, DriverPhase>, ctx
     settled,
     per_driver: [...drivers.entries()].map(([node_id, d]) => ({
       node_id,
+      started_at: d.counts.started_at,
       requests_sent: d.counts.requests_sent,
       rate: nullableRound(perSecond(d.counts.requests_sent, (d.counts.ended_at ?? ctx.now) - d.counts.started_at)),
     })),

@@ -170,5 +170,21 @@ describe('a test run by duration or stages (fake clock)', () => {
       assert.equal(logged.refused, 'd2: paused already');
       assert.equal(run.paused, false);
     });
+
+    it('a test whose rate was set live and then stopped says what it sent, not the count planned before the change', () => {
+      start({ test_type: 'TSUNAMI', stages: [{ duration_s: 10, target_rate: 100 }], start_rate: 100, target: TARGET });
+      clock.advance(1000);
+      const { message, entry } = run.prepareControl({ action: 'set', rate: 400 }, 'the capacity search');
+      run.commitControl(entry);
+      const applied = { controls: { [message.control_id]: { applied_at: clock.now() } } };
+      report('d1', { test_status: 'running', requests_sent: 50, responses: 50, elapsed_ms: 1000, ...applied });
+      report('d2', { test_status: 'running', requests_sent: 50, responses: 50, elapsed_ms: 1000, ...applied });
+      clock.advance(9000);
+      run.markStopRequested('the capacity search, at its end');
+      report('d1', { test_status: 'complete', stopped: true, requests_sent: 1850, responses: 1850, elapsed_ms: 10_000 });
+      report('d2', { test_status: 'complete', stopped: true, requests_sent: 1850, responses: 1850, elapsed_ms: 10_000 });
+      assert.equal(ended.result?.status, 'stopped');
+      assert.equal(ended.result.verdict.reason, 'FAILED: stopped by the capacity search, at its end after 3,700 requests (the load was set live)');
+    });
   });
 });
