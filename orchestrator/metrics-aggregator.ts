@@ -195,13 +195,18 @@ export function aggregate(drivers: { stats: DriverStats; report: DriverReport | 
   };
 }
 
-/** Latency of just the last interval: the merged cumulative histogram now, less the one before. */
-export function intervalLatency(current: Histogram | null, previous: Histogram | null): LatencySummary | null {
+/** The last interval's own histogram: the merged cumulative histogram now, less the one before (a copy; null when empty). */
+export function intervalHistogram(current: Histogram | null, previous: Histogram | null): Histogram | null {
   if (!current) return null;
-  if (!previous) return current.totalCount > 0 ? summarizeHistogram(current) : null;
   const interval = mergeHistograms([current]);
-  interval.subtract(previous);
-  return interval.totalCount > 0 ? summarizeHistogram(interval) : null;
+  if (previous) interval.subtract(previous);
+  return interval.totalCount > 0 ? interval : null;
+}
+
+/** Latency of just the last interval. */
+export function intervalLatency(current: Histogram | null, previous: Histogram | null): LatencySummary | null {
+  const interval = intervalHistogram(current, previous);
+  return interval ? summarizeHistogram(interval) : null;
 }
 
 export function mergedHistogram(reports: (DriverReport | undefined)[]): Histogram | null {
@@ -232,6 +237,25 @@ function requestHistograms(report: DriverReport): Map<string, Histogram | null> 
 }
 
 /** A mix's figures by request name across drivers, in the mix's order. */
+/**
+ * The histograms a finished test keeps for later comparisons: the drivers' corrected and
+ * uncorrected histograms merged, and each request name's (null where a driver sent none).
+ */
+export function finalHistograms(reports: (DriverReport | undefined)[], requestNames: readonly string[]): { latency: Histogram | null; uncorrected: Histogram | null; perRequest: Map<string, Histogram> } {
+  const present = reports.filter((r): r is DriverReport => !!r);
+  const uncorrected = present.map((r) => r.uncorrectedHistogram);
+  const perRequest = new Map<string, Histogram>();
+  for (const name of requestNames) {
+    const histograms = present.map((r) => requestHistograms(r).get(name)).filter((h): h is Histogram => !!h);
+    if (histograms.length) perRequest.set(name, mergeHistograms(histograms));
+  }
+  return {
+    latency: mergedHistogram(present),
+    uncorrected: present.length && uncorrected.every((h) => h) ? mergeHistograms(uncorrected as Histogram[]) : null,
+    perRequest,
+  };
+}
+
 export function requestBreakdown(mix: { name: string; weight: number }[], reports: (DriverReport | undefined)[], seconds: number): RequestStats[] {
   const totalWeight = mix.reduce((a, r) => a + r.weight, 0);
   const present = reports.filter((r): r is DriverReport => !!r);

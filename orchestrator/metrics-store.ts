@@ -4,7 +4,10 @@
 //   tests/ID/test.json          definition, config sent, participants, times (rewritten atomically)
 //   tests/ID/reports.ndjson     every metrics report received, appended as it arrives
 //   tests/ID/timeseries.ndjson  the aggregate every second, appended as it is computed
+//   tests/ID/intervals.ndjson   each second's counts and merged latency histogram, for comparisons' noise
+//   tests/ID/histograms.json    the merged histograms at the end: the test, each request name, each stage
 //   tests/ID/result.json        the final result, written atomically when the test ends
+//   baselines.json              the baseline run of each test file (history/baselines.ts)
 // Appends go straight to the file, so a crash loses at most the line being written; a test with
 // no result.json after a restart was interrupted, and its reports and series are still there.
 // A file that exists but cannot be read (damaged, or a permission) is an OrchestratorError with
@@ -14,7 +17,7 @@ import { join } from 'node:path';
 import type { MetricsMessage, TestConfigMessage } from '../protocol/wire-protocol';
 import type { LoadTestDefinition } from './loadtest-definition';
 import { OrchestratorError } from './orchestrator-error';
-import type { ControlLogEntry, TestListing, TestResult, TestStatus, TimePoint } from './result-model';
+import type { ControlLogEntry, RunHistograms, SecondInterval, TestListing, TestResult, TestStatus, TimePoint } from './result-model';
 
 export interface StoredTest {
   test_id: string;
@@ -30,6 +33,8 @@ export interface StoredTest {
   control_log?: ControlLogEntry[];
   /** where the test's reports begin on the metrics topic, per partition: a restarted orchestrator reads them again from there */
   metrics_offsets?: Record<number, string>;
+  /** the .loadtest.json it was run from, relative to the folder that holds the store (its workspace), with / */
+  source_file?: string;
 }
 
 /** The store folder when none is given (relative to the working directory or the workspace). */
@@ -129,6 +134,16 @@ export class MetricsStore {
     write(file, () => appendFileSync(file, JSON.stringify(point) + '\n'));
   }
 
+  appendInterval(testId: string, interval: SecondInterval): void {
+    const file = join(this.folder(testId), 'intervals.ndjson');
+    write(file, () => appendFileSync(file, JSON.stringify(interval) + '\n'));
+  }
+
+  saveHistograms(testId: string, histograms: RunHistograms): void {
+    const file = join(this.folder(testId), 'histograms.json');
+    write(file, () => writeAtomically(file, JSON.stringify(histograms)));
+  }
+
   saveResult(result: TestResult): void {
     const file = join(this.folder(result.test_id), 'result.json');
     write(file, () => writeAtomically(file, JSON.stringify(result, null, 2)));
@@ -146,6 +161,15 @@ export class MetricsStore {
 
   loadTimeSeries(testId: string): TimePoint[] {
     return readNdjson<TimePoint>(join(this.folder(testId), 'timeseries.ndjson'));
+  }
+
+  loadIntervals(testId: string): SecondInterval[] {
+    return readNdjson<SecondInterval>(join(this.folder(testId), 'intervals.ndjson'));
+  }
+
+  /** The merged histograms of a finished test, or undefined (still running, or stored before they were kept). */
+  loadHistograms(testId: string): RunHistograms | undefined {
+    return readJson<RunHistograms>(join(this.folder(testId), 'histograms.json'));
   }
 
   loadReports(testId: string): (MetricsMessage & { received_at: number })[] {
@@ -193,6 +217,7 @@ export class MetricsStore {
     return {
       test_id: test.test_id,
       name: test.name,
+      ...(test.source_file ? { source_file: test.source_file } : {}),
       test_type: test.config.test_type,
       created_at: test.created_at,
       triggered_at: test.triggered_at,

@@ -5,6 +5,7 @@
 import { EventEmitter } from 'node:events';
 import { systemClock, type Clock } from '../common/clock';
 import type { Logger } from '../common/logger';
+import { sourceFileKey } from './history/baselines';
 import { ownAddresses, primaryAddress } from '../common/network-address';
 import { KafkaBus, type KafkaSecurity } from '../protocol/kafka-bus';
 import type { BusHealth, BusMessage, MessageBus, StartPosition } from '../protocol/message-bus';
@@ -80,6 +81,8 @@ export interface OrchestratorEvents {
 export interface StartOptions {
   /** How long to wait for enough drivers before giving up (milliseconds). */
   waitForDriversMs?: number;
+  /** The .loadtest.json the definition came from: the history files the run under it (baselines, the editor's CodeLens). */
+  sourceFile?: string;
 }
 
 /** An unfinished test older than this is not picked up again after a restart. */
@@ -392,7 +395,8 @@ export class Orchestrator extends EventEmitter<OrchestratorEvents> {
     if (problems.length) throw new OrchestratorError(`invalid load test on ${participants.length} driver(s): ${problems.join('; ')}`, 'invalid', problems);
     // Where this test's reports will begin: a restarted orchestrator reads them again from there.
     const metricsOffsets = await this.bus.endOffsets(this.topics.metrics);
-    this.store.saveTest({ test_id: testId, name: definition.name, created_at: this.clock.now(), definition, config, participants, metrics_offsets: metricsOffsets });
+    const source_file = options.sourceFile ? sourceFileKey(this.store, options.sourceFile) : undefined;
+    this.store.saveTest({ test_id: testId, name: definition.name, created_at: this.clock.now(), definition, config, participants, metrics_offsets: metricsOffsets, ...(source_file ? { source_file } : {}) });
     const run = this.newRun(definition, config, participants, undefined, { notPicked });
     await this.bus.publish(this.topics.test_config, this.signed('test_config', encodeTestConfig(config)), testId);
     this.log.info(`test ${testId} created: ${config.test_type} on ${participants.join(', ')}`);

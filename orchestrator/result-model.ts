@@ -118,6 +118,30 @@ export interface WarmUpTotals {
   warming: number;
 }
 
+/**
+ * One second of a test as a comparison reads it (metrics-store.ts, intervals.ndjson): what the
+ * drivers counted in it and the merged corrected latency of its responses, the interval's own.
+ */
+export interface SecondInterval {
+  /** seconds since the trigger, as the time point of the same second */
+  t: number;
+  /** in this second only */
+  requests_sent: number;
+  responses: number;
+  errors: number;
+  /** HdrHistogram's compressed base64 form, microseconds; absent when no latency was recorded or a driver sent no histogram */
+  histogram?: string;
+  phase?: string;
+}
+
+/** The merged corrected histograms of a finished test (histograms.json), HdrHistogram's compressed base64, microseconds. */
+export interface RunHistograms {
+  latency?: string;
+  uncorrected?: string;
+  per_request?: Record<string, string>;
+  per_stage?: Record<string, string>;
+}
+
 export interface TimePoint {
   /** seconds since the trigger */
   t: number;
@@ -260,6 +284,8 @@ export interface TestResult extends TestSnapshot {
 export interface TestListing {
   test_id: string;
   name?: string;
+  /** the .loadtest.json it was run from, relative to the store's workspace */
+  source_file?: string;
   test_type: string;
   created_at: number;
   triggered_at?: number;

@@ -11,7 +11,7 @@
 // orchestrator can itself hear the broker (see `observation`).
 import { EventEmitter } from 'node:events';
 import { systemClock, type Clock, type TimerHandle } from '../common/clock';
-import type { Histogram } from '../protocol/latency-histogram';
+import { encodeHistogram, type Histogram } from '../protocol/latency-histogram';
 import type { BusHealth } from '../protocol/message-bus';
 import type { AgentState, ControlMessage, MetricsMessage, TestConfigMessage } from '../protocol/wire-protocol';
 import type { LoadProfile, ProfileChange } from '../protocol/load-profile';
@@ -19,15 +19,15 @@ import type { LoadTestDefinition } from './loadtest-definition';
 import { OrchestratorError } from './orchestrator-error';
 import type { ControlLogEntry } from './stages/control-log';
 import { LiveControl, type ControlOutcome, type ControlRequest } from './stages/live-control';
-import { PhaseBook, stageStats, type ServerWindow, type StageStats } from './stages/stage-stats';
+import { PhaseBook, phaseHistogram, stageStats, type ServerWindow, type StageStats } from './stages/stage-stats';
 import { plannedAverage, plannedValueAt, planOf, type TestPlan } from './stages/test-plan';
 import { evaluateStageThresholds } from './thresholds';
-import { aggregate, driverStats, intervalLatency, mergedHistogram, perSecond, requestBreakdown, runSeconds } from './metrics-aggregator';
+import { aggregate, driverStats, finalHistograms, intervalHistogram, mergedHistogram, perSecond, requestBreakdown, runSeconds, summarizeHistogram } from './metrics-aggregator';
 import { endingOf, isOver, nextPart, QUIET_AFTER_MS, shownState, WAITING, type Part, type PartEvent } from './driver-part';
 import { ReportAccumulator, type DriverReport } from './report-accumulator';
 import { scheduleWarnings } from './schedule-warnings';
 import type { MetricsStore } from './metrics-store';
-import type { DriverEnding, FinalStatus, ServerMetrics, TestResult, TestSnapshot, TestStatus, TimePoint } from './result-model';
+import type { DriverEnding, FinalStatus, RunHistograms, SecondInterval, ServerMetrics, TestResult, TestSnapshot, TestStatus, TimePoint } from './result-model';
 import { deadlineAfterTriggerMs, STALL_AFTER_MS } from './test-deadline';
 import { judge } from './verdict';
 
@@ -134,6 +134,8 @@ export class TestRun extends EventEmitter<TestRunEvents> {
   private readonly droppedReports: Record<string, number> = {};
   private stoppedBy: string | undefined;
   private previousMerged: Histogram | null = null;
+  /** the counts of the time point before, to tell a second's own */
+  private previousCounts: { requests_sent: number; responses: number; errors: number } | undefined;
   private lastSnapshot: TestSnapshot | undefined;
   result: TestResult | undefined;
   /** what the test asks of its drivers over time (test-plan.ts) */
@@ -586,12 +588,13 @@ export class TestRun extends EventEmitter<TestRunEvents> {
 
   /** `final`: the point made as the test ends, when no driver is running any more but the last interval's rate is still theirs. */
   private timePoint(snapshot: TestSnapshot, merged: Histogram | null, final = false): TimePoint {
-    let interval = null;
+    let histogram: Histogram | null = null;
     try {
-      interval = merged ? intervalLatency(merged, this.previousMerged) : null;
+      histogram = intervalHistogram(merged, this.previousMerged);
     } catch {
-      interval = null; // a histogram that shrank cannot be differenced; skip this interval's latency
+      histogram = null; // a histogram that shrank cannot be differenced; skip this interval's latency
     }
+    const interval = histogram ? summarizeHistogram(histogram) : null;
     this.previousMerged = merged;
     const fallback = snapshot.aggregate.latency;
     const latency = interval ?? (merged === null ? fallback : null);
@@ -599,7 +602,7 @@ export class TestRun extends EventEmitter<TestRunEvents> {
     const counts = (d: (typeof snapshot.per_driver)[number]) => d.state === 'running' || (final && d.state === 'complete');
     for (const d of snapshot.per_driver) per_driver[d.node_id] = { rate: counts(d) ? d.rate : 0, requests_sent: d.requests_sent };
     const rate = final ? snapshot.per_driver.reduce((sum, d) => sum + (counts(d) ? (d.rate ?? 0) : 0), 0) : snapshot.aggregate.rate;
-    return {
+    const point: TimePoint = {
       t: Math.round(snapshot.elapsed_s * 10) / 10,
       timestamp: snapshot.computed_at,
       requests_sent: snapshot.aggregate.requests_sent,
@@ -611,6 +614,26 @@ export class TestRun extends EventEmitter<TestRunEvents> {
       server: this.options.server?.latest(),
       ...this.plannedPoint(snapshot.computed_at),
     };
+    this.keepInterval(point, histogram);
+    return point;
+  }
+
+  /** The second just measured, as a comparison reads it (its counts and its own histogram), kept in the store. */
+  private keepInterval(point: TimePoint, histogram: Histogram | null): void {
+    const before = this.previousCounts;
+    this.previousCounts = { requests_sent: point.requests_sent, responses: point.responses, errors: point.errors };
+    // A run picked up again after a restart first measures everything reported before it: no second of its own.
+    if (!before && this.options.resumed) return;
+    const from = before ?? { requests_sent: 0, responses: 0, errors: 0 };
+    const interval: SecondInterval = {
+      t: point.t,
+      requests_sent: Math.max(0, point.requests_sent - from.requests_sent),
+      responses: Math.max(0, point.responses - from.responses),
+      errors: Math.max(0, point.errors - from.errors),
+      ...(histogram ? { histogram: encodeHistogram(histogram) } : {}),
+      ...(point.phase ? { phase: point.phase } : {}),
+    };
+    if (interval.requests_sent || interval.responses || interval.errors) this.persist('a second of the test', () => this.options.store.appendInterval(this.testId, interval));
   }
 
   /** The plan at a moment, for the charts: the planned total and the phase (tests by duration or stages). */
@@ -647,6 +670,23 @@ export class TestRun extends EventEmitter<TestRunEvents> {
     return out;
   }
 
+  /** The merged histograms kept with the result, for comparisons: the test's, each request name's, each phase's. */
+  private runHistograms(): RunHistograms {
+    const reports = [...this.tracks.values()].filter((t) => shownState(t.part) !== 'duplicate').map((t) => t.latest);
+    const { latency, uncorrected, perRequest } = finalHistograms(reports, (this.options.config.requests ?? []).map((r) => r.name));
+    const perStage: Record<string, string> = {};
+    for (const phase of this.phaseBook.phases()) {
+      const h = phaseHistogram(this.phaseBook.of(phase));
+      if (h) perStage[phase] = encodeHistogram(h);
+    }
+    return {
+      ...(latency ? { latency: encodeHistogram(latency) } : {}),
+      ...(uncorrected ? { uncorrected: encodeHistogram(uncorrected) } : {}),
+      ...(perRequest.size ? { per_request: Object.fromEntries([...perRequest].map(([name, h]) => [name, encodeHistogram(h)])) } : {}),
+      ...(Object.keys(perStage).length ? { per_stage: perStage } : {}),
+    };
+  }
+
   /**
    * Why a finished part of a test by duration or stages did not cover the plan, or undefined when
    * it did: its send window must reach the planned length plus the time it was paused, less the
@@ -675,6 +715,7 @@ export class TestRun extends EventEmitter<TestRunEvents> {
     const { snapshot, merged } = this.measure();
     const point = this.timePoint(snapshot, merged, true);
     this.persist('the last time point', () => this.options.store.appendPoint(this.testId, point));
+    this.persist('the merged histograms', () => this.options.store.saveHistograms(this.testId, this.runHistograms()));
     const stageChecks = this.stageThresholdChecks(snapshot.stages ?? []);
     const { verdict, thresholds } = judge({
       stageChecks,

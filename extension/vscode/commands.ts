@@ -120,7 +120,7 @@ export function registerCommands(context: vscode.ExtensionContext, service: Load
       return undefined;
     }
     const orchestrator = await service.connection.ready(5000);
-    const run = await orchestrator.startTest(parsed.definition, { waitForDriversMs: 5000 });
+    const run = await orchestrator.startTest(parsed.definition, { waitForDriversMs: 5000, sourceFile: file.fsPath });
     openDashboard();
     void orchestrator.waitForEnd(run.testId).then((result) => {
       const saved = saveResult(result);

@@ -147,7 +147,7 @@ async function run(file: string | undefined, options: Options, log: Logger): Pro
   try {
     const wanted = definition.drivers ? `${definition.drivers} driver(s)` : 'the drivers (every alive, idle one takes part)';
     process.stderr.write(`Waiting up to ${waitMs / 1000} s for ${wanted} on Kafka ${orchestrator.brokers.join(',')}...\n`);
-    const started = await orchestrator.startTest(definition, { waitForDriversMs: waitMs }).catch((error) => {
+    const started = await orchestrator.startTest(definition, { waitForDriversMs: waitMs, sourceFile: file }).catch((error) => {
       if (error instanceof OrchestratorError) throw new Error(error.message);
       throw error;
     });

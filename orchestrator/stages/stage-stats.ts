@@ -55,6 +55,12 @@ export interface StageStats {
   server?: Record<string, ServerWindow>;
 }
 
+/** A phase's corrected histogram over its drivers, merged; null when none sent one. */
+export function phaseHistogram(drivers: Map<string, DriverPhase>): Histogram | null {
+  const histograms = [...drivers.values()].map((d) => d.histogram).filter((h): h is Histogram => h !== null);
+  return histograms.length ? mergeHistograms(histograms) : null;
+}
+
 /** One driver's latest figures of one phase, with its histograms decoded once. */
 interface DriverPhase {
   counts: PhaseCounts;
