@@ -5,6 +5,7 @@ import { randomBytes } from 'node:crypto';
 import schema from '../schemas/loadtest.schema.json';
 import capacitySchema from '../schemas/capacity.schema.json';
 import { capacityProblems, type CapacityConfig } from './capacity/capacity-config';
+import type { RegressionLimits } from './compare/regression-limits';
 import { placeholderProblems, staticFill } from '../protocol/request-mix';
 import { MAX_CONCURRENCY, testConfigProblems } from '../protocol/test-config-limits';
 import { planFields } from './stages/test-plan';
@@ -90,6 +91,8 @@ export interface LoadTestDefinition {
   tls_insecure?: boolean;
   /** a capacity search of these requests (orchestrator/capacity/); `run` ignores it */
   capacity?: Partial<CapacityConfig>;
+  /** how much worse than its baseline run a run may be (compare/regression-limits.ts) */
+  regression?: RegressionLimits;
 }
 
 export type DefinitionResult = { ok: true; definition: LoadTestDefinition } | { ok: false; errors: string[] };

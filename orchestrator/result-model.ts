@@ -1,6 +1,7 @@
 // The one model of a test's figures and state, as every view shows it: the CLI's table, the REST
 // API, the dashboard, the drivers tree, CSV and the metrics store all read these types and no
 // others. Latency is in milliseconds throughout.
+import type { Comparison } from './compare/comparison-model';
 import type { AgentFeature, TestConfigMessage, SendLag, WarmUpCounts } from '../protocol/wire-protocol';
 import type { ControlLogEntry } from './stages/control-log';
 import type { StageStats } from './stages/stage-stats';
@@ -278,6 +279,8 @@ export interface TestResult extends TestSnapshot {
   verdict: Verdict;
   /** participants whose part ended without a final report, and why */
   ending: DriverEnding[];
+  /** the comparison with the baseline it was judged against (run --baseline), regression limits included */
+  comparison?: Comparison;
 }
 
 /** One stored test in a listing (history). */

@@ -4,6 +4,8 @@
 //   drivers      lists the drivers heard from
 //   control ID pause|resume|set --rate N|--concurrency N   changes a test a running `serve` runs
 //   capacity FILE  finds the largest rate that meets the file's SLO (its "capacity" block)
+//   baseline set ID|last, show, clear FILE   the baseline run of each test file
+//   compare A B  compares two stored runs (ids, "last", "baseline")
 import { readFileSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { commandArguments, formatHelp, httpUrl, parseNumberOption, parseOptions, parseOptionWith, parsePortOption, runCli, UsageError, wantsHelp } from '../../common/cli-options';
@@ -13,7 +15,12 @@ import { KAFKA_OPTIONS, readKafkaOptions } from '../../protocol/kafka-options';
 import { parseDefinition, type LoadTestDefinition } from '../loadtest-definition';
 import { capacityCommand } from './capacity-command';
 import { Orchestrator } from '../orchestrator';
-import { DEFAULT_STORE_DIR } from '../metrics-store';
+import { DEFAULT_STORE_DIR, MetricsStore } from '../metrics-store';
+import { judgeAgainstBaseline } from '../compare/baseline-verdict';
+import { loadRun } from '../compare/compare-runs';
+import { Baselines, sourceFileKey } from '../history/baselines';
+import { formatComparison } from './comparison-format';
+import { baselineCommand, compareCommand } from './history-commands';
 import { OrchestratorError } from '../orchestrator-error';
 import { resultToCsv, stagesToCsv } from '../result-export';
 import { readSharedSecret, SECRET_FILE_OPTION } from '../../common/shared-secret';
@@ -31,7 +38,12 @@ const OPTIONS = {
   id: { type: 'string', value: 'ID', env: 'LT_ORCHESTRATOR_ID', description: 'This orchestrator’s id in its commands (default: this machine’s address).' },
   drivers: { type: 'string', value: 'N', env: 'LT_DRIVERS', description: 'run, capacity: how many drivers the test needs (overrides the file’s "drivers").' },
   wait: { type: 'string', value: 'SECONDS', default: '15', env: 'LT_WAIT_FOR_DRIVERS', description: 'run, capacity: how long to wait for enough drivers to register.' },
-  json: { type: 'string', value: 'FILE', description: 'run: also write the result as JSON to FILE; capacity: the search’s result.' },
+  json: { type: 'string', value: 'FILE', description: 'run: also write the result as JSON to FILE; capacity: the search’s result; compare: the comparison.' },
+  baseline: {
+    type: 'string',
+    value: '[ID]',
+    description: 'run: compare the run with its file’s baseline (or with the stored run ID) and fail on the file’s "regression" limits. The next word is taken as the ID unless it starts with - or ends in .json.',
+  },
   csv: { type: 'string', value: 'FILE', description: 'run: also write the per-driver result as CSV to FILE (and a test with stages its phases to FILE.stages.csv).' },
   target: { type: 'string', value: 'URL', env: 'LT_TARGET_URL', description: 'run, capacity: send the requests to URL instead of the file’s target URL.' },
   quiet: { type: 'boolean', description: 'run: no progress lines, only the summary; capacity: no line per step.' },
@@ -63,7 +75,7 @@ const OPTIONS = {
 } as const;
 
 const HELP = formatHelp(
-  'lt-orchestrator run FILE.loadtest.json [options]\n       lt-orchestrator serve [options]\n       lt-orchestrator capacity FILE.loadtest.json [--json FILE] [options]\n       lt-orchestrator drivers [options]\n       lt-orchestrator control TEST_ID pause|resume|set [--rate N | --concurrency N] [options]',
+  'lt-orchestrator run FILE.loadtest.json [--baseline [ID]] [options]\n       lt-orchestrator compare A B [--json FILE]\n       lt-orchestrator baseline set ID|last | show | clear FILE\n       lt-orchestrator serve [options]\n       lt-orchestrator capacity FILE.loadtest.json [--json FILE] [options]\n       lt-orchestrator drivers [options]\n       lt-orchestrator control TEST_ID pause|resume|set [--rate N | --concurrency N] [options]',
   'The orchestrator of the distributed load tester, without VS Code.\n' +
     '  run      Sends the test to the registered drivers over Kafka, triggers it, prints one progress line\n' +
     '           per second, a summary table and a verdict line. Exit code: 0 passed; 1 did not pass\n' +
@@ -73,6 +85,11 @@ const HELP = formatHelp(
     '           test whose rate grows step by step, then bisects; a line per step, then the step table and\n' +
     '           the capacity. --json FILE writes {"capacity_rps", "first_failure", "steps", ...}. Exit code: 0 a\n' +
     '           capacity found; 1 the start rate already failed, or the drivers were the limit; 2 error.\n' +
+    '  baseline set ID|last  Makes a finished run the baseline of its test file (kept in the store, not the file);\n' +
+    '           show lists the baselines; clear FILE forgets one.\n' +
+    '  compare A B  Compares two stored runs (test ids, "last" for the newest, "baseline" for the other\'s\n' +
+    '           baseline): latency percentiles, rate and error rate, per request and per stage, each change\n' +
+    '           judged against the run-to-run noise. Exit code: 0; 1 a "regression" limit of the file is broken.\n' +
     '  serve    Runs the REST API (see the README) until SIGINT or SIGTERM.\n' +
     '  drivers  Lists the drivers heard from in the last few seconds.\n' +
     '  control  Pauses, resumes or sets the load of a test that a running serve runs, over its REST API:\n' +
@@ -140,9 +157,24 @@ function readDefinitionFile(command: string, file: string | undefined, options: 
   return definition;
 }
 
+/** Before a run with --baseline: the baseline it names exists and has finished (a run is not spent to learn it does not). */
+function checkBaseline(store: MetricsStore, file: string, baseline: string): void {
+  if (baseline === BASELINE_OF_FILE) {
+    const key = sourceFileKey(store, file);
+    if (!new Baselines(store).of(key)) throw new UsageError(`--baseline: ${key} has no baseline in ${store.dir} yet; run it once, then: lt-orchestrator baseline set last (or name a run: --baseline ID)`);
+    return;
+  }
+  try {
+    loadRun(store, baseline);
+  } catch (error) {
+    throw new UsageError(`--baseline ${baseline}: ${errorMessage(error)}`);
+  }
+}
+
 async function run(file: string | undefined, options: Options, log: Logger): Promise<number> {
   const definition = readDefinitionFile('run', file, options);
   const waitMs = parseNumberOption('wait', options.wait, { min: 0 })! * 1000;
+  if (options.baseline !== undefined) checkBaseline(new MetricsStore(resolve(options.store!)), file!, options.baseline);
   const orchestrator = await connect(options, log);
   try {
     const wanted = definition.drivers ? `${definition.drivers} driver(s)` : 'the drivers (every alive, idle one takes part)';
@@ -165,7 +197,12 @@ async function run(file: string | undefined, options: Options, log: Logger): Pro
       });
       void orchestrator.waitForEnd(started.testId).then(() => clearTimeout(giveUp));
     });
-    const result = await orchestrator.waitForEnd(started.testId);
+    let result = await orchestrator.waitForEnd(started.testId);
+    if (options.baseline !== undefined) {
+      const judged = judgeAgainstBaseline(orchestrator.store, result.test_id, options.baseline === BASELINE_OF_FILE ? undefined : options.baseline);
+      result = judged.result;
+      process.stdout.write(formatComparison(judged.comparison) + '\n');
+    }
     process.stdout.write(summaryTable(result));
     if (options.json) writeFileSync(options.json, JSON.stringify(result, null, 2));
     if (options.csv) {
@@ -229,8 +266,20 @@ async function drivers(options: Options, log: Logger): Promise<number> {
   }
 }
 
+/** `--baseline` alone: the baseline of the run's file. */
+const BASELINE_OF_FILE = '@file';
+
+/** `--baseline` takes an optional ID: a bare one (next word an option, a .json file or nothing) becomes --baseline=@file. */
+function optionalBaselineValue(argv: string[]): string[] {
+  return argv.flatMap((arg, i) => {
+    if (arg !== '--baseline') return [arg];
+    const next = argv[i + 1];
+    return next === undefined || next.startsWith('-') || next.endsWith('.json') ? [`--baseline=${BASELINE_OF_FILE}`] : [arg];
+  });
+}
+
 runCli('lt-orchestrator', async () => {
-  const { options, positionals } = parseOptions(OPTIONS, process.argv.slice(2));
+  const { options, positionals } = parseOptions(OPTIONS, optionalBaselineValue(process.argv.slice(2)));
   if (wantsHelp(options)) {
     process.stdout.write(HELP);
     return 0;
@@ -260,8 +309,16 @@ runCli('lt-orchestrator', async () => {
       process.stdout.write((await sendControl(testId, request, { api, token: clientToken(process.env, options['api-token-file'], options.store!) })) + '\n');
       return 0;
     }
+    case 'baseline':
+      return baselineCommand(new MetricsStore(resolve(options.store!)), rest, (text) => process.stdout.write(text));
+    case 'compare': {
+      const [a, b] = commandArguments('compare', rest, ['A', 'B']);
+      if (!a || !b) throw new UsageError('compare needs two runs: test ids, "last" or "baseline", e.g. compare baseline last');
+      const store = new MetricsStore(resolve(options.store!));
+      return compareCommand(store, a, b, (text) => process.stdout.write(text), options.json ? (text) => writeFileSync(options.json!, text) : undefined);
+    }
     default:
-      throw new UsageError(command ? `unknown command "${command}": use run, capacity, serve, drivers or control` : 'say run, capacity, serve, drivers or control');
+      throw new UsageError(command ? `unknown command "${command}": use run, capacity, compare, baseline, serve, drivers or control` : 'say run, capacity, compare, baseline, serve, drivers or control');
   }
 });
 

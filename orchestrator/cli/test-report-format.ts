@@ -5,7 +5,7 @@ import { describeEnding } from '../verdict';
 import { describeControl } from '../stages/control-log';
 
 const int = (n: number | null | undefined) => (n === null || n === undefined ? '-' : Math.round(n).toLocaleString('en-US'));
-const msText = (n: number | null | undefined) => (n === null || n === undefined ? '-' : n < 10 ? n.toFixed(2) : n < 100 ? n.toFixed(1) : Math.round(n).toString());
+export const msText = (n: number | null | undefined) => (n === null || n === undefined ? '-' : n < 10 ? n.toFixed(2) : n < 100 ? n.toFixed(1) : Math.round(n).toString());
 
 /** The phase under way (the latest that has not ended on every driver), with its planned and achieved rate. */
 function currentPhase(s: TestSnapshot): string {
@@ -38,7 +38,7 @@ export function progressLine(s: TestSnapshot, kafka?: BusHealth): string {
     .join('  ');
 }
 
-function table(rows: string[][], rightAlignFrom: number): string {
+export function table(rows: string[][], rightAlignFrom: number): string {
   const widths = rows[0].map((_, c) => Math.max(...rows.map((r) => r[c].length)));
   return rows.map((r) => r.map((cell, c) => (c >= rightAlignFrom ? cell.padStart(widths[c]) : cell.padEnd(widths[c]))).join('  ')).join('\n');
 }
