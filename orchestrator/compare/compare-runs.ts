@@ -37,8 +37,12 @@ const LABELS: Record<ComparedFigure, string> = {
   error_rate: 'error rate',
 };
 
-/** z for a two-sided 95% interval: the noise band is ±1.96 standard deviations of the difference. */
-const Z95 = 1.96;
+/**
+ * The noise band is ±3 standard deviations of the difference: one figure of two runs of the same
+ * system falls outside it about 3 times in 1,000, so a comparison of eight figures rarely calls
+ * noise a change (a 95% band would call one in a few comparisons).
+ */
+const NOISE_SIGMAS = 3;
 
 type Figures = Record<ComparedFigure, number | null>;
 
@@ -123,7 +127,7 @@ function figureDeltas(base: Figures, current: Figures, baseSpread: FigureSpread,
     const delta = b === null || c === null ? null : c - b;
     const sb = baseSpread[figure];
     const sc = currentSpread[figure];
-    const noise = sb === null || sc === null ? null : Z95 * Math.sqrt(sb * sb + sc * sc);
+    const noise = sb === null || sc === null ? null : NOISE_SIGMAS * Math.sqrt(sb * sb + sc * sc);
     return {
       figure,
       label: LABELS[figure],
@@ -150,7 +154,7 @@ function described(run: StoredRun): ComparedRun {
 }
 
 export const NOISE_METHOD =
-  'noise: ±1.96 standard deviations of the difference, each run’s from a moving-block bootstrap over its own seconds (300 resamples); a difference within it is noise';
+  'noise: ±3 standard deviations of the difference, each run’s from a moving-block bootstrap over its own seconds (300 resamples; the maximum from the spacing of its largest per-second maxima); a difference within it is noise';
 
 /** The comparison of `current` against `baseline`; `limits` (the current file's `regression`) are judged on the whole test. */
 export function compareRuns(baseline: StoredRun, current: StoredRun, limits?: RegressionLimits): Comparison {

@@ -12,6 +12,8 @@ import type { ComparedFigure } from './comparison-model';
 /** Fewer seconds than this say too little about a run's spread: its noise is unknown. */
 export const MIN_SECONDS_FOR_NOISE = 5;
 const RESAMPLES = 300;
+/** A percentile needs this many latencies beyond it for its noise to be told (p99.9: 10,000 in the run). */
+const MIN_SAMPLES_BEYOND = 10;
 
 /** The counts-array view of hdr-histogram-js's JS histograms, which its typings leave out. */
 interface CountsView {
@@ -120,7 +122,71 @@ export function figureSpread(intervals: readonly SecondInterval[], seed: string)
   }
   const out: FigureSpread = { ...NONE };
   for (const figure of Object.keys(samples) as ComparedFigure[]) out[figure] = samples[figure].length >= RESAMPLES / 2 ? standardDeviation(samples[figure]) : null;
+  if (latencyKnown) {
+    // The whole run's counts, for the order statistics of its percentiles.
+    dense.fill(0);
+    for (const second of reduced) for (let j = 0; j < second.buckets.length; j++) dense[rank[second.buckets[j]]] += second.counts[j];
+    const total = dense.reduce((a, n) => a + n, 0);
+    for (const [figure, q] of PERCENTILES) {
+      // With fewer latencies beyond it than this, a percentile is its run's few largest values: too rough to compare.
+      if (total * (1 - q) < MIN_SAMPLES_BEYOND) {
+        out[figure] = null;
+        continue;
+      }
+      const floor = quantileSpread(dense, sortedHigh, q);
+      if (floor !== null && out[figure] !== null) out[figure] = Math.max(out[figure]!, floor);
+    }
+  }
+  if (latencyKnown) out.max_latency_ms = maxSpread(reduced.map((s) => (s.buckets.length ? Math.max(...Array.from(s.buckets, (b) => highs[b])) : 0)));
   return out;
+}
+
+const PERCENTILES: [ComparedFigure, number][] = [
+  ['p50_latency_ms', 0.5],
+  ['p90_latency_ms', 0.9],
+  ['p99_latency_ms', 0.99],
+  ['p99_9_latency_ms', 0.999],
+];
+
+/**
+ * The spread of a percentile from the order statistics of the run's N latencies: the rank of the
+ * q-quantile among N independent samples spreads by √(N·q·(1−q)), so half the distance between
+ * the values at the ranks one such spread either side is the percentile's standard deviation. Where
+ * few samples lie beyond the percentile (p99.9 of a short run), this is wider than a bootstrap
+ * says, and truer: a resample cannot see beyond the run's own few largest values.
+ */
+function quantileSpread(dense: Float64Array, high: number[], q: number): number | null {
+  let total = 0;
+  for (let i = 0; i < dense.length; i++) total += dense[i];
+  if (total < 2) return null;
+  const spread = Math.sqrt(total * q * (1 - q));
+  const low = Math.max(1, Math.ceil(total * q - spread));
+  const upper = Math.min(total, Math.ceil(total * q + spread));
+  let seen = 0;
+  let lowValue: number | undefined;
+  let highValue: number | undefined;
+  for (let i = 0; i < dense.length && highValue === undefined; i++) {
+    if (dense[i] === 0) continue;
+    seen += dense[i];
+    if (lowValue === undefined && seen >= low) lowValue = high[i];
+    if (seen >= upper) highValue = high[i];
+  }
+  return lowValue === undefined || highValue === undefined ? null : (highValue - lowValue) / 2 / 1000;
+}
+
+/**
+ * A resample never holds a larger value than the run did, so the bootstrap cannot tell how far the
+ * maximum moves between runs. The seconds' own maxima can: the largest few of them are spaced like
+ * the top of an exponential tail (the Gumbel domain, where latency tails are), i × (M(i) − M(i+1))
+ * each estimating the tail's scale β, and the maximum of such a tail spreads by β·π/√6.
+ */
+function maxSpread(secondMaxima: number[]): number | null {
+  const top = secondMaxima.filter((m) => m > 0).sort((a, b) => b - a);
+  const k = Math.min(5, top.length - 1);
+  if (k < 2) return null;
+  let scale = 0;
+  for (let i = 1; i <= k; i++) scale += i * (top[i - 1] - top[i]);
+  return ((scale / k) * Math.PI) / Math.sqrt(6) / 1000;
 }
 
 /** A resample's latency figures (ms), walked once up its counts. */
@@ -132,12 +198,7 @@ function pushLatency(samples: Record<ComparedFigure, number[]>, dense: Float64Ar
     sum += dense[i] * median[i];
   }
   if (total === 0) return;
-  const wanted: [ComparedFigure, number][] = [
-    ['p50_latency_ms', 0.5],
-    ['p90_latency_ms', 0.9],
-    ['p99_latency_ms', 0.99],
-    ['p99_9_latency_ms', 0.999],
-  ];
+  const wanted = PERCENTILES;
   let seen = 0;
   let next = 0;
   let max = 0;
