@@ -1,0 +1,82 @@
+// Remembering and comparing on real processes: runs of one file through the CLI against lt-target
+// with known added latencies, a baseline set from the history, and `run --baseline` / `compare`
+// judging each later run against it: the same system within noise, a real 1 ms improvement better,
+// 20 ms more a regression that fails the verdict with the p99 line.
+import assert from 'node:assert/strict';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { FigureDelta } from '../../orchestrator/compare/comparison-model';
+import type { TestResult } from '../../orchestrator/result-model';
+import { kafkaBootstrap, uniquePrefix } from '../support/kafka-fixture';
+import { runBin, startAgent, startTargetProcess, tempDir } from '../support/processes';
+
+describe('remember and compare (on real processes)', function () {
+  it('the same file run again is within noise, 1 ms faster is better, 20 ms slower fails its p99 regression limit', async () => {
+    const kafka = await kafkaBootstrap();
+    const prefix = uniquePrefix('compare');
+    const [twoMs, oneMs, slow] = await Promise.all([startTargetProcess(['--latency', '2']), startTargetProcess(['--latency', '1']), startTargetProcess(['--latency', '22'])]);
+    await startAgent('cmp-1', { kafka, prefix, orchestrator: 'test-compare' });
+    const workspace = tempDir('compare-workspace');
+    const file = join(workspace, 'api.loadtest.json');
+    writeFileSync(
+      file,
+      JSON.stringify({
+        name: 'api',
+        test_type: 'TSUNAMI',
+        test_message_delay: 0.005,
+        duration_s: 6,
+        drivers: 1,
+        target: `${twoMs.url}/ping`,
+        regression: { p99_latency_ms: '+10%', error_rate: '+0.005', throughput: '-5%' },
+      }),
+    );
+    const env = { LT_KAFKA: kafka, LT_TOPIC_PREFIX: prefix, LT_ORCHESTRATOR_ID: 'test-compare', LT_STORE: join(workspace, '.loadtest') };
+    const cli = (args: string[]) => runBin('lt-orchestrator', args, env, workspace);
+    /** One run of the file (against `target` when given), judged against the file's baseline; its exit code, output and stored result. */
+    const runAgainstBaseline = async (target?: string) => {
+      const json = join(tempDir('compare-json'), 'result.json');
+      const r = await cli(['run', 'api.loadtest.json', '--quiet', '--baseline', '--json', json, ...(target ? ['--target', target] : [])]);
+      return { ...r, result: JSON.parse(readFileSync(json, 'utf8')) as TestResult };
+    };
+    const figure = (result: TestResult, name: FigureDelta['figure']) => result.comparison!.scopes[0].figures.find((f) => f.figure === name)!;
+
+    // Without a baseline, --baseline refuses before spending a run, and says how to set one.
+    const none = await cli(['run', 'api.loadtest.json', '--baseline']);
+    assert.equal(none.code, 2, none.stdout + none.stderr);
+    assert.match(none.stderr, /api\.loadtest\.json has no baseline .* baseline set last/);
+
+    const first = await cli(['run', 'api.loadtest.json', '--quiet']);
+    assert.equal(first.code, 0, first.stdout + first.stderr);
+    const set = await cli(['baseline', 'set', 'last']);
+    assert.equal(set.code, 0, set.stderr);
+    const baselineId = /^(\S+) is now the baseline of api\.loadtest\.json$/m.exec(set.stdout)?.[1];
+    assert.ok(baselineId, set.stdout);
+
+    const same = await runAgainstBaseline();
+    assert.equal(same.code, 0, same.stdout + same.stderr);
+    assert.equal(same.result.comparison?.baseline.test_id, baselineId);
+    assert.equal(same.result.comparison?.regression?.passed, true, same.stdout);
+    assert.equal(figure(same.result, 'p50_latency_ms').judgement, 'noise', same.stdout);
+    assert.match(same.stdout, /REGRESSION CHECK PASSED/);
+
+    const faster = await runAgainstBaseline(`${oneMs.url}/ping`);
+    assert.equal(faster.code, 0, faster.stdout + faster.stderr);
+    assert.equal(figure(faster.result, 'p50_latency_ms').judgement, 'better', faster.stdout);
+    assert.equal(faster.result.verdict.passed, true, faster.result.verdict.reason);
+
+    const slower = await runAgainstBaseline(`${slow.url}/ping`);
+    assert.equal(slower.code, 1, slower.stdout + slower.stderr);
+    assert.equal(figure(slower.result, 'p99_latency_ms').judgement, 'worse', slower.stdout);
+    assert.match(slower.result.verdict.reason, new RegExp(`^FAILED: regression against baseline ${baselineId}: p99 latency [\\d.]+ ms against [\\d.]+ ms in the baseline: \\+[\\d.]+ ms \\(\\+[\\d.]+%\\), beyond the \\+10% limit`));
+    assert.match(slower.stdout, /Result: FAILED: regression against baseline/);
+
+    // compare reads the history alone: the same judgement, by name or by "baseline" and "last".
+    const compared = await cli(['compare', 'baseline', 'last']);
+    assert.equal(compared.code, 1, compared.stdout + compared.stderr);
+    assert.match(compared.stdout, new RegExp(`Baseline: ${baselineId}`));
+    assert.match(compared.stdout, /p99 latency .* WORSE/);
+    assert.match(compared.stdout, /REGRESSION CHECK FAILED: p99 latency/);
+    const sameAgain = await cli(['compare', baselineId!, same.result.test_id]);
+    assert.equal(sameAgain.code, 0, sameAgain.stdout);
+  });
+});
