@@ -1,8 +1,10 @@
 // Bundles every entry point with esbuild: one self-contained file each, so a driver machine
 // needs only Node and the packed tarball, and the extension's .vsix carries no node_modules.
 import { build } from 'esbuild';
+import { inlineUplot } from './inline-uplot.mjs';
 
-const forNode = { bundle: true, platform: 'node', target: 'node20', format: 'cjs', sourcemap: true, logLevel: 'warning' };
+// inlineUplot: the HTML report carries uPlot inline, and the packed CLI has no node_modules to read it from.
+const forNode = { bundle: true, platform: 'node', target: 'node20', format: 'cjs', sourcemap: true, logLevel: 'warning', plugins: [inlineUplot] };
 
 // The command lines.
 await build({

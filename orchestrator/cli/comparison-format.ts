@@ -1,29 +1,14 @@
 // How a comparison looks in a terminal: the two runs named, a table per part (the whole test, each
 // request name, each stage) with baseline, current, change, noise and judgement per figure, then
 // the regression limits' lines and the verdict.
-import type { Comparison, FigureDelta, ScopeComparison } from '../compare/comparison-model';
-import { msText, table } from './test-report-format';
+import type { Comparison, ScopeComparison } from '../compare/comparison-model';
+import { changeText, figureValueText, JUDGEMENT_TEXT, noiseText } from '../reports/comparison-text';
+import { table } from './test-report-format';
 
 const when = (ms: number) => new Date(ms).toISOString().slice(0, 16).replace('T', ' ') + ' UTC';
 
-function value(d: FigureDelta, n: number | null): string {
-  if (n === null) return '-';
-  if (d.unit === 'fraction') return `${(n * 100).toFixed(Math.abs(n) < 0.001 && n !== 0 ? 4 : 2)}%`;
-  if (d.unit === 'req/s') return n.toLocaleString('en-US', { maximumFractionDigits: 1 });
-  return msText(n);
-}
-
-function change(d: FigureDelta): string {
-  if (d.delta === null) return '-';
-  const sign = d.delta > 0 ? '+' : d.delta < 0 ? '−' : '±';
-  const relative = d.relative === null ? '' : ` (${sign}${Math.abs(d.relative * 100).toFixed(1)}%)`;
-  return `${sign}${value(d, Math.abs(d.delta))}${relative}`;
-}
-
-const WORD: Record<FigureDelta['judgement'], string> = { better: 'better', worse: 'WORSE', noise: 'within noise', unknown: 'noise unknown' };
-
 function scopeTitle(s: ScopeComparison): string {
-  if (s.scope === 'test') return 'Whole test (latency in milliseconds):';
+  if (s.scope === 'test') return 'Whole test:';
   return s.scope === 'request' ? `Request "${s.name}":` : `${s.name[0].toUpperCase()}${s.name.slice(1)}:`;
 }
 
@@ -31,8 +16,8 @@ export function formatComparison(c: Comparison): string {
   const name = (r: Comparison['baseline']) => `${r.test_id}${r.name ? ` (${r.name})` : ''}, ${when(r.created_at)}, ${r.status}, ${r.seconds} s`;
   const lines = [`Baseline: ${name(c.baseline)}`, `Current:  ${name(c.current)}`, ''];
   for (const scope of c.scopes) {
-    const rows = [['figure', 'baseline', 'current', 'change', 'noise ±', 'judgement']];
-    for (const d of scope.figures) rows.push([d.label, value(d, d.baseline), value(d, d.current), change(d), d.noise === null ? '-' : value(d, d.noise), WORD[d.judgement]]);
+    const rows = [['figure', 'baseline', 'current', 'change', 'noise', 'judgement']];
+    for (const d of scope.figures) rows.push([d.label, figureValueText(d.unit, d.baseline), figureValueText(d.unit, d.current), changeText(d), noiseText(d), JUDGEMENT_TEXT[d.judgement]]);
     lines.push(scopeTitle(scope), '', table(rows, 1), '');
   }
   lines.push(`(${c.method})`);

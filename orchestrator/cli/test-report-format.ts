@@ -3,9 +3,7 @@ import type { BusHealth } from '../../protocol/message-bus';
 import type { LatencySummary, TestResult, TestSnapshot } from '../result-model';
 import { describeEnding } from '../verdict';
 import { describeControl } from '../stages/control-log';
-
-const int = (n: number | null | undefined) => (n === null || n === undefined ? '-' : Math.round(n).toLocaleString('en-US'));
-export const msText = (n: number | null | undefined) => (n === null || n === undefined ? '-' : n < 10 ? n.toFixed(2) : n < 100 ? n.toFixed(1) : Math.round(n).toString());
+import { int, msText, num, percentText } from '../figure-text';
 
 /** The phase under way (the latest that has not ended on every driver), with its planned and achieved rate. */
 function currentPhase(s: TestSnapshot): string {
@@ -47,8 +45,6 @@ function latencyCells(l: LatencySummary | null): string[] {
   return l ? [msText(l.mean), msText(l.median), msText(l.p90), msText(l.p95), msText(l.p99), msText(l.max)] : ['-', '-', '-', '-', '-', '-'];
 }
 
-const num = (n: number | null) => (n === null ? '-' : Math.abs(n) >= 1000 ? Math.round(n).toLocaleString('en-US') : Number(n.toPrecision(4)).toString());
-
 /** A mix's figures by request name, over all drivers. */
 function requestTable(r: TestResult): string[] {
   const rows = [['request', 'share', 'sent', 'responses', 'errors', 'mean', 'p50', 'p90', 'p95', 'p99', 'max']];
@@ -62,8 +58,6 @@ function serverTable(r: TestResult): string[] {
   for (const q of r.server!.queries) rows.push([q.name, int(q.samples), num(q.last), num(q.min), num(q.mean), num(q.max)]);
   return [`Server side, from Prometheus at ${r.server!.url}, every second during the test:`, '', table(rows, 1)];
 }
-
-const percentText = (n: number) => `${Number((n * 100).toPrecision(3))}%`;
 
 /**
  * Each phase's own figures: the stages, and the windows live changes began. The planned column is

@@ -74,7 +74,7 @@ describe('remember and compare (on real processes)', function () {
     const compared = await cli(['compare', 'baseline', 'last']);
     assert.equal(compared.code, 1, compared.stdout + compared.stderr);
     assert.match(compared.stdout, new RegExp(`Baseline: ${baselineId}`));
-    assert.match(compared.stdout, /p99 latency .* WORSE/);
+    assert.match(compared.stdout, /p99 latency .* worse/);
     assert.match(compared.stdout, /REGRESSION CHECK FAILED: p99 latency/);
     const sameAgain = await cli(['compare', baselineId!, same.result.test_id]);
     assert.equal(sameAgain.code, 0, sameAgain.stdout);

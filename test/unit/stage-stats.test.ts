@@ -41,8 +41,8 @@ describe('per-stage figures over all drivers', () => {
     assert.equal(stats.requests_sent, 1100);
     assert.equal(stats.achieved_rate, 110);
     assert.deepEqual(stats.per_driver, [
-      { node_id: 'd1', requests_sent: 1000, rate: 100 },
-      { node_id: 'd2', requests_sent: 100, rate: 10 },
+      { node_id: 'd1', started_at: T0, requests_sent: 1000, rate: 100 },
+      { node_id: 'd2', started_at: T0, requests_sent: 100, rate: 10 },
     ]);
   });
 
