@@ -6,6 +6,7 @@
 //   capacity FILE  finds the largest rate that meets the file's SLO (its "capacity" block)
 //   baseline set ID|last, show, clear FILE   the baseline run of each test file
 //   compare A B  compares two stored runs (ids, "last", "baseline")
+//   report ID    writes a stored run's JUnit, HTML, Markdown or JSON report
 import { readFileSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { commandArguments, formatHelp, httpUrl, parseNumberOption, parseOptions, parseOptionWith, parsePortOption, runCli, UsageError, wantsHelp } from '../../common/cli-options';
@@ -21,6 +22,8 @@ import { loadRun } from '../compare/compare-runs';
 import { Baselines, sourceFileKey } from '../history/baselines';
 import { formatComparison } from './comparison-format';
 import { baselineCommand, compareCommand } from './history-commands';
+import { writeReportFiles, type ReportFiles } from './report-files';
+import { lastRun } from '../compare/run-refs';
 import { OrchestratorError } from '../orchestrator-error';
 import { resultToCsv, stagesToCsv } from '../result-export';
 import { readSharedSecret, SECRET_FILE_OPTION } from '../../common/shared-secret';
@@ -39,6 +42,9 @@ const OPTIONS = {
   drivers: { type: 'string', value: 'N', env: 'LT_DRIVERS', description: 'run, capacity: how many drivers the test needs (overrides the file’s "drivers").' },
   wait: { type: 'string', value: 'SECONDS', default: '15', env: 'LT_WAIT_FOR_DRIVERS', description: 'run, capacity: how long to wait for enough drivers to register.' },
   json: { type: 'string', value: 'FILE', description: 'run: also write the result as JSON to FILE; capacity: the search’s result; compare: the comparison.' },
+  junit: { type: 'string', value: 'FILE', description: 'run, report: write a JUnit XML report (each threshold, regression limit and completeness check a test case).' },
+  html: { type: 'string', value: 'FILE', description: 'run, report: write one self-contained HTML report (works offline): summary, charts, tables, the comparison.' },
+  'summary-md': { type: 'string', value: 'FILE', description: 'run, report: write a short Markdown summary for a pull request (also appended to $GITHUB_STEP_SUMMARY when set).' },
   baseline: {
     type: 'string',
     value: '[ID]',
@@ -75,7 +81,7 @@ const OPTIONS = {
 } as const;
 
 const HELP = formatHelp(
-  'lt-orchestrator run FILE.loadtest.json [--baseline [ID]] [options]\n       lt-orchestrator compare A B [--json FILE]\n       lt-orchestrator baseline set ID|last | show | clear FILE\n       lt-orchestrator serve [options]\n       lt-orchestrator capacity FILE.loadtest.json [--json FILE] [options]\n       lt-orchestrator drivers [options]\n       lt-orchestrator control TEST_ID pause|resume|set [--rate N | --concurrency N] [options]',
+  'lt-orchestrator run FILE.loadtest.json [--baseline [ID]] [options]\n       lt-orchestrator compare A B [--json FILE]\n       lt-orchestrator baseline set ID|last | show | clear FILE\n       lt-orchestrator report ID|last [--junit FILE] [--html FILE] [--summary-md FILE] [--json FILE]\n       lt-orchestrator serve [options]\n       lt-orchestrator capacity FILE.loadtest.json [--json FILE] [options]\n       lt-orchestrator drivers [options]\n       lt-orchestrator control TEST_ID pause|resume|set [--rate N | --concurrency N] [options]',
   'The orchestrator of the distributed load tester, without VS Code.\n' +
     '  run      Sends the test to the registered drivers over Kafka, triggers it, prints one progress line\n' +
     '           per second, a summary table and a verdict line. Exit code: 0 passed; 1 did not pass\n' +
@@ -87,6 +93,7 @@ const HELP = formatHelp(
     '           capacity found; 1 the start rate already failed, or the drivers were the limit; 2 error.\n' +
     '  baseline set ID|last  Makes a finished run the baseline of its test file (kept in the store, not the file);\n' +
     '           show lists the baselines; clear FILE forgets one.\n' +
+    '  report ID|last  Writes the --junit, --html, --summary-md and --json files of a stored run.\n' +
     '  compare A B  Compares two stored runs (test ids, "last" for the newest, "baseline" for the other\'s\n' +
     '           baseline): latency percentiles, rate and error rate, per request and per stage, each change\n' +
     '           judged against the run-to-run noise. Exit code: 0; 1 a "regression" limit of the file is broken.\n' +
@@ -157,6 +164,24 @@ function readDefinitionFile(command: string, file: string | undefined, options: 
   return definition;
 }
 
+function reportFilesOf(options: Options): ReportFiles {
+  return { junit: options.junit, html: options.html, summaryMd: options['summary-md'] };
+}
+
+/** `report ID|last`: the report files of a stored run (exit 0 when written, whatever its verdict). */
+async function report(ref: string, options: Options): Promise<number> {
+  const store = new MetricsStore(resolve(options.store!));
+  const id = ref === 'last' ? lastRun(store) : ref;
+  if (!id) throw new UsageError('report last: no finished run in the history');
+  const result = store.loadResult(id);
+  if (!result) throw new UsageError(store.has(id) ? `test ${id} has no result (still running, or interrupted)` : `no stored test ${id} in ${store.dir}`);
+  const files = reportFilesOf(options);
+  if (!files.junit && !files.html && !files.summaryMd && !options.json) throw new UsageError('report needs at least one of --junit FILE, --html FILE, --summary-md FILE, --json FILE');
+  if (options.json) writeFileSync(options.json, JSON.stringify(result, null, 2));
+  for (const line of await writeReportFiles(store, result, files)) process.stdout.write(`${line}\n`);
+  return 0;
+}
+
 /** Before a run with --baseline: the baseline it names exists and has finished (a run is not spent to learn it does not). */
 function checkBaseline(store: MetricsStore, file: string, baseline: string): void {
   if (baseline === BASELINE_OF_FILE) {
@@ -204,6 +229,7 @@ async function run(file: string | undefined, options: Options, log: Logger): Pro
       process.stdout.write(formatComparison(judged.comparison) + '\n');
     }
     process.stdout.write(summaryTable(result));
+    for (const line of await writeReportFiles(orchestrator.store, result, reportFilesOf(options))) process.stderr.write(`${line}\n`);
     if (options.json) writeFileSync(options.json, JSON.stringify(result, null, 2));
     if (options.csv) {
       writeFileSync(options.csv, resultToCsv(result));
@@ -311,6 +337,11 @@ runCli('lt-orchestrator', async () => {
     }
     case 'baseline':
       return baselineCommand(new MetricsStore(resolve(options.store!)), rest, (text) => process.stdout.write(text));
+    case 'report': {
+      const [ref] = commandArguments('report', rest, ['ID']);
+      if (!ref) throw new UsageError('report needs a stored test id (or "last"), e.g. report last --html report.html');
+      return report(ref, options);
+    }
     case 'compare': {
       const [a, b] = commandArguments('compare', rest, ['A', 'B']);
       if (!a || !b) throw new UsageError('compare needs two runs: test ids, "last" or "baseline", e.g. compare baseline last');
@@ -318,7 +349,7 @@ runCli('lt-orchestrator', async () => {
       return compareCommand(store, a, b, (text) => process.stdout.write(text), options.json ? (text) => writeFileSync(options.json!, text) : undefined);
     }
     default:
-      throw new UsageError(command ? `unknown command "${command}": use run, capacity, compare, baseline, serve, drivers or control` : 'say run, capacity, compare, baseline, serve, drivers or control');
+      throw new UsageError(command ? `unknown command "${command}": use run, capacity, compare, baseline, report, serve, drivers or control` : 'say run, capacity, compare, baseline, report, serve, drivers or control');
   }
 });
 

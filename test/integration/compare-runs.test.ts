@@ -10,6 +10,10 @@ import type { TestResult } from '../../orchestrator/result-model';
 import { kafkaBootstrap, uniquePrefix } from '../support/kafka-fixture';
 import { runBin, startAgent, startTargetProcess, tempDir } from '../support/processes';
 
+// xml2js parses with sax in strict mode: a report that is not well-formed XML is refused.
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const { parseStringPromise } = require('xml2js') as { parseStringPromise(xml: string): Promise<unknown> };
+
 describe('remember and compare (on real processes)', function () {
   it('the same file run again is within noise, 1 ms faster is better, 20 ms slower fails its p99 regression limit', async () => {
     const kafka = await kafkaBootstrap();
@@ -34,9 +38,10 @@ describe('remember and compare (on real processes)', function () {
     const cli = (args: string[]) => runBin('lt-orchestrator', args, env, workspace);
     /** One run of the file (against `target` when given), judged against the file's baseline; its exit code, output and stored result. */
     const runAgainstBaseline = async (target?: string) => {
-      const json = join(tempDir('compare-json'), 'result.json');
-      const r = await cli(['run', 'api.loadtest.json', '--quiet', '--baseline', '--json', json, ...(target ? ['--target', target] : [])]);
-      return { ...r, result: JSON.parse(readFileSync(json, 'utf8')) as TestResult };
+      const dir = tempDir('compare-out');
+      const [json, junit, markdown] = ['result.json', 'junit.xml', 'summary.md'].map((name) => join(dir, name));
+      const r = await cli(['run', 'api.loadtest.json', '--quiet', '--baseline', '--json', json, '--junit', junit, '--summary-md', markdown, ...(target ? ['--target', target] : [])]);
+      return { ...r, result: JSON.parse(readFileSync(json, 'utf8')) as TestResult, junit: readFileSync(junit, 'utf8'), markdown: readFileSync(markdown, 'utf8') };
     };
     const figure = (result: TestResult, name: FigureDelta['figure']) => result.comparison!.scopes[0].figures.find((f) => f.figure === name)!;
 
@@ -69,6 +74,12 @@ describe('remember and compare (on real processes)', function () {
     assert.equal(figure(slower.result, 'p99_latency_ms').judgement, 'worse', slower.stdout);
     assert.match(slower.result.verdict.reason, new RegExp(`^FAILED: regression against baseline ${baselineId}: p99 latency [\\d.]+ ms against [\\d.]+ ms in the baseline: \\+[\\d.]+ ms \\(\\+[\\d.]+%\\), beyond the \\+10% limit`));
     assert.match(slower.stdout, /Result: FAILED: regression against baseline/);
+    // The reports say the same: the JUnit file has the broken limit as its one failing case, the Markdown its row.
+    const junit = (await parseStringPromise(slower.junit)) as { testsuites: { testsuite: { testcase: { $: { name: string }; failure?: unknown[] }[] }[] } };
+    const failing = junit.testsuites.testsuite[0].testcase.filter((c) => c.failure).map((c) => c.$.name);
+    assert.equal(failing.length, slower.result.comparison!.regression!.checks.filter((c) => !c.passed).length, failing.join(', '));
+    assert.ok(failing.some((name) => /p99_latency_ms/.test(name)), failing.join(', '));
+    assert.match(slower.markdown, /\| p99 latency \| [\d.]+ ms \| [\d.]+ ms \| \+[\d.]+ ms .*worse \|/);
 
     // compare reads the history alone: the same judgement, by name or by "baseline" and "last".
     const compared = await cli(['compare', 'baseline', 'last']);

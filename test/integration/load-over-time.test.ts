@@ -25,10 +25,11 @@ describe('load over time (on real processes)', function () {
     const prefix = uniquePrefix('stages-cli');
     const nginx = await startNginxProcess();
     await startAgents(2, 'stages', { kafka, prefix, orchestrator: 'test-stages' });
+    // Rates a 2-core machine keeps beside its broker and orchestrator: what is checked is the plan's accounting, not speed.
     const stages = [
-      { duration_s: 6, target_rate: 1500 },
-      { duration_s: 4, target_rate: 1500 },
-      { duration_s: 3, target_rate: 300 },
+      { duration_s: 6, target_rate: 800 },
+      { duration_s: 4, target_rate: 800 },
+      { duration_s: 3, target_rate: 200 },
     ];
     const file = writeDefinition({ name: 'ramp, plateau, step down', test_type: 'TSUNAMI', stages, target: `${nginx.url}/ping`, thresholds: { p99_latency_ms: 2000 } });
     const json = join(tempDir('stages-json'), 'result.json');
