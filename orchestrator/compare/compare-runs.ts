@@ -44,6 +44,23 @@ const LABELS: Record<ComparedFigure, string> = {
  */
 const NOISE_SIGMAS = 3;
 
+/**
+ * The least noise a figure is given, relative to the baseline's value: a run shifts as a whole
+ * between runs (another process on the machine, a warmer JIT, a different core) by more than its
+ * own seconds show. Measured here: the same file run again moves p50 and p99 by up to a few percent
+ * against a quiet target (README, "Comparing runs").
+ */
+const NOISE_FLOOR: Record<ComparedFigure, number> = {
+  p50_latency_ms: 0.05,
+  p90_latency_ms: 0.05,
+  p99_latency_ms: 0.05,
+  p99_9_latency_ms: 0.05,
+  max_latency_ms: 0.05,
+  mean_latency_ms: 0.05,
+  throughput: 0.01,
+  error_rate: 0,
+};
+
 type Figures = Record<ComparedFigure, number | null>;
 
 const round3 = (n: number) => Math.round(n * 1000) / 1000;
@@ -127,7 +144,7 @@ function figureDeltas(base: Figures, current: Figures, baseSpread: FigureSpread,
     const delta = b === null || c === null ? null : c - b;
     const sb = baseSpread[figure];
     const sc = currentSpread[figure];
-    const noise = sb === null || sc === null ? null : NOISE_SIGMAS * Math.sqrt(sb * sb + sc * sc);
+    const noise = sb === null || sc === null ? null : Math.max(NOISE_SIGMAS * Math.sqrt(sb * sb + sc * sc), NOISE_FLOOR[figure] * Math.abs(b ?? 0));
     return {
       figure,
       label: LABELS[figure],
@@ -154,7 +171,7 @@ function described(run: StoredRun): ComparedRun {
 }
 
 export const NOISE_METHOD =
-  'noise: ±3 standard deviations of the difference, each run’s from a moving-block bootstrap over its own seconds (300 resamples; the maximum from the spacing of its largest per-second maxima); a difference within it is noise';
+  'noise: ±3 standard deviations of the difference, each run’s from a moving-block bootstrap over its own seconds (300 resamples; the maximum from the spacing of its largest per-second maxima), and at least 5% of the baseline’s latency and 1% of its throughput; a difference within it is noise';
 
 /** The comparison of `current` against `baseline`; `limits` (the current file's `regression`) are judged on the whole test. */
 export function compareRuns(baseline: StoredRun, current: StoredRun, limits?: RegressionLimits): Comparison {

@@ -18,7 +18,7 @@ describe('remember and compare (on real processes)', function () {
   it('the same file run again is within noise, 1 ms faster is better, 20 ms slower fails its p99 regression limit', async () => {
     const kafka = await kafkaBootstrap();
     const prefix = uniquePrefix('compare');
-    const [twoMs, oneMs, slow] = await Promise.all([startTargetProcess(['--latency', '2']), startTargetProcess(['--latency', '1']), startTargetProcess(['--latency', '22'])]);
+    const [fiveMs, fourMs, slow] = await Promise.all([startTargetProcess(['--latency', '5']), startTargetProcess(['--latency', '4']), startTargetProcess(['--latency', '25'])]);
     await startAgent('cmp-1', { kafka, prefix, orchestrator: 'test-compare' });
     const workspace = tempDir('compare-workspace');
     const file = join(workspace, 'api.loadtest.json');
@@ -30,7 +30,7 @@ describe('remember and compare (on real processes)', function () {
         test_message_delay: 0.005,
         duration_s: 6,
         drivers: 1,
-        target: `${twoMs.url}/ping`,
+        target: `${fiveMs.url}/ping`,
         regression: { p99_latency_ms: '+10%', error_rate: '+0.005', throughput: '-5%' },
       }),
     );
@@ -64,7 +64,7 @@ describe('remember and compare (on real processes)', function () {
     assert.equal(figure(same.result, 'p50_latency_ms').judgement, 'noise', same.stdout);
     assert.match(same.stdout, /REGRESSION CHECK PASSED/);
 
-    const faster = await runAgainstBaseline(`${oneMs.url}/ping`);
+    const faster = await runAgainstBaseline(`${fourMs.url}/ping`);
     assert.equal(faster.code, 0, faster.stdout + faster.stderr);
     assert.equal(figure(faster.result, 'p50_latency_ms').judgement, 'better', faster.stdout);
     assert.equal(faster.result.verdict.passed, true, faster.result.verdict.reason);
