@@ -1,6 +1,9 @@
 // The orchestrator's REST API on localhost. Every body is the JSON of a `.loadtest.json` file;
 // every error is JSON {"error": "...", "details": [...]} with a 4xx status naming what to fix.
 // Express 5 hands a rejected promise from a handler to the error handler; no wrapper is needed.
+import { compareRuns, loadRun } from '../compare/compare-runs';
+import { resolvePair } from '../compare/run-refs';
+import { Baselines } from '../history/baselines';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -107,6 +110,22 @@ export function createRestApi(orchestrator: Orchestrator, guard: GuardOptions = 
     const points = orchestrator.getTimeSeries(req.params.id);
     if (!points) return void res.status(404).json({ error: `no test ${req.params.id}` });
     res.json({ test_id: req.params.id, points });
+  });
+  // The history: baselines of test files, and the comparison of any two stored runs.
+  app.get('/api/baselines', (_req, res) => {
+    res.json({ baselines: new Baselines(orchestrator.store).all() });
+  });
+  app.put('/api/tests/:id/baseline', (req, res) => {
+    const key = new Baselines(orchestrator.store).set(String(req.params.id), Date.now());
+    res.json({ test_id: req.params.id, baseline_of: key });
+  });
+  // ?a=ID|baseline|last&b=ID|last (b defaults to last): a's run is the baseline, b's the current one.
+  app.get('/api/compare', (req, res) => {
+    const a = typeof req.query.a === 'string' ? req.query.a : 'baseline';
+    const b = typeof req.query.b === 'string' ? req.query.b : 'last';
+    const [baselineId, currentId] = resolvePair(orchestrator.store, a, b);
+    const current = loadRun(orchestrator.store, currentId);
+    res.json(compareRuns(loadRun(orchestrator.store, baselineId), current, current.test.definition.regression));
   });
   const metrics = orchestratorRegistry(orchestrator);
   app.get('/metrics', async (_req, res) => {
