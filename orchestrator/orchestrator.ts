@@ -5,7 +5,11 @@
 import { EventEmitter } from 'node:events';
 import { systemClock, type Clock } from '../common/clock';
 import type { Logger } from '../common/logger';
-import { sourceFileKey } from './history/baselines';
+import { runKey, sourceFileKey } from './history/baselines';
+import { baselineFor } from './compare/baseline-verdict';
+import type { StoredRun } from './compare/compare-runs';
+import type { RunOutput } from './outputs/run-output';
+import { storeOutput } from './outputs/store-output';
 import { ownAddresses, primaryAddress } from '../common/network-address';
 import { KafkaBus, type KafkaSecurity } from '../protocol/kafka-bus';
 import type { BusHealth, BusMessage, MessageBus, StartPosition } from '../protocol/message-bus';
@@ -83,7 +87,14 @@ export interface StartOptions {
   waitForDriversMs?: number;
   /** The .loadtest.json the definition came from: the history files the run under it (baselines, the editor's CodeLens). */
   sourceFile?: string;
+  /** Judge the run against a baseline as it ends: a stored run's id, or `file` for the baseline of its file (or name). */
+  baseline?: string;
+  /** What else consumes this run besides the store (the terminal, report files). */
+  outputs?: RunOutput[];
 }
+
+/** StartOptions.baseline: the baseline of the run's own file. */
+export const BASELINE_OF_FILE = 'file';
 
 /** An unfinished test older than this is not picked up again after a restart. */
 const RESUME_WITHIN_MS = 60 * 60_000;
@@ -303,7 +314,13 @@ export class Orchestrator extends EventEmitter<OrchestratorEvents> {
     this.emit('test', run.snapshot());
   }
 
-  private newRun(definition: LoadTestDefinition, config: StoredTest['config'], participants: string[], resumed?: { triggeredAt: number }, extra: { notPicked?: string[]; controlLog?: ControlLogEntry[] } = {}): TestRun {
+  private newRun(
+    definition: LoadTestDefinition,
+    config: StoredTest['config'],
+    participants: string[],
+    resumed?: { triggeredAt: number },
+    extra: { notPicked?: string[]; controlLog?: ControlLogEntry[]; baseline?: StoredRun; outputs?: RunOutput[] } = {},
+  ): TestRun {
     const run = new TestRun({
       definition,
       config,
@@ -317,6 +334,8 @@ export class Orchestrator extends EventEmitter<OrchestratorEvents> {
       sender: { id: this.id, names: this.names },
       notPicked: extra.notPicked,
       controlLog: extra.controlLog,
+      baseline: extra.baseline,
+      outputs: [storeOutput(this.store), ...(extra.outputs ?? [])],
       server: definition.prometheus ? new PrometheusWatcher(definition.prometheus) : undefined,
     });
     run.on('update', (s, p) => {
@@ -329,7 +348,7 @@ export class Orchestrator extends EventEmitter<OrchestratorEvents> {
       this.emit('control', config.test_id, entry, outcome);
     });
     run.on('phase_settled', (stats) => this.emit('phase_settled', config.test_id, stats));
-    run.on('store_error', (message) => this.log.error(`test ${config.test_id}: the metrics store ${message}; the test goes on and its result says so`));
+    run.on('output_error', (output, message) => this.log.error(`test ${config.test_id}: ${output === 'store' ? 'the metrics store' : output} ${message}; the test goes on and its result says so`));
     run.on('end', (r) => {
       // Every driver that reported counts, also one that took the test unasked (a spec-only driver ignores driver_ids).
       for (const id of new Set([...r.participants, ...r.per_driver.map((d) => d.node_id)])) this.registry.markIdle(id, r.test_id);
@@ -396,8 +415,10 @@ export class Orchestrator extends EventEmitter<OrchestratorEvents> {
     // Where this test's reports will begin: a restarted orchestrator reads them again from there.
     const metricsOffsets = await this.bus.endOffsets(this.topics.metrics);
     const source_file = options.sourceFile ? sourceFileKey(this.store, options.sourceFile) : undefined;
+    // The baseline is read before anything is sent: a run is not spent to learn it has none.
+    const baseline = options.baseline === undefined ? undefined : baselineFor(this.store, runKey({ source_file, name: definition.name }), options.baseline === BASELINE_OF_FILE ? undefined : options.baseline);
     this.store.saveTest({ test_id: testId, name: definition.name, created_at: this.clock.now(), definition, config, participants, metrics_offsets: metricsOffsets, ...(source_file ? { source_file } : {}) });
-    const run = this.newRun(definition, config, participants, undefined, { notPicked });
+    const run = this.newRun(definition, config, participants, undefined, { notPicked, baseline, outputs: options.outputs });
     await this.bus.publish(this.topics.test_config, this.signed('test_config', encodeTestConfig(config)), testId);
     this.log.info(`test ${testId} created: ${config.test_type} on ${participants.join(', ')}`);
     const snapshot = run.snapshot();

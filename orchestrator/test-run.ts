@@ -27,6 +27,10 @@ import { endingOf, isOver, nextPart, QUIET_AFTER_MS, shownState, WAITING, type P
 import { ReportAccumulator, type DriverReport } from './report-accumulator';
 import { scheduleWarnings } from './schedule-warnings';
 import type { MetricsStore } from './metrics-store';
+import { judgedAgainst } from './compare/baseline-verdict';
+import type { StoredRun } from './compare/compare-runs';
+import type { RunOutput } from './outputs/run-output';
+import { storeOutput } from './outputs/store-output';
 import type { DriverEnding, FinalStatus, RunHistograms, SecondInterval, ServerMetrics, TestResult, TestSnapshot, TestStatus, TimePoint } from './result-model';
 import { deadlineAfterTriggerMs, STALL_AFTER_MS } from './test-deadline';
 import { judge } from './verdict';
@@ -39,8 +43,8 @@ export interface TestRunEvents {
   phase_settled: [stats: StageStats];
   /** a live change was applied by every participant, or refused as a whole */
   control: [entry: ControlLogEntry, outcome: 'applied' | 'refused'];
-  /** the store refused a write (once per run): the test goes on, and its result says so */
-  store_error: [message: string];
+  /** an output (the store, a report file) failed, said once per output: the test goes on, and its result says so */
+  output_error: [output: string, message: string];
 }
 
 export interface TestRunOptions {
@@ -73,6 +77,10 @@ export interface TestRunOptions {
   notPicked?: string[];
   /** The changes made before a restart (resumed runs). */
   controlLog?: ControlLogEntry[];
+  /** What consumes the run (outputs/run-output.ts); by default the store alone. */
+  outputs?: RunOutput[];
+  /** The run it is judged against when it ends: the comparison goes in its result, a broken regression limit fails it. */
+  baseline?: StoredRun;
 }
 
 export interface ServerMetricsSource {
@@ -127,8 +135,11 @@ export class TestRun extends EventEmitter<TestRunEvents> {
   private lastCheckAt: number | undefined;
   /** time given back to the deadline and the watchdog while the broker could not be heard (ms) */
   private unheardMs = 0;
-  /** the first store failure, said in the result: the figures are whole, their copy on disk is not */
-  private storeError: string | undefined;
+  /** each output's first failure, said in the result (the store's: the figures are whole, their copy on disk is not) */
+  private readonly outputErrors = new Map<string, string>();
+  private readonly outputs: RunOutput[];
+  /** every second's own counts and histogram, for the comparison with a baseline at the end */
+  private readonly intervals: SecondInterval[] = [];
   private readonly reportedSinceEmit = new Set<string>();
   /** reports dropped because their signature did not verify, per node_id: in no figure */
   private readonly droppedReports: Record<string, number> = {};
@@ -153,6 +164,7 @@ export class TestRun extends EventEmitter<TestRunEvents> {
   constructor(private readonly options: TestRunOptions) {
     super();
     this.testId = options.config.test_id;
+    this.outputs = options.outputs ?? [storeOutput(options.store)];
     this.clock = options.clock ?? systemClock;
     this.observation = options.observation ?? always;
     this.createdAt = this.clock.now();
@@ -222,7 +234,7 @@ export class TestRun extends EventEmitter<TestRunEvents> {
     if (this.profile) {
       this.profile = this.profile.apply(profileChange(entry), Math.max(0, entry.at - this.clockOrigin()));
     }
-    this.persist('the control log', () => this.options.store.updateTest(this.testId, { control_log: this.live.log() }));
+    this.tell('the control log', (o) => o.controls?.(this.testId, this.live.log()));
   }
 
   /** The participants a change waits for: those whose part is not over (a lost one may still come back). */
@@ -251,7 +263,7 @@ export class TestRun extends EventEmitter<TestRunEvents> {
         const latest = this.live.log().at(-1);
         if (latest?.control_id === entry.control_id) this.profile = this.profileBefore.get(entry.control_id);
       }
-      this.persist('the control log', () => this.options.store.updateTest(this.testId, { control_log: this.live.log() }));
+      this.tell('the control log', (o) => o.controls?.(this.testId, this.live.log()));
       this.emit('control', entry, outcome);
     }
   }
@@ -307,7 +319,7 @@ export class TestRun extends EventEmitter<TestRunEvents> {
   markTriggered(): void {
     const at = this.clock.now();
     this.begin(at);
-    this.persist('its trigger time', () => this.options.store.updateTest(this.testId, { triggered_at: at, deadline_at: this.deadlineAt }));
+    this.tell('its trigger time', (o) => o.triggered?.(this.testId, at, this.deadlineAt));
   }
 
   private begin(triggeredAt: number): void {
@@ -353,7 +365,7 @@ export class TestRun extends EventEmitter<TestRunEvents> {
     }
     const story = track.accumulator.add(message, receivedAt);
     if (!story) return false;
-    if (store) this.persist('a report', () => this.options.store.appendReport(this.testId, { ...message, received_at: receivedAt }));
+    if (store) this.tell('a report', (o) => o.report?.(this.testId, { ...message, received_at: receivedAt }));
     track.previous = track.latest;
     track.latest = story;
     track.reports++;
@@ -453,21 +465,27 @@ export class TestRun extends EventEmitter<TestRunEvents> {
   }
 
   /**
-   * A store write that fails never stops the run: the test is judged on what it heard, ends on
-   * time, and its warnings say what the store could not keep.
+   * Feeds every output. One that fails never stops the run: the test is judged on what it heard,
+   * ends on time, and its warnings say what that output could not do (said once per output).
    */
-  private persist(what: string, write: () => void): void {
+  private tell(what: string, feed: (output: RunOutput) => void): void {
+    for (const output of this.outputs) this.tellOne(output, what, feed);
+  }
+
+  private tellOne(output: RunOutput, what: string, feed: (output: RunOutput) => void): void {
     try {
-      write();
+      feed(output);
     } catch (error) {
-      if (this.storeError) return;
-      this.storeError = `could not save ${what}: ${error instanceof Error ? error.message : String(error)}`;
-      this.emit('store_error', this.storeError);
+      if (this.outputErrors.has(output.name)) return;
+      const message = `could not save ${what}: ${error instanceof Error ? error.message : String(error)}`;
+      this.outputErrors.set(output.name, message);
+      this.emit('output_error', output.name, message);
     }
   }
 
-  private storeWarning(): string {
-    return `store: ${this.storeError}; the figures shown are whole, but the stored copy of this test is not`;
+  /** The outputs' failures as warnings of the result. */
+  private outputWarnings(): string[] {
+    return [...this.outputErrors].map(([name, message]) => (name === 'store' ? `store: ${message}; the figures shown are whole, but the stored copy of this test is not` : `${name}: ${message}`));
   }
 
   /** Whether silence means anything now: the broker is heard, and has been long enough to drain what queued. */
@@ -543,7 +561,7 @@ export class TestRun extends EventEmitter<TestRunEvents> {
       planned_requests: this.plannedRequests,
       aggregate: agg,
       per_driver: drivers.map((d) => d.stats),
-      warnings: [...scheduleWarnings(this.options.config, drivers.map((d) => d.stats)), ...this.outsiderWarnings(), ...(server?.warnings ?? []), ...(this.storeError ? [this.storeWarning()] : [])],
+      warnings: [...scheduleWarnings(this.options.config, drivers.map((d) => d.stats)), ...this.outsiderWarnings(), ...(server?.warnings ?? []), ...this.outputWarnings()],
       server,
       per_request: this.options.config.requests ? requestBreakdown(this.options.config.requests, counted.map((d) => d.report), seconds) : undefined,
       throughput: perSecond(agg.responses, seconds) ?? 0,
@@ -581,13 +599,13 @@ export class TestRun extends EventEmitter<TestRunEvents> {
     this.reportedSinceEmit.clear();
     const { snapshot, merged } = this.measure();
     this.lastSnapshot = snapshot;
-    const point = this.timePoint(snapshot, merged);
-    this.persist('a time point', () => this.options.store.appendPoint(this.testId, point));
+    const { point, interval } = this.timePoint(snapshot, merged);
+    this.tell('a time point', (o) => o.second?.(snapshot, point, interval));
     this.emit('update', snapshot, point);
   }
 
   /** `final`: the point made as the test ends, when no driver is running any more but the last interval's rate is still theirs. */
-  private timePoint(snapshot: TestSnapshot, merged: Histogram | null, final = false): TimePoint {
+  private timePoint(snapshot: TestSnapshot, merged: Histogram | null, final = false): { point: TimePoint; interval: SecondInterval | undefined } {
     let histogram: Histogram | null = null;
     try {
       histogram = intervalHistogram(merged, this.previousMerged);
@@ -614,16 +632,15 @@ export class TestRun extends EventEmitter<TestRunEvents> {
       server: this.options.server?.latest(),
       ...this.plannedPoint(snapshot.computed_at),
     };
-    this.keepInterval(point, histogram);
-    return point;
+    return { point, interval: this.intervalOf(point, histogram) };
   }
 
-  /** The second just measured, as a comparison reads it (its counts and its own histogram), kept in the store. */
-  private keepInterval(point: TimePoint, histogram: Histogram | null): void {
+  /** The second just measured, as a comparison reads it (its counts and its own histogram); undefined for a second with nothing in it. */
+  private intervalOf(point: TimePoint, histogram: Histogram | null): SecondInterval | undefined {
     const before = this.previousCounts;
     this.previousCounts = { requests_sent: point.requests_sent, responses: point.responses, errors: point.errors };
     // A run picked up again after a restart first measures everything reported before it: no second of its own.
-    if (!before && this.options.resumed) return;
+    if (!before && this.options.resumed) return undefined;
     const from = before ?? { requests_sent: 0, responses: 0, errors: 0 };
     const interval: SecondInterval = {
       t: point.t,
@@ -633,7 +650,9 @@ export class TestRun extends EventEmitter<TestRunEvents> {
       ...(histogram ? { histogram: encodeHistogram(histogram) } : {}),
       ...(point.phase ? { phase: point.phase } : {}),
     };
-    if (interval.requests_sent || interval.responses || interval.errors) this.persist('a second of the test', () => this.options.store.appendInterval(this.testId, interval));
+    if (!interval.requests_sent && !interval.responses && !interval.errors) return undefined;
+    this.intervals.push(interval);
+    return interval;
   }
 
   /** The plan at a moment, for the charts: the planned total and the phase (tests by duration or stages). */
@@ -713,9 +732,9 @@ export class TestRun extends EventEmitter<TestRunEvents> {
     const status: FinalStatus = this.stopRequested ? 'stopped' : ending.length === 0 ? 'complete' : 'incomplete';
     this.status = status;
     const { snapshot, merged } = this.measure();
-    const point = this.timePoint(snapshot, merged, true);
-    this.persist('the last time point', () => this.options.store.appendPoint(this.testId, point));
-    this.persist('the merged histograms', () => this.options.store.saveHistograms(this.testId, this.runHistograms()));
+    const { point, interval } = this.timePoint(snapshot, merged, true);
+    this.tell('the last time point', (o) => o.second?.(snapshot, point, interval));
+    const histograms = this.runHistograms();
     const stageChecks = this.stageThresholdChecks(snapshot.stages ?? []);
     const { verdict, thresholds } = judge({
       stageChecks,
@@ -731,11 +750,17 @@ export class TestRun extends EventEmitter<TestRunEvents> {
       warnings: snapshot.warnings,
       server: snapshot.server,
     });
-    const result: TestResult = { ...snapshot, status, ended_at: this.endedAt, thresholds, verdict, ending };
+    let result: TestResult = { ...snapshot, status, ended_at: this.endedAt, thresholds, verdict, ending };
+    if (this.options.baseline) {
+      const current = { test: { test_id: this.testId, created_at: this.createdAt, definition: this.options.definition, config: this.options.config, participants: this.participants }, result, histograms, intervals: this.intervals };
+      result = judgedAgainst(this.options.baseline, current);
+    }
     this.result = result;
-    this.persist('the result', () => this.options.store.saveResult(result));
-    // Said in the result the caller receives even when the store could not keep it.
-    if (this.storeError) result.warnings = [...result.warnings.filter((w) => !w.startsWith('store: ')), this.storeWarning()];
+    // Each output in turn; a failure is said in the result the next ones, and the caller, receive.
+    for (const output of this.outputs) {
+      this.tellOne(output, 'the result', (o) => o.end?.(result, histograms));
+      result.warnings = [...result.warnings.filter((w) => !this.outputErrors.has(w.split(':')[0])), ...this.outputWarnings()];
+    }
     this.emit('end', result);
   }
 

@@ -15,23 +15,18 @@ import { KafkaUnreachableError } from '../../protocol/kafka-bus';
 import { KAFKA_OPTIONS, readKafkaOptions } from '../../protocol/kafka-options';
 import { parseDefinition, type LoadTestDefinition } from '../loadtest-definition';
 import { capacityCommand } from './capacity-command';
-import { Orchestrator } from '../orchestrator';
+import { BASELINE_OF_FILE, Orchestrator } from '../orchestrator';
 import { DEFAULT_STORE_DIR, MetricsStore } from '../metrics-store';
-import { judgeAgainstBaseline } from '../compare/baseline-verdict';
-import { loadRun } from '../compare/compare-runs';
-import { Baselines, sourceFileKey } from '../history/baselines';
-import { formatComparison } from './comparison-format';
 import { baselineCommand, compareCommand } from './history-commands';
-import { writeReportFiles, type ReportFiles } from './report-files';
+import { reportFilesOutput, wantsReportFiles, writeReportFiles, type ReportFiles } from './report-files';
+import { terminalOutput } from './terminal-output';
 import { lastRun } from '../compare/run-refs';
 import { OrchestratorError } from '../orchestrator-error';
-import { resultToCsv, stagesToCsv } from '../result-export';
 import { readSharedSecret, SECRET_FILE_OPTION } from '../../common/shared-secret';
 import { resolveApiToken } from '../rest-api/api-token';
 import { isLoopback } from '../rest-api/request-guard';
 import { startRestApi } from '../rest-api/rest-api';
 import { agentCommandHint } from '../agent-hint';
-import { progressLine, summaryTable } from './test-report-format';
 import { clientToken, controlRequestOf, sendControl } from './control-command';
 
 const OPTIONS = {
@@ -165,7 +160,7 @@ function readDefinitionFile(command: string, file: string | undefined, options: 
 }
 
 function reportFilesOf(options: Options): ReportFiles {
-  return { junit: options.junit, html: options.html, summaryMd: options['summary-md'] };
+  return { json: options.json, csv: options.csv, junit: options.junit, html: options.html, summaryMd: options['summary-md'] };
 }
 
 /** `report ID|last`: the report files of a stored run (exit 0 when written, whatever its verdict). */
@@ -176,40 +171,25 @@ async function report(ref: string, options: Options): Promise<number> {
   const result = store.loadResult(id);
   if (!result) throw new UsageError(store.has(id) ? `test ${id} has no result (still running, or interrupted)` : `no stored test ${id} in ${store.dir}`);
   const files = reportFilesOf(options);
-  if (!files.junit && !files.html && !files.summaryMd && !options.json) throw new UsageError('report needs at least one of --junit FILE, --html FILE, --summary-md FILE, --json FILE');
-  if (options.json) writeFileSync(options.json, JSON.stringify(result, null, 2));
-  for (const line of await writeReportFiles(store, result, files)) process.stdout.write(`${line}\n`);
+  if (!wantsReportFiles(files)) throw new UsageError('report needs at least one of --junit FILE, --html FILE, --summary-md FILE, --json FILE, --csv FILE');
+  for (const line of writeReportFiles(result, store.loadTimeSeries(id), files)) process.stdout.write(`${line}\n`);
   return 0;
-}
-
-/** Before a run with --baseline: the baseline it names exists and has finished (a run is not spent to learn it does not). */
-function checkBaseline(store: MetricsStore, file: string, baseline: string): void {
-  if (baseline === BASELINE_OF_FILE) {
-    const key = sourceFileKey(store, file);
-    if (!new Baselines(store).of(key)) throw new UsageError(`--baseline: ${key} has no baseline in ${store.dir} yet; run it once, then: lt-orchestrator baseline set last (or name a run: --baseline ID)`);
-    return;
-  }
-  try {
-    loadRun(store, baseline);
-  } catch (error) {
-    throw new UsageError(`--baseline ${baseline}: ${errorMessage(error)}`);
-  }
 }
 
 async function run(file: string | undefined, options: Options, log: Logger): Promise<number> {
   const definition = readDefinitionFile('run', file, options);
   const waitMs = parseNumberOption('wait', options.wait, { min: 0 })! * 1000;
-  if (options.baseline !== undefined) checkBaseline(new MetricsStore(resolve(options.store!)), file!, options.baseline);
   const orchestrator = await connect(options, log);
   try {
     const wanted = definition.drivers ? `${definition.drivers} driver(s)` : 'the drivers (every alive, idle one takes part)';
     process.stderr.write(`Waiting up to ${waitMs / 1000} s for ${wanted} on Kafka ${orchestrator.brokers.join(',')}...\n`);
-    const started = await orchestrator.startTest(definition, { waitForDriversMs: waitMs, sourceFile: file }).catch((error) => {
+    const outputs = [terminalOutput({ quiet: options.quiet, kafka: () => orchestrator.observation(), write: (text) => process.stdout.write(text) }), reportFilesOutput(reportFilesOf(options), (line) => process.stderr.write(`${line}\n`))];
+    const baseline = options.baseline === BASELINE_FLAG_ALONE ? BASELINE_OF_FILE : options.baseline;
+    const started = await orchestrator.startTest(definition, { waitForDriversMs: waitMs, sourceFile: file, baseline, outputs }).catch((error) => {
       if (error instanceof OrchestratorError) throw new Error(error.message);
       throw error;
     });
     process.stderr.write(`Test ${started.testId} triggered on ${started.participants.join(', ')}\n`);
-    if (!options.quiet) started.on('update', (s) => process.stdout.write(progressLine(s, orchestrator.observation()) + '\n'));
     // First signal: stop the test on every driver and wait briefly for their final reports. Second: exit at once.
     void untilSignal().then(async (name) => {
       process.once('SIGINT', () => process.exit(130));
@@ -222,20 +202,8 @@ async function run(file: string | undefined, options: Options, log: Logger): Pro
       });
       void orchestrator.waitForEnd(started.testId).then(() => clearTimeout(giveUp));
     });
-    let result = await orchestrator.waitForEnd(started.testId);
-    if (options.baseline !== undefined) {
-      const judged = judgeAgainstBaseline(orchestrator.store, result.test_id, options.baseline === BASELINE_OF_FILE ? undefined : options.baseline);
-      result = judged.result;
-      process.stdout.write(formatComparison(judged.comparison) + '\n');
-    }
-    process.stdout.write(summaryTable(result));
-    for (const line of await writeReportFiles(orchestrator.store, result, reportFilesOf(options))) process.stderr.write(`${line}\n`);
-    if (options.json) writeFileSync(options.json, JSON.stringify(result, null, 2));
-    if (options.csv) {
-      writeFileSync(options.csv, resultToCsv(result));
-      // The phases' table beside it: FILE.csv -> FILE.stages.csv
-      if (result.stages?.length) writeFileSync(options.csv.replace(/(\.csv)?$/i, '.stages.csv'), stagesToCsv(result));
-    }
+    // The terminal and the files are outputs of the run: written as it ends, before this resolves.
+    const result = await orchestrator.waitForEnd(started.testId);
     return result.verdict.passed ? 0 : 1;
   } finally {
     await orchestrator.shutdown(2000);
@@ -293,14 +261,14 @@ async function drivers(options: Options, log: Logger): Promise<number> {
 }
 
 /** `--baseline` alone: the baseline of the run's file. */
-const BASELINE_OF_FILE = '@file';
+const BASELINE_FLAG_ALONE = '@file';
 
 /** `--baseline` takes an optional ID: a bare one (next word an option, a .json file or nothing) becomes --baseline=@file. */
 function optionalBaselineValue(argv: string[]): string[] {
   return argv.flatMap((arg, i) => {
     if (arg !== '--baseline') return [arg];
     const next = argv[i + 1];
-    return next === undefined || next.startsWith('-') || next.endsWith('.json') ? [`--baseline=${BASELINE_OF_FILE}`] : [arg];
+    return next === undefined || next.startsWith('-') || next.endsWith('.json') ? [`--baseline=${BASELINE_FLAG_ALONE}`] : [arg];
   });
 }
 

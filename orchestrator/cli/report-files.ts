@@ -1,36 +1,61 @@
-// The report files of a finished run, as `run` and `report` write them: JUnit XML for CI's test
-// view, one self-contained HTML page for people, a short Markdown summary for a pull request (and
-// GitHub's step summary when $GITHUB_STEP_SUMMARY is set). Each from the stored run, so a report
-// written later says what one written at the end of the run said.
+// The files a run's result is written to, as `run` and `report` write them: JSON and CSV of the
+// result, JUnit XML for CI's test view, one self-contained HTML page for people, a short Markdown
+// summary for a pull request (also appended to $GITHUB_STEP_SUMMARY when that is set). During a
+// run they are an output of it (outputs/run-output.ts), written as it ends.
 import { writeFileSync } from 'node:fs';
-import type { MetricsStore } from '../metrics-store';
-import type { TestResult } from '../result-model';
+import type { RunOutput } from '../outputs/run-output';
+import { resultToCsv, stagesToCsv } from '../result-export';
+import type { TestResult, TimePoint } from '../result-model';
 import { htmlReport } from '../reports/html-report';
 import { junitReport } from '../reports/junit-report';
 import { markdownSummary, writeStepSummary } from '../reports/markdown-summary';
 
 export interface ReportFiles {
+  json?: string;
+  csv?: string;
   junit?: string;
   html?: string;
   summaryMd?: string;
 }
 
+export function wantsReportFiles(files: ReportFiles): boolean {
+  return Object.values(files).some((file) => file !== undefined);
+}
+
 /** Writes the files asked for; returns a line per file written (and for the step summary). */
-export async function writeReportFiles(store: MetricsStore, result: TestResult, files: ReportFiles): Promise<string[]> {
+export function writeReportFiles(result: TestResult, series: TimePoint[], files: ReportFiles): string[] {
   const written: string[] = [];
+  if (files.json) writeFileSync(files.json, JSON.stringify(result, null, 2));
+  if (files.csv) {
+    writeFileSync(files.csv, resultToCsv(result));
+    // The phases' table beside it: FILE.csv -> FILE.stages.csv
+    if (result.stages?.length) writeFileSync(files.csv.replace(/(\.csv)?$/i, '.stages.csv'), stagesToCsv(result));
+  }
   if (files.junit) {
     writeFileSync(files.junit, junitReport(result, result.comparison));
     written.push(`JUnit report: ${files.junit}`);
   }
   if (files.html) {
-    writeFileSync(files.html, htmlReport({ result, series: store.loadTimeSeries(result.test_id), comparison: result.comparison }));
+    writeFileSync(files.html, htmlReport({ result, series, comparison: result.comparison }));
     written.push(`HTML report: ${files.html}`);
   }
   if (files.summaryMd) {
     const markdown = markdownSummary(result, result.comparison);
     writeFileSync(files.summaryMd, markdown);
     written.push(`Markdown summary: ${files.summaryMd}`);
-    if (await writeStepSummary(markdown)) written.push('Markdown summary added to $GITHUB_STEP_SUMMARY');
+    if (writeStepSummary(markdown)) written.push('Markdown summary added to $GITHUB_STEP_SUMMARY');
   }
   return written;
+}
+
+/** The files as an output of a run: the time series gathered second by second, the files written at its end. */
+export function reportFilesOutput(files: ReportFiles, say: (line: string) => void): RunOutput {
+  const series: TimePoint[] = [];
+  return {
+    name: 'report files',
+    second: (_snapshot, point) => void series.push(point),
+    end: (result) => {
+      for (const line of writeReportFiles(result, series, files)) say(line);
+    },
+  };
 }

@@ -3,7 +3,7 @@
 // decides a review: the verdict, the headline figures, each threshold with ✅ or ❌, and, against a
 // baseline, how each figure of the whole test moved and whether that is beyond the noise. The
 // figures are written as the CLI writes them (figure-text.ts); everything else is in the HTML report.
-import { appendFile } from 'node:fs/promises';
+import { appendFileSync } from 'node:fs';
 import type { Comparison } from '../compare/comparison-model';
 import { int, msText, percentText } from '../figure-text';
 import type { TestResult } from '../result-model';
@@ -86,9 +86,9 @@ export function markdownSummary(result: TestResult, comparison?: Comparison): st
  * Appends the summary to the job summary of a GitHub Actions step, when run in one (the file
  * $GITHUB_STEP_SUMMARY names). Returns whether it wrote.
  */
-export async function writeStepSummary(markdown: string, env: NodeJS.ProcessEnv = process.env): Promise<boolean> {
+export function writeStepSummary(markdown: string, env: NodeJS.ProcessEnv = process.env): boolean {
   const file = env.GITHUB_STEP_SUMMARY;
   if (!file) return false;
-  await appendFile(file, markdown.endsWith('\n') ? markdown : `${markdown}\n`);
+  appendFileSync(file, markdown.endsWith('\n') ? markdown : `${markdown}\n`);
   return true;
 }

@@ -372,7 +372,7 @@ describe('a test run (state machine, on a fake clock)', () => {
     it('a store that refuses writes does not stop the run: it ends on time, and its result says what was not kept', () => {
       const errors: string[] = [];
       start(['d1']);
-      run.on('store_error', (m) => errors.push(m));
+      run.on('output_error', (_output, m) => errors.push(m));
       // A file where the test's folder was: every write into it fails, as a full or broken disk would.
       rmSync(join(storeDir, 'tests', 't1'), { recursive: true });
       writeFileSync(join(storeDir, 'tests', 't1'), 'not a folder');
