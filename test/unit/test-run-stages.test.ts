@@ -170,5 +170,25 @@ describe('a test run by duration or stages (fake clock)', () => {
       assert.equal(logged.refused, 'd2: paused already');
       assert.equal(run.paused, false);
     });
+
+    it('the planned requests follow a set of the rate; a pause moves the plan and keeps its count', () => {
+      // 100/s per driver for 10 s over two drivers: 2,000 requests.
+      start({ test_type: 'TSUNAMI', test_message_delay: 0.01, duration_s: 10, target: TARGET });
+      assert.equal(run.snapshot().planned_requests, 2000);
+      const change = (request: Parameters<TestRun['prepareControl']>[0]) => run.commitControl(run.prepareControl(request, 'dashboard').entry);
+      clock.advance(2000);
+      change({ action: 'pause' });
+      assert.equal(run.snapshot().planned_requests, 2000, 'while paused');
+      clock.advance(3000);
+      change({ action: 'resume' });
+      assert.equal(run.snapshot().planned_requests, 2000, 'after the pause');
+      // 4 s of the plan went by at 200/s (800 requests); its other 6 s at 100/s make 600 more.
+      clock.advance(2000);
+      change({ action: 'set', rate: 100 });
+      assert.equal(run.snapshot().planned_requests, 1400);
+      clock.advance(8000);
+      for (const d of ['d1', 'd2']) report(d, { test_status: 'complete', requests_sent: 700, responses: 700, elapsed_ms: 13_000, first_send_at: run.triggeredAt, send_window_ms: 12_990, paused_ms: 3000 });
+      assert.match(ended.result!.verdict.reason, /^PASSED: 1,400 of 1,400 requests/);
+    });
   });
 });
