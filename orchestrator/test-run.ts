@@ -20,7 +20,7 @@ import { OrchestratorError } from './orchestrator-error';
 import type { ControlLogEntry } from './stages/control-log';
 import { LiveControl, type ControlOutcome, type ControlRequest } from './stages/live-control';
 import { PhaseBook, phaseHistogram, stageStats, type ServerWindow, type StageStats } from './stages/stage-stats';
-import { plannedAverage, plannedValueAt, planOf, type TestPlan } from './stages/test-plan';
+import { openPlannedRequests, plannedAverage, plannedValueAt, planOf, type TestPlan } from './stages/test-plan';
 import { evaluateStageThresholds } from './thresholds';
 import { aggregate, driverStats, finalHistograms, intervalHistogram, mergedHistogram, perSecond, requestBreakdown, runSeconds, summarizeHistogram } from './metrics-aggregator';
 import { endingOf, isOver, nextPart, QUIET_AFTER_MS, shownState, WAITING, type Part, type PartEvent } from './driver-part';
@@ -195,10 +195,15 @@ export class TestRun extends EventEmitter<TestRunEvents> {
     return [...this.tracks.keys()];
   }
 
-  /** Requests the plan asks for; 0 where it counts none (a closed model by duration or stages). */
+  /**
+   * Requests the plan asks for; 0 where it counts none (a closed model by duration or stages). An
+   * open model's follows the live changes as the plan placed them: a set of the rate changes it
+   * (it counted the first plan's only, and a test set from 40/s to 80/s said "1,475 of 800").
+   */
   get plannedRequests(): number {
     if (this.plan.kind === 'count') return this.tracks.size * this.options.config.message_count_per_driver;
-    return this.plan.plannedRequests ?? 0;
+    if (this.plan.plannedRequests === undefined || !this.profile) return this.plan.plannedRequests ?? 0;
+    return openPlannedRequests(this.profile, this.plan.shares.length);
   }
 
   get paused(): boolean {
@@ -744,7 +749,6 @@ export class TestRun extends EventEmitter<TestRunEvents> {
       aggregate: snapshot.aggregate,
       throughput: snapshot.throughput,
       plannedRequests: this.plannedRequests,
-      setLive: this.live.log().some((e) => e.action === 'set' && e.applied_at !== undefined),
       ending,
       stoppedBy: this.stoppedBy,
       warnings: snapshot.warnings,

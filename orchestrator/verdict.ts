@@ -27,8 +27,6 @@ export interface VerdictInput {
   stageChecks?: ThresholdCheck[];
   /** the planned length in seconds, for a test by time whose plan counts no requests */
   plannedSeconds?: number;
-  /** a live `set` changed the load: the count planned at the start no longer tells what was due */
-  setLive?: boolean;
 }
 
 export function describeEnding(e: DriverEnding): string {
@@ -41,11 +39,7 @@ export function judge(input: VerdictInput): { verdict: Verdict; thresholds: Thre
   const thresholds: ThresholdResult = { passed: whole.passed && stageChecks.every((c) => c.passed), checks: [...whole.checks, ...stageChecks] };
   const a = input.aggregate;
   // A closed model by time plans no count: its requests are told against its planned length.
-  const counted = input.setLive
-    ? `${int(a.requests_sent)} requests (the load was set live)`
-    : input.plannedRequests > 0 || input.plannedSeconds === undefined
-      ? `${int(a.requests_sent)} of ${int(input.plannedRequests)} requests`
-      : `${int(a.requests_sent)} requests in a planned ${input.plannedSeconds} s`;
+  const counted = input.plannedRequests > 0 || input.plannedSeconds === undefined ? `${int(a.requests_sent)} of ${int(input.plannedRequests)} requests` : `${int(a.requests_sent)} requests in a planned ${input.plannedSeconds} s`;
   if (input.status === 'stopped') return { thresholds, verdict: { passed: false, reason: `FAILED: stopped${input.stoppedBy ? ` by ${input.stoppedBy}` : ''} after ${counted}` } };
   if (input.status === 'incomplete') {
     const who = input.ending.map(describeEnding).join('; ');

@@ -21,9 +21,14 @@ export function marksPlugin(marks: () => ChartMark[], colors: { stage: string; c
         ctx.save();
         ctx.font = `${Math.round(10 * devicePixelRatio)}px sans-serif`;
         ctx.textBaseline = 'top';
-        for (const mark of marks()) {
-          const x = Math.round(u.valToPos(mark.t, 'x', true));
-          if (x < left || x > left + width) continue;
+        const pad = 3 * devicePixelRatio;
+        const shown = marks()
+          .map((mark) => ({ mark, x: Math.round(u.valToPos(mark.t, 'x', true)) }))
+          .filter(({ x }) => x >= left && x <= left + width)
+          .sort((a, b) => a.x - b.x);
+        const rows = labelRows(shown.map(({ mark, x }) => ({ x: x + pad, width: ctx.measureText(mark.label).width + pad })));
+        const lineHeight = 12 * devicePixelRatio;
+        shown.forEach(({ mark, x }, i) => {
           ctx.strokeStyle = mark.control ? colors.control : colors.stage;
           ctx.lineWidth = devicePixelRatio;
           ctx.setLineDash(mark.control ? [] : [4 * devicePixelRatio, 3 * devicePixelRatio]);
@@ -32,10 +37,25 @@ export function marksPlugin(marks: () => ChartMark[], colors: { stage: string; c
           ctx.lineTo(x, top + height);
           ctx.stroke();
           ctx.fillStyle = colors.text;
-          ctx.fillText(mark.label, x + 3 * devicePixelRatio, top + 2 * devicePixelRatio);
-        }
+          ctx.fillText(mark.label, x + pad, top + 2 * devicePixelRatio + rows[i] * lineHeight);
+        });
         ctx.restore();
       },
     },
   };
+}
+
+/**
+ * The row each label goes on, for labels in the order of their x: the first row whose last label
+ * ends before this one begins. Changes made a second apart ("resume", "set 80") drew one label
+ * over the other on a single row.
+ */
+export function labelRows(labels: readonly { x: number; width: number }[]): number[] {
+  const rowEnds: number[] = [];
+  return labels.map(({ x, width }) => {
+    let row = rowEnds.findIndex((end) => end <= x);
+    if (row === -1) row = rowEnds.push(0) - 1;
+    rowEnds[row] = x + width;
+    return row;
+  });
 }

@@ -9,7 +9,7 @@ import { connectionText } from './connection-text';
 import type { CapacityView, ConnectionSummary, HostToPage, PageState, PageToHost } from './dashboard-protocol';
 import { driversToShow, TOP_DRIVERS } from './driver-ranking';
 import { marksPlugin } from './chart-marks';
-import { chartMarks, controlBar, controlLog, stageTable } from './stage-view';
+import { chartMarks, controlBar, controlLog, pauseButton, stageTable } from './stage-view';
 import { capacityChart, capacityHtml } from './capacity-view';
 
 declare function acquireVsCodeApi(): { postMessage(message: PageToHost): void; setState(state: PageState): void; getState(): PageState | undefined };
@@ -26,8 +26,10 @@ let capacity: CapacityView | null = null;
 let capacityPlot: uPlot | undefined;
 
 const app = document.getElementById('app')!;
-app.innerHTML = '<div id="figures"></div><div class="charts" id="charts" hidden><div><h2>Requests per second</h2><div id="rate-chart"></div></div><div><h2>Latency per second (ms)</h2><div id="latency-chart"></div></div></div><div id="server" hidden></div><div id="capacity" hidden></div><div id="drivers"></div>';
+app.innerHTML = '<div id="figures"></div><div id="control"></div><div id="figures-more"></div><div class="charts" id="charts" hidden><div><h2>Requests per second</h2><div id="rate-chart"></div></div><div><h2>Latency per second (ms)</h2><div id="latency-chart"></div></div></div><div id="server" hidden></div><div id="capacity" hidden></div><div id="drivers"></div>';
 const figures = document.getElementById('figures')!;
+const controlBox = document.getElementById('control')!;
+const figuresMore = document.getElementById('figures-more')!;
 const chartsBox = document.getElementById('charts')!;
 const driversBox = document.getElementById('drivers')!;
 const serverBox = document.getElementById('server')!;
@@ -89,21 +91,44 @@ function header(): string {
   return `<div class="connection ${c?.status ?? ''}" data-testid="connection">${status} · <span data-testid="drivers-alive">${alive}</span> driver(s) alive</div>`;
 }
 
-function renderFigures(): void {
-  // The figures are redrawn every second: what is being typed into the control field stays.
-  const typing = document.getElementById('control-value') as HTMLInputElement | null;
-  const typed = typing ? { value: typing.value, focused: document.activeElement === typing } : undefined;
-  renderFiguresOnce();
-  const field = document.getElementById('control-value') as HTMLInputElement | null;
-  if (field && typed) {
-    field.value = typed.value;
-    if (typed.focused) field.focus();
+/**
+ * The live-control bar of the running test. The figures around it are redrawn on every message
+ * (several a second); the bar is made once per running test and then changed in place. Redrawn
+ * with the figures, it lost a click whose press and release straddled a redraw (the press on the
+ * old button, the release on the new one: no click at all), and the keyboard focus of its buttons.
+ */
+function renderControlBar(t: TestSnapshot | TestResult | null): void {
+  const runningId = t?.status === 'running' ? t.test_id : '';
+  if (controlBox.dataset.testId !== runningId) {
+    controlBox.dataset.testId = runningId;
+    controlBox.innerHTML = t && runningId ? controlBar(t) : '';
+    if (runningId) listenToControlBar(runningId);
+  }
+  const button = document.getElementById('pause-resume');
+  const next = pauseButton(t?.paused);
+  if (button && button.dataset.action !== next.action) {
+    button.dataset.action = next.action;
+    button.textContent = next.label;
   }
 }
 
-function renderFiguresOnce(): void {
+function listenToControlBar(testId: string): void {
+  const pauseResume = document.getElementById('pause-resume')!;
+  pauseResume.addEventListener('click', () => vscode.postMessage({ type: 'control', testId, action: pauseResume.dataset.action === 'resume' ? 'resume' : 'pause' }));
+  // The Set button and Enter in the field both submit; the browser refuses an empty or negative field first.
+  controlBox.querySelector('form')!.addEventListener('submit', (event) => {
+    event.preventDefault();
+    const field = document.getElementById('control-value') as HTMLInputElement;
+    const value = Number(field.value);
+    if (field.value.trim() !== '' && Number.isFinite(value) && value >= 0) vscode.postMessage({ type: 'control', testId, action: 'set', value });
+  });
+}
+
+function renderFigures(): void {
+  renderControlBar(test);
   if (!test) {
     figures.innerHTML = `${header()}<p class="empty">No test yet. Open a <code>.loadtest.json</code> file and choose <b>Run load test</b>, or run <b>Load Test: Start Load Test</b> from the command palette.</p>`;
+    figuresMore.innerHTML = '';
     driversBox.innerHTML = '';
     return;
   }
@@ -129,9 +154,8 @@ ${t.warnings?.length ? `<ul class="warnings" data-testid="warnings">${t.warnings
     tile('responses', 'responses', int(a.responses)),
     tile('errors', 'errors', `${int(a.errors)} (${(a.error_rate * 100).toFixed(2)}%)`),
     tile('rate', running ? 'rate now' : 'average rate', int(running ? a.rate : t.throughput), 'req/s'),
-  ].join('')}</div>
-${controlBar(t)}
-${latencyTiles(a.latency)}
+  ].join('')}</div>`;
+  figuresMore.innerHTML = `${latencyTiles(a.latency)}
 ${result?.thresholds.checks.length ? `<ul class="checks">${result.thresholds.checks.map((c) => `<li class="${c.passed ? 'pass' : 'fail'}">${c.passed ? '✓' : '✗'} ${escape(c.text)}</li>`).join('')}</ul>` : ''}
 ${stageTable(t)}
 ${controlLog(t.control_log)}`;
@@ -146,12 +170,6 @@ ${controlLog(t.control_log)}`;
 <tbody data-testid="driver-rows">${driverRows(t.per_driver)}</tbody></table>`;
   document.getElementById('stop')?.addEventListener('click', () => vscode.postMessage({ type: 'stop', testId: t.test_id }));
   document.getElementById('csv')?.addEventListener('click', () => vscode.postMessage({ type: 'exportCsv', testId: t.test_id }));
-  const pauseResume = document.getElementById('pause-resume');
-  pauseResume?.addEventListener('click', () => vscode.postMessage({ type: 'control', testId: t.test_id, action: pauseResume.dataset.action === 'resume' ? 'resume' : 'pause' }));
-  document.getElementById('control-set')?.addEventListener('click', () => {
-    const value = Number((document.getElementById('control-value') as HTMLInputElement).value);
-    if (Number.isFinite(value) && value >= 0) vscode.postMessage({ type: 'control', testId: t.test_id, action: 'set', value });
-  });
 }
 
 const num = (n: number | null) => (n === null ? '–' : Math.abs(n) >= 1000 ? Math.round(n).toLocaleString('en-US') : Number(n.toPrecision(4)).toString());

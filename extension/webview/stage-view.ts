@@ -27,21 +27,31 @@ export function stageTable(t: TestSnapshot): string {
 
 export function controlLog(entries: ControlLogEntry[] | undefined): string {
   if (!entries?.length) return '';
-  return `<h2>Changes while it ran</h2><ul class="control-log" data-testid="control-log">${entries
+  return `<h2 id="control-log-title">Changes while it ran</h2><ul class="control-log" data-testid="control-log" aria-labelledby="control-log-title">${entries
     .map((e) => `<li class="${e.refused ? 'fail' : ''}">${escape(describeControl(e))}</li>`)
     .join('')}</ul>`;
 }
 
-/** Pause or resume, and a field for the total rate (open model) or concurrency (closed model). */
+/** What the pause button does next, and says: the one place both its first drawing and its relabelling read. */
+export function pauseButton(paused: boolean | undefined): { action: 'pause' | 'resume'; label: string } {
+  return paused ? { action: 'resume', label: 'Resume' } : { action: 'pause', label: 'Pause' };
+}
+
+/**
+ * Pause or resume, and a field for the total rate (open model) or concurrency (closed model). A
+ * form, so that Enter in the field sets it as the button does; the field is required, so that an
+ * empty one sets nothing (it read as 0 and set the load to nothing).
+ */
 export function controlBar(t: TestSnapshot): string {
   if (t.status !== 'running') return '';
   const field = t.test_type === 'TSUNAMI' ? 'rate' : 'concurrency';
   const unit = t.test_type === 'TSUNAMI' ? 'req/s over all drivers' : 'in flight over all drivers';
-  return `<div class="control-bar" data-testid="control-bar">
-<button id="pause-resume" class="secondary" data-action="${t.paused ? 'resume' : 'pause'}">${t.paused ? 'Resume' : 'Pause'}</button>
-<label>${field} <input id="control-value" type="number" min="0" step="any" placeholder="${unit}" aria-label="${field}, ${unit}"></label>
-<button id="control-set" class="secondary">Set</button>
-</div>`;
+  const pause = pauseButton(t.paused);
+  return `<form class="control-bar" data-testid="control-bar" aria-label="Live control">
+<button type="button" id="pause-resume" class="secondary" data-action="${pause.action}">${pause.label}</button>
+<label>${field} <input id="control-value" type="number" min="0" step="any" required placeholder="${unit}" aria-label="${field}, ${unit}"></label>
+<button type="submit" id="control-set" class="secondary" aria-label="Set ${field}">Set</button>
+</form>`;
 }
 
 /**

@@ -118,10 +118,21 @@ export function planOf(config: TestConfigMessage & ProfileSource, participants: 
     kind,
     profile,
     plannedMs: profile.plannedMs,
-    plannedRequests: perDriver === undefined ? undefined : perDriver * n,
+    plannedRequests: open ? openPlannedRequests(profile, n) : undefined,
     toleranceMs: open ? openTolerance(profile.scaled(1 / n)) : MIN_TOLERANCE_MS,
     shares: ids.map((node_id, i) => ({ node_id, requests: perDriver, value: shareAt(profile, config.test_type, 0, i, n) })),
   };
+}
+
+/**
+ * The requests an open model's plan asks of `drivers` drivers: each driver's share of the total,
+ * counted as the driver counts it, times the drivers. A paused plan is counted as if resumed at
+ * once: a pause moves the rest of the plan, it takes none of it away.
+ */
+export function openPlannedRequests(profile: LoadProfile, drivers: number): number {
+  const whole = profile.paused ? profile.apply({ action: 'resume' }, profile.segments[profile.segments.length - 1].startMs) : profile;
+  const n = Math.max(1, drivers);
+  return whole.scaled(1 / n).plannedRequests * n;
 }
 
 /** A driver's share of the total at `ms`: the rate divided evenly, the concurrency split whole (as the agents split it). */

@@ -171,7 +171,7 @@ describe('a test run by duration or stages (fake clock)', () => {
       assert.equal(run.paused, false);
     });
 
-    it('a test whose rate was set live and then stopped says what it sent, not the count planned before the change', () => {
+    it('a test whose rate was set live and then stopped counts what it sent against the plan as changed', () => {
       start({ test_type: 'TSUNAMI', stages: [{ duration_s: 10, target_rate: 100 }], start_rate: 100, target: TARGET });
       clock.advance(1000);
       const { message, entry } = run.prepareControl({ action: 'set', rate: 400 }, 'the capacity search');
@@ -184,7 +184,28 @@ describe('a test run by duration or stages (fake clock)', () => {
       report('d1', { test_status: 'complete', stopped: true, requests_sent: 1850, responses: 1850, elapsed_ms: 10_000 });
       report('d2', { test_status: 'complete', stopped: true, requests_sent: 1850, responses: 1850, elapsed_ms: 10_000 });
       assert.equal(ended.result?.status, 'stopped');
-      assert.equal(ended.result.verdict.reason, 'FAILED: stopped by the capacity search, at its end after 3,700 requests (the load was set live)');
+      // 1 s at 100/s, then 9 s at 400/s: 3,700 planned, not the 1,000 of the stage as written.
+      assert.equal(ended.result.verdict.reason, 'FAILED: stopped by the capacity search, at its end after 3,700 of 3,700 requests');
+    });
+
+    it('the planned requests follow a set of the rate; a pause moves the plan and keeps its count', () => {
+      // 100/s per driver for 10 s over two drivers: 2,000 requests.
+      start({ test_type: 'TSUNAMI', test_message_delay: 0.01, duration_s: 10, target: TARGET });
+      assert.equal(run.snapshot().planned_requests, 2000);
+      const change = (request: Parameters<TestRun['prepareControl']>[0]) => run.commitControl(run.prepareControl(request, 'dashboard').entry);
+      clock.advance(2000);
+      change({ action: 'pause' });
+      assert.equal(run.snapshot().planned_requests, 2000, 'while paused');
+      clock.advance(3000);
+      change({ action: 'resume' });
+      assert.equal(run.snapshot().planned_requests, 2000, 'after the pause');
+      // 4 s of the plan went by at 200/s (800 requests); its other 6 s at 100/s make 600 more.
+      clock.advance(2000);
+      change({ action: 'set', rate: 100 });
+      assert.equal(run.snapshot().planned_requests, 1400);
+      clock.advance(8000);
+      for (const d of ['d1', 'd2']) report(d, { test_status: 'complete', requests_sent: 700, responses: 700, elapsed_ms: 13_000, first_send_at: run.triggeredAt, send_window_ms: 12_990, paused_ms: 3000 });
+      assert.match(ended.result!.verdict.reason, /^PASSED: 1,400 of 1,400 requests/);
     });
   });
 });

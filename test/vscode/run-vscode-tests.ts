@@ -7,6 +7,8 @@
 //      verdict, saving screenshots to test-results/;
 //   2b. opens a file with a `capacity` block and runs "Load Test: Find Capacity" from the palette:
 //      the steps come into the dashboard one by one and the capacity is read at the end;
+//   2c. runs a file with stages and, on the dashboard, clicks Pause, Resume and sets a new rate:
+//      each change is in the control log, applied, and the result keeps the three in order;
 //   3. in the same window, switches to a broker of its own, stops it (the status bar, the tree and
 //      the dashboard must say Kafka is unreachable and since when) and starts it again (connected).
 // With --electron, step 1 runs in a downloaded desktop VS Code through @vscode/test-electron
@@ -21,7 +23,7 @@ import { startBroker, type BrokerOptions, type RunningBroker } from '../../kafka
 import { kafkaBootstrap, securedKafka, stopKafkaFixture, uniquePrefix } from '../support/kafka-fixture';
 import { ROOT, startAgent, startAgents, startTargetProcess, stopAllProcesses, tempDir, waitFor } from '../support/processes';
 import { prometheusFixture, stopPrometheusFixture } from '../support/prometheus-fixture';
-import { launchBrowser, loopbackContext, packageVsix, runPaletteCommand, startCodeServer, webviewFrame, webviewLocator, type CodeServer } from './workbench';
+import { launchBrowser, loopbackContext, openWorkspaceFile, packageVsix, runPaletteCommand, startCodeServer, webviewFrame, webviewLocator, type CodeServer } from './workbench';
 
 const ORCHESTRATOR_ID = 'vscode-test';
 const DRIVERS = 2;
@@ -237,11 +239,7 @@ async function capacityFromPalette(page: Page, workspace: string, targetUrl: str
     ),
   );
   try {
-    await page.keyboard.press('Control+P');
-    await page.locator('.quick-input-widget input.input').fill('capacity.loadtest.json');
-    await page.locator('.quick-input-list .monaco-list-row', { hasText: 'capacity.loadtest.json' }).first().waitFor({ timeout: 30_000 });
-    await page.keyboard.press('Enter');
-    await page.locator('.tab.active', { hasText: 'capacity.loadtest.json' }).waitFor({ timeout: 30_000 });
+    await openWorkspaceFile(page, 'capacity.loadtest.json');
     await runPaletteCommand(page, 'Load Test: Find Capacity');
     const frame = webviewLocator(page);
     const rows = frame.locator('[data-testid=capacity-rows] tr');
@@ -259,6 +257,110 @@ async function capacityFromPalette(page: Page, workspace: string, targetUrl: str
   } catch (error) {
     await page.screenshot({ path: join(RESULTS, 'vscode-capacity-failure.png') }).catch(() => {});
     return { name, passed: false, detail: (error as Error).message };
+  } finally {
+    rmSync(file, { force: true });
+  }
+}
+
+/** The live-control step's test: its total rate (req/s over both drivers), and the one typed into the dashboard's field. */
+const CONTROL_RATE = 40;
+const CONTROL_SET_RATE = 80;
+
+/** A line of the control log for one of the dashboard's own changes, once every driver applied it. */
+const byDashboard = (change: string) => new RegExp(`^${change} at \\d\\d:\\d\\d:\\d\\d UTC by dashboard$`);
+
+/**
+ * Step 2c: live control from the dashboard's bar, clicked as a person would. A file with one stage
+ * long enough to act on is opened and run from the palette. On the dashboard: Pause, until the
+ * control log says every driver applied it and the rate now reads 0; Resume, until applied; a new
+ * total rate typed into the field and Set, until applied and the rate follows. The test then ends
+ * by itself, and its control log, on the dashboard and in the stored result, holds the three
+ * changes in that order, each applied by every driver, each by "dashboard".
+ */
+async function liveControlFromDashboard(page: Page, workspace: string, targetUrl: string): Promise<Outcome> {
+  const name = 'UI: pause, resume and a new rate from the dashboard';
+  const title = 'live control from VS Code';
+  const file = join(workspace, 'control.loadtest.json');
+  // 20 s of load, and as long again as it stays paused: room for three changes on a busy machine.
+  writeFileSync(
+    file,
+    JSON.stringify({ name: title, test_type: 'TSUNAMI', drivers: DRIVERS, start_rate: CONTROL_RATE, stages: [{ duration_s: 20, target_rate: CONTROL_RATE }], target: `${targetUrl}/ping`, thresholds: { error_rate: 0.01 } }, null, 2),
+  );
+  const began = Date.now();
+  const seconds = () => `${((Date.now() - began) / 1000).toFixed(1)} s`;
+  const seen: string[] = [];
+  try {
+    await openWorkspaceFile(page, 'control.loadtest.json');
+    await runPaletteCommand(page, 'Load Test: Start Load Test');
+    const frame = webviewLocator(page);
+    // This test's figures, not those of the capacity search before it.
+    await frame.getByRole('heading', { level: 1, name: title }).waitFor({ timeout: 60_000 });
+    await frame.locator('[data-testid=test-status]', { hasText: 'running' }).waitFor({ timeout: 60_000 });
+    const testId = ((await frame.locator('[data-testid=test-id]').textContent()) ?? '').trim();
+    const rate = frame.locator('[data-testid=rate]');
+    const rateNow = async () => numberIn(await rate.textContent());
+    await waitFor(async () => (await rateNow()) > 0 || undefined, 'requests going out', 30_000);
+    seen.push(`${testId} running at ${await rateNow()} req/s after ${seconds()}`);
+
+    const bar = frame.getByRole('form', { name: 'Live control' });
+    const log = frame.getByRole('list', { name: 'Changes while it ran' });
+    const line = (text: RegExp) => log.getByRole('listitem').filter({ hasText: text });
+    // A person's press lasts a moment, and the dashboard's figures are redrawn meanwhile.
+    const press = { delay: 150 };
+
+    await bar.getByRole('button', { name: 'Pause', exact: true }).click(press);
+    await line(byDashboard('paused')).waitFor({ timeout: 30_000 });
+    const pausedAt = seconds();
+    const zero = await waitFor(async () => ((await rateNow()) === 0 ? true : undefined), 'the rate now to read 0 while paused', 15_000).catch(() => false);
+    seen.push(`pause applied after ${pausedAt}, rate now ${await rateNow()} req/s`);
+    await page.screenshot({ path: join(RESULTS, 'vscode-control-paused.png') });
+
+    await bar.getByRole('button', { name: 'Resume', exact: true }).click(press);
+    await line(byDashboard('resumed')).waitFor({ timeout: 30_000 });
+    seen.push(`resume applied after ${seconds()}`);
+
+    await bar.getByRole('spinbutton', { name: /^rate/ }).fill(String(CONTROL_SET_RATE));
+    await bar.getByRole('button', { name: 'Set rate' }).click(press);
+    await line(byDashboard(`rate set to ${CONTROL_SET_RATE}/s`)).waitFor({ timeout: 30_000 });
+    seen.push(`rate set applied after ${seconds()}`);
+    const followed = await waitFor(async () => ((await rateNow()) >= CONTROL_SET_RATE * 0.75 ? true : undefined), 'the rate now to follow the new rate', 15_000).catch(() => false);
+    seen.push(`rate now ${await rateNow()} req/s`);
+    await page.screenshot({ path: join(RESULTS, 'vscode-control-set.png') });
+
+    const verdict = frame.locator('[data-testid=verdict]');
+    await verdict.waitFor({ timeout: 90_000 });
+    const verdictText = await verdict.textContent();
+    const shown = await log.getByRole('listitem').allTextContents();
+    const resultFile = join(workspace, '.loadtest', 'tests', testId, 'result.json');
+    await waitFor(() => existsSync(resultFile) || undefined, 'the stored result', 15_000);
+    const result = JSON.parse(readFileSync(resultFile, 'utf8')) as TestResult;
+    const stored = result.control_log ?? [];
+    const expected = [byDashboard('paused'), byDashboard('resumed'), byDashboard(`rate set to ${CONTROL_SET_RATE}/s`)];
+    const inOrder = (texts: string[]) => texts.length === expected.length && texts.every((t, i) => expected[i].test(t));
+    const storedHolds = inOrder(stored.map((e) => e.text)) && stored.every((e) => e.by === 'dashboard' && e.applied_at !== undefined && e.refused === undefined) && stored[2]?.value === CONTROL_SET_RATE;
+    const pauseWindow = result.stages?.find((s) => s.phase === 'pause 1');
+    // The plan's count follows the set (drivers apply it a moment after it is sent: a few requests apart).
+    const sent = result.aggregate.requests_sent;
+    const countFollows = Math.abs(sent - result.planned_requests) <= result.planned_requests * 0.05;
+    await page.screenshot({ path: join(RESULTS, 'vscode-control-ended.png') });
+    const unmet = [
+      !zero && 'the rate now never read 0 while paused',
+      !followed && `the rate now never reached ${CONTROL_SET_RATE * 0.75} req/s after the set`,
+      verdictText !== 'PASSED' && `the verdict ${verdictText}`,
+      !countFollows && `${sent} requests sent of ${result.planned_requests} planned`,
+      !inOrder(shown) && 'the dashboard’s control log is not the three changes in order',
+      !storedHolds && 'the stored control log is not the three changes in order, applied, by dashboard',
+      pauseWindow?.requests_sent !== 0 && 'requests went out in the pause window',
+    ].filter(Boolean);
+    const passed = unmet.length === 0;
+    if (!passed) seen.push(`NOT: ${unmet.join('; ')}`);
+    seen.push(
+      `“${result.verdict.reason}” after ${seconds()}; the dashboard's control log “${shown.join('” / “')}”, the stored one ${storedHolds ? 'the same, each applied, by dashboard' : JSON.stringify(stored)}; the pause window sent ${pauseWindow?.requests_sent ?? 'no window'} requests`,
+    );
+    return { name, passed, detail: seen.join('; ') };
+  } catch (error) {
+    await page.screenshot({ path: join(RESULTS, 'vscode-control-failure.png') }).catch(() => {});
+    return { name, passed: false, detail: `${(error as Error).message}${seen.length ? ` (after: ${seen.join('; ')})` : ''}` };
   } finally {
     rmSync(file, { force: true });
   }
@@ -375,6 +477,8 @@ async function main(): Promise<number> {
         }));
         say('a capacity search from the palette');
         outcomes.push(await capacityFromPalette(page, workspace, limited.url));
+        say('pause, resume and a new rate from the dashboard');
+        outcomes.push(await liveControlFromDashboard(page, workspace, target.url));
         say('stopping and starting a broker of its own under the workbench');
         outcomes.push(await brokerOutage(page, workspace, outage));
       } finally {

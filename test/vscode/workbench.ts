@@ -116,3 +116,26 @@ export async function runPaletteCommand(page: Page, title: string): Promise<void
   }
   await page.keyboard.press('Enter');
 }
+
+/**
+ * Opens a file of the workspace by name with Quick Open (Ctrl+P), as a person would, and waits for
+ * its tab. Quick Open lists the files it knew when it was last closed: a file written since then is
+ * "No matching results" until it is closed and opened again, so it is, as a person would.
+ */
+export async function openWorkspaceFile(page: Page, name: string): Promise<void> {
+  const input = page.locator('.quick-input-widget input.input');
+  for (let attempt = 1; ; attempt++) {
+    await page.keyboard.press('Control+P');
+    await input.waitFor({ state: 'visible' });
+    await input.fill(name);
+    try {
+      await page.locator('.quick-input-list .monaco-list-row', { hasText: name }).first().waitFor({ timeout: 10_000 });
+      break;
+    } catch (error) {
+      if (attempt === 4) throw error;
+      await page.keyboard.press('Escape');
+    }
+  }
+  await page.keyboard.press('Enter');
+  await page.locator('.tab.active', { hasText: name }).waitFor({ timeout: 30_000 });
+}
