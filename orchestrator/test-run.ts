@@ -301,6 +301,7 @@ export class TestRun extends EventEmitter<TestRunEvents> {
     return {
       participants: this.settling(),
       now: this.clock.now(),
+      plannedOfPhase: profile ? (phase: string) => profile.phaseAverage(phase, this.clock.now() - origin) : undefined,
       plannedAverage: profile ? (from: number, to: number) => plannedAverage(profile, from - origin, to - origin) : undefined,
       server: server?.window ? (from: number, to: number) => server.window!(from, to) : undefined,
     };

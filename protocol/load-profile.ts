@@ -108,6 +108,23 @@ export class LoadProfile {
     return this.segments[this.indexAt(ms)].phase;
   }
 
+  /**
+   * The average value (requests per second, or in flight) of the plan over the time it gives one
+   * phase, up to `untilMs` on the test's clock; null when the phase has no time yet. A pause's is 0.
+   */
+  phaseAverage(phase: string, untilMs: number): number | null {
+    let integral = 0;
+    let duration = 0;
+    for (const s of this.segments) {
+      if (s.phase !== phase) continue;
+      const end = Math.min(s.endMs, untilMs);
+      if (end <= s.startMs) continue;
+      integral += area(s, end);
+      duration += end - s.startMs;
+    }
+    return duration > 0 ? (integral * 1000) / duration : null;
+  }
+
   /** Requests due by `ms` in the open model: the integral of the rate from the start. */
   cumulativeAt(ms: number): number {
     const i = this.indexAt(ms);

@@ -117,7 +117,9 @@ export interface StageContext {
   /** the drivers that must report a phase settled for it to be settled */
   participants: readonly string[];
   now: number;
-  /** the plan's average total over an epoch-ms window */
+  /** the plan's average total over the time it gives a phase (so far): exact, whatever the drivers' clocks */
+  plannedOfPhase?: (phase: string) => number | null;
+  /** the plan's average total over an epoch-ms window, for a phase the plan does not name */
   plannedAverage?: (fromMs: number, toMs: number) => number | null;
   /** the server-side queries over an epoch-ms window */
   server?: (fromMs: number, toMs: number) => Record<string, ServerWindow> | undefined;
@@ -151,7 +153,7 @@ export function stageStats(phase: string, drivers: Map<string, DriverPhase>, ctx
     started_at,
     ...(ended_at !== undefined ? { ended_at } : {}),
     duration_s: round(windowMs / 1000),
-    planned_rate: ctx.plannedAverage ? nullableRound(ctx.plannedAverage(started_at, ended_at ?? ctx.now)) : null,
+    planned_rate: nullableRound(ctx.plannedOfPhase?.(phase) ?? ctx.plannedAverage?.(started_at, ended_at ?? ctx.now) ?? null),
     achieved_rate: nullableRound(perSecond(requests_sent, windowMs)),
     requests_sent,
     responses,

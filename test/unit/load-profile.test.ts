@@ -65,6 +65,17 @@ describe('load profile', () => {
     assert.equal(resumed.phaseAt(6000), 'pause 1');
   });
 
+  it('the planned average of a phase is over the plan\'s own time for it: a ramp its mean, a pause 0, a running phase so far', () => {
+    const resumed = rampUpHoldDown().apply({ action: 'pause', phase: 'pause 1' }, 5000).apply({ action: 'resume' }, 8000);
+    assert.equal(resumed.phaseAverage('pause 1', 60_000), 0);
+    const stage2 = rampUpHoldDown().phaseAverage('stage 2', 60_000)!;
+    assert.ok(Math.abs(stage2 - rampUpHoldDown().valueAt(25_000)) < 1e-9, `a plateau's average is its value (${stage2})`);
+    const ramp = rampUpHoldDown();
+    assert.ok(Math.abs(ramp.phaseAverage('stage 1', 60_000)! - ramp.valueAt(20_000) / 2) < 1e-9, 'a ramp from 0 averages half its top');
+    assert.ok(Math.abs(ramp.phaseAverage('stage 1', 10_000)! - ramp.valueAt(10_000) / 2) < 1e-9, 'so far: the first half of the ramp');
+    assert.equal(ramp.phaseAverage('set 1', 60_000), null, 'a phase the plan has not given time');
+  });
+
   it('a request due exactly as a pause begins waits for the resume', () => {
     // 100/s: request 50 is due at 500 ms, where the pause begins.
     const paused = LoadProfile.constant(100, 1000).apply({ action: 'pause', phase: 'pause 1' }, 500);
