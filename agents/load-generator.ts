@@ -372,7 +372,9 @@ export class LoadGenerator {
         let refill = (CATCH_UP_FACTOR * (requests - this.refilledRequests)) / this.workerShare.of;
         // While the rate is 0 (a pause, a stage at 0) nothing becomes due, but a backlog due before
         // still goes out: at the catch-up pace of the rate it was due at (one at once if that was 0).
-        const rateNow = profile.valueAt(clock);
+        // Past the plan's end nothing becomes due either (valueAt there holds the last stage's
+        // value, but the integral has stopped): a backlog left at the end drains the same way.
+        const rateNow = clock < profile.endMs ? profile.valueAt(clock) : 0;
         const backlogRate = rateNow > 0 ? rateNow : profile.valueAt(dueAt - this.startedAt);
         if (rateNow <= 0) refill += backlogRate > 0 ? (CATCH_UP_FACTOR * backlogRate * (now - this.refilledAt)) / 1000 / this.workerShare.of : 1;
         this.tokens = Math.min(this.openBucketSize(clock), this.tokens + refill);

@@ -170,6 +170,25 @@ describe('pacing by the load profile (against a local server)', () => {
       assert.ok(generator.elapsedMs >= 595 && generator.elapsedMs < 800, `${Math.round(generator.elapsedMs)} ms`);
     });
 
+    it('TSUNAMI: a backlog still unsent when the plan’s time ends goes out at the catch-up pace, and the test ends', async () => {
+      // 100/s for 600 ms; the event loop stalls from 450 ms to past the end, so about 15 requests due
+      // before the end are still unsent when it passes. The plan's integral stops growing there, so
+      // the bucket must refill at the catch-up pace of the rate they were due at (as in a pause).
+      const generator = new LoadGenerator(openPlan(url, LoadProfile.constant(100, 600)));
+      const done = generator.start();
+      await sleep(450);
+      const end = performance.now() + 250;
+      while (performance.now() < end);
+      const ended = await Promise.race([done.then(() => true), sleep(2000).then(() => false)]);
+      if (!ended) generator.stop();
+      assert.ok(ended, `the test ended (${generator.recorder.requestsSent} of 60 sent, ${generator.requestsInFlight} in flight)`);
+      assert.equal(generator.recorder.requestsSent, 60, 'every request due before the end was sent');
+      // About 15 late requests at 2 × 100/s: some 75 ms after the stall, not all at once.
+      const late = arrivals.map((t) => t - generator.startedAt).filter((t) => t > 700);
+      assert.ok(late.length >= 10, `${late.length} sent after the stall`);
+      assert.ok(late[late.length - 1] - late[0] >= 40, `the backlog went out paced, over ${Math.round(late[late.length - 1] - late[0])} ms`);
+    });
+
     it('AVALANCHE: as fast as its concurrency allows for that long', async () => {
       handler = (_req, res) => setTimeout(() => res.end('ok'), 10);
       const generator = new LoadGenerator(closedPlan(url, LoadProfile.constant(4, 500), 4));
