@@ -8,7 +8,7 @@ import type { DriverInfo, DriverStats, LatencySummary, TestResult, TestSnapshot,
 import { connectionText } from './connection-text';
 import type { CapacityView, ConnectionSummary, HostToPage, PageState, PageToHost } from './dashboard-protocol';
 import { driversToShow, TOP_DRIVERS } from './driver-ranking';
-import { marksPlugin } from './chart-marks';
+import { marksPlugin } from '../../orchestrator/reports/chart-marks';
 import { chartMarks, controlBar, controlLog, pauseButton, stageTable } from './stage-view';
 import { capacityChart, capacityHtml } from './capacity-view';
 

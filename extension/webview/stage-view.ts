@@ -2,7 +2,7 @@
 // windows live changes began), the log of those changes, and the controls that make them.
 import type { ControlLogEntry, StageStats, TestSnapshot } from '../../orchestrator/result-model';
 import { describeControl } from '../../orchestrator/stages/control-log';
-import type { ChartMark } from './chart-marks';
+import type { ChartMark } from '../../orchestrator/reports/chart-marks';
 
 const escape = (s: string) => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 const int = (n: number | null | undefined) => (n === null || n === undefined ? '–' : Math.round(n).toLocaleString('en-US'));

@@ -4,6 +4,7 @@
 // self-contained: it may use its arguments and the browser's globals, nothing imported or defined
 // elsewhere in this module (a reference outside it would be undefined in the page).
 import type uPlot from 'uplot';
+import type { marksPlugin as chartMarksPlugin } from './chart-marks';
 
 /** A vertical mark: where a stage began (dashed) or the test was changed while it ran (solid). */
 export interface ReportChartMark {
@@ -27,37 +28,14 @@ export interface ReportChartData {
   marks: ReportChartMark[];
 }
 
-/** Draws the rate chart into #rate-chart and the latency chart into #latency-chart. */
-export function drawReportCharts(data: ReportChartData, UPlot: typeof uPlot): void {
+/**
+ * Draws the rate chart into #rate-chart and the latency chart into #latency-chart, with the marks
+ * of the dashboard's charts (chart-marks.ts, given as an argument: inlined beside this in the page).
+ */
+export function drawReportCharts(data: ReportChartData, UPlot: typeof uPlot, marksPlugin: typeof chartMarksPlugin): void {
   const style = getComputedStyle(document.documentElement);
   const color = (name: string) => style.getPropertyValue(name).trim();
-  const marks: uPlot.Plugin = {
-    hooks: {
-      draw: [
-        (u: uPlot) => {
-          const ctx = u.ctx;
-          const { top, height, left, width } = u.bbox;
-          ctx.save();
-          ctx.font = `${Math.round(10 * devicePixelRatio)}px sans-serif`;
-          ctx.textBaseline = 'top';
-          for (const mark of data.marks) {
-            const x = Math.round(u.valToPos(mark.t, 'x', true));
-            if (x < left || x > left + width) continue;
-            ctx.strokeStyle = color(mark.control ? '--control' : '--mark');
-            ctx.lineWidth = devicePixelRatio;
-            ctx.setLineDash(mark.control ? [] : [4 * devicePixelRatio, 3 * devicePixelRatio]);
-            ctx.beginPath();
-            ctx.moveTo(x, top);
-            ctx.lineTo(x, top + height);
-            ctx.stroke();
-            ctx.fillStyle = color('--muted');
-            ctx.fillText(mark.label, x + 3 * devicePixelRatio, top + 2 * devicePixelRatio);
-          }
-          ctx.restore();
-        },
-      ],
-    },
-  };
+  const marks = marksPlugin(() => data.marks, { stage: color('--mark'), control: color('--control'), text: color('--muted') });
   const axis = { stroke: color('--muted'), grid: { stroke: color('--grid'), width: 1 }, ticks: { stroke: color('--grid') } };
   const make = (id: string, series: { label: string; stroke: string; dash?: number[] }[], columns: uPlot.AlignedData) => {
     const el = document.getElementById(id)!;

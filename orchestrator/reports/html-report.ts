@@ -15,6 +15,7 @@ import type { DriverStats, LatencySummary, TestResult, TimePoint } from '../resu
 import { describeControl } from '../stages/control-log';
 import { describeEnding } from '../verdict';
 import { changeText, figureValueText, JUDGEMENT_TEXT, noiseText } from './comparison-text';
+import { labelRows, marksPlugin } from './chart-marks';
 import { drawReportCharts, type ReportChartData, type ReportChartMark } from './html-report-charts';
 import { uplotAssets } from './uplot-assets';
 
@@ -226,7 +227,8 @@ export function htmlReport(input: HtmlReportInput): string {
   const { result: r, series, comparison } = input;
   const uplot = uplotAssets();
   const uplotScript = scriptText(uplot.script);
-  const chartScript = `(${drawReportCharts.toString()})(JSON.parse(document.getElementById('chart-data').textContent), uPlot);`;
+  // The marks' two functions as declarations, under the names the plugin's source calls them by.
+  const chartScript = `${labelRows.toString()}\n(${drawReportCharts.toString()})(JSON.parse(document.getElementById('chart-data').textContent), uPlot, ${marksPlugin.toString()});`;
   // JSON inside <script type="application/json">: with every "<" escaped, no name can close the element.
   const data = JSON.stringify(chartData(r, series)).replace(/</g, '\\u003c');
   const scripts = series.length ? [uplotScript, chartScript] : [];

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { labelRows } from '../../extension/webview/chart-marks';
+import { labelRows } from '../../orchestrator/reports/chart-marks';
 
 describe('the labels of the charts’ marks', () => {
   it('labels far enough apart share the first row', () => {

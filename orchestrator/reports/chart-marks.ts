@@ -1,6 +1,8 @@
 // Vertical marks on a time chart: where a stage began and where the test was changed while it ran
 // (paused, resumed, its rate set). One uPlot plugin, given a function so that the marks follow
-// the series as it grows without the chart being made again.
+// the series as it grows without the chart being made again. The dashboard bundles it; the HTML
+// report inlines these two functions' source text into its page (html-report.ts), so each uses
+// nothing but its arguments, the other function and the browser's globals.
 import type uPlot from 'uplot';
 
 export interface ChartMark {
