@@ -5,9 +5,8 @@
 import { writeFileSync } from 'node:fs';
 import type { MetricsStore } from '../metrics-store';
 import type { TestResult } from '../result-model';
-import { htmlReport } from '../reports/html-report';
-import { junitReport } from '../reports/junit-report';
-import { markdownSummary, writeStepSummary } from '../reports/markdown-summary';
+import { writeStepSummary } from '../reports/markdown-summary';
+import { reportText } from '../reports/report-kinds';
 
 export interface ReportFiles {
   junit?: string;
@@ -19,15 +18,15 @@ export interface ReportFiles {
 export async function writeReportFiles(store: MetricsStore, result: TestResult, files: ReportFiles): Promise<string[]> {
   const written: string[] = [];
   if (files.junit) {
-    writeFileSync(files.junit, junitReport(result, result.comparison));
+    writeFileSync(files.junit, reportText('junit', store, result));
     written.push(`JUnit report: ${files.junit}`);
   }
   if (files.html) {
-    writeFileSync(files.html, htmlReport({ result, series: store.loadTimeSeries(result.test_id), comparison: result.comparison }));
+    writeFileSync(files.html, reportText('html', store, result));
     written.push(`HTML report: ${files.html}`);
   }
   if (files.summaryMd) {
-    const markdown = markdownSummary(result, result.comparison);
+    const markdown = reportText('markdown', store, result);
     writeFileSync(files.summaryMd, markdown);
     written.push(`Markdown summary: ${files.summaryMd}`);
     if (await writeStepSummary(markdown)) written.push('Markdown summary added to $GITHUB_STEP_SUMMARY');
