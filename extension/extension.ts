@@ -2,13 +2,19 @@
 // deactivation waits for the orchestrator to leave Kafka cleanly.
 import * as vscode from 'vscode';
 import { registerCommands } from './vscode/commands';
+import { ComparePanel } from './vscode/compare-panel';
 import { DashboardPanel } from './vscode/dashboard-panel';
 import { DriversTreeProvider } from './vscode/drivers-tree';
+import { registerHistoryCommands } from './vscode/history-commands';
+import { HistoryTreeProvider } from './vscode/history-tree';
+import { LastRunCodeLensProvider } from './vscode/last-run-codelens';
 import { LoadTestCodeLensProvider } from './vscode/loadtest-codelens';
 import { createChannelLogger } from './vscode/log-channel';
 import { LoadTestService } from './vscode/loadtest-service';
+import { RunHistory } from './vscode/run-history';
 import { onSettingsChanged } from './vscode/settings';
 import { LoadTestStatusBar } from './vscode/status-bar';
+import type { ComparePageState } from './webview/compare-protocol';
 
 let service: LoadTestService | undefined;
 
@@ -16,6 +22,10 @@ let service: LoadTestService | undefined;
 export interface LoadTestApi {
   service: LoadTestService;
   tree: DriversTreeProvider;
+  history: RunHistory;
+  historyTree: HistoryTreeProvider;
+  /** what the dashboard and the compare view show now, if open */
+  shown(): { dashboard?: { testId: string; stored: boolean }; compare?: ComparePageState };
 }
 
 export function activate(context: vscode.ExtensionContext): LoadTestApi {
@@ -28,21 +38,38 @@ export function activate(context: vscode.ExtensionContext): LoadTestApi {
   const treeView = vscode.window.createTreeView('loadtest.drivers', { treeDataProvider: tree, showCollapseAll: false });
   tree.setVisible(treeView.visible);
   const exportCsv = (id: string) => void vscode.commands.executeCommand('loadtest.exportCsv', id);
+  const history = new RunHistory(service, log);
+  const historyTree = new HistoryTreeProvider(history);
+  const historyView = vscode.window.createTreeView('loadtest.history', { treeDataProvider: historyTree, showCollapseAll: true });
+  historyTree.setVisible(historyView.visible);
+  const lastRunLens = new LastRunCodeLensProvider(history, log);
   context.subscriptions.push(
     tree,
     treeView,
     treeView.onDidChangeVisibility((e) => tree.setVisible(e.visible)),
-    // A dashboard open before a window reload comes back with it.
+    history,
+    historyTree,
+    historyView,
+    historyView.onDidChangeVisibility((e) => historyTree.setVisible(e.visible)),
+    // A dashboard or a compare view open before a window reload comes back with it.
     vscode.window.registerWebviewPanelSerializer(DashboardPanel.viewType, {
       deserializeWebviewPanel: async (panel) => DashboardPanel.revive(panel, context.extensionUri, service!, exportCsv),
     }),
+    vscode.window.registerWebviewPanelSerializer(ComparePanel.viewType, {
+      deserializeWebviewPanel: async (panel, state: ComparePageState | undefined) => ComparePanel.revive(panel, context.extensionUri, history, state),
+    }),
     new LoadTestStatusBar(service),
     vscode.languages.registerCodeLensProvider({ pattern: '**/*.loadtest.json' }, new LoadTestCodeLensProvider()),
+    lastRunLens,
+    vscode.languages.registerCodeLensProvider({ pattern: '**/*.loadtest.json' }, lastRunLens),
     onSettingsChanged(() => void service?.reloadSettings()),
+    // The results folder may be another now: the history reads (and watches) it.
+    onSettingsChanged(() => history.refresh()),
   );
-  registerCommands(context, service, log);
+  registerCommands(context, service, history, log);
+  registerHistoryCommands(context, service, history, log);
   void service.start();
-  return { service, tree };
+  return { service, tree, history, historyTree, shown: () => ({ dashboard: DashboardPanel.shown, compare: ComparePanel.shown }) };
 }
 
 export async function deactivate(): Promise<void> {

@@ -38,7 +38,8 @@ export function mergeHistograms(histograms: Histogram[]): Histogram {
 
 const US_PER_MS = 1000;
 
-function ms(us: number): number {
+/** A histogram's value (µs) as every figure gives it in milliseconds. */
+export function ms(us: number): number {
   // three decimals of a millisecond is the histogram's own resolution at 1 µs
   return Math.round(us) / US_PER_MS;
 }

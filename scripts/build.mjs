@@ -29,9 +29,9 @@ await build({
 // The extension host's bundle: `vscode` is provided by the editor at run time.
 await build({ ...forNode, entryPoints: { extension: 'extension/extension.ts' }, outdir: 'dist', external: ['vscode'] });
 
-// The dashboard page, for the browser inside the webview; its CSS (uPlot's and ours) lands beside it.
+// The dashboard and compare pages, for the browser inside the webview; their CSS (uPlot's and ours) lands beside them.
 await build({
-  entryPoints: { dashboard: 'extension/webview/dashboard.ts' },
+  entryPoints: { dashboard: 'extension/webview/dashboard.ts', compare: 'extension/webview/compare.ts' },
   outdir: 'dist/webview',
   bundle: true,
   platform: 'browser',

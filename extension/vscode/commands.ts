@@ -14,6 +14,7 @@ import { formatCapacityProgress } from '../../orchestrator/capacity/capacity-for
 import { startCapacitySearch } from '../../orchestrator/capacity/capacity-session';
 import type { CapacityView } from '../webview/dashboard-protocol';
 import { hasCapacityBlock } from './loadtest-codelens';
+import type { RunHistory } from './run-history';
 
 // Validation and completion come from contributes.jsonValidation, so the file needs no $schema.
 const NEW_FILE_TEMPLATE = {
@@ -25,9 +26,10 @@ const NEW_FILE_TEMPLATE = {
   thresholds: { p99_latency_ms: 250, error_rate: 0.01 },
 };
 
-export function registerCommands(context: vscode.ExtensionContext, service: LoadTestService, log: Logger): void {
-  const register = (id: string, run: (...args: never[]) => unknown) =>
-    context.subscriptions.push(
+/** The one wrapper every command is registered through: a thrown error becomes a message a user can act on, and a log line. */
+export function commandRegistrar(context: vscode.ExtensionContext, log: Logger): (id: string, run: (...args: never[]) => unknown) => void {
+  return (id, run) =>
+    void context.subscriptions.push(
       vscode.commands.registerCommand(id, async (...args: never[]) => {
         try {
           return await run(...args);
@@ -39,6 +41,10 @@ export function registerCommands(context: vscode.ExtensionContext, service: Load
         }
       }),
     );
+}
+
+export function registerCommands(context: vscode.ExtensionContext, service: LoadTestService, history: RunHistory, log: Logger): void {
+  const register = commandRegistrar(context, log);
 
   const saveResult = (result: TestResult): vscode.Uri => {
     const dir = join(service.resultsDir, 'results');
@@ -49,10 +55,11 @@ export function registerCommands(context: vscode.ExtensionContext, service: Load
   };
 
   const exportCsv = async (testId?: string) => {
-    const o = service.connection.require();
-    const id = testId ?? service.lastTest?.test_id ?? o.listTests()[0]?.test_id;
+    // A run of the history can be exported without a connection (the dashboard shows one read-only).
+    const o = service.orchestrator;
+    const id = testId ?? service.lastTest?.test_id ?? history.list()[0]?.test_id;
     if (!id) throw new Error('no test has run yet; start one first');
-    const result = o.getTest(id);
+    const result = o?.getTest(id) ?? history.result(id);
     if (!result || !('thresholds' in result)) throw new Error(`test ${id} has no final result yet`);
     const target = await vscode.window.showSaveDialog({ defaultUri: vscode.Uri.file(join(service.resultsDir, 'results', `${id}.csv`)), filters: { CSV: ['csv'] } });
     if (!target) return undefined;

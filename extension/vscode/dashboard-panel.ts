@@ -1,11 +1,21 @@
 // The dashboard webview: strict CSP (scripts only with this load's nonce, styles only from the
 // extension), one bundled script, VS Code's theme colours. It receives an update about once a
-// second while a test runs, nothing while hidden, and the whole state again when shown.
+// second while a test runs, nothing while hidden, and the whole state again when shown. It can
+// also show a run of the history, read-only: that result and its series stay until the dashboard
+// is asked for the live test again (Open Dashboard, Start Load Test).
 import { randomBytes } from 'node:crypto';
 import * as vscode from 'vscode';
 import type { ConnectionSummary, HostToPage, PageToHost } from '../webview/dashboard-protocol';
-import type { TimePoint } from '../../orchestrator/result-model';
+import type { TestResult, TimePoint } from '../../orchestrator/result-model';
 import type { LoadTestService } from './loadtest-service';
+
+const LIVE_TITLE = 'Load Test Dashboard';
+
+/** A run of the history as the dashboard shows it. */
+export interface StoredView {
+  result: TestResult;
+  series: TimePoint[];
+}
 
 export class DashboardPanel implements vscode.Disposable {
   static readonly viewType = 'loadtest.dashboard';
@@ -14,12 +24,40 @@ export class DashboardPanel implements vscode.Disposable {
 
   static show(extensionUri: vscode.Uri, service: LoadTestService, onExportCsv: (testId: string) => void): DashboardPanel {
     if (DashboardPanel.current) {
+      DashboardPanel.current.showStored(undefined);
       DashboardPanel.current.panel.reveal(undefined, true);
       return DashboardPanel.current;
     }
-    const panel = vscode.window.createWebviewPanel(DashboardPanel.viewType, 'Load Test Dashboard', { viewColumn: vscode.ViewColumn.Beside, preserveFocus: true }, DashboardPanel.options(extensionUri));
+    const panel = vscode.window.createWebviewPanel(DashboardPanel.viewType, LIVE_TITLE, { viewColumn: vscode.ViewColumn.Beside, preserveFocus: true }, DashboardPanel.options(extensionUri));
     DashboardPanel.current = new DashboardPanel(panel, extensionUri, service, onExportCsv);
     return DashboardPanel.current;
+  }
+
+  /** A run of the history, read-only: its stored result and time series, no live update over them. */
+  static showRun(extensionUri: vscode.Uri, service: LoadTestService, onExportCsv: (testId: string) => void, run: StoredView): DashboardPanel {
+    const dashboard = DashboardPanel.current ?? DashboardPanel.show(extensionUri, service, onExportCsv);
+    dashboard.showStored(run);
+    dashboard.panel.reveal(undefined, true);
+    return dashboard;
+  }
+
+  /** The run shown read-only, or undefined when the dashboard follows the live test. */
+  private stored: StoredView | undefined;
+
+  private showStored(run: StoredView | undefined): void {
+    if (run === undefined && this.stored === undefined) return;
+    this.stored = run;
+    this.panel.title = run ? `Load Test: ${run.result.name ?? run.result.test_id}` : LIVE_TITLE;
+    if (this.panel.visible) this.sendState();
+  }
+
+  /** What the open dashboard shows: a stored run's id, or the live test's (for the tests). */
+  static get shown(): { testId: string; stored: boolean } | undefined {
+    const d = DashboardPanel.current;
+    if (!d) return undefined;
+    if (d.stored) return { testId: d.stored.result.test_id, stored: true };
+    const test = d.service.orchestrator?.activeRun()?.current() ?? d.service.lastTest;
+    return test && { testId: test.test_id, stored: false };
   }
 
   /** A panel that was open before a window reload, handed back by VS Code's serializer. */
@@ -54,6 +92,8 @@ export class DashboardPanel implements vscode.Disposable {
       }),
       service.onEvent((e) => {
         if (!panel.visible) return; // nothing is pushed to a hidden panel; it gets the whole state when shown
+        // A stored run is shown as it was: the live test's figures do not come over it.
+        if (this.stored && (e.kind === 'update' || e.kind === 'end' || e.kind === 'test')) return;
         if (e.kind === 'update') this.post({ type: 'update', test: e.test, point: e.point });
         else if (e.kind === 'end') this.post({ type: 'end', result: e.result });
         else if (e.kind === 'drivers') this.post({ type: 'drivers', drivers: e.drivers });
@@ -74,6 +114,10 @@ export class DashboardPanel implements vscode.Disposable {
 
   private sendState(): void {
     const o = this.service.orchestrator;
+    if (this.stored) {
+      this.post({ type: 'state', connection: this.connectionSummary(), drivers: o?.drivers() ?? [], test: this.stored.result, series: this.stored.series, capacity: null, stored: true });
+      return;
+    }
     const test = o?.activeRun()?.current() ?? this.service.lastTest ?? null;
     this.post({
       type: 'state',
@@ -82,6 +126,7 @@ export class DashboardPanel implements vscode.Disposable {
       test,
       series: test && o ? this.seriesOf(test.test_id) : [],
       capacity: this.service.capacity,
+      stored: false,
     });
   }
 

@@ -16,10 +16,11 @@ export interface ConnectionSummary {
 /**
  * `state` is the whole picture, sent when the page loads or becomes visible (the only time the
  * host reads the series from the store). Everything else is an increment: the page keeps the
- * series and appends each new point.
+ * series and appends each new point. `stored`: the test is a run of the history, shown read-only
+ * (no increment follows for it).
  */
 export type HostToPage =
-  | { type: 'state'; connection: ConnectionSummary; drivers: DriverInfo[]; test: TestSnapshot | TestResult | null; series: TimePoint[]; capacity: CapacityView | null }
+  | { type: 'state'; connection: ConnectionSummary; drivers: DriverInfo[]; test: TestSnapshot | TestResult | null; series: TimePoint[]; capacity: CapacityView | null; stored: boolean }
   | { type: 'connection'; connection: ConnectionSummary }
   | { type: 'drivers'; drivers: DriverInfo[] }
   | { type: 'test'; test: TestSnapshot }

@@ -24,6 +24,8 @@ let charts: { testId: string; planned: boolean; rate: uPlot; latency: uPlot } | 
 let serverCharts: { key: string; charts: Map<string, uPlot> } | undefined;
 let capacity: CapacityView | null = null;
 let capacityPlot: uPlot | undefined;
+/** the test is a run of the history, shown read-only */
+let stored = false;
 
 const app = document.getElementById('app')!;
 app.innerHTML = '<div id="figures"></div><div id="control"></div><div id="figures-more"></div><div class="charts" id="charts" hidden><div><h2>Requests per second</h2><div id="rate-chart"></div></div><div><h2>Latency per second (ms)</h2><div id="latency-chart"></div></div></div><div id="server" hidden></div><div id="capacity" hidden></div><div id="drivers"></div>';
@@ -144,6 +146,7 @@ function renderFigures(): void {
   <span class="badge status-${t.status}" data-testid="test-status">${t.status}</span>
   <span data-testid="elapsed">${t.elapsed_s.toFixed(0)} s</span>
   ${verdict}
+  ${stored ? '<span class="badge" data-testid="stored" title="a run of the history: its stored result and series">from the history · read-only</span>' : ''}
   <span class="actions">${running ? '<button id="stop">Stop</button>' : ''}${!running && t.status !== 'created' ? '<button id="csv" class="secondary">Export CSV</button>' : ''}</span>
 </div>
 ${result ? `<p class="reason" data-testid="verdict-reason">${escape(result.verdict.reason)}</p>` : ''}
@@ -296,6 +299,7 @@ window.addEventListener('message', (event: MessageEvent<HostToPage>) => {
       test = m.test;
       series = m.series;
       capacity = m.capacity;
+      stored = m.stored;
       drawCapacity();
       if (test) vscode.setState({ testId: test.test_id });
       break;

@@ -6,9 +6,8 @@ import { writeFileSync } from 'node:fs';
 import type { RunOutput } from '../outputs/run-output';
 import { resultToCsv, stagesToCsv } from '../result-export';
 import type { TestResult, TimePoint } from '../result-model';
-import { htmlReport } from '../reports/html-report';
-import { junitReport } from '../reports/junit-report';
-import { markdownSummary, writeStepSummary } from '../reports/markdown-summary';
+import { writeStepSummary } from '../reports/markdown-summary';
+import { reportText } from '../reports/report-kinds';
 
 export interface ReportFiles {
   json?: string;
@@ -32,15 +31,15 @@ export function writeReportFiles(result: TestResult, series: TimePoint[], files:
     if (result.stages?.length) writeFileSync(files.csv.replace(/(\.csv)?$/i, '.stages.csv'), stagesToCsv(result));
   }
   if (files.junit) {
-    writeFileSync(files.junit, junitReport(result, result.comparison));
+    writeFileSync(files.junit, reportText('junit', result, series));
     written.push(`JUnit report: ${files.junit}`);
   }
   if (files.html) {
-    writeFileSync(files.html, htmlReport({ result, series, comparison: result.comparison }));
+    writeFileSync(files.html, reportText('html', result, series));
     written.push(`HTML report: ${files.html}`);
   }
   if (files.summaryMd) {
-    const markdown = markdownSummary(result, result.comparison);
+    const markdown = reportText('markdown', result, series);
     writeFileSync(files.summaryMd, markdown);
     written.push(`Markdown summary: ${files.summaryMd}`);
     if (writeStepSummary(markdown)) written.push('Markdown summary added to $GITHUB_STEP_SUMMARY');

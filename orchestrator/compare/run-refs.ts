@@ -3,10 +3,16 @@
 import { Baselines, runKey } from '../history/baselines';
 import type { MetricsStore } from '../metrics-store';
 import { OrchestratorError } from '../orchestrator-error';
+import type { TestListing } from '../result-model';
 
 /** The newest finished run, of the file or name `key` when given, other than `except`. */
 export function lastRun(store: MetricsStore, key?: string, except?: string): string | undefined {
-  for (const listing of store.list()) {
+  return lastRunIn(store.list(), key, except);
+}
+
+/** lastRun over a listing already read (newest first, as MetricsStore.list gives it): the editor lists once per change. */
+export function lastRunIn(listings: readonly TestListing[], key?: string, except?: string): string | undefined {
+  for (const listing of listings) {
     if (listing.test_id === except || listing.passed === undefined) continue;
     if (key !== undefined && runKey(listing) !== key) continue;
     return listing.test_id;

@@ -1,6 +1,7 @@
-// How a comparison's figures read in the reports (Markdown summary, HTML report): a value in its
-// unit, a change with its sign and relative size, the noise as ±, the judgement as a word. The
-// values themselves are written by figure-text.ts, as the CLI writes them.
+// How a comparison's figures read in the reports (Markdown summary, HTML report) and in the
+// editor (CodeLens, compare view): a value in its unit, a change with its sign and relative size,
+// the noise as ±, the judgement as a word. The values themselves are written by figure-text.ts,
+// as the CLI writes them.
 import type { FigureDelta, Judgement } from '../compare/comparison-model';
 import { int, msText, percentText } from '../figure-text';
 
@@ -26,8 +27,13 @@ export function figureValueText(unit: FigureDelta['unit'], n: number | null): st
 export function changeText(d: FigureDelta): string {
   if (d.delta === null) return '-';
   if (d.unit === 'fraction') return `${sign(d.delta)}${percentText(Math.abs(d.delta)).replace('%', ' pp')}`;
-  const relative = d.relative === null ? '' : ` (${sign(d.relative)}${percentText(Math.abs(d.relative))})`;
-  return `${sign(d.delta)}${magnitude(d.unit, Math.abs(d.delta))}${relative}`;
+  const relative = relativeText(d);
+  return `${sign(d.delta)}${magnitude(d.unit, Math.abs(d.delta))}${relative ? ` (${relative})` : ''}`;
+}
+
+/** The change relative to the baseline with its sign, "+14.6%" (the editor's CodeLens shows only this); "" when the baseline is 0 or unknown. */
+export function relativeText(d: Pick<FigureDelta, 'relative'>): string {
+  return d.relative === null ? '' : `${sign(d.relative)}${percentText(Math.abs(d.relative))}`;
 }
 
 /** The run-to-run noise on the change: "±2.10 ms"; "-" when a run had too few seconds to say. */

@@ -51,7 +51,7 @@ describe('the dashboard’s live-control bar', () => {
       w.acquireVsCodeApi = () => ({ postMessage: (m: unknown) => w.posted.push(m), setState: () => {}, getState: () => undefined });
     });
     await page.addScriptTag({ content: script });
-    await host({ type: 'state', connection: { status: 'connected', brokers: ['127.0.0.1:9092'], since: 0 }, drivers: [], test: snapshot(), series: [], capacity: null });
+    await host({ type: 'state', connection: { status: 'connected', brokers: ['127.0.0.1:9092'], since: 0 }, drivers: [], test: snapshot(), series: [], capacity: null, stored: false });
   });
   afterEach(async () => {
     await page.close();

@@ -32,7 +32,7 @@ describe('the Load Test extension in VS Code', function () {
 
   it('activates and registers every command of its palette category', async () => {
     const commands = await vscode.commands.getCommands(true);
-    for (const id of ['loadtest.startTest', 'loadtest.findCapacity', 'loadtest.stopTest', 'loadtest.openDashboard', 'loadtest.newTestFile', 'loadtest.copyRestUrl', 'loadtest.startLocalBroker', 'loadtest.exportCsv', 'loadtest.setSharedSecret', 'loadtest.setKafkaPassword']) {
+    for (const id of ['loadtest.startTest', 'loadtest.findCapacity', 'loadtest.stopTest', 'loadtest.openDashboard', 'loadtest.newTestFile', 'loadtest.copyRestUrl', 'loadtest.startLocalBroker', 'loadtest.exportCsv', 'loadtest.setSharedSecret', 'loadtest.setKafkaPassword', 'loadtest.openRun', 'loadtest.setBaseline', 'loadtest.compareRuns', 'loadtest.compareWithBaseline', 'loadtest.compareWith', 'loadtest.exportReport', 'loadtest.deleteRun', 'loadtest.refreshHistory']) {
       assert.ok(commands.includes(id), `${id} is registered`);
     }
   });
