@@ -29,6 +29,8 @@ describe('remember and compare (on real processes)', function () {
         test_type: 'TSUNAMI',
         test_message_delay: 0.005,
         duration_s: 6,
+        // As a comparison should be run: the agent's JIT and connections warmed before the measured part.
+        warm_up_count_per_driver: 300,
         drivers: 1,
         target: `${fiveMs.url}/ping`,
         regression: { p99_latency_ms: '+10%', error_rate: '+0.005', throughput: '-5%' },
