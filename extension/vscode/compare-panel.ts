@@ -3,8 +3,8 @@
 // protocol. The host makes everything the page shows: the comparison (compareRuns, through the
 // history's cache) and each run's curves (compare-view-data.ts); the page only draws and writes.
 // One panel, showing the pair asked for last; it comes back after a window reload with its pair.
-import { randomBytes } from 'node:crypto';
 import * as vscode from 'vscode';
+import { webviewPage } from './webview-html';
 import { errorMessage } from '../../common/logger';
 import type { ComparePageState, CompareView, HostToPage, PageToHost } from '../webview/compare-protocol';
 import { runCurves } from './compare-view-data';
@@ -107,23 +107,7 @@ export class ComparePanel implements vscode.Disposable {
   }
 
   private html(extensionUri: vscode.Uri): string {
-    const webview = this.panel.webview;
-    const nonce = randomBytes(16).toString('base64');
-    const asset = (name: string) => webview.asWebviewUri(vscode.Uri.joinPath(extensionUri, 'dist', 'webview', name));
-    return `<!DOCTYPE html>
-<html lang="en">
-<head>
-<meta charset="UTF-8">
-<meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src ${webview.cspSource}; img-src ${webview.cspSource} data:; script-src 'nonce-${nonce}';">
-<meta name="viewport" content="width=device-width, initial-scale=1.0">
-<link rel="stylesheet" href="${asset('compare.css')}">
-<title>Compare runs</title>
-</head>
-<body>
-<div id="compare-app" aria-live="polite">Loading…</div>
-<script nonce="${nonce}" src="${asset('compare.js')}"></script>
-</body>
-</html>`;
+    return webviewPage(this.panel.webview, extensionUri, { script: 'compare.js', stylesheet: 'compare.css', title: 'Compare runs', rootId: 'compare-app' });
   }
 
   dispose(): void {

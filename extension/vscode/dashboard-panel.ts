@@ -3,8 +3,8 @@
 // second while a test runs, nothing while hidden, and the whole state again when shown. It can
 // also show a run of the history, read-only: that result and its series stay until the dashboard
 // is asked for the live test again (Open Dashboard, Start Load Test).
-import { randomBytes } from 'node:crypto';
 import * as vscode from 'vscode';
+import { webviewPage } from './webview-html';
 import type { ConnectionSummary, HostToPage, PageToHost } from '../webview/dashboard-protocol';
 import type { TestResult, TimePoint } from '../../orchestrator/result-model';
 import type { LoadTestService } from './loadtest-service';
@@ -152,23 +152,7 @@ export class DashboardPanel implements vscode.Disposable {
   }
 
   private html(extensionUri: vscode.Uri): string {
-    const webview = this.panel.webview;
-    const nonce = randomBytes(16).toString('base64');
-    const asset = (name: string) => webview.asWebviewUri(vscode.Uri.joinPath(extensionUri, 'dist', 'webview', name));
-    return `<!DOCTYPE html>
-<html lang="en">
-<head>
-<meta charset="UTF-8">
-<meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src ${webview.cspSource}; img-src ${webview.cspSource} data:; script-src 'nonce-${nonce}';">
-<meta name="viewport" content="width=device-width, initial-scale=1.0">
-<link rel="stylesheet" href="${asset('dashboard.css')}">
-<title>Load Test Dashboard</title>
-</head>
-<body>
-<div id="app" aria-live="polite">Loading…</div>
-<script nonce="${nonce}" src="${asset('dashboard.js')}"></script>
-</body>
-</html>`;
+    return webviewPage(this.panel.webview, extensionUri, { script: 'dashboard.js', stylesheet: 'dashboard.css', title: 'Load Test Dashboard', rootId: 'app' });
   }
 
   dispose(): void {
