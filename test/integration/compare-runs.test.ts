@@ -1,7 +1,9 @@
 // Remembering and comparing on real processes: runs of one file through the CLI against lt-target
 // with known added latencies, a baseline set from the history, and `run --baseline` / `compare`
 // judging each later run against it: the same system within noise, a real 1 ms improvement better,
-// 20 ms more a regression that fails the verdict with the p99 line.
+// 55 ms more a regression that fails the verdict with the line of the limit it broke. A run's p99
+// on a shared 2-core machine can stall to 25 ms by itself, and a p99 resting on 12 latencies may then
+// be within the noise its run shows: the p50 limit beside it is what such a run still breaks.
 import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -15,10 +17,10 @@ import { runBin, startAgent, startTargetProcess, tempDir } from '../support/proc
 const { parseStringPromise } = require('xml2js') as { parseStringPromise(xml: string): Promise<unknown> };
 
 describe('remember and compare (on real processes)', function () {
-  it('the same file run again is within noise, 1 ms faster is better, 20 ms slower fails its p99 regression limit', async () => {
+  it('the same file run again is within noise, 1 ms faster is better, 55 ms slower fails its regression limits', async () => {
     const kafka = await kafkaBootstrap();
     const prefix = uniquePrefix('compare');
-    const [fiveMs, fourMs, slow] = await Promise.all([startTargetProcess(['--latency', '5']), startTargetProcess(['--latency', '4']), startTargetProcess(['--latency', '25'])]);
+    const [fiveMs, fourMs, slow] = await Promise.all([startTargetProcess(['--latency', '5']), startTargetProcess(['--latency', '4']), startTargetProcess(['--latency', '60'])]);
     await startAgent('cmp-1', { kafka, prefix, orchestrator: 'test-compare' });
     const workspace = tempDir('compare-workspace');
     const file = join(workspace, 'api.loadtest.json');
@@ -33,7 +35,7 @@ describe('remember and compare (on real processes)', function () {
         warm_up_count_per_driver: 300,
         drivers: 1,
         target: `${fiveMs.url}/ping`,
-        regression: { p99_latency_ms: '+10%', error_rate: '+0.005', throughput: '-5%' },
+        regression: { p50_latency_ms: '+10%', p99_latency_ms: '+10%', error_rate: '+0.005', throughput: '-5%' },
       }),
     );
     const env = { LT_KAFKA: kafka, LT_TOPIC_PREFIX: prefix, LT_ORCHESTRATOR_ID: 'test-compare', LT_STORE: join(workspace, '.loadtest') };
@@ -73,22 +75,23 @@ describe('remember and compare (on real processes)', function () {
 
     const slower = await runAgainstBaseline(`${slow.url}/ping`);
     assert.equal(slower.code, 1, slower.stdout + slower.stderr);
-    assert.equal(figure(slower.result, 'p99_latency_ms').judgement, 'worse', slower.stdout);
-    assert.match(slower.result.verdict.reason, new RegExp(`^FAILED: regression against baseline ${baselineId}: p99 latency [\\d.]+ ms against [\\d.]+ ms in the baseline: \\+[\\d.]+ ms \\(\\+[\\d.]+%\\), beyond the \\+10% limit`));
+    assert.equal(figure(slower.result, 'p50_latency_ms').judgement, 'worse', slower.stdout);
+    assert.notEqual(figure(slower.result, 'p99_latency_ms').judgement, 'better', slower.stdout);
+    assert.match(slower.result.verdict.reason, new RegExp(`^FAILED: regression against baseline ${baselineId}: p(50|99) latency [\\d.]+ ms against [\\d.]+ ms in the baseline: \\+[\\d.]+ ms \\(\\+[\\d.]+%\\), beyond the \\+10% limit`));
     assert.match(slower.stdout, /Result: FAILED: regression against baseline/);
     // The reports say the same: the JUnit file has the broken limit as its one failing case, the Markdown its row.
     const junit = (await parseStringPromise(slower.junit)) as { testsuites: { testsuite: { testcase: { $: { name: string }; failure?: unknown[] }[] }[] } };
     const failing = junit.testsuites.testsuite[0].testcase.filter((c) => c.failure).map((c) => c.$.name);
     assert.equal(failing.length, slower.result.comparison!.regression!.checks.filter((c) => !c.passed).length, failing.join(', '));
-    assert.ok(failing.some((name) => /p99_latency_ms/.test(name)), failing.join(', '));
-    assert.match(slower.markdown, /\| p99 latency \| [\d.]+ ms \| [\d.]+ ms \| \+[\d.]+ ms .*worse \|/);
+    assert.ok(failing.some((name) => /p50_latency_ms/.test(name)), failing.join(', '));
+    assert.match(slower.markdown, /\| p50 latency \| [\d.]+ ms \| [\d.]+ ms \| \+[\d.]+ ms .*worse \|/);
 
     // compare reads the history alone: the same judgement, by name or by "baseline" and "last".
     const compared = await cli(['compare', 'baseline', 'last']);
     assert.equal(compared.code, 1, compared.stdout + compared.stderr);
     assert.match(compared.stdout, new RegExp(`Baseline: ${baselineId}`));
-    assert.match(compared.stdout, /p99 latency .* worse/);
-    assert.match(compared.stdout, /REGRESSION CHECK FAILED: p99 latency/);
+    assert.match(compared.stdout, /p50 latency .* worse/);
+    assert.match(compared.stdout, /REGRESSION CHECK FAILED: .*p50 latency/);
     const sameAgain = await cli(['compare', baselineId!, same.result.test_id]);
     assert.equal(sameAgain.code, 0, sameAgain.stdout);
   });
