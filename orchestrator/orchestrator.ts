@@ -109,6 +109,8 @@ export class Orchestrator extends EventEmitter<OrchestratorEvents> {
   readonly topics: TopicNames;
   readonly intake: MessageIntake;
   private readonly runs = new Map<string, TestRun>();
+  /** outputs of every run, started here or resumed, until detached (attachOutput) */
+  private readonly standingOutputs = new Set<RunOutput>();
   /**
    * The latest tests that ended here, each with the drivers whose final report arrived, kept
    * after their runs are forgotten, to read the heartbeats that were sent before those reports.
@@ -286,6 +288,20 @@ export class Orchestrator extends EventEmitter<OrchestratorEvents> {
     return this.bus.security;
   }
 
+  /**
+   * Makes `output` an output of every run from now on: the run under way, if any, from its next
+   * second, and each run started or resumed later. This is how a view that outlives one test (the
+   * editor's dashboard, its tree and status bar) consumes runs. The returned function detaches it.
+   */
+  attachOutput(output: RunOutput): () => void {
+    this.standingOutputs.add(output);
+    for (const run of this.runs.values()) if (!run.result) run.attach(output);
+    return () => {
+      this.standingOutputs.delete(output);
+      for (const run of this.runs.values()) run.detach(output);
+    };
+  }
+
   drivers(): DriverInfo[] {
     return this.registry.list();
   }
@@ -335,7 +351,7 @@ export class Orchestrator extends EventEmitter<OrchestratorEvents> {
       notPicked: extra.notPicked,
       controlLog: extra.controlLog,
       baseline: extra.baseline,
-      outputs: [storeOutput(this.store), ...(extra.outputs ?? [])],
+      outputs: [storeOutput(this.store), ...(extra.outputs ?? []), ...this.standingOutputs],
       server: definition.prometheus ? new PrometheusWatcher(definition.prometheus) : undefined,
     });
     run.on('update', (s, p) => {

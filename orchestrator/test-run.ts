@@ -137,6 +137,7 @@ export class TestRun extends EventEmitter<TestRunEvents> {
   private unheardMs = 0;
   /** each output's first failure, said in the result (the store's: the figures are whole, their copy on disk is not) */
   private readonly outputErrors = new Map<string, string>();
+  /** the run's outputs; more may attach while it runs (attach), and they are fed from then on */
   private readonly outputs: RunOutput[];
   /** every second's own counts and histogram, for the comparison with a baseline at the end */
   private readonly intervals: SecondInterval[] = [];
@@ -164,7 +165,7 @@ export class TestRun extends EventEmitter<TestRunEvents> {
   constructor(private readonly options: TestRunOptions) {
     super();
     this.testId = options.config.test_id;
-    this.outputs = options.outputs ?? [storeOutput(options.store)];
+    this.outputs = [...(options.outputs ?? [storeOutput(options.store)])];
     this.clock = options.clock ?? systemClock;
     this.observation = options.observation ?? always;
     this.createdAt = this.clock.now();
@@ -592,6 +593,20 @@ export class TestRun extends EventEmitter<TestRunEvents> {
       ...(log.length ? { control_log: log, paused: this.live.paused } : {}),
       ...(this.options.notPicked?.length ? { not_picked: this.options.notPicked } : {}),
     };
+  }
+
+  /**
+   * Feeds one more output from now on: a view opened while the test runs (the editor's dashboard)
+   * receives the next seconds and the end, as the outputs given at the start do.
+   */
+  attach(output: RunOutput): void {
+    if (!this.outputs.includes(output)) this.outputs.push(output);
+  }
+
+  /** Stops feeding `output`. */
+  detach(output: RunOutput): void {
+    const at = this.outputs.indexOf(output);
+    if (at >= 0) this.outputs.splice(at, 1);
   }
 
   /** The newest snapshot, computed at most once per tick. */

@@ -176,13 +176,17 @@ export class LoadTestService implements vscode.Disposable {
       this.lastTest = test;
       this.events.fire({ kind: 'test', test });
     });
-    orchestrator.on('update', (test, point) => {
-      this.lastTest = test;
-      this.events.fire({ kind: 'update', test, point });
-    });
-    orchestrator.on('end', (result) => {
-      this.lastTest = result;
-      this.events.fire({ kind: 'end', result });
+    // The editor's views (dashboard, drivers tree, status bar, history) consume every run as one of its outputs.
+    orchestrator.attachOutput({
+      name: 'the editor',
+      second: (test, point) => {
+        this.lastTest = test;
+        this.events.fire({ kind: 'update', test, point });
+      },
+      end: (result) => {
+        this.lastTest = result;
+        this.events.fire({ kind: 'end', result });
+      },
     });
     this.events.fire({ kind: 'drivers', drivers: orchestrator.drivers() });
     await this.restartApi(orchestrator);

@@ -218,4 +218,67 @@ describe('the orchestrator (fake bus and clock)', () => {
     await finalReport('d1', run.testId);
     assert.equal((await ended).status, 'complete');
   });
+
+  describe('outputs that outlive one test (attachOutput)', () => {
+    /** An output that keeps what it was fed, by test id. */
+    const recorder = () => {
+      const seen: { seconds: string[]; ended: string[] } = { seconds: [], ended: [] };
+      const output = { name: 'a view', second: (s: { test_id: string }) => void seen.seconds.push(s.test_id), end: (r: TestResult) => void seen.ended.push(r.test_id) };
+      return { seen, output };
+    };
+    const runOneTest = async () => {
+      const run = await orchestrator.startTest(DEFINITION);
+      const ended = orchestrator.waitForEnd(run.testId);
+      await liveFor(2000, ['d1'], { state: 'running', test_id: run.testId });
+      await finalReport('d1', run.testId);
+      await ended;
+      return run.testId;
+    };
+
+    it('feeds every run started after it attached, its seconds and its end, until detached', async () => {
+      await driverAppears('d1');
+      const { seen, output } = recorder();
+      const detach = orchestrator.attachOutput(output);
+      const first = await runOneTest();
+      assert.ok(seen.seconds.length >= 1 && seen.seconds.every((id) => id === first), `seconds of the first test: ${seen.seconds}`);
+      assert.deepEqual(seen.ended, [first]);
+      const second = await runOneTest();
+      assert.deepEqual(seen.ended, [first, second], 'the next test too');
+      detach();
+      await runOneTest();
+      assert.deepEqual(seen.ended, [first, second], 'nothing once detached');
+    });
+
+    it('attached while a test runs, receives its next seconds and its end', async () => {
+      await driverAppears('d1');
+      const run = await orchestrator.startTest(DEFINITION);
+      const ended = orchestrator.waitForEnd(run.testId);
+      await liveFor(2000, ['d1'], { state: 'running', test_id: run.testId });
+      const { seen, output } = recorder();
+      orchestrator.attachOutput(output);
+      await liveFor(2000, ['d1'], { state: 'running', test_id: run.testId });
+      await finalReport('d1', run.testId);
+      const result = await ended;
+      assert.ok(seen.seconds.length >= 1, 'the seconds after it attached');
+      assert.deepEqual(seen.ended, [run.testId]);
+      assert.equal(result.warnings.some((w) => w.startsWith('a view')), false, 'a view that did not fail is not in the warnings');
+    });
+
+    it('feeds a test resumed by a new orchestrator, and one that throws is named in the result, not the end of the test', async () => {
+      await driverAppears('d1');
+      const run = await orchestrator.startTest(DEFINITION);
+      await orchestrator.shutdown();
+      const { seen, output } = recorder();
+      orchestrator = await open();
+      orchestrator.attachOutput(output);
+      orchestrator.attachOutput({ name: 'a broken view', end: () => { throw new Error('the panel is gone'); } });
+      const ended = orchestrator.waitForEnd(run.testId);
+      await heartbeat('d1', { state: 'running', test_id: run.testId });
+      await finalReport('d1', run.testId);
+      const result = await ended;
+      assert.equal(result.status, 'complete');
+      assert.deepEqual(seen.ended, [run.testId]);
+      assert.ok(result.warnings.some((w) => w.startsWith('a broken view: ') && w.includes('the panel is gone')), result.warnings.join('\n'));
+    });
+  });
 });
