@@ -400,6 +400,7 @@ export class DriverAgent {
         elapsed_ms: Math.round(test.generator.elapsedMs),
         first_send_at: test.generator.firstSendEpoch,
         stopped: status === 'complete' && test.generator.wasStopped ? true : undefined,
+        data_exhausted: test.generator.dataExhausted || undefined,
         ...this.profileFigures(test, status === 'complete'),
       },
       status,

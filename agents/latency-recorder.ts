@@ -4,7 +4,8 @@ import { createLatencyHistogram, encodeHistogram, latencyStats, type Histogram }
 import type { MetricsMessage, RequestCounts, SendLag } from '../protocol/wire-protocol';
 import { PhaseFigures } from './phase-figures';
 
-export const ERROR_KINDS = ['timeout', 'connection_refused', 'connection_reset', 'tls', 'http_4xx', 'http_5xx', 'other'] as const;
+// check_failed: a scenario step's response that its check refused (or that lacked a value to capture).
+export const ERROR_KINDS = ['timeout', 'connection_refused', 'connection_reset', 'tls', 'http_4xx', 'http_5xx', 'check_failed', 'other'] as const;
 export type ErrorKind = (typeof ERROR_KINDS)[number];
 
 /** every kind at zero, so that a report or a metric names each one whether or not it happened */
@@ -12,7 +13,7 @@ export const noErrors = (): Record<ErrorKind, number> => Object.fromEntries(ERRO
 
 export type RecorderSnapshot = Pick<
   MetricsMessage,
-  'metrics' | 'p90_latency' | 'p95_latency' | 'p99_latency' | 'histogram' | 'uncorrected' | 'send_lag_ms' | 'send_window_ms' | 'waited_for_connection' | 'per_request'
+  'metrics' | 'p90_latency' | 'p95_latency' | 'p99_latency' | 'histogram' | 'uncorrected' | 'send_lag_ms' | 'send_window_ms' | 'waited_for_connection' | 'per_request' | 'iterations'
 > & { requests_sent: number; responses: number; errors: Record<string, number>; status_codes: Record<string, number> };
 
 /** Maps an undici or socket error to the kind reported in metrics. */
@@ -36,6 +37,16 @@ export function classifyError(error: Error & { code?: string }): ErrorKind {
   }
 }
 
+/** A scenario's iterations on one driver: started, and how each that ended did; how long they took. */
+export interface IterationFigures {
+  started: number;
+  completed: number;
+  failed: number;
+  abandoned: number;
+  /** µs from an iteration's start (its due time in an open model) to its last step's end; completed and failed ones */
+  duration: Histogram;
+}
+
 export class LatencyRecorder {
   /**
    * `scheduled` is false when requests are due the moment they are sent (AVALANCHE without a
@@ -48,10 +59,13 @@ export class LatencyRecorder {
     private readonly requestNames?: string[],
   ) {
     const n = requestNames?.length ?? 0;
-    this.perRequest = Array.from({ length: n }, () => ({ sent: 0, responses: 0, errors: 0, latency: createLatencyHistogram() }));
+    this.perRequest = Array.from({ length: n }, () => ({ sent: 0, responses: 0, errors: 0, errorKinds: {}, latency: createLatencyHistogram() }));
   }
 
-  private readonly perRequest: { sent: number; responses: number; errors: number; latency: Histogram }[];
+  private readonly perRequest: { sent: number; responses: number; errors: number; errorKinds: Partial<Record<ErrorKind, number>>; latency: Histogram }[];
+
+  /** a scenario's iterations (undefined for a test of single requests) */
+  iterations: IterationFigures | undefined;
 
   /** requests attempted: sent, or given up as timeouts while they waited for a connection */
   requestsSent = 0;
@@ -114,7 +128,7 @@ export class LatencyRecorder {
     this.requestsSent++;
     if (request >= 0) {
       this.perRequest[request].sent++;
-      this.perRequest[request].errors++;
+      this.countRequestError(request, 'timeout');
     }
     this.waitedForConnection++;
     this.errorCounts.timeout++;
@@ -126,18 +140,22 @@ export class LatencyRecorder {
     }
   }
 
-  /** Times in milliseconds from performance.now(); the histograms hold integer microseconds. */
-  recordResponse(status: number, dueAt: number, sentAt: number, endAt: number, request = -1, phase = -1): void {
+  /**
+   * Times in milliseconds from performance.now(); the histograms hold integer microseconds.
+   * `statusJudged`: a scenario step's check judged the status, so a 4xx or 5xx is not an error of
+   * its own kind (the check's verdict is recorded with recordFailure).
+   */
+  recordResponse(status: number, dueAt: number, sentAt: number, endAt: number, request = -1, phase = -1, statusJudged = false): void {
     this.responses++;
     if (status >= 100 && status < 600) this.statusCounts[status]++;
-    if (status >= 500) this.errorCounts.http_5xx++;
-    else if (status >= 400) this.errorCounts.http_4xx++;
+    const statusError: ErrorKind | undefined = statusJudged ? undefined : status >= 500 ? 'http_5xx' : status >= 400 ? 'http_4xx' : undefined;
+    if (statusError) this.errorCounts[statusError]++;
     const correctedUs = Math.max(1, Math.round((endAt - dueAt) * 1000));
     this.corrected.recordValue(correctedUs);
     if (request >= 0) {
       const r = this.perRequest[request];
       r.responses++;
-      if (status >= 400) r.errors++;
+      if (statusError) this.countRequestError(request, statusError);
       r.latency.recordValue(correctedUs);
     }
     const uncorrectedUs = this.scheduled ? Math.max(1, Math.round((endAt - sentAt) * 1000)) : 0;
@@ -145,8 +163,7 @@ export class LatencyRecorder {
     if (phase >= 0) {
       const p = this.phases[phase];
       p.responses++;
-      if (status >= 500) p.addError('http_5xx');
-      else if (status >= 400) p.addError('http_4xx');
+      if (statusError) p.addError(statusError);
       p.corrected.recordValue(correctedUs);
       if (this.scheduled) p.uncorrected.recordValue(uncorrectedUs);
     }
@@ -154,8 +171,29 @@ export class LatencyRecorder {
 
   recordFailure(kind: ErrorKind, request = -1, phase = -1): void {
     this.errorCounts[kind]++;
-    if (request >= 0) this.perRequest[request].errors++;
+    if (request >= 0) this.countRequestError(request, kind);
     if (phase >= 0) this.phases[phase].addError(kind);
+  }
+
+  private countRequestError(request: number, kind: ErrorKind): void {
+    const r = this.perRequest[request];
+    r.errors++;
+    r.errorKinds[kind] = (r.errorKinds[kind] ?? 0) + 1;
+  }
+
+  /**
+   * A scenario's iteration ended: `durationMs` from its start (its due time in an open model) to
+   * its last step's end; none for one that never went out (its first step timed out waiting).
+   */
+  recordIteration(outcome: 'completed' | 'failed' | 'abandoned', durationMs?: number): void {
+    const figures = (this.iterations ??= { started: 0, completed: 0, failed: 0, abandoned: 0, duration: createLatencyHistogram() });
+    figures[outcome]++;
+    if (outcome !== 'abandoned' && durationMs !== undefined) figures.duration.recordValue(Math.max(1, Math.round(durationMs * 1000)));
+  }
+
+  /** A scenario's iteration began. */
+  recordIterationStart(): void {
+    (this.iterations ??= { started: 0, completed: 0, failed: 0, abandoned: 0, duration: createLatencyHistogram() }).started++;
   }
 
   /** failures so far by kind (a copy) */
@@ -195,6 +233,9 @@ export class LatencyRecorder {
       waited_for_connection: this.scheduled ? this.waitedForConnection : undefined,
       send_window_ms: this.requestsSent ? Math.round((this.lastSentAt - this.firstSentAt) * 1000) / 1000 : undefined,
       per_request: this.requestNames ? this.requestSnapshot() : undefined,
+      iterations: this.iterations
+        ? { started: this.iterations.started, completed: this.iterations.completed, failed: this.iterations.failed, abandoned: this.iterations.abandoned, histogram: this.iterations.duration.totalCount > 0 ? encodeHistogram(this.iterations.duration) : undefined }
+        : undefined,
     };
   }
 
@@ -202,7 +243,13 @@ export class LatencyRecorder {
     const out: Record<string, RequestCounts> = {};
     for (const [i, name] of this.requestNames!.entries()) {
       const r = this.perRequest[i];
-      out[name] = { requests_sent: r.sent, responses: r.responses, errors: r.errors, histogram: r.latency.totalCount > 0 ? encodeHistogram(r.latency) : undefined };
+      out[name] = {
+        requests_sent: r.sent,
+        responses: r.responses,
+        errors: r.errors,
+        ...(r.errors > 0 ? { errors_by_kind: { ...r.errorKinds } } : {}),
+        histogram: r.latency.totalCount > 0 ? encodeHistogram(r.latency) : undefined,
+      };
     }
     return out;
   }

@@ -43,6 +43,7 @@ import { LoadProfile, type ProfileChange } from '../protocol/load-profile';
 import type { PhaseCounts } from '../protocol/wire-protocol';
 import { closedCapacity, concurrencyShare, type DriverShare } from './plan-profile';
 import { phaseCountsOf, wirePhase, type PhaseFigures } from './phase-figures';
+import { ScenarioIteration, type IterationHost, type StepHandler } from './scenario-iteration';
 
 export const CATCH_UP_FACTOR = 2;
 export const BURST_MS = 10;
@@ -50,7 +51,7 @@ export const MAX_BEHIND_MS = 100;
 /** How often a closed model whose limit is below its slots looks again (a ramp raises it with time). */
 export const LIMIT_POLL_MS = 5;
 
-export class LoadGenerator {
+export class LoadGenerator implements IterationHost {
   readonly recorder: LatencyRecorder;
   /** performance.now() when the first request became due */
   startedAt = 0;
@@ -84,8 +85,12 @@ export class LoadGenerator {
   private timer: NodeJS.Timeout | undefined;
   private immediate: NodeJS.Immediate | undefined;
   private sweeper: NodeJS.Timeout | undefined;
-  /** Requests in flight by slot, for the deadline sweep; a slot is free when undefined. */
-  private readonly slots: (ResponseHandler | undefined)[];
+  /** Requests in flight by slot, for the deadline sweep; undefined when free (or a scenario's iteration thinks). */
+  private readonly slots: (ResponseHandler | StepHandler | undefined)[];
+  /** a scenario's iterations in progress, by slot */
+  private readonly iterations: (ScenarioIteration | undefined)[] = [];
+  /** a scenario with unique data: this generator's rows are used up, so it began no more iterations */
+  dataExhausted = false;
   private readonly freeSlots: number[];
   /** Token bucket (see the policy above); `bucketRate` is 0 when nothing paces the sends. */
   private readonly bucketRate: number;
@@ -130,7 +135,7 @@ export class LoadGenerator {
     this.bucketRate = plan.intervalMs > 0 ? CATCH_UP_FACTOR / plan.intervalMs : 0;
     // Two at least, so that a timer firing late (they do, by a millisecond or more) still catches up.
     this.bucketSize = plan.intervalMs > 0 ? Math.max(2, BURST_MS / plan.intervalMs) : 0;
-    this.recorder = new LatencyRecorder(plan.open, plan.mix?.requests.map((r) => r.name));
+    this.recorder = new LatencyRecorder(plan.open, plan.mix?.requests.map((r) => r.name) ?? plan.scenario?.steps.map((s) => s.name));
     this.done = new Promise((resolve) => (this.resolveDone = resolve));
   }
 
@@ -152,7 +157,22 @@ export class LoadGenerator {
     if (this.stopped) return;
     this.stopped = true;
     this.cancelPump();
+    // An iteration waiting out a think time ends now; one with a step in flight ends when it settles.
+    for (const iteration of this.iterations) if (iteration?.thinking) iteration.abandon();
     this.maybeFinish();
+  }
+
+  /** IterationHost: the generator was stopped */
+  get stopping(): boolean {
+    return this.stopped;
+  }
+
+  get open(): boolean {
+    return this.plan.open;
+  }
+
+  get baseOptions(): Dispatcher.DispatchOptions {
+    return this.dispatchOptions;
   }
 
   /** requests sent and not answered yet */
@@ -395,6 +415,13 @@ export class LoadGenerator {
         }
         this.tokens -= 1;
       }
+      if (this.plan.scenario?.data && !this.plan.scenario.data.rowFor(this.seqOf(this.next) - (this.plan.firstSeq ?? 0))) {
+        // unique data used up: no more iterations here, and the report says why.
+        this.dataExhausted = true;
+        this.count = this.next;
+        this.maybeFinish();
+        return;
+      }
       this.next++;
       const phase = phaseName === undefined ? -1 : this.recorder.phase(phaseName);
       if (phase >= 0) this.recorder.phases[phase].pending++;
@@ -426,6 +453,7 @@ export class LoadGenerator {
   }
 
   private send(dueAt: number, now: number, phase: number): void {
+    if (this.plan.scenario) return this.startIteration(dueAt, now, phase);
     // In flight never exceeds the limit, so a connection is free or can be opened.
     const client = this.pool.acquire()!;
     const slot = this.freeSlots.pop()!;
@@ -448,10 +476,62 @@ export class LoadGenerator {
     client.dispatch(options, handler);
   }
 
+  /**
+   * A scenario's iteration takes a slot for all its steps; each step takes a connection only
+   * while in flight. The data row is the driver's iteration number's (scenario-plan.ts).
+   */
+  private startIteration(dueAt: number, now: number, phase: number): void {
+    const scenario = this.plan.scenario!;
+    const slot = this.freeSlots.pop()!;
+    this.inFlight++;
+    const seq = this.seqOfLatest();
+    const row = scenario.data?.rowFor(seq - (this.plan.firstSeq ?? 0)) ?? {};
+    const iteration = new ScenarioIteration(this, scenario, slot, seq, { ...row }, dueAt, phase, this.waitingForConnection);
+    this.iterations[slot] = iteration;
+    // In an open model the first step's deadline runs from the iteration's due time, as a request's does.
+    const firstTimeout = scenario.steps[0].timeoutMs;
+    iteration.begin(now, (this.plan.open ? dueAt : now) + firstTimeout);
+  }
+
+  acquireConnection(): Client {
+    // Iterations in flight never exceed the connection limit, and each holds at most one.
+    return this.pool.acquire()!;
+  }
+
+  releaseConnection(client: Client, failed: boolean, expired: boolean): void {
+    if (failed) this.pool.discard(client, expired ? new DeadlineExceeded('request deadline passed') : undefined);
+    else this.pool.release(client);
+  }
+
+  holdSlot(slot: number, step: StepHandler | undefined): void {
+    this.slots[slot] = step;
+  }
+
+  firstStepWritten(step: StepHandler): void {
+    if (this.plan.open) this.recorder.recordSendLag(step.writtenAt - step.dueAt, step.phase);
+  }
+
+  iterationEnded(iteration: ScenarioIteration, _outcome: 'completed' | 'failed' | 'abandoned', endAt: number): void {
+    this.inFlight--;
+    this.settled++;
+    this.iterations[iteration.slot] = undefined;
+    this.slots[iteration.slot] = undefined;
+    this.freeSlots.push(iteration.slot);
+    if (iteration.phase >= 0) this.recorder.phases[iteration.phase].pending--;
+    if (this.maybeFinish()) return;
+    if (this.limitPoll) this.cancelPump();
+    if (!this.pumpPending) this.pump(endAt);
+  }
+
   /** A request whose deadline passed while it waited for a connection: a timeout, never sent. */
   private expireUnsent(phase: number): void {
     const mix = this.plan.mix;
-    this.recorder.recordExpiredUnsent(mix ? mix.cycle[this.seqOfLatest() % mix.cycle.length] : -1, phase);
+    if (this.plan.scenario) {
+      // The iteration's first step never went out: the iteration began and failed.
+      this.recorder.recordIterationStart();
+      this.recorder.recordIteration('failed');
+    }
+    this.recorder.recordExpiredUnsent(mix ? mix.cycle[this.seqOfLatest() % mix.cycle.length] : this.plan.scenario ? 0 : -1, phase);
     if (phase >= 0) this.recorder.phases[phase].pending--;
     this.settled++;
     this.maybeFinish();
@@ -459,7 +539,12 @@ export class LoadGenerator {
 
   /** The driver's number (`{seq}`) of the request just taken from the plan. */
   private seqOfLatest(): number {
-    return (this.plan.firstSeq ?? 0) + (this.next - 1) * (this.plan.seqStride ?? 1) + (this.plan.seqOffset ?? 0);
+    return this.seqOf(this.next - 1);
+  }
+
+  /** The driver's number (`{seq}`) of this generator's request `n`. */
+  private seqOf(n: number): number {
+    return (this.plan.firstSeq ?? 0) + n * (this.plan.seqStride ?? 1) + (this.plan.seqOffset ?? 0);
   }
 
   /** Called by a handler when undici writes its request to the socket. */

@@ -24,6 +24,8 @@ export interface LoadRun {
   destroy(): Promise<void>;
   readonly requestsInFlight: number;
   readonly wasStopped: boolean;
+  /** a scenario with unique data: the driver's rows were used up, so it began no more iterations */
+  readonly dataExhausted: boolean;
   readonly firstSendEpoch: number | undefined;
   readonly connectionLimit: number | undefined;
   readonly elapsedMs: number;

@@ -53,6 +53,7 @@ if (parentPort && workerData?.loadWorker) {
     inFlight: g.requestsInFlight,
     elapsedMs: g.elapsedMs,
     wasStopped: g.wasStopped,
+    dataExhausted: g.dataExhausted,
     connectionLimit: g.connectionLimit,
     final,
     phases: g.phaseCounts(),

@@ -1,5 +1,5 @@
 // A driver's figures made from its workers' parts, exactly: counts summed, histograms merged
-// (corrected, uncorrected, send lag, per request), the send window from the earliest first send
+// (corrected, uncorrected, send lag, per request, a scenario's iterations), the send window from the earliest first send
 // to the latest send. Merged once per change of the parts, however often it is read.
 import { decodeHistogram, encodeHistogram, latencyStats, mergeHistograms, type Histogram } from '../protocol/latency-histogram';
 import type { PhaseCounts, RequestCounts } from '../protocol/wire-protocol';
@@ -17,6 +17,7 @@ export interface WorkerPart {
   inFlight: number;
   elapsedMs: number;
   wasStopped: boolean;
+  dataExhausted?: boolean;
   connectionLimit?: number;
   final: boolean;
   /** the worker's phases, with their send-lag histograms for merging */
@@ -117,9 +118,31 @@ export class MergedRecorder implements RecorderView {
           names.map((name) => {
             const counts = parts.map((p) => p.snapshot.per_request?.[name]).filter((c): c is RequestCounts => !!c);
             const h = merge(counts.map((c) => c.histogram));
-            return [name, { requests_sent: counts.reduce((a, c) => a + c.requests_sent, 0), responses: counts.reduce((a, c) => a + c.responses, 0), errors: counts.reduce((a, c) => a + c.errors, 0), histogram: h && h.totalCount ? encodeHistogram(h) : undefined }];
+            const errors = counts.reduce((a, c) => a + c.errors, 0);
+            const byKind = sumRecords(counts.map((c) => c.errors_by_kind));
+            return [
+              name,
+              {
+                requests_sent: counts.reduce((a, c) => a + c.requests_sent, 0),
+                responses: counts.reduce((a, c) => a + c.responses, 0),
+                errors,
+                ...(errors > 0 ? { errors_by_kind: byKind } : {}),
+                histogram: h && h.totalCount ? encodeHistogram(h) : undefined,
+              },
+            ];
           }),
         )
+      : undefined;
+    const iterationParts = parts.map((p) => p.snapshot.iterations).filter((i): i is NonNullable<typeof i> => !!i);
+    const iterationDurations = merge(iterationParts.map((i) => i.histogram));
+    const iterations = iterationParts.length
+      ? {
+          started: iterationParts.reduce((a, i) => a + i.started, 0),
+          completed: iterationParts.reduce((a, i) => a + i.completed, 0),
+          failed: iterationParts.reduce((a, i) => a + i.failed, 0),
+          abandoned: iterationParts.reduce((a, i) => a + i.abandoned, 0),
+          histogram: iterationDurations && iterationDurations.totalCount ? encodeHistogram(iterationDurations) : undefined,
+        }
       : undefined;
     const waited = parts.map((p) => p.snapshot.waited_for_connection).filter((w): w is number => w !== undefined);
     const encoded = encodeHistogram(corrected);
@@ -138,6 +161,7 @@ export class MergedRecorder implements RecorderView {
       waited_for_connection: waited.length ? waited.reduce((a, b) => a + b, 0) : undefined,
       send_window_ms: firsts.length && lasts.length ? Math.max(...lasts) - Math.min(...firsts) : undefined,
       per_request: perRequest,
+      iterations,
     };
     this.cached = { version: this.version, snapshot, corrected };
     return this.cached;

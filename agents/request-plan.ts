@@ -6,6 +6,7 @@
 import type { LoadProfile } from '../protocol/load-profile';
 import { compileFill, staticFill, weightedCycle, type Fill } from '../protocol/request-mix';
 import { closedCapacity, closedProfileFor, driverShareOf, openProfileFor, type DriverShare } from './plan-profile';
+import { planScenario, type PlannedScenario } from './scenario-plan';
 import { DEFAULT_CONCURRENCY, DEFAULT_MAX_CONNECTIONS, type MixRequest, type TestConfigMessage } from '../protocol/wire-protocol';
 
 /** One request of a mix, ready to send: its path and body filled per request. */
@@ -45,6 +46,11 @@ export interface RequestPlan {
   maxInFlight: number;
   /** a weighted mix to `url`'s origin, instead of the one request above */
   mix?: PlannedMix;
+  /**
+   * a scenario's steps to `url`'s origin, instead of the one request above: `count`, the schedule
+   * and the concurrency then count iterations, each running the steps in order
+   */
+  scenario?: PlannedScenario;
   /** for an https target: offer HTTP/2, what to trust */
   tls?: TargetTls;
   /**
@@ -100,8 +106,9 @@ function planMix(requests: MixRequest[], extraHeaders: Record<string, string>, d
 
 export function planFor(config: TestConfigMessage, defaultTarget: string, extraHeaders: Record<string, string>, driver = '', trustedCa?: string[]): RequestPlan {
   const target = config.target;
-  const mixed = config.requests ? planMix(config.requests, extraHeaders, driver) : undefined;
-  const url = mixed?.url ?? new URL(target?.url ?? defaultTarget);
+  const mixed = config.requests && !config.scenario ? planMix(config.requests, extraHeaders, driver) : undefined;
+  const scenario = config.scenario ? planScenario(config.scenario, config.data, driverShareOf(config, driver), driver, extraHeaders, DEFAULT_TIMEOUT_MS) : undefined;
+  const url = scenario ? new URL(config.scenario!.steps[0].url.replace(/\{[^}]*\}/g, 'x')) : (mixed?.url ?? new URL(target?.url ?? defaultTarget));
   if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new Error(`target ${url.href} is not an http(s) URL`);
   // With stages the profile paces the test: test_message_delay and target_throughput are for drivers that know only the spec.
   const staged = config.stages !== undefined;
@@ -121,12 +128,13 @@ export function planFor(config: TestConfigMessage, defaultTarget: string, extraH
     method: target?.method ?? 'GET',
     headers: { ...(target?.headers ?? {}), ...extraHeaders },
     body: target?.body,
-    timeoutMs: mixed ? Math.max(...mixed.mix.requests.map((r) => r.timeoutMs)) : (target?.timeout_ms ?? DEFAULT_TIMEOUT_MS),
+    timeoutMs: scenario ? Math.max(...scenario.steps.map((s) => s.timeoutMs)) : mixed ? Math.max(...mixed.mix.requests.map((r) => r.timeoutMs)) : (target?.timeout_ms ?? DEFAULT_TIMEOUT_MS),
     count: config.message_count_per_driver,
     intervalMs,
     open,
     maxInFlight: open ? (config.max_connections ?? DEFAULT_MAX_CONNECTIONS) : profile ? closedCapacity(profile, driverShare, one) : (config.concurrency ?? DEFAULT_CONCURRENCY),
     mix: mixed?.mix,
+    scenario,
     tls: url.protocol === 'https:' ? { http2: config.http2 === true, ca: trustedCa, insecure: config.tls_insecure === true } : undefined,
     profile,
     driverShare,

@@ -169,6 +169,10 @@ export class ThreadedLoad implements LoadRun {
     return this.crashed || this.recorder.present.some((p) => p.wasStopped);
   }
 
+  get dataExhausted(): boolean {
+    return this.recorder.present.some((p) => p.dataExhausted);
+  }
+
   get firstSendEpoch(): number | undefined {
     const firsts = this.recorder.present.map((p) => p.firstSendEpoch).filter((t): t is number => t !== undefined);
     return firsts.length ? Math.min(...firsts) : undefined;

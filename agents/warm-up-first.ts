@@ -67,6 +67,10 @@ export class WarmUpFirst implements LoadRun {
     return this.stoppedInWarmUp || this.measured.wasStopped;
   }
 
+  get dataExhausted(): boolean {
+    return this.measured.dataExhausted;
+  }
+
   get firstSendEpoch(): number | undefined {
     return this.measured.firstSendEpoch;
   }

@@ -7,6 +7,8 @@ import capacitySchema from '../schemas/capacity.schema.json';
 import { capacityProblems, type CapacityConfig } from './capacity/capacity-config';
 import type { RegressionLimits } from './compare/regression-limits';
 import { placeholderProblems, staticFill } from '../protocol/request-mix';
+import type { Scenario, WireTestData } from '../protocol/scenario';
+import { scenarioProblems, type TestDataSource } from './scenarios/scenario-definition';
 import { MAX_CONCURRENCY, testConfigProblems } from '../protocol/test-config-limits';
 import { planFields } from './stages/test-plan';
 import { DEFAULT_MAX_CONNECTIONS, type HttpTarget, type MixRequest, type TestConfigMessage, type TestType } from '../protocol/wire-protocol';
@@ -85,6 +87,10 @@ export interface LoadTestDefinition {
   target?: string | { url: string; method?: string; headers?: Record<string, string>; body?: string; timeout_ms?: number };
   /** a weighted mix of requests to one origin */
   requests?: DefinitionRequest[];
+  /** a user journey (protocol/scenario.ts): steps run in order by each iteration */
+  scenario?: Scenario;
+  /** the scenario's test data: its rows' columns are variables of the iterations */
+  data?: TestDataSource;
   thresholds?: Thresholds;
   prometheus?: PrometheusSource;
   http2?: boolean;
@@ -161,12 +167,16 @@ export function validateDefinition(value: unknown): DefinitionResult {
     return { ok: false, errors: [...new Set(messages)] };
   }
   const definition = value as LoadTestDefinition;
-  if (definition.target === undefined && definition.requests === undefined) {
-    return { ok: false, errors: ['target: is required (the URL under test, e.g. http://127.0.0.1:8080/ping), or "requests" for a weighted mix'] };
+  const shapes = (['target', 'requests', 'scenario'] as const).filter((k) => definition[k] !== undefined);
+  if (shapes.length === 0) {
+    return { ok: false, errors: ['target: is required (the URL under test, e.g. http://127.0.0.1:8080/ping), or "requests" for a weighted mix, or "scenario" for a user journey'] };
   }
-  if (definition.target !== undefined && definition.requests !== undefined) {
-    return { ok: false, errors: ['target and requests: give one; a mix lists every request, the single target included'] };
+  if (shapes.length > 1) {
+    return { ok: false, errors: [`${shapes.join(' and ')}: give one; ${shapes.includes('scenario') ? 'a scenario lists every request as its steps' : 'a mix lists every request, the single target included'}`] };
   }
+  if (definition.data !== undefined && !definition.scenario) return { ok: false, errors: ['data: feeds a scenario\'s variables; add "scenario": {"steps": [...]} or leave data out'] };
+  const scenarioErrors = definition.scenario ? scenarioProblems(definition) : [];
+  if (scenarioErrors.length) return { ok: false, errors: scenarioErrors };
   if (definition.target !== undefined) {
     const url = typeof definition.target === 'string' ? definition.target : definition.target.url;
     try {
@@ -304,8 +314,10 @@ export function mixOf(definition: LoadTestDefinition): MixRequest[] | undefined 
   }));
 }
 
-/** The single target, or for a mix its heaviest request with fixed placeholders (for drivers that know no mix). */
+/** The single target, or for a mix its heaviest request with fixed placeholders (for drivers that know no mix), or a scenario's first step. */
 export function targetOf(definition: LoadTestDefinition): HttpTarget {
+  const first = definition.scenario?.steps[0];
+  if (first) return { url: staticFill(first.url), method: first.method ?? 'GET', headers: first.headers, body: first.body === undefined ? undefined : staticFill(first.body), timeout_ms: first.timeout_ms ?? 10_000 };
   const mix = mixOf(definition);
   if (mix) {
     const heaviest = mix.reduce((a, b) => (b.weight > a.weight ? b : a));
@@ -321,7 +333,8 @@ export function newTestId(now = new Date()): string {
   return `lt-${stamp}-${randomBytes(2).toString('hex')}`;
 }
 
-export function toTestConfig(definition: LoadTestDefinition, testId: string, sender: { id: string; names: string[] }, driverIds: string[]): TestConfigMessage {
+/** `data`: the scenario's test data as read from its file (scenarios/test-data-file.ts), sent with the test. */
+export function toTestConfig(definition: LoadTestDefinition, testId: string, sender: { id: string; names: string[] }, driverIds: string[], data?: WireTestData): TestConfigMessage {
   return {
     test_id: testId,
     test_type: definition.test_type,
@@ -331,6 +344,8 @@ export function toTestConfig(definition: LoadTestDefinition, testId: string, sen
     orchestrator_names: sender.names,
     target: targetOf(definition),
     requests: mixOf(definition),
+    ...(definition.scenario ? { scenario: definition.scenario } : {}),
+    ...(data ? { data } : {}),
     target_throughput: definition.target_throughput,
     concurrency: definition.concurrency,
     max_connections: definition.max_connections,

@@ -3,6 +3,7 @@
 // VS Code or of HTTP: the extension, the REST API and the CLI are shells around this class. It
 // receives its message bus, so that unit tests can hand it a fake one.
 import { EventEmitter } from 'node:events';
+import { dirname } from 'node:path';
 import { systemClock, type Clock } from '../common/clock';
 import type { Logger } from '../common/logger';
 import { runKey, sourceFileKey } from './history/baselines';
@@ -31,6 +32,8 @@ import type { ControlLogEntry } from './stages/control-log';
 import type { ControlRequest } from './stages/live-control';
 import type { StageStats } from './stages/stage-stats';
 import { planOf } from './stages/test-plan';
+import { scenarioProblems } from './scenarios/scenario-definition';
+import { readTestData } from './scenarios/test-data-file';
 
 export interface OrchestratorOptions {
   topicPrefix?: string;
@@ -403,6 +406,10 @@ export class Orchestrator extends EventEmitter<OrchestratorEvents> {
     const checked = validateDefinition(input);
     if (!checked.ok) throw new OrchestratorError(`invalid load test: ${checked.errors.join('; ')}`, 'invalid', checked.errors);
     const definition: LoadTestDefinition = checked.definition;
+    // The scenario's data travels with the test; its columns are known only now, and so are the variables they give.
+    const data = definition.data ? readTestData(definition.data, options.sourceFile ? dirname(options.sourceFile) : process.cwd()) : undefined;
+    const variableProblems = data ? scenarioProblems(definition, data.columns) : [];
+    if (variableProblems.length) throw new OrchestratorError(`invalid load test: ${variableProblems.join('; ')}`, 'invalid', variableProblems);
     const active = this.activeRun();
     if (active) throw new OrchestratorError(`test ${active.testId} is running; stop it or wait until it ends`, 'conflict');
     const testId = definition.test_id ?? newTestId();
@@ -424,7 +431,7 @@ export class Orchestrator extends EventEmitter<OrchestratorEvents> {
     }
     // Without "drivers", every alive idle driver takes part (the registry has settled, so all are known).
     const participants = (definition.drivers ? available.slice(0, definition.drivers) : available).map((d) => d.node_id);
-    const config = toTestConfig(definition, testId, { id: this.id, names: this.names }, participants);
+    const config = toTestConfig(definition, testId, { id: this.id, names: this.names }, participants, data);
     // The per-driver limits on totals (stages' concurrency) are checked again on the drivers picked.
     const problems = testConfigProblems(config);
     if (problems.length) throw new OrchestratorError(`invalid load test on ${participants.length} driver(s): ${problems.join('; ')}`, 'invalid', problems);

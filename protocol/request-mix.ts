@@ -3,6 +3,8 @@
 //   {seq}              the request's number on its driver (0, 1, 2, ...)
 //   {random:MIN:MAX}   an integer from MIN to MAX inclusive
 //   {driver}           the driver's node_id
+// A scenario's steps (scenario.ts) also take {NAME}: a variable of the iteration (a column of the
+// test data, or a value an earlier step captured).
 
 const PLACEHOLDER = /\{(seq|driver|random:(-?\d{1,15}):(-?\d{1,15}))\}/g;
 const ANY_BRACE_WORD = /\{([a-z]+(?::[^}]*)?)\}/g;
@@ -55,6 +57,30 @@ export function compileFill(text: string, driver: string): Fill {
 /** The text with fixed stand-ins for its placeholders: what a driver that knows no mix is sent. */
 export function staticFill(text: string): string {
   return text.replace(PLACEHOLDER, (_, name: string, min?: string) => (name === 'seq' ? '0' : name === 'driver' ? 'driver' : min!));
+}
+
+/** An iteration's variables: its data row's columns and what its steps captured. */
+export type Variables = Record<string, string>;
+export type VariableFill = (seq: number, variables: Variables) => string;
+
+const VARIABLE = /\{([A-Za-z_][A-Za-z0-9_]*)\}/g;
+
+/** The variables a text uses ({NAME} that is not a mix placeholder), in order, each once. */
+export function variablesIn(text: string): string[] {
+  const names = [...text.matchAll(VARIABLE)].map((m) => m[1]).filter((n) => n !== 'seq' && n !== 'driver');
+  return [...new Set(names)];
+}
+
+/**
+ * Compiles a scenario step's text: the mix's placeholders as compileFill does, and {NAME} from the
+ * iteration's variables (a variable the iteration does not have yet is filled with nothing: a
+ * failed capture of a step that let its iteration go on).
+ */
+export function compileTemplate(text: string, driver: string): VariableFill {
+  const names = variablesIn(text);
+  const fill = compileFill(text, driver);
+  if (names.length === 0) return (seq) => fill(seq);
+  return (seq, variables) => fill(seq).replace(VARIABLE, (whole, name: string) => (name === 'seq' || name === 'driver' ? whole : (variables[name] ?? '')));
 }
 
 /**

@@ -71,3 +71,46 @@ export function captureSource(rule: CaptureRule): { kind: 'json'; path: string }
   if ('header' in rule) return { kind: 'header', name: rule.header };
   return { kind: 'regex', pattern: rule.regex, group: rule.group ?? 1 };
 }
+
+const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+const textRecord = (v: unknown): Record<string, string> | undefined => (isObject(v) && Object.values(v).every((x) => typeof x === 'string') ? (v as Record<string, string>) : undefined);
+
+/**
+ * The wire's reader of a test_config's scenario: a text saying what is wrong when it cannot be
+ * run as sent (the driver refuses the test rather than run another journey), undefined when absent.
+ */
+export function readWireScenario(value: unknown): Scenario | string | undefined {
+  if (value === undefined) return undefined;
+  if (!isObject(value) || !Array.isArray(value.steps) || value.steps.length === 0) return 'scenario: steps must be a non-empty list';
+  const steps: ScenarioStep[] = [];
+  for (const [i, raw] of value.steps.entries()) {
+    if (!isObject(raw) || typeof raw.name !== 'string' || typeof raw.url !== 'string') return `scenario.steps[${i}]: a name and a url are required`;
+    if (raw.headers !== undefined && !textRecord(raw.headers)) return `scenario.steps[${i}].headers: every value must be a text`;
+    if (raw.body !== undefined && typeof raw.body !== 'string') return `scenario.steps[${i}].body: must be a text`;
+    if (raw.capture !== undefined && !isObject(raw.capture)) return `scenario.steps[${i}].capture: must be an object`;
+    if (raw.check !== undefined && !isObject(raw.check)) return `scenario.steps[${i}].check: must be an object`;
+    const number = (v: unknown) => (typeof v === 'number' && Number.isFinite(v) && v >= 0 ? v : undefined);
+    steps.push({
+      name: raw.name,
+      url: raw.url,
+      method: typeof raw.method === 'string' ? raw.method.toUpperCase() : undefined,
+      headers: raw.headers as Record<string, string> | undefined,
+      body: raw.body as string | undefined,
+      timeout_ms: number(raw.timeout_ms),
+      capture: raw.capture as Record<string, CaptureRule> | undefined,
+      check: raw.check as StepCheck | undefined,
+      on_failure: raw.on_failure === 'continue' ? 'continue' : 'stop',
+      think_time_ms: number(raw.think_time_ms),
+    });
+  }
+  return { steps };
+}
+
+/** The wire's reader of a test_config's data: a text saying what is wrong, undefined when absent. */
+export function readWireTestData(value: unknown): WireTestData | string | undefined {
+  if (value === undefined) return undefined;
+  if (!isObject(value) || (value.mode !== 'unique' && value.mode !== 'cycle')) return 'data: mode must be unique or cycle';
+  if (!Array.isArray(value.columns) || !value.columns.every((c) => typeof c === 'string')) return 'data: columns must be a list of names';
+  if (!Array.isArray(value.rows) || !value.rows.every((r) => Array.isArray(r) && r.every((x) => typeof x === 'string'))) return 'data: rows must be lists of texts';
+  return { mode: value.mode, columns: value.columns as string[], rows: value.rows as string[][] };
+}

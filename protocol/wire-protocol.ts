@@ -8,6 +8,7 @@
 
 import { createLatencyHistogram, encodeHistogram } from './latency-histogram';
 import type { Stage } from './load-profile';
+import { readWireScenario, readWireTestData, type Scenario, type WireTestData } from './scenario';
 
 export const TOPIC_KEYS = ['register', 'test_config', 'trigger', 'metrics', 'heartbeat', 'stop', 'control'] as const;
 export type TopicKey = (typeof TOPIC_KEYS)[number];
@@ -80,6 +81,15 @@ export interface TestConfigMessage {
    * driver that knows only the spec loads it alone.
    */
   requests?: MixRequest[];
+  /**
+   * Ours: a user journey (protocol/scenario.ts) run as each iteration, in place of `target` and
+   * `requests`; `target` stays set to its first step, so a driver that knows only the spec is
+   * never sent one unknowingly (the orchestrator does not pick it: it lacks the feature).
+   * With a scenario, message_count_per_driver, rates and concurrency count iterations.
+   */
+  scenario?: Scenario;
+  /** Ours: the scenario's test data, every row; each driver takes its part (scenario-plan.ts) */
+  data?: WireTestData;
   /** requests per second per driver; absent means uncapped */
   target_throughput?: number;
   /** AVALANCHE: requests in flight at once per driver (and so connections) */
@@ -110,8 +120,8 @@ export interface TestConfigMessage {
 }
 
 /** What an agent of ours can do beyond the spec, in its register and heartbeats. */
-export type AgentFeature = 'duration' | 'stages' | 'control';
-export const AGENT_FEATURES: readonly AgentFeature[] = ['duration', 'stages', 'control'];
+export type AgentFeature = 'duration' | 'stages' | 'control' | 'scenario';
+export const AGENT_FEATURES: readonly AgentFeature[] = ['duration', 'stages', 'control', 'scenario'];
 
 /**
  * Ours, on `test_control`: changes a running test. `rate` (open model) and `concurrency` (closed)
@@ -248,8 +258,12 @@ export interface MetricsMessage {
   waited_for_connection?: number;
   /** the most connections the driver would open (TSUNAMI's max_connections) */
   connection_limit?: number;
-  /** a mix's figures by request name (cumulative, like the rest) */
+  /** a mix's figures by request name, or a scenario's by step name (cumulative, like the rest) */
   per_request?: Record<string, RequestCounts>;
+  /** a scenario's iterations so far (cumulative) */
+  iterations?: IterationCounts;
+  /** a scenario with `unique` data: this driver used all its rows, so it began no more iterations */
+  data_exhausted?: boolean;
   /** true on the final report of a test that was stopped before its request count */
   stopped?: boolean;
   /** the test's warm-up (warm_up_count_per_driver) so far: sent first, and in none of the figures above */
@@ -275,11 +289,26 @@ export interface WarmUpCounts {
   done: boolean;
 }
 
+/** A scenario's iterations on one driver. */
+export interface IterationCounts {
+  started: number;
+  /** every step ran and passed */
+  completed: number;
+  /** a step failed (its iteration stopped there, or went on as the step said) */
+  failed: number;
+  /** cut off by a stop before its last step */
+  abandoned: number;
+  /** the completed and failed iterations' durations, HdrHistogram's compressed base64, microseconds */
+  histogram?: string;
+}
+
 /** One request name's share of a driver's report. */
 export interface RequestCounts {
   requests_sent: number;
   responses: number;
   errors: number;
+  /** its errors by kind (check_failed, http_4xx, timeout, ...), when it has any */
+  errors_by_kind?: Record<string, number>;
   /** corrected latency, HdrHistogram's compressed base64 form in microseconds */
   histogram?: string;
 }
@@ -524,9 +553,23 @@ function parseRequestCounts(value: Record<string, unknown> | undefined): Record<
     const responses = toNumber(raw.responses);
     const errors = toNumber(raw.errors);
     if (sent === undefined || responses === undefined) continue;
-    out[name] = { requests_sent: sent, responses, errors: errors ?? 0, histogram: typeof raw.histogram === 'string' && raw.histogram ? raw.histogram : undefined };
+    const byKind = isRecord(raw.errors_by_kind) ? Object.fromEntries(Object.entries(raw.errors_by_kind).filter((e): e is [string, number] => typeof e[1] === 'number' && e[1] >= 0)) : undefined;
+    out[name] = {
+      requests_sent: sent,
+      responses,
+      errors: errors ?? 0,
+      ...(byKind && Object.keys(byKind).length ? { errors_by_kind: byKind } : {}),
+      histogram: typeof raw.histogram === 'string' && raw.histogram ? raw.histogram : undefined,
+    };
   }
   return Object.keys(out).length ? out : undefined;
+}
+
+function parseIterations(value: Record<string, unknown> | undefined): IterationCounts | undefined {
+  if (!value) return undefined;
+  const [started, completed, failed, abandoned] = ['started', 'completed', 'failed', 'abandoned'].map((k) => toNumber(value[k]));
+  if (started === undefined || completed === undefined || failed === undefined) return undefined;
+  return { started, completed, failed, abandoned: abandoned ?? 0, histogram: typeof value.histogram === 'string' && value.histogram ? value.histogram : undefined };
 }
 
 function parseTarget(value: Record<string, unknown> | undefined): HttpTarget | undefined {
@@ -570,6 +613,10 @@ export function parseTestConfig(raw: Buffer | string | null | undefined): ParseR
   const driverIds = fields.raw('driver_ids');
   const profile = parseProfile(fields, test_id, test_type);
   if (typeof profile === 'string') return { ok: false, reason: profile };
+  const scenario = readWireScenario(fields.raw('scenario'));
+  if (typeof scenario === 'string') return { ok: false, reason: `test_config ${test_id}: ${scenario}` };
+  const data = readWireTestData(fields.raw('data'));
+  if (typeof data === 'string') return { ok: false, reason: `test_config ${test_id}: ${data}` };
   return {
     ok: true,
     notes: fields.notes,
@@ -583,6 +630,8 @@ export function parseTestConfig(raw: Buffer | string | null | undefined): ParseR
       orchestrator_names: stringList(fields.raw('orchestrator_names')),
       target: parseTarget(fields.record('target')),
       requests: parseMix(fields.raw('requests')),
+      ...(scenario ? { scenario } : {}),
+      ...(data ? { data } : {}),
       target_throughput: throughput !== undefined && throughput > 0 ? throughput : undefined,
       concurrency: concurrency !== undefined && concurrency >= 1 ? Math.floor(concurrency) : undefined,
       max_connections: maxConnections !== undefined && maxConnections >= 1 ? Math.floor(maxConnections) : undefined,
@@ -818,6 +867,8 @@ export function parseMetrics(raw: Buffer | string | null | undefined, origin?: M
       waited_for_connection: fields.number('waited_for_connection'),
       connection_limit: fields.number('connection_limit'),
       per_request: parseRequestCounts(fields.record('per_request')),
+      iterations: parseIterations(fields.record('iterations')),
+      data_exhausted: fields.raw('data_exhausted') === undefined ? undefined : isYes(fields.raw('data_exhausted')),
       stopped: stopped === undefined ? undefined : isYes(stopped),
       warm_up: parseWarmUp(fields.record('warm_up')),
       error_detail: fields.id('error_detail'),

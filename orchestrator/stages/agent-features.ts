@@ -1,21 +1,25 @@
 // Which features of ours a test needs of its drivers, and why a driver is not picked for it. A
 // driver that speaks only the spec announces no features: it runs flat tests by count, and a flat
-// TSUNAMI test by duration (sent as a count), but nothing whose load changes over time.
+// TSUNAMI test by duration (sent as a count), but nothing whose load changes over time, and no scenario.
 import type { AgentFeature } from '../../protocol/wire-protocol';
 import type { LoadTestDefinition } from '../loadtest-definition';
 
 /** The features a definition needs of every driver that takes part. */
-export function neededFeatures(definition: Pick<LoadTestDefinition, 'test_type' | 'duration_s' | 'stages'>): AgentFeature[] {
-  if (definition.stages?.length) return ['stages'];
+export function neededFeatures(definition: Pick<LoadTestDefinition, 'test_type' | 'duration_s' | 'stages' | 'scenario'>): AgentFeature[] {
+  const needed: AgentFeature[] = [];
+  // A driver that knows no scenario would load its first step alone: a flat test, not the journey.
+  if (definition.scenario) needed.push('scenario');
+  if (definition.stages?.length) needed.push('stages');
   // A flat TSUNAMI test by duration goes as a count any driver runs; a closed model must know to stop on time.
-  if (definition.duration_s !== undefined && definition.test_type === 'AVALANCHE') return ['duration'];
-  return [];
+  else if (definition.duration_s !== undefined && definition.test_type === 'AVALANCHE') needed.push('duration');
+  return needed;
 }
 
 const WHAT_NEEDS: Record<AgentFeature, string> = {
   stages: 'a test with stages',
   duration: 'an AVALANCHE test by duration',
   control: 'live control (pause, resume, set)',
+  scenario: 'a scenario (steps)',
 };
 
 /**
