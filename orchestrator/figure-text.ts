@@ -12,3 +12,16 @@ export const num = (n: number | null) => (n === null ? '-' : Math.abs(n) >= 1000
 
 /** A fraction (an error rate) as a percentage with three significant digits. */
 export const percentText = (n: number) => `${Number((n * 100).toPrecision(3))}%`;
+
+/** A scenario's iterations in one line, the same on every surface: "iterations: 1,000 started, 990 completed, 10 failed, 0 abandoned; 98 per second; duration p50 12.3 ms, p99 40.1 ms". */
+export function iterationsText(i: { started: number; completed: number; failed: number; abandoned: number; rate: number; duration: { median: number | null; p99: number | null } | null }): string {
+  const duration = i.duration ? `; duration p50 ${msText(i.duration.median)} ms, p99 ${msText(i.duration.p99)} ms` : '';
+  return `iterations: ${int(i.started)} started, ${int(i.completed)} completed, ${int(i.failed)} failed, ${int(i.abandoned)} abandoned; ${int(i.rate)} per second${duration}`;
+}
+
+/** A step's or request's errors by kind: "check_failed 12, timeout 1"; '' when none. */
+export const errorKindsText = (kinds: Record<string, number> | undefined) =>
+  Object.entries(kinds ?? {})
+    .filter(([, n]) => n > 0)
+    .map(([kind, n]) => `${kind} ${int(n)}`)
+    .join(', ');

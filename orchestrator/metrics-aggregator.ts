@@ -6,7 +6,7 @@
 import { decodeHistogram, latencyStats, mergeHistograms, type Histogram } from '../protocol/latency-histogram';
 import type { LatencyStats, MetricsMessage } from '../protocol/wire-protocol';
 import type { DriverReport } from './report-accumulator';
-import type { AggregateStats, DriverStats, DriverTestState, LatencySummary, RequestStats } from './result-model';
+import type { AggregateStats, DriverStats, DriverTestState, LatencySummary, IterationStats, RequestStats } from './result-model';
 
 /** The latency figures a report carries without a histogram: the spec's four and our percentiles. */
 function wireStats(m: MetricsMessage): LatencyStats | null {
@@ -256,13 +256,18 @@ export function finalHistograms(reports: (DriverReport | undefined)[], requestNa
   };
 }
 
-export function requestBreakdown(mix: { name: string; weight: number }[], reports: (DriverReport | undefined)[], seconds: number): RequestStats[] {
-  const totalWeight = mix.reduce((a, r) => a + r.weight, 0);
+/**
+ * Figures by request name across drivers, in the mix's (or the scenario's) order. A mix's share is
+ * its weight's; a scenario step, which has none, gets its share of the requests sent.
+ */
+export function requestBreakdown(mix: { name: string; weight?: number }[], reports: (DriverReport | undefined)[], seconds: number): RequestStats[] {
+  const totalWeight = mix.reduce((a, r) => a + (r.weight ?? 0), 0);
   const present = reports.filter((r): r is DriverReport => !!r);
-  return mix.map(({ name, weight }) => {
+  const rows = mix.map(({ name, weight }) => {
     let requests_sent = 0;
     let responses = 0;
     let errors = 0;
+    const byKind: Record<string, number> = {};
     const histograms: Histogram[] = [];
     for (const report of present) {
       const counts = report.message.per_request?.[name];
@@ -270,19 +275,50 @@ export function requestBreakdown(mix: { name: string; weight: number }[], report
       requests_sent += counts.requests_sent;
       responses += counts.responses;
       errors += counts.errors;
+      for (const [kind, n] of Object.entries(counts.errors_by_kind ?? {})) byKind[kind] = (byKind[kind] ?? 0) + n;
       const h = requestHistograms(report).get(name);
       if (h) histograms.push(h);
     }
     const merged = histograms.length ? mergeHistograms(histograms) : null;
     return {
       name,
-      share: weight / totalWeight,
+      share: weight ?? 0,
       requests_sent,
       responses,
       errors,
+      ...(Object.keys(byKind).length ? { errors_by_kind: byKind } : {}),
       error_rate: requests_sent > 0 ? errors / requests_sent : 0,
       rate: perSecond(responses, seconds) ?? 0,
       latency: merged && merged.totalCount > 0 ? summarizeHistogram(merged) : null,
     };
   });
+  const totalSent = rows.reduce((a, r) => a + r.requests_sent, 0);
+  for (const row of rows) row.share = totalWeight > 0 ? row.share / totalWeight : totalSent > 0 ? row.requests_sent / totalSent : 0;
+  return rows;
+}
+
+/** A scenario's iterations across drivers: counts summed, durations merged. */
+export function iterationBreakdown(reports: (DriverReport | undefined)[], seconds: number): IterationStats | undefined {
+  const parts = reports.map((r) => r?.message.iterations).filter((i): i is NonNullable<typeof i> => !!i);
+  if (parts.length === 0) return undefined;
+  const sum = (key: 'started' | 'completed' | 'failed' | 'abandoned') => parts.reduce((a, p) => a + p[key], 0);
+  const histograms: Histogram[] = [];
+  for (const p of parts) {
+    if (!p.histogram) continue;
+    try {
+      histograms.push(decodeHistogram(p.histogram));
+    } catch {
+      // a damaged histogram leaves that driver's durations out, not the test
+    }
+  }
+  const merged = histograms.length ? mergeHistograms(histograms) : null;
+  const ended = sum('completed') + sum('failed');
+  return {
+    started: sum('started'),
+    completed: sum('completed'),
+    failed: sum('failed'),
+    abandoned: sum('abandoned'),
+    rate: perSecond(ended, seconds) ?? 0,
+    duration: merged && merged.totalCount > 0 ? summarizeHistogram(merged) : null,
+  };
 }

@@ -40,8 +40,11 @@ export function resultToCsv(result: TestResult): string {
   const a = result.aggregate;
   rows.push(line([result.test_id, result.test_type, '(all drivers)', result.status, a.requests_sent, a.responses, a.errors, a.error_rate, result.throughput, ...latencyCells(a.latency), a.latency?.approximate ?? null]));
   for (const r of result.per_request ?? []) {
-    rows.push(line([result.test_id, result.test_type, `(request ${r.name})`, result.status, r.requests_sent, r.responses, r.errors, r.error_rate, r.rate, ...latencyCells(r.latency), false]));
+    rows.push(line([result.test_id, result.test_type, `(${result.config.scenario ? 'step' : 'request'} ${r.name})`, result.status, r.requests_sent, r.responses, r.errors, r.error_rate, r.rate, ...latencyCells(r.latency), false]));
   }
+  // A scenario's iterations: counted in iterations (sent = started, responses = completed, errors = failed), latency their duration.
+  const it = result.iterations;
+  if (it) rows.push(line([result.test_id, result.test_type, '(iterations)', result.status, it.started, it.completed, it.failed, it.started ? it.failed / it.started : 0, it.rate, ...latencyCells(it.duration), false]));
   return [line(header), ...rows].join('\n') + '\n';
 }
 

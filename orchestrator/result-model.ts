@@ -166,16 +166,33 @@ export interface TimePoint {
 /** One request name of a mix, over all drivers. */
 export interface RequestStats {
   name: string;
-  /** its share of the mix, as defined (weight / sum of weights) */
+  /** its share of the mix, as defined (weight / sum of weights); a scenario step's, of the requests sent */
   share: number;
   requests_sent: number;
   responses: number;
   errors: number;
+  /** its errors by kind (a scenario step's check_failed among them), when it has any */
+  errors_by_kind?: Record<string, number>;
   error_rate: number;
   /** responses per second over the test's run (the same seconds as the test's throughput) */
   rate: number;
   /** pooled from the drivers' histograms of this request */
   latency: LatencySummary | null;
+}
+
+/** A scenario's iterations: each runs the steps from the first; started = completed + failed + abandoned + in progress. */
+export interface IterationStats {
+  started: number;
+  /** every step ran and passed */
+  completed: number;
+  /** a step failed (an error, a failed check or capture) */
+  failed: number;
+  /** cut off by a stop before its last step */
+  abandoned: number;
+  /** iterations ended (completed or failed) per second over the run */
+  rate: number;
+  /** from an iteration's start (its due time, TSUNAMI) to its last step's end, think time included */
+  duration: LatencySummary | null;
 }
 
 /** One server-side query over the test so far. */
@@ -222,8 +239,10 @@ export interface TestSnapshot {
   dropped_reports?: Record<string, number>;
   /** the server-side queries of the definition's "prometheus", when it names one */
   server?: ServerMetrics;
-  /** a mix's figures by request name (they add up to the aggregate) */
+  /** a mix's figures by request name, or a scenario's by step name (they add up to the aggregate) */
   per_request?: RequestStats[];
+  /** a scenario's iterations over every driver */
+  iterations?: IterationStats;
   /** responses per second over the whole test so far: responses ÷ run_s */
   throughput: number;
   /** the test's run so far: the longest a driver has run its measured requests (warm-up excluded), in seconds */

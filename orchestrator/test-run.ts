@@ -22,7 +22,7 @@ import { LiveControl, type ControlOutcome, type ControlRequest } from './stages/
 import { PhaseBook, phaseHistogram, stageStats, type ServerWindow, type StageStats } from './stages/stage-stats';
 import { openPlannedRequests, plannedAverage, plannedValueAt, planOf, type TestPlan } from './stages/test-plan';
 import { evaluateStageThresholds } from './thresholds';
-import { aggregate, driverStats, finalHistograms, intervalHistogram, mergedHistogram, perSecond, requestBreakdown, runSeconds, summarizeHistogram } from './metrics-aggregator';
+import { aggregate, driverStats, finalHistograms, intervalHistogram, iterationBreakdown, mergedHistogram, perSecond, requestBreakdown, runSeconds, summarizeHistogram } from './metrics-aggregator';
 import { endingOf, isOver, nextPart, QUIET_AFTER_MS, shownState, WAITING, type Part, type PartEvent } from './driver-part';
 import { ReportAccumulator, type DriverReport } from './report-accumulator';
 import { scheduleWarnings } from './schedule-warnings';
@@ -543,6 +543,20 @@ export class TestRun extends EventEmitter<TestRunEvents> {
     return this.measure().snapshot;
   }
 
+  /** A scenario whose unique data ran out on some drivers: they began no more iterations, and the run says so. */
+  private dataWarnings(): string[] {
+    const data = this.options.config.data;
+    if (!data || data.mode !== 'unique') return [];
+    const out = [...this.tracks.entries()].filter(([, t]) => t.latest?.message.data_exhausted).map(([id, t]) => `${id} after ${(t.latest?.message.iterations?.started ?? 0).toLocaleString('en-US')}`);
+    if (out.length === 0) return [];
+    return [`data: the ${data.rows.length.toLocaleString('en-US')} rows of the test data (unique: each used once in the test) ran out: ${out.join(', ')} iterations; the run ended with every row used, before its plan. Give more rows, or "mode": "cycle" to reuse them`];
+  }
+
+  /** The names results are kept by: a scenario's steps, or a mix's requests. */
+  private requestNames(): string[] {
+    return (this.options.config.scenario?.steps ?? this.options.config.requests ?? []).map((r) => r.name);
+  }
+
   /** The snapshot, and the drivers' corrected histograms merged once for it and its time point. */
   private measure(): { snapshot: TestSnapshot; merged: Histogram | null } {
     const now = this.clock.now();
@@ -568,9 +582,10 @@ export class TestRun extends EventEmitter<TestRunEvents> {
       planned_requests: this.plannedRequests,
       aggregate: agg,
       per_driver: drivers.map((d) => d.stats),
-      warnings: [...scheduleWarnings(this.options.config, drivers.map((d) => d.stats)), ...this.outsiderWarnings(), ...(server?.warnings ?? []), ...this.outputWarnings()],
+      warnings: [...scheduleWarnings(this.options.config, drivers.map((d) => d.stats)), ...this.dataWarnings(), ...this.outsiderWarnings(), ...(server?.warnings ?? []), ...this.outputWarnings()],
       server,
-      per_request: this.options.config.requests ? requestBreakdown(this.options.config.requests, counted.map((d) => d.report), seconds) : undefined,
+      per_request: this.requestNames().length ? requestBreakdown(this.options.config.scenario?.steps ?? this.options.config.requests!, counted.map((d) => d.report), seconds) : undefined,
+      iterations: this.options.config.scenario ? iterationBreakdown(counted.map((d) => d.report), seconds) : undefined,
       throughput: perSecond(agg.responses, seconds) ?? 0,
       run_s: seconds,
       dropped_reports: Object.keys(this.droppedReports).length ? { ...this.droppedReports } : undefined,
@@ -692,7 +707,9 @@ export class TestRun extends EventEmitter<TestRunEvents> {
       const ending = endingOf(track.part);
       if (ending) out.push(ending);
       else if (track.part.state === 'complete') {
-        const sent = track.latest?.message.requests_sent;
+        // A scenario's plan counts iterations; a driver whose unique data ran out ended its part complete (dataWarnings says so).
+        if (track.latest?.message.data_exhausted) continue;
+        const sent = this.options.config.scenario ? track.latest?.message.iterations?.started : track.latest?.message.requests_sent;
         // A flat TSUNAMI test by duration goes as a count: a driver that speaks only the spec (no
         // send window in its reports) ran it as one, and is checked against that count.
         const asCount = this.plan.kind === 'duration' && this.options.config.test_type === 'TSUNAMI' && track.latest?.message.send_window_ms === undefined;
@@ -703,7 +720,7 @@ export class TestRun extends EventEmitter<TestRunEvents> {
         } else if (sent === undefined && !this.stopRequested) {
           out.push({ node_id: id, state: 'complete', at: track.latest?.receivedAt ?? this.clock.now(), reason: 'its reports gave no request count, so its part cannot be checked against the plan' });
         } else if (sent !== undefined && sent < plan && !this.stopRequested) {
-          out.push({ node_id: id, state: 'complete', at: track.latest!.receivedAt, reason: `its final report counts ${sent.toLocaleString('en-US')} of ${plan.toLocaleString('en-US')} requests` });
+          out.push({ node_id: id, state: 'complete', at: track.latest!.receivedAt, reason: `its final report counts ${sent.toLocaleString('en-US')} of ${plan.toLocaleString('en-US')} ${this.options.config.scenario ? 'iterations' : 'requests'}` });
         }
       }
     }
@@ -713,7 +730,7 @@ export class TestRun extends EventEmitter<TestRunEvents> {
   /** The merged histograms kept with the result, for comparisons: the test's, each request name's, each phase's. */
   private runHistograms(): RunHistograms {
     const reports = [...this.tracks.values()].filter((t) => shownState(t.part) !== 'duplicate').map((t) => t.latest);
-    const { latency, uncorrected, perRequest } = finalHistograms(reports, (this.options.config.requests ?? []).map((r) => r.name));
+    const { latency, uncorrected, perRequest } = finalHistograms(reports, this.requestNames());
     const perStage: Record<string, string> = {};
     for (const phase of this.phaseBook.phases()) {
       const h = phaseHistogram(this.phaseBook.of(phase));
@@ -769,6 +786,7 @@ export class TestRun extends EventEmitter<TestRunEvents> {
       stoppedBy: this.stoppedBy,
       warnings: snapshot.warnings,
       server: snapshot.server,
+      iterations: snapshot.iterations,
     });
     let result: TestResult = { ...snapshot, status, ended_at: this.endedAt, thresholds, verdict, ending };
     if (this.options.baseline) {

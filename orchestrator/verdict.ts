@@ -2,7 +2,7 @@
 // and the requests reported equal the plan) and its thresholds hold. Thresholds add to that rule,
 // never replace it; the error rate is always judged (the file's error_rate, else a default
 // limit), and a test in which every request failed never passes.
-import type { AggregateStats, DriverEnding, FinalStatus, ServerMetrics, ThresholdCheck, ThresholdResult, Verdict } from './result-model';
+import type { AggregateStats, DriverEnding, FinalStatus, IterationStats, ServerMetrics, ThresholdCheck, ThresholdResult, Verdict } from './result-model';
 import { evaluateThresholds } from './thresholds';
 import type { Thresholds } from './loadtest-definition';
 
@@ -27,6 +27,8 @@ export interface VerdictInput {
   stageChecks?: ThresholdCheck[];
   /** the planned length in seconds, for a test by time whose plan counts no requests */
   plannedSeconds?: number;
+  /** a scenario's iterations: its plan counts them, not requests */
+  iterations?: IterationStats;
 }
 
 export function describeEnding(e: DriverEnding): string {
@@ -39,7 +41,15 @@ export function judge(input: VerdictInput): { verdict: Verdict; thresholds: Thre
   const thresholds: ThresholdResult = { passed: whole.passed && stageChecks.every((c) => c.passed), checks: [...whole.checks, ...stageChecks] };
   const a = input.aggregate;
   // A closed model by time plans no count: its requests are told against its planned length.
-  const counted = input.plannedRequests > 0 || input.plannedSeconds === undefined ? `${int(a.requests_sent)} of ${int(input.plannedRequests)} requests` : `${int(a.requests_sent)} requests in a planned ${input.plannedSeconds} s`;
+  // A scenario's plan counts iterations, each of several requests.
+  const it = input.iterations;
+  const counted = it
+    ? input.plannedRequests > 0 || input.plannedSeconds === undefined
+      ? `${int(it.started)} of ${int(input.plannedRequests)} iterations (${int(a.requests_sent)} requests)`
+      : `${int(it.started)} iterations (${int(a.requests_sent)} requests) in a planned ${input.plannedSeconds} s`
+    : input.plannedRequests > 0 || input.plannedSeconds === undefined
+      ? `${int(a.requests_sent)} of ${int(input.plannedRequests)} requests`
+      : `${int(a.requests_sent)} requests in a planned ${input.plannedSeconds} s`;
   if (input.status === 'stopped') return { thresholds, verdict: { passed: false, reason: `FAILED: stopped${input.stoppedBy ? ` by ${input.stoppedBy}` : ''} after ${counted}` } };
   if (input.status === 'incomplete') {
     const who = input.ending.map(describeEnding).join('; ');

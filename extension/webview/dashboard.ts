@@ -6,6 +6,7 @@ import 'uplot/dist/uPlot.min.css';
 import './dashboard.css';
 import type { DriverInfo, DriverStats, LatencySummary, TestResult, TestSnapshot, TimePoint } from '../../orchestrator/result-model';
 import { connectionText } from './connection-text';
+import { errorKindsText, iterationsText } from '../../orchestrator/figure-text';
 import type { CapacityView, ConnectionSummary, HostToPage, PageState, PageToHost } from './dashboard-protocol';
 import { driversToShow, TOP_DRIVERS } from './driver-ranking';
 import { marksPlugin } from '../../orchestrator/reports/chart-marks';
@@ -162,10 +163,11 @@ ${t.warnings?.length ? `<ul class="warnings" data-testid="warnings">${t.warnings
 ${result?.thresholds.checks.length ? `<ul class="checks">${result.thresholds.checks.map((c) => `<li class="${c.passed ? 'pass' : 'fail'}">${c.passed ? '✓' : '✗'} ${escape(c.text)}</li>`).join('')}</ul>` : ''}
 ${stageTable(t)}
 ${controlLog(t.control_log)}`;
+  const steps = t.config.scenario !== undefined;
   const mix = t.per_request?.length
-    ? `<h2>Requests</h2>
-<table><thead><tr><th>request</th><th class="num">share</th><th class="num">sent</th><th class="num">responses</th><th class="num">errors</th><th class="num">p50 ms</th><th class="num">p99 ms</th><th class="num">max ms</th></tr></thead>
-<tbody data-testid="request-rows">${t.per_request.map((r) => `<tr><td>${escape(r.name)}</td><td class="num">${(r.share * 100).toFixed(0)}%</td><td class="num">${int(r.requests_sent)}</td><td class="num">${int(r.responses)}</td><td class="num">${int(r.errors)}</td><td class="num">${ms(r.latency?.median)}</td><td class="num">${ms(r.latency?.p99)}</td><td class="num">${ms(r.latency?.max)}</td></tr>`).join('')}</tbody></table>`
+    ? `<h2>${steps ? 'Steps' : 'Requests'}</h2>${t.iterations ? `<p data-testid="iterations">${escape(iterationsText(t.iterations))}</p>` : ''}
+<table><thead><tr><th>${steps ? 'step' : 'request'}</th><th class="num">share</th><th class="num">sent</th><th class="num">responses</th><th class="num">errors</th><th class="num">p50 ms</th><th class="num">p99 ms</th><th class="num">max ms</th></tr></thead>
+<tbody data-testid="request-rows">${t.per_request.map((r) => `<tr><td>${escape(r.name)}</td><td class="num">${(r.share * 100).toFixed(0)}%</td><td class="num">${int(r.requests_sent)}</td><td class="num">${int(r.responses)}</td><td class="num" title="${escape(errorKindsText(r.errors_by_kind))}">${int(r.errors)}</td><td class="num">${ms(r.latency?.median)}</td><td class="num">${ms(r.latency?.p99)}</td><td class="num">${ms(r.latency?.max)}</td></tr>`).join('')}</tbody></table>`
     : '';
   const many = t.per_driver.length > TOP_DRIVERS ? ` <span class="source">the ${TOP_DRIVERS} to look at first, of ${int(t.per_driver.length)}</span>` : '';
   driversBox.innerHTML = `${mix}<h2>Drivers${many}</h2>

@@ -3,7 +3,7 @@ import type { BusHealth } from '../../protocol/message-bus';
 import type { LatencySummary, TestResult, TestSnapshot } from '../result-model';
 import { describeEnding } from '../verdict';
 import { describeControl } from '../stages/control-log';
-import { int, msText, num, percentText } from '../figure-text';
+import { errorKindsText, int, iterationsText, msText, num, percentText } from '../figure-text';
 
 /** The phase under way (the latest that has not ended on every driver), with its planned and achieved rate. */
 function currentPhase(s: TestSnapshot): string {
@@ -45,11 +45,19 @@ function latencyCells(l: LatencySummary | null): string[] {
   return l ? [msText(l.mean), msText(l.median), msText(l.p90), msText(l.p95), msText(l.p99), msText(l.max)] : ['-', '-', '-', '-', '-', '-'];
 }
 
-/** A mix's figures by request name, over all drivers. */
+/** A mix's figures by request name, or a scenario's by step, over all drivers. */
 function requestTable(r: TestResult): string[] {
-  const rows = [['request', 'share', 'sent', 'responses', 'errors', 'mean', 'p50', 'p90', 'p95', 'p99', 'max']];
+  const steps = r.config.scenario !== undefined;
+  const rows = [[steps ? 'step' : 'request', 'share', 'sent', 'responses', 'errors', 'mean', 'p50', 'p90', 'p95', 'p99', 'max']];
   for (const q of r.per_request!) rows.push([q.name, `${(q.share * 100).toFixed(0)}%`, int(q.requests_sent), int(q.responses), int(q.errors), ...latencyCells(q.latency)]);
-  return ['By request (all drivers; latency in milliseconds):', '', table(rows, 1)];
+  const kinds = r.per_request!.filter((q) => q.errors > 0).map((q) => `  ${q.name}: ${errorKindsText(q.errors_by_kind)}`);
+  return [
+    steps ? 'By step (all drivers; latency in milliseconds, each step from when it was due):' : 'By request (all drivers; latency in milliseconds):',
+    '',
+    table(rows, 1),
+    ...(kinds.length ? ['Errors by ' + (steps ? 'step' : 'request') + ':', ...kinds] : []),
+    ...(r.iterations ? [`Scenario ${iterationsText(r.iterations)}`] : []),
+  ];
 }
 
 /** The server-side queries beside the drivers' table: what the server went through meanwhile. */

@@ -122,6 +122,71 @@ describe('the reference system under test', function () {
     assert.equal(writesAfter - writesBefore, 200, 'every write went to the writer');
   });
 
+  it('a scenario creates items and reads each back from the replica: every 404 the apps answered is a check_failed of step read, and unique data rows are each used once over 3 drivers', async () => {
+    const kafka = await kafkaBootstrap();
+    const prefix = uniquePrefix('scenario');
+    await startAgents(3, 'scenario', { kafka, prefix, orchestrator: 'scenario-cli' });
+    const reads404 = () => Promise.all(system.apps.map((a) => counterOf(`${a.url}/metrics`, /^sut_http_requests_total\{route="\/items\/\{id\}",method="GET",code="404"/))).then((n) => n.reduce((x, y) => x + y, 0));
+    const readsOk = () => Promise.all(system.apps.map((a) => counterOf(`${a.url}/metrics`, /^sut_http_requests_total\{route="\/items\/\{id\}",method="GET",code="200"/))).then((n) => n.reduce((x, y) => x + y, 0));
+    const [missedBefore, readBefore] = [await reads404(), await readsOk()];
+    const dir = tempDir('scenario');
+    const run = `run-${Date.now()}`;
+    const users = Array.from({ length: 30 }, (_, i) => `${run}-user-${i}`);
+    writeFileSync(join(dir, 'users.csv'), `user,plan\n${users.map((u) => `${u},basic`).join('\n')}\n`);
+    const file = join(dir, 'journey.loadtest.json');
+    writeFileSync(
+      file,
+      JSON.stringify({
+        name: 'create and read back',
+        test_type: 'AVALANCHE',
+        concurrency: 2,
+        message_count_per_driver: 10,
+        drivers: 3,
+        scenario: {
+          steps: [
+            { name: 'create', url: `${system.proxyUrl}/items`, method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"name": "{user}", "payload": {"plan": "{plan}"}}', capture: { id: '$.id' }, check: { status: 201 } },
+            { name: 'read', url: `${system.proxyUrl}/items/{id}`, check: { status: 200 } },
+          ],
+        },
+        data: { file: 'users.csv', mode: 'unique' },
+        // A replica that has not replayed the write yet answers 404: counted, not judged here.
+        thresholds: { error_rate: 1 },
+      }),
+    );
+    const json = join(dir, 'result.json');
+    const csv = join(dir, 'result.csv');
+    const r = await runBin('lt-orchestrator', ['run', file, '--kafka', kafka, '--topic-prefix', prefix, '--id', 'scenario-cli', '--store', join(dir, 'store'), '--json', json, '--csv', csv, '--quiet']);
+    assert.equal(r.code, 0, r.stdout + r.stderr);
+    const result = JSON.parse(readFileSync(json, 'utf8')) as TestResult;
+    const [create, read] = result.per_request!;
+    assert.deepEqual([create.name, create.requests_sent, create.errors, read.name, read.requests_sent], ['create', 30, 0, 'read', 30]);
+    assert.equal(create.responses + read.responses, result.aggregate.responses, 'the steps add up to the total');
+    assert.equal(create.requests_sent + read.requests_sent, result.aggregate.requests_sent);
+    assert.deepEqual({ ...result.iterations, rate: undefined, duration: undefined }, { started: 30, completed: 30 - read.errors, failed: read.errors, abandoned: 0, rate: undefined, duration: undefined });
+    // The server and the client agree: the apps' 404s on reads are the read step's check_failed, and nothing else is an error.
+    const missed = (await reads404()) - missedBefore;
+    const served = (await readsOk()) - readBefore;
+    assert.equal(read.errors_by_kind?.check_failed ?? 0, missed, `the apps answered ${missed} reads 404`);
+    assert.equal(read.errors, missed, 'no other error on the read step');
+    assert.equal(served + missed, 30);
+    assert.equal(result.status, 'complete');
+    // unique: every row once, over the three drivers, as the database holds them.
+    const password = readFileSync(join(stateDir, 'postgres', 'app-password'), 'utf8').trim();
+    const writer = new pg.Client({ ...system.writer, user: 'sut', password, database: 'sut' });
+    await writer.connect();
+    try {
+      const { rows } = await writer.query<{ name: string; plan: string }>("SELECT name, payload->>'plan' AS plan FROM items WHERE name LIKE $1", [`${run}-%`]);
+      assert.deepEqual(rows.map((row) => row.name).sort(), [...users].sort(), 'each row of users.csv made one item');
+      assert.ok(rows.every((row) => row.plan === 'basic'), 'the second column filled the body too');
+    } finally {
+      await writer.end();
+    }
+    assert.match(r.stdout, /^By step/m);
+    assert.match(r.stdout, /^Scenario iterations: 30 started, \d+ completed/m);
+    assert.match(readFileSync(csv, 'utf8'), /,\(step read\),complete,30,30,/);
+    assert.match(readFileSync(csv, 'utf8'), /,\(iterations\),complete,30,/);
+  });
+
   it('every panel of the Grafana dashboard has data in the system’s Prometheus after a test', async () => {
     const kafka = await kafkaBootstrap();
     const prefix = uniquePrefix('grafana');
