@@ -83,8 +83,8 @@ export function scenarioProblems(definition: ScenarioDefinition, columns?: reado
 function validJsonPath(path: string): boolean {
   if (!path.startsWith('$')) return false;
   try {
-    JSONPath.toPathArray(path);
-    JSONPath({ path, json: {}, wrap: false });
+    // Evaluated on a small document with an array and an object, so that a filter's syntax is parsed too.
+    JSONPath({ path, json: { a: [{ b: 1 }], c: { d: 1 } }, wrap: false });
     return true;
   } catch {
     return false;

@@ -60,10 +60,10 @@ describe('a driver agent under stages and live control (fake bus and clock, real
   const finalReport = (testId: string) => reports(testId).find((m) => m.test_status === 'complete');
   const phasesOf = (m: MetricsMessage) => Object.fromEntries((m.phases ?? []).map((p) => [p.phase, p])) as Record<string, PhaseCounts>;
 
-  it('announces duration, stages and control in its register and heartbeats', async () => {
+  it('announces duration, stages, control and scenario in its register and heartbeats', async () => {
     await startAgent();
     assert.deepEqual(bus.sent(TOPICS.register)[0].features, [...AGENT_FEATURES]);
-    assert.deepEqual(bus.sent(TOPICS.heartbeat).at(-1)!.features, ['duration', 'stages', 'control']);
+    assert.deepEqual(bus.sent(TOPICS.heartbeat).at(-1)!.features, ['duration', 'stages', 'control', 'scenario']);
   });
 
   it('pauses and resumes a running test: the answers, the phases and the time paused are in its reports', async () => {

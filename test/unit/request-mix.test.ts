@@ -39,7 +39,7 @@ describe('a weighted mix of requests', () => {
     assert.deepEqual(errors(mixDefinition([read, { name: 'read', url: 'http://h:1/x' }])), ['requests[1].name: "read" names another request too; each name is a row of the results']);
     assert.deepEqual(errors(mixDefinition([read, { name: 'other', url: 'http://elsewhere:1/x' }])), ['requests[1].url: every request of a mix goes to one origin (http://h:1, as the first does), not http://elsewhere:1']);
     assert.deepEqual(errors(mixDefinition([{ name: 'r', url: 'http://h:1/{random:3:1}' }])), ['requests[0].url: {random:3:1}: MIN is above MAX']);
-    assert.match(errors({ test_type: 'AVALANCHE', message_count_per_driver: 1 })[0], /^target: is required .* or "requests" for a weighted mix$/);
+    assert.match(errors({ test_type: 'AVALANCHE', message_count_per_driver: 1 })[0], /^target: is required .* or "requests" for a weighted mix, or "scenario" for a user journey$/);
     assert.match(errors({ ...mixDefinition([read]), target: 'http://h:1/' })[0], /^target and requests: give one/);
   });
 
