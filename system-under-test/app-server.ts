@@ -1,6 +1,7 @@
 // One instance of the reference system's app: reads go to a database reader, writes to the
-// writer, and /metrics tells Prometheus what it served, how long it took, how busy its database
+// writer, a sign-in issues a token that /account requires, and /metrics tells Prometheus what it served, how long it took, how busy its database
 // pools are and how far each reader lags behind the writer.
+import { createHmac, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import pg from 'pg';
@@ -99,7 +100,36 @@ export async function startApp(options: AppOptions): Promise<RunningApp> {
     }
   };
 
+  // A token any instance can verify without a shared session store: the user and an HMAC of it,
+  // keyed by the database password every instance of the system is given.
+  const sign = (user: string) => createHmac('sha256', options.password).update(user).digest('base64url');
+  const tokenUser = (req: IncomingMessage): string | undefined => {
+    const match = /^Bearer ([A-Za-z0-9_.@-]{1,200})\.([A-Za-z0-9_-]{43})$/.exec(req.headers.authorization ?? '');
+    if (!match) return undefined;
+    const [, user, mac] = match;
+    return timingSafeEqual(Buffer.from(mac), Buffer.from(sign(user))) ? user : undefined;
+  };
+  const jsonBody = async <T>(req: IncomingMessage, shape: string): Promise<T> => {
+    try {
+      return JSON.parse(await readBody(req)) as T;
+    } catch (error) {
+      if (error instanceof HttpError) throw error;
+      throw new HttpError(400, `the body is not JSON: send ${shape}`);
+    }
+  };
+
   const routes = async (req: IncomingMessage, path: string): Promise<[number, unknown, string]> => {
+    if (path === '/signin' && req.method === 'POST') {
+      const body = await jsonBody<{ user?: unknown }>(req, '{"user": "…"}');
+      if (typeof body?.user !== 'string' || !/^[A-Za-z0-9_.@-]{1,200}$/.test(body.user)) throw new HttpError(400, 'user: 1 to 200 letters, digits or _.@- is required');
+      return [200, { token: `${body.user}.${sign(body.user)}` }, '/signin'];
+    }
+    if (path === '/account' && req.method === 'GET') {
+      const user = tokenUser(req);
+      if (!user) return [401, { error: 'sign in first: POST /signin {"user": "…"}, then send Authorization: Bearer TOKEN' }, '/account'];
+      const { rows } = await query<{ n: string }>('reader', 'SELECT count(*) AS n FROM items WHERE name = $1', [user]);
+      return [200, { user, items: Number(rows[0].n) }, '/account'];
+    }
     const item = /^\/items\/(\d{1,18})$/.exec(path);
     if (item && req.method === 'GET') {
       const { rows } = await query('reader', 'SELECT id, name, payload, created_at FROM items WHERE id = $1', [item[1]]);
@@ -107,19 +137,13 @@ export async function startApp(options: AppOptions): Promise<RunningApp> {
       return rows.length ? [200, { ...rows[0], id: Number(rows[0].id) }, '/items/{id}'] : [404, { error: `no item ${item[1]}` }, '/items/{id}'];
     }
     if (path === '/items' && req.method === 'POST') {
-      let body: { name?: unknown; payload?: unknown };
-      try {
-        body = JSON.parse(await readBody(req)) as typeof body;
-      } catch (error) {
-        if (error instanceof HttpError) throw error;
-        throw new HttpError(400, 'the body is not JSON: send {"name": "…", "payload": {…}}');
-      }
+      const body = await jsonBody<{ name?: unknown; payload?: unknown }>(req, '{"name": "…", "payload": {…}}');
       if (typeof body?.name !== 'string' || body.name.length === 0 || body.name.length > 200) throw new HttpError(400, 'name: a string of 1 to 200 characters is required');
       const { rows } = await query<{ id: string }>('writer', 'INSERT INTO items (name, payload) VALUES ($1, $2) RETURNING id', [body.name, JSON.stringify(body.payload ?? null)]);
       return [201, { id: Number(rows[0].id) }, '/items'];
     }
     if (path === '/health' && req.method === 'GET') return [200, { status: 'ok', instance: options.instance }, '/health'];
-    return [404, { error: `no route ${req.method} ${path}: GET /items/{id}, POST /items, GET /health, GET /metrics` }, 'other'];
+    return [404, { error: `no route ${req.method} ${path}: GET /items/{id}, POST /items, POST /signin, GET /account, GET /health, GET /metrics` }, 'other'];
   };
 
   const handle = async (req: IncomingMessage, res: ServerResponse) => {
