@@ -29,6 +29,8 @@ export interface HttpRequestListing {
   name?: string;
   /** the request line's number, from 0 (an editor's Range) */
   line: number;
+  /** the first line of its block, from 0: the request a cursor from here on is in */
+  start: number;
   method: string;
   url: string;
   /** its step's name in a scenario: its `@name`, else request_N (N its place in the file, from 1) */
@@ -52,7 +54,7 @@ export interface HttpImportOptions {
 export function listHttpRequests(text: string): HttpRequestListing[] {
   const file = parseHttpFile(text);
   const steps = stepNames(file);
-  return file.requests.map((r) => ({ index: r.index, name: r.name, line: r.line, method: r.method, url: r.url, step: steps[r.index] }));
+  return file.requests.map((r) => ({ index: r.index, name: r.name, line: r.line, start: r.start, method: r.method, url: r.url, step: steps[r.index] }));
 }
 
 /**

@@ -35,6 +35,8 @@ export interface HttpFileRequest {
   name?: string;
   /** the request line's number, from 0 */
   line: number;
+  /** the first line of its block (after the ### above it), from 0: a cursor from here to the next ### is in this request */
+  start: number;
   /** upper-cased; GET when the request line names none */
   method: string;
   /** as written, {{…}} unresolved, query lines joined */
@@ -84,14 +86,16 @@ export function parseHttpFile(text: string): HttpFile {
   }
   const requests: HttpFileRequest[] = [];
   let block: HttpFileLine[] = [];
+  let start = 0;
   for (const line of [...lines, undefined]) {
     if (line !== undefined && !DELIMITER.test(line.text)) {
       block.push(line);
       continue;
     }
-    const request = readBlock(block, requests.length);
+    const request = readBlock(block, start, requests.length);
     if (request) requests.push(request);
     block = [];
+    start = (line?.line ?? 0) + 1;
   }
   return { requests, variables };
 }
@@ -100,7 +104,7 @@ function unescape(value: string): string {
   return value.replace(/\\(.)/g, (_, c: string) => ESCAPES[c] ?? c);
 }
 
-function readBlock(block: HttpFileLine[], index: number): HttpFileRequest | undefined {
+function readBlock(block: HttpFileLine[], start: number, index: number): HttpFileRequest | undefined {
   let name: string | undefined;
   const settings: HttpFileSetting[] = [];
   for (const { text, line } of block) {
@@ -111,15 +115,15 @@ function readBlock(block: HttpFileLine[], index: number): HttpFileRequest | unde
     else settings.push({ name: setting[1], value: setting[2] ?? '', line });
   }
   const content = block.filter((l) => !COMMENT.test(l.text));
-  let start = 0;
-  while (start < content.length && (content[start].text.trim() === '' || FILE_VARIABLE.test(content[start].text))) start++;
+  let from = 0;
+  while (from < content.length && (content[from].text.trim() === '' || FILE_VARIABLE.test(content[from].text))) from++;
   let end = content.length;
-  while (end > start && content[end - 1].text.trim() === '') end--;
+  while (end > from && content[end - 1].text.trim() === '') end--;
   // A block of file variables and comments only; or a response pasted below its request.
-  if (start === end || RESPONSE_LINE.test(content[start].text)) return undefined;
-  const rest = content.slice(start, end);
+  if (from === end || RESPONSE_LINE.test(content[from].text)) return undefined;
+  const rest = content.slice(from, end);
   const first = rest[0];
-  const request: HttpFileRequest = { index, name, line: first.line, method: 'GET', url: '', headers: [], settings, unreadHeaderLines: [], curl: false };
+  const request: HttpFileRequest = { index, name, line: first.line, start, method: 'GET', url: '', headers: [], settings, unreadHeaderLines: [], curl: false };
   if (/^\s*curl\s/i.test(first.text)) return { ...request, curl: true, url: first.text.trim() };
 
   let at = 1;

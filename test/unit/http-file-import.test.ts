@@ -50,11 +50,11 @@ describe('.http files: the requests of a file, for a CodeLens above each', () =>
       '{{host}}/items/1', //               19  no method: GET
     );
     assert.deepEqual(
-      listHttpRequests(text).map(({ index, name, line, method, step }) => ({ index, name, line, method, step })),
+      listHttpRequests(text).map(({ index, name, line, start, method, step }) => ({ index, name, line, start, method, step })),
       [
-        { index: 0, name: undefined, line: 4, method: 'GET', step: 'request_1' },
-        { index: 1, name: 'create', line: 13, method: 'POST', step: 'create' },
-        { index: 2, name: undefined, line: 19, method: 'GET', step: 'request_3' },
+        { index: 0, name: undefined, line: 4, start: 4, method: 'GET', step: 'request_1' },
+        { index: 1, name: 'create', line: 13, start: 10, method: 'POST', step: 'create' },
+        { index: 2, name: undefined, line: 19, start: 19, method: 'GET', step: 'request_3' },
       ],
     );
   });
