@@ -1,5 +1,11 @@
 import assert from 'node:assert/strict';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { UsageError } from '../../common/cli-options';
+import { projectRoot } from '../../common/project-root';
+import { importHttpCommand } from '../../orchestrator/cli/import-http-command';
 import { importHttpRequest, IMPORTED_LOAD, listHttpRequests, loadTestFileText, schemaReference } from '../../orchestrator/scenarios/http-file-import';
+import { tempDir } from '../support/temp-dir';
 
 /** A file's text from lines, so that line numbers in the tests are plain to count (from 0). */
 const file = (...lines: string[]) => lines.join('\n');
@@ -22,7 +28,7 @@ const SIGN_IN = file(
   'X-Session: {{login.response.headers.X-Session}}', //       14
 );
 
-/** One request's import, failing the test when it has blocking notes unless they are expected. */
+/** The steps of one request's import. */
 const steps = (text: string, which: number | string) => importHttpRequest(text, which).definition.scenario.steps;
 
 describe('.http files: the requests of a file, for a CodeLens above each', () => {
@@ -319,5 +325,39 @@ describe('the .loadtest.json an import is saved as', () => {
     assert.deepEqual(JSON.parse(text), { $schema: schema, ...definition });
     assert.match(text, /^\{\n {2}"\$schema": "\.\.\/schemas\/loadtest\.schema\.json",\n/);
     assert.ok(text.endsWith('}\n'));
+  });
+});
+
+describe('lt-orchestrator import-http', () => {
+  let dir: string;
+  let out: string[];
+  let err: string[];
+  const io = () => ({ stdout: (t: string) => void out.push(t), stderr: (t: string) => void err.push(t), cwd: dir });
+  beforeEach(() => {
+    dir = tempDir('import-http');
+    out = [];
+    err = [];
+    writeFileSync(join(dir, 'api.http'), `${SIGN_IN}\n###\n# @name stamp\nGET http://127.0.0.1:8080/t?at={{$timestamp}}\n`);
+  });
+  afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('asks which request when the file has several, listing them with their numbers (exit 2)', () => {
+    assert.throws(() => importHttpCommand(join(dir, 'api.http'), {}, io()), (e: Error) => e instanceof UsageError && /has 3 requests; choose one with --request NAME or its number:\n +1 +login +line 6 +POST \{\{host\}\}\/login\n +2 +items/.test(e.message));
+    assert.throws(() => importHttpCommand(join(dir, 'api.http'), { request: '4' }, io()), /--request 4: .* has requests 1 to 3/);
+  });
+
+  it('prints the definition of request N (counting from 1), its $schema relative to where it is read (exit 0)', () => {
+    assert.equal(importHttpCommand(join(dir, 'api.http'), { request: '2' }, io()), 0);
+    const definition = JSON.parse(out.join(''));
+    assert.equal(definition.$schema, schemaReference(dir, join(projectRoot(), 'schemas', 'loadtest.schema.json')));
+    assert.deepEqual(definition.scenario.steps.map((s: { name: string }) => s.name), ['login', 'items']);
+    assert.deepEqual(err, []);
+  });
+
+  it('writes --out and names on stderr what blocks the run (exit 1: the file needs an edit before it runs)', () => {
+    assert.equal(importHttpCommand(join(dir, 'api.http'), { request: 'stamp', out: join(dir, 'stamp.loadtest.json') }, io()), 1);
+    assert.equal(JSON.parse(readFileSync(join(dir, 'stamp.loadtest.json'), 'utf8')).name, 'stamp from api.http');
+    assert.deepEqual(out, []);
+    assert.match(err.join(''), /^Wrote .*stamp\.loadtest\.json: 1 step\(s\), stamp\nNot carried over from .*api\.http \(the test cannot run as it is until those marked "blocks" are fixed in the definition\):\n {2}blocks {2}stamp \(line 18, url\): \{\{\$timestamp\}\}/);
   });
 });
