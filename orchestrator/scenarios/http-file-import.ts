@@ -243,7 +243,7 @@ class Conversion {
       }
       let value = this.resolve(h.value, place, refs);
       if (lower === 'authorization') value = this.authorization(value, place);
-      if (lower === 'content-type') contentType = h.value.toLowerCase();
+      if (lower === 'content-type') contentType = render(value).toLowerCase();
       if (lower === 'host') host = value;
       this.checkBraces(value, place);
       const same = Object.keys(headers).find((k) => k.toLowerCase() === lower);

@@ -207,7 +207,7 @@ describe('request lines, headers and bodies are read as REST Client reads them',
   });
 
   it('a form body joins its & lines and is percent-encoded; a multipart body ends its lines in CRLF', () => {
-    const form = file('POST http://h:1/login', 'Content-Type: application/x-www-form-urlencoded', '', 'name=a b', '&password={{$randomInt 1 3}}');
+    const form = file('@form = application/x-www-form-urlencoded', 'POST http://h:1/login', 'Content-Type: {{form}}', '', 'name=a b', '&password={{$randomInt 1 3}}');
     assert.equal(steps(form, 0)[0].body, 'name=a%20b&password={random:1:2}');
     const multipart = file('POST http://h:1/upload', 'Content-Type: multipart/form-data; boundary=B', '', '--B', 'Content-Disposition: form-data; name="a"', '', '1', '--B--');
     assert.equal(steps(multipart, 0)[0].body, '--B\r\nContent-Disposition: form-data; name="a"\r\n\r\n1\r\n--B--');
