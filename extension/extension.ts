@@ -7,6 +7,8 @@ import { DashboardPanel } from './vscode/dashboard-panel';
 import { DriversTreeProvider } from './vscode/drivers-tree';
 import { registerHistoryCommands } from './vscode/history-commands';
 import { HistoryTreeProvider } from './vscode/history-tree';
+import { HTTP_FILES, HttpFileCodeLensProvider } from './vscode/http-file-codelens';
+import { registerHttpFileCommands } from './vscode/http-file-commands';
 import { LastRunCodeLensProvider } from './vscode/last-run-codelens';
 import { LoadTestCodeLensProvider } from './vscode/loadtest-codelens';
 import { createChannelLogger } from './vscode/log-channel';
@@ -62,11 +64,13 @@ export function activate(context: vscode.ExtensionContext): LoadTestApi {
     vscode.languages.registerCodeLensProvider({ pattern: '**/*.loadtest.json' }, new LoadTestCodeLensProvider()),
     lastRunLens,
     vscode.languages.registerCodeLensProvider({ pattern: '**/*.loadtest.json' }, lastRunLens),
+    vscode.languages.registerCodeLensProvider(HTTP_FILES, new HttpFileCodeLensProvider()),
     onSettingsChanged(() => void service?.reloadSettings()),
     // The results folder may be another now: the history reads (and watches) it.
     onSettingsChanged(() => history.refresh()),
   );
-  registerCommands(context, service, history, log);
+  const runDefinition = registerCommands(context, service, history, log);
+  registerHttpFileCommands(context, runDefinition, log);
   registerHistoryCommands(context, service, history, log);
   void service.start();
   return { service, tree, history, historyTree, shown: () => ({ dashboard: DashboardPanel.shown, compare: ComparePanel.shown }) };

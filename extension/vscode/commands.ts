@@ -4,7 +4,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as vscode from 'vscode';
 import { errorMessage, type Logger } from '../../common/logger';
-import { parseDefinition } from '../../orchestrator/loadtest-definition';
+import { parseDefinition, validateDefinition, type LoadTestDefinition } from '../../orchestrator/loadtest-definition';
 import { resultToCsv } from '../../orchestrator/result-export';
 import { startBroker } from '../../kafka-broker/local-kafka';
 import { DashboardPanel } from './dashboard-panel';
@@ -43,7 +43,24 @@ export function commandRegistrar(context: vscode.ExtensionContext, log: Logger):
     );
 }
 
-export function registerCommands(context: vscode.ExtensionContext, service: LoadTestService, history: RunHistory, log: Logger): void {
+/** Where a definition run from the editor came from. */
+export interface DefinitionSource {
+  /** how messages name it: the file, or the request it was made from */
+  label: string;
+  /** offered by "Open File" when it is not a valid load test */
+  open?: vscode.Uri;
+  /** the .loadtest.json the history files the run under (baselines, the CodeLens); none for a definition made from another file */
+  sourceFile?: string;
+}
+
+/**
+ * Runs a definition as "Start Load Test" runs a file: validated (errors shown), started, the
+ * dashboard opened, the result saved and offered when it ends. Resolves with the test id, or
+ * undefined when the definition is not valid.
+ */
+export type DefinitionRunner = (definition: unknown, source: DefinitionSource) => Promise<string | undefined>;
+
+export function registerCommands(context: vscode.ExtensionContext, service: LoadTestService, history: RunHistory, log: Logger): DefinitionRunner {
   const register = commandRegistrar(context, log);
 
   const saveResult = (result: TestResult): vscode.Uri => {
@@ -111,23 +128,18 @@ export function registerCommands(context: vscode.ExtensionContext, service: Load
     return picked?.uri;
   };
 
-  register('loadtest.startTest', async (uri?: vscode.Uri) => {
-    const file = await pickFile(uri);
-    if (!file) return undefined;
-    // The document as the editor holds it, unsaved edits included: what the person sees is what runs.
-    const text = (await vscode.workspace.openTextDocument(file)).getText();
-    const parsed = parseDefinition(text);
-    if (!parsed.ok) {
-      const name = vscode.workspace.asRelativePath(file);
-      log.warn(`${name} is not a valid load test: ${parsed.errors.join('; ')}`);
-      // Not awaited: the message stays until the person dismisses it, and the command is done.
-      void vscode.window.showErrorMessage(`Load Test: ${name} is not a valid load test. ${parsed.errors.join(' · ')}`, 'Open File').then((choice) => {
-        if (choice) void vscode.window.showTextDocument(file);
-      });
-      return undefined;
-    }
+  const refuse = (source: DefinitionSource, errors: string[]): undefined => {
+    log.warn(`${source.label} is not a valid load test: ${errors.join('; ')}`);
+    // Not awaited: the message stays until the person dismisses it, and the command is done.
+    void vscode.window.showErrorMessage(`Load Test: ${source.label} is not a valid load test. ${errors.join(' · ')}`, ...(source.open ? ['Open File'] : [])).then((choice) => {
+      if (choice && source.open) void vscode.window.showTextDocument(source.open);
+    });
+    return undefined;
+  };
+
+  const start = async (definition: LoadTestDefinition, source: DefinitionSource): Promise<string> => {
     const orchestrator = await service.connection.ready(5000);
-    const run = await orchestrator.startTest(parsed.definition, { waitForDriversMs: 5000, sourceFile: file.fsPath });
+    const run = await orchestrator.startTest(definition, { waitForDriversMs: 5000, sourceFile: source.sourceFile });
     openDashboard();
     void orchestrator.waitForEnd(run.testId).then((result) => {
       const saved = saveResult(result);
@@ -138,6 +150,20 @@ export function registerCommands(context: vscode.ExtensionContext, service: Load
       });
     });
     return run.testId;
+  };
+
+  const runDefinition: DefinitionRunner = async (value, source) => {
+    const checked = validateDefinition(value);
+    return checked.ok ? start(checked.definition, source) : refuse(source, checked.errors);
+  };
+
+  register('loadtest.startTest', async (uri?: vscode.Uri) => {
+    const file = await pickFile(uri);
+    if (!file) return undefined;
+    const source = { label: vscode.workspace.asRelativePath(file), open: file, sourceFile: file.fsPath };
+    // The document as the editor holds it, unsaved edits included: what the person sees is what runs.
+    const parsed = parseDefinition((await vscode.workspace.openTextDocument(file)).getText());
+    return parsed.ok ? start(parsed.definition, source) : refuse(source, parsed.errors);
   });
 
   register('loadtest.findCapacity', async (uri?: vscode.Uri) => {
@@ -234,4 +260,5 @@ export function registerCommands(context: vscode.ExtensionContext, service: Load
   });
 
   register('loadtest.exportCsv', (testId?: string) => exportCsv(typeof testId === 'string' ? testId : undefined));
+  return runDefinition;
 }

@@ -7,6 +7,7 @@
 //   baseline set ID|last, show, clear FILE   the baseline run of each test file
 //   compare A B  compares two stored runs (ids, "last", "baseline")
 //   report ID    writes a stored run's JUnit, HTML, Markdown or JSON report
+//   import-http FILE  a request of a REST Client .http file as a load test (a scenario)
 import { readFileSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { commandArguments, formatHelp, httpUrl, parseNumberOption, parseOptions, parseOptionWith, parsePortOption, runCli, UsageError, wantsHelp } from '../../common/cli-options';
@@ -28,6 +29,7 @@ import { isLoopback } from '../rest-api/request-guard';
 import { startRestApi } from '../rest-api/rest-api';
 import { agentCommandHint } from '../agent-hint';
 import { clientToken, controlRequestOf, sendControl } from './control-command';
+import { importHttpCommand } from './import-http-command';
 
 const OPTIONS = {
   ...KAFKA_OPTIONS,
@@ -71,12 +73,14 @@ const OPTIONS = {
   },
   rate: { type: 'string', value: 'N', description: 'control set: the total rate of a TSUNAMI test, requests per second over all its drivers.' },
   concurrency: { type: 'string', value: 'N', description: 'control set: the total requests in flight of an AVALANCHE test, over all its drivers.' },
+  request: { type: 'string', value: 'NAME|N', description: 'import-http: the request to import: its @name, or its number in the file counting from 1 (needed when the file has several).' },
+  out: { type: 'string', value: 'FILE', description: 'import-http: write the definition to FILE (e.g. login.loadtest.json) instead of printing it.' },
   api: { type: 'string', value: 'URL', env: 'LT_API_URL', description: 'control: the REST API of the running serve (default: http://HOST:PORT from --host and --port); its token from LT_API_TOKEN, --api-token-file or the store folder.' },
   'log-level': { type: 'string', value: 'LEVEL', default: 'warn', env: 'LT_LOG_LEVEL', description: 'error, warn, info or debug (logs go to stderr).' },
 } as const;
 
 const HELP = formatHelp(
-  'lt-orchestrator run FILE.loadtest.json [--baseline [ID]] [options]\n       lt-orchestrator compare A B [--json FILE]\n       lt-orchestrator baseline set ID|last | show | clear FILE\n       lt-orchestrator report ID|last [--junit FILE] [--html FILE] [--summary-md FILE] [--json FILE]\n       lt-orchestrator serve [options]\n       lt-orchestrator capacity FILE.loadtest.json [--json FILE] [options]\n       lt-orchestrator drivers [options]\n       lt-orchestrator control TEST_ID pause|resume|set [--rate N | --concurrency N] [options]',
+  'lt-orchestrator run FILE.loadtest.json [--baseline [ID]] [options]\n       lt-orchestrator compare A B [--json FILE]\n       lt-orchestrator baseline set ID|last | show | clear FILE\n       lt-orchestrator report ID|last [--junit FILE] [--html FILE] [--summary-md FILE] [--json FILE]\n       lt-orchestrator serve [options]\n       lt-orchestrator capacity FILE.loadtest.json [--json FILE] [options]\n       lt-orchestrator drivers [options]\n       lt-orchestrator control TEST_ID pause|resume|set [--rate N | --concurrency N] [options]\n       lt-orchestrator import-http FILE.http [--request NAME|N] [--out FILE.loadtest.json]',
   'The orchestrator of the distributed load tester, without VS Code.\n' +
     '  run      Sends the test to the registered drivers over Kafka, triggers it, prints one progress line\n' +
     '           per second, a summary table and a verdict line. Exit code: 0 passed; 1 did not pass\n' +
@@ -96,7 +100,12 @@ const HELP = formatHelp(
     '  drivers  Lists the drivers heard from in the last few seconds.\n' +
     '  control  Pauses, resumes or sets the load of a test that a running serve runs, over its REST API:\n' +
     '           set --rate N for TSUNAMI (requests per second over all drivers), set --concurrency N for\n' +
-    '           AVALANCHE (requests in flight over all drivers). Exit code: 0 sent; 2 refused or error.',
+    '           AVALANCHE (requests in flight over all drivers). Exit code: 0 sent; 2 refused or error.\n' +
+    '  import-http  Makes a request of a REST Client .http/.rest file a load test: a scenario of the requests\n' +
+    '           it refers to ({{login.response.body.$.token}} becomes a capture), then it; 10 s at 10 per second\n' +
+    '           on one driver. Prints the definition (or writes --out), and on stderr what was not carried over.\n' +
+    '           Exit code: 0; 1 a step needs an edit before the test can run (the definition is written all the\n' +
+    '           same); 2 error.',
   OPTIONS,
 );
 
@@ -310,6 +319,10 @@ runCli('lt-orchestrator', async () => {
       if (!ref) throw new UsageError('report needs a stored test id (or "last"), e.g. report last --html report.html');
       return report(ref, options);
     }
+    case 'import-http': {
+      const [file] = commandArguments('import-http', rest, ['FILE']);
+      return importHttpCommand(file, { request: options.request, out: options.out }, { stdout: (text) => process.stdout.write(text), stderr: (text) => process.stderr.write(text), cwd: process.cwd() });
+    }
     case 'compare': {
       const [a, b] = commandArguments('compare', rest, ['A', 'B']);
       if (!a || !b) throw new UsageError('compare needs two runs: test ids, "last" or "baseline", e.g. compare baseline last');
@@ -317,7 +330,7 @@ runCli('lt-orchestrator', async () => {
       return compareCommand(store, a, b, (text) => process.stdout.write(text), options.json ? (text) => writeFileSync(options.json!, text) : undefined);
     }
     default:
-      throw new UsageError(command ? `unknown command "${command}": use run, capacity, compare, baseline, report, serve, drivers or control` : 'say run, capacity, compare, baseline, report, serve, drivers or control');
+      throw new UsageError(command ? `unknown command "${command}": use run, capacity, compare, baseline, report, serve, drivers, control or import-http` : 'say run, capacity, compare, baseline, report, serve, drivers, control or import-http');
   }
 });
 
