@@ -101,7 +101,7 @@ export class ScenarioIteration {
       recorder.recordFailure(failure, handler.index, this.phase);
       stepFailed = true;
     } else {
-      const judgement = step.judge({ status, headers: handler.headers, body: handler.body(), truncated: handler.truncated });
+      const judgement = step.judge({ status, headers: handler.headers, body: handler.body(), truncated: handler.truncated }, this.seq, this.variables);
       const sentAt = handler.writtenAt || handler.dispatchedAt;
       recorder.recordResponse(status, handler.issuedAt, sentAt, endAt, handler.index, this.phase, judgement.statusJudged);
       if (judgement.failure === 'check_failed') recorder.recordFailure('check_failed', handler.index, this.phase);

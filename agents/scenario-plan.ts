@@ -3,7 +3,7 @@
 // The judgement of a response (check, captures) lives here; scenario-iteration.ts runs the steps.
 import { JSONPath } from 'jsonpath-plus';
 import { compileTemplate, type VariableFill, type Variables } from '../protocol/request-mix';
-import { captureSource, MAX_CHECKED_BODY_BYTES, type Scenario, type StepCheck, type WireTestData } from '../protocol/scenario';
+import { captureSource, MAX_CHECKED_BODY_BYTES, type Scenario, type WireTestData } from '../protocol/scenario';
 import type { DriverShare } from './plan-profile';
 
 export interface PlannedStep {
@@ -20,7 +20,8 @@ export interface PlannedStep {
   readsHeaders: boolean;
   stopOnFailure: boolean;
   thinkMs: number;
-  judge: (response: StepResponse) => StepJudgement;
+  /** `seq` and `variables` fill a check's expected texts that hold {NAME} ("$.user": "{user}") */
+  judge: (response: StepResponse, seq: number, variables: Variables) => StepJudgement;
 }
 
 export interface StepResponse {
@@ -87,6 +88,7 @@ export function planScenario(scenario: Scenario, data: WireTestData | undefined,
     const regexes = new Map(captures.filter((c) => c.source.kind === 'regex').map((c) => [c.variable, new RegExp((c.source as { pattern: string }).pattern)]));
     const checkRegex = step.check?.regex === undefined ? undefined : new RegExp(step.check.regex);
     const statuses = step.check?.status === undefined ? undefined : new Set(Array.isArray(step.check.status) ? step.check.status : [step.check.status]);
+    const expected = Object.entries(step.check?.json ?? {}).map(([path, value]) => ({ path, value, fill: typeof value === 'string' ? compileTemplate(value, driver) : undefined }));
     return {
       name: step.name,
       method: step.method ?? 'GET',
@@ -103,7 +105,7 @@ export function planScenario(scenario: Scenario, data: WireTestData | undefined,
       readsHeaders,
       stopOnFailure: step.on_failure !== 'continue',
       thinkMs: step.think_time_ms ?? 0,
-      judge: (response) => judge(response, { statuses, check: step.check, checkRegex, captures, regexes }),
+      judge: (response, seq, variables) => judge(response, { statuses, expected, checkRegex, captures, regexes }, seq, variables),
     };
   });
   return { steps, data: data ? new DealtData(data, share) : undefined };
@@ -111,13 +113,13 @@ export function planScenario(scenario: Scenario, data: WireTestData | undefined,
 
 interface CompiledStep {
   statuses: Set<number> | undefined;
-  check: StepCheck | undefined;
+  expected: { path: string; value: unknown; fill: VariableFill | undefined }[];
   checkRegex: RegExp | undefined;
   captures: { variable: string; source: ReturnType<typeof captureSource> }[];
   regexes: Map<string, RegExp>;
 }
 
-function judge(response: StepResponse, step: CompiledStep): StepJudgement {
+function judge(response: StepResponse, step: CompiledStep, seq: number, variables: Variables): StepJudgement {
   const captured: Variables = {};
   const statusJudged = step.statuses !== undefined;
   const fail = (reason: string): StepJudgement => ({ failure: 'check_failed', reason, captured, statusJudged });
@@ -142,7 +144,8 @@ function judge(response: StepResponse, step: CompiledStep): StepJudgement {
     if (document === undefined) return undefined;
     return JSONPath({ path, json: document as object, wrap: false });
   };
-  for (const [path, expected] of Object.entries(step.check?.json ?? {})) {
+  for (const { path, value, fill } of step.expected) {
+    const expected = fill ? fill(seq, variables) : value;
     const actual = jsonValue(path);
     if (JSON.stringify(actual) !== JSON.stringify(expected)) return fail(`${path} is ${actual === undefined ? 'missing' : JSON.stringify(actual)}, expected ${JSON.stringify(expected)}${response.truncated ? ` (only the first ${MAX_CHECKED_BODY_BYTES} bytes of the body were read)` : ''}`);
   }

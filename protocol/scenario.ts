@@ -42,7 +42,7 @@ export type CaptureRule = string | { json: string } | { header: string } | { reg
  */
 export interface StepCheck {
   status?: number | number[];
-  /** JSON path → the value it must have (compared as JSON) */
+  /** JSON path → the value it must have (compared as JSON); a text may hold {NAME}, filled as the request's are */
   json?: Record<string, unknown>;
   /** a regular expression the body must match */
   regex?: string;

@@ -37,6 +37,7 @@ export function scenarioProblems(definition: ScenarioDefinition, columns?: reado
       ['url', step.url],
       ...Object.entries(step.headers ?? {}).map(([name, value]): [string, string] => [`headers.${name}`, value]),
       ...(step.body === undefined ? [] : [['body', step.body] as [string, string]]),
+      ...Object.entries(step.check?.json ?? {}).flatMap(([path, value]): [string, string][] => (typeof value === 'string' ? [[`check.json.${path}`, value]] : [])),
     ];
     for (const [field, text] of texts) {
       for (const problem of placeholderProblems(text)) errors.push(`${at}.${field}: ${problem}`);

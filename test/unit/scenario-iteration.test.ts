@@ -147,6 +147,24 @@ describe('a scenario on the load generator (against a local server)', () => {
     assert.ok(iterations.minNonZeroValue >= 50_000, 'an iteration’s duration includes its think time');
   });
 
+  it('a check’s expected text may hold a variable: each iteration checks against its own', async () => {
+    const { url } = await serve();
+    const scenario: Scenario = {
+      steps: [
+        { name: 'create', url: `${url}/items`, method: 'POST', body: '{"name": "item {seq}"}', capture: { id: '$.id' } },
+        { name: 'read', url: `${url}/items/{id}`, check: { json: { '$.name': 'item {seq}' } }, on_failure: 'continue' },
+        // Item 1 is iteration 0's: every later iteration finds another name there.
+        { name: 'first', url: `${url}/items/1`, check: { json: { '$.name': 'item {seq}' } } },
+      ],
+    };
+    const generator = new LoadGenerator(planFor(config(scenario, { message_count_per_driver: 5, concurrency: 1 }), url, {}, 'd1'));
+    await generator.start();
+    const s = generator.recorder.snapshot();
+    assert.equal(s.per_request!.read.errors, 0, 'each read finds its own iteration’s name');
+    assert.equal(s.per_request!.first.errors_by_kind?.check_failed, 4, 'item 1 matches iteration 0 only');
+    assert.deepEqual([s.iterations!.completed, s.iterations!.failed], [1, 4]);
+  });
+
   it('a capture that finds nothing fails its step as check_failed and stops the iteration', async () => {
     const { url } = await serve();
     const scenario: Scenario = {
