@@ -155,7 +155,8 @@ export async function startApp(options: AppOptions): Promise<RunningApp> {
     const end = duration.startTimer();
     let status: number;
     let body: unknown;
-    let route = 'other';
+    // A request that failed (the database gone) counts under its route, as its success would.
+    let route = /^\/items\/\d{1,18}$/.test(path) ? '/items/{id}' : ['/items', '/signin', '/account', '/health'].includes(path) ? path : 'other';
     try {
       [status, body, route] = await routes(req, path);
     } catch (error) {

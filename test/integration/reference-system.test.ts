@@ -187,6 +187,78 @@ describe('the reference system under test', function () {
     assert.match(readFileSync(csv, 'utf8'), /,\(iterations\),complete,30,/);
   });
 
+  it('a .http file’s sign-in and the request that uses its token, imported and run: every account read carried a valid token', async () => {
+    const kafka = await kafkaBootstrap();
+    const prefix = uniquePrefix('signin');
+    await startAgents(1, 'signin', { kafka, prefix, orchestrator: 'signin-cli' });
+    const dir = tempDir('signin');
+    writeFileSync(
+      join(dir, 'api.http'),
+      [`@host = ${system.proxyUrl}`, '', '# @name signin', 'POST {{host}}/signin', 'Content-Type: application/json', '', '{"user": "ann"}', '', '###', '', '# @name account', 'GET {{host}}/account', 'Authorization: Bearer {{signin.response.body.$.token}}', ''].join('\n'),
+    );
+    const file = join(dir, 'account.loadtest.json');
+    const imported = await runBin('lt-orchestrator', ['import-http', join(dir, 'api.http'), '--request', 'account', '--out', file]);
+    assert.equal(imported.code, 0, imported.stdout + imported.stderr);
+    const account = () => Promise.all(['200', '401'].map((code) => Promise.all(system.apps.map((a) => counterOf(`${a.url}/metrics`, new RegExp(`^sut_http_requests_total\\{route="/account",method="GET",code="${code}"`)))).then((n) => n.reduce((x, y) => x + y, 0))));
+    const [okBefore, refusedBefore] = await account();
+    const json = join(dir, 'result.json');
+    const r = await runBin('lt-orchestrator', ['run', file, '--kafka', kafka, '--topic-prefix', prefix, '--id', 'signin-cli', '--store', join(dir, 'store'), '--json', json, '--quiet']);
+    assert.equal(r.code, 0, r.stdout + r.stderr);
+    const result = JSON.parse(readFileSync(json, 'utf8')) as TestResult;
+    const [signin, read] = result.per_request!;
+    assert.deepEqual([signin.name, read.name, signin.errors, read.errors], ['signin', 'account', 0, 0]);
+    assert.equal(result.iterations!.started, 100, '10 iterations a second for 10 s, the imported load');
+    assert.equal(read.responses, result.iterations!.completed);
+    const [okAfter, refusedAfter] = await account();
+    assert.equal(okAfter - okBefore, read.responses, 'the apps answered every account read with the token accepted');
+    assert.equal(refusedAfter - refusedBefore, 0, 'and refused none');
+    // Without the captured token the same request is refused: the token is what let it through.
+    assert.equal((await fetch(`${system.proxyUrl}/account`)).status, 401);
+  });
+
+  it('the writer killed mid-test: creates fail as check_failed of step create, the server agrees, and the test fails saying so', async () => {
+    const kafka = await kafkaBootstrap();
+    const prefix = uniquePrefix('writer');
+    await startAgents(2, 'writer', { kafka, prefix });
+    const orchestrator = await startOrchestrator(kafka, prefix);
+    const created = (code: string) => Promise.all(system.apps.map((a) => counterOf(`${a.url}/metrics`, new RegExp(`^sut_http_requests_total\\{route="/items",method="POST",code="${code}"`)))).then((n) => n.reduce((x, y) => x + y, 0));
+    const [okBefore, failedBefore] = [await created('201'), await created('503')];
+    const run = await orchestrator.startTest(
+      {
+        test_type: 'TSUNAMI',
+        stages: [{ duration_s: 8, target_rate: 40 }],
+        drivers: 2,
+        scenario: {
+          steps: [
+            { name: 'create', url: `${system.proxyUrl}/items`, method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"name": "before and after {seq}"}', capture: { id: '$.id' }, check: { status: 201 }, timeout_ms: 2000 },
+            { name: 'read', url: `${system.proxyUrl}/items/{id}`, check: { status: [200, 404] } },
+          ],
+        },
+      },
+      { waitForDriversMs: 30_000 },
+    );
+    const writerPid = Number(readFileSync(join(stateDir, 'postgres', 'writer.pid'), 'utf8').trim());
+    try {
+      await waitFor(() => ((orchestrator.getTest(run.testId) as TestResult | undefined)?.iterations?.completed ?? 0) >= 60, 'iterations before the kill', 30_000);
+      process.kill(writerPid, 'SIGQUIT'); // an immediate shutdown, as a crash: no checkpoint, clients cut off
+      await waitFor(() => !isAlive(writerPid), 'the writer to be gone', 30_000);
+      const result = await orchestrator.waitForEnd(run.testId);
+      const [create, read] = result.per_request!;
+      const failedOnServer = (await created('503')) - failedBefore;
+      const okOnServer = (await created('201')) - okBefore;
+      assert.ok(failedOnServer > 0, 'the apps answered some creates 503 once the writer was gone');
+      assert.equal(create.errors_by_kind?.check_failed ?? 0, failedOnServer, `the create step's check_failed are the apps' 503s (${failedOnServer})`);
+      assert.equal(create.responses - (create.errors_by_kind?.check_failed ?? 0), okOnServer, 'and its passes the 201s');
+      assert.equal(read.errors, 0, 'the reads of items that were created went on: the reader still serves');
+      assert.equal(read.requests_sent, okOnServer, 'a failed create stopped its iteration before the read');
+      assert.equal(result.iterations!.failed, create.errors);
+      assert.equal(result.verdict.passed, false);
+      assert.match(result.verdict.reason, /error rate/);
+    } finally {
+      await startReferenceSystem({ stateDir, ports }); // the writer back, for the tests after this one
+    }
+  });
+
   it('every panel of the Grafana dashboard has data in the system’s Prometheus after a test', async () => {
     const kafka = await kafkaBootstrap();
     const prefix = uniquePrefix('grafana');
