@@ -24,6 +24,10 @@ export interface Thresholds {
   min_throughput?: number;
   /** limits on the server-side queries, by query name */
   server?: Record<string, ServerLimit>;
+  /** a scenario's limits per step, by step name, judged on the step's own figures */
+  steps?: Record<string, Thresholds>;
+  /** a mix's limits per request, by request name */
+  requests?: Record<string, Thresholds>;
 }
 
 /** A stage as a file gives it: the wire's Stage, and limits judged on its window only. */
@@ -200,6 +204,8 @@ export function validateDefinition(value: unknown): DefinitionResult {
     if (Object.keys(definition.capacity.slo?.server ?? {}).length && !definition.prometheus) problems.push('capacity.slo.server: needs "prometheus": {"url": …} to ask its queries');
     if (problems.length) return { ok: false, errors: problems };
   }
+  const byNameErrors = namedLimitProblems(definition);
+  if (byNameErrors.length) return { ok: false, errors: byNameErrors };
   const limitSets: [string, Thresholds | undefined][] = [['thresholds', definition.thresholds], ...(definition.stages ?? []).map((s, i): [string, Thresholds | undefined] => [`stages[${i}].thresholds`, s.thresholds])];
   const unknown = limitSets.flatMap(([at, t]) => Object.keys(t?.server ?? {}).filter((name) => !queries.includes(name)).map((name) => `${at}.server.${name}`));
   if (unknown.length) {
@@ -255,6 +261,24 @@ function lengthProblems(d: LoadTestDefinition): string[] {
     if (tsunami && d.test_message_delay !== undefined) errors.push('test_message_delay: a TSUNAMI test with stages is paced by their target_rate; leave test_message_delay out');
     if (d.target_throughput !== undefined) errors.push('target_throughput: a test with stages is paced by them; leave target_throughput out');
     if (!tsunami && d.concurrency !== undefined) errors.push('concurrency: an AVALANCHE test with stages takes its requests in flight from target_concurrency; leave concurrency out');
+  }
+  return errors;
+}
+
+/** Limits by step or request name: each names one of the test's, on the figures a step or request has. */
+function namedLimitProblems(d: LoadTestDefinition): string[] {
+  const errors: string[] = [];
+  const sets: [string, Record<string, Thresholds> | undefined, string[] | undefined, string][] = [
+    ['steps', d.thresholds?.steps, d.scenario?.steps.map((s) => s.name), 'a scenario'],
+    ['requests', d.thresholds?.requests, d.requests?.map((r) => r.name), 'a mix ("requests")'],
+  ];
+  for (const [field, limits, names, needs] of sets) {
+    for (const [name, set] of Object.entries(limits ?? {})) {
+      const at = `thresholds.${field}.${name}`;
+      if (!names) errors.push(`${at}: limits by ${field === 'steps' ? 'step' : 'request'} need ${needs}`);
+      else if (!names.includes(name)) errors.push(`${at}: names no ${field === 'steps' ? 'step' : 'request'}; the test's are ${names.join(', ')}`);
+      for (const nested of ['server', 'steps', 'requests', 'min_throughput'] as const) if (set[nested] !== undefined) errors.push(`${at}.${nested}: not judged per ${field === 'steps' ? 'step' : 'request'}; set it on the whole test`);
+    }
   }
   return errors;
 }

@@ -21,7 +21,7 @@ import type { ControlLogEntry } from './stages/control-log';
 import { LiveControl, type ControlOutcome, type ControlRequest } from './stages/live-control';
 import { PhaseBook, phaseHistogram, stageStats, type ServerWindow, type StageStats } from './stages/stage-stats';
 import { openPlannedRequests, plannedAverage, plannedValueAt, planOf, type TestPlan } from './stages/test-plan';
-import { evaluateStageThresholds } from './thresholds';
+import { evaluateNamedThresholds, evaluateStageThresholds } from './thresholds';
 import { aggregate, driverStats, finalHistograms, intervalHistogram, iterationBreakdown, mergedHistogram, perSecond, requestBreakdown, runSeconds, summarizeHistogram } from './metrics-aggregator';
 import { endingOf, isOver, nextPart, QUIET_AFTER_MS, shownState, WAITING, type Part, type PartEvent } from './driver-part';
 import { ReportAccumulator, type DriverReport } from './report-accumulator';
@@ -773,7 +773,12 @@ export class TestRun extends EventEmitter<TestRunEvents> {
     const { point, interval } = this.timePoint(snapshot, merged, true);
     this.tell('the last time point', (o) => o.second?.(snapshot, point, interval));
     const histograms = this.runHistograms();
-    const stageChecks = this.stageThresholdChecks(snapshot.stages ?? []);
+    const limits = this.options.definition.thresholds;
+    const stageChecks = [
+      ...this.stageThresholdChecks(snapshot.stages ?? []),
+      ...evaluateNamedThresholds(limits?.steps, snapshot.per_request, 'step'),
+      ...evaluateNamedThresholds(limits?.requests, snapshot.per_request, 'request'),
+    ];
     const { verdict, thresholds } = judge({
       stageChecks,
       plannedSeconds: snapshot.planned_s,

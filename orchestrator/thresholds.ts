@@ -1,13 +1,13 @@
 // Pass or fail: a test's final figures against the limits its definition sets. No limit passes on
 // no evidence: a figure nobody measured fails its limit (a server limit may be marked optional),
 // and a figure estimated rather than measured says so in its line.
-import type { AggregateStats, ServerMetrics, StageStats, ThresholdCheck, ThresholdResult } from './result-model';
+import type { AggregateStats, RequestStats, ServerMetrics, StageStats, ThresholdCheck, ThresholdResult } from './result-model';
 import type { Thresholds } from './loadtest-definition';
 
 /** The error-rate limit of every test whose definition does not set `thresholds.error_rate` itself. */
 export const DEFAULT_ERROR_RATE = 0.01;
 
-type ClientLimit = Exclude<keyof Thresholds, 'server'>;
+type ClientLimit = Exclude<keyof Thresholds, 'server' | 'steps' | 'requests'>;
 type Rule = { label: string; unit: string; read: (s: AggregateStats) => number | null; atLeast?: boolean; latency?: boolean };
 
 const RULES: Record<ClientLimit, Rule> = {
@@ -30,7 +30,7 @@ const names = (ids: string[]) => (ids.length > 3 ? `${ids.slice(0, 3).join(', ')
  * rate is always judged: against the file's `error_rate`, or else the default limit.
  */
 export function evaluateThresholds(thresholds: Thresholds | undefined, stats: AggregateStats, throughput: number, server?: ServerMetrics): ThresholdResult {
-  const { server: serverLimits, ...clientLimits } = thresholds ?? {};
+  const { server: serverLimits, steps: _steps, requests: _requests, ...clientLimits } = thresholds ?? {};
   const given = Object.entries(clientLimits) as [ClientLimit, number][];
   const checks: ThresholdCheck[] = [];
   if (clientLimits.error_rate === undefined) checks.push(errorRateCheck(DEFAULT_ERROR_RATE, stats, true));
@@ -141,4 +141,34 @@ export function evaluateStageThresholds(thresholds: Thresholds, phase: string, s
   return result.checks
     .filter((c) => c.name !== 'default_error_rate')
     .map((c) => ({ ...c, name: `${phase}.${c.name}`, stage: phase, text: `${phase}: ${c.text}` }));
+}
+
+/**
+ * A scenario step's (or a mix request's) own limits, judged on its figures across drivers: its
+ * latency, its error rate (every kind, check_failed included). Named `steps.NAME.FIELD`.
+ */
+export function evaluateNamedThresholds(limits: Record<string, Thresholds> | undefined, rows: RequestStats[] | undefined, kind: 'step' | 'request'): ThresholdCheck[] {
+  return Object.entries(limits ?? {}).flatMap(([name, set]) => {
+    const row = rows?.find((r) => r.name === name);
+    const stats: AggregateStats = {
+      drivers: 1,
+      drivers_reporting: row ? 1 : 0,
+      requests_sent: row?.requests_sent ?? 0,
+      responses: row?.responses ?? 0,
+      errors: row?.errors ?? 0,
+      error_rate: row?.error_rate ?? 0,
+      errors_unknown_from: [],
+      requests_with_unknown_errors: 0,
+      histogram_missing_from: [],
+      rate: row?.rate ?? 0,
+      latency: row?.latency ?? null,
+      uncorrected: null,
+      error_kinds: row?.errors_by_kind ?? {},
+      status_codes: {},
+      warm_up: null,
+    };
+    return evaluateThresholds(set, stats, row?.rate ?? 0)
+      .checks.filter((c) => c.name !== 'default_error_rate')
+      .map((c) => ({ ...c, name: `${kind}s.${name}.${c.name}`, text: `${kind} ${name}: ${c.text}` }));
+  });
 }

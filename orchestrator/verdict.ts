@@ -23,7 +23,7 @@ export interface VerdictInput {
   warnings?: string[];
   /** the server-side queries, which server thresholds judge */
   server?: ServerMetrics;
-  /** each stage's own limits, judged on its window (thresholds.ts evaluateStageThresholds): a failure fails the test, naming the stage */
+  /** each stage's own limits, judged on its window, and each step's or request's on its figures (thresholds.ts): a failure fails the test, naming which */
   stageChecks?: ThresholdCheck[];
   /** the planned length in seconds, for a test by time whose plan counts no requests */
   plannedSeconds?: number;

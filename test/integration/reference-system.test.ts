@@ -149,8 +149,8 @@ describe('the reference system under test', function () {
           ],
         },
         data: { file: 'users.csv', mode: 'unique' },
-        // A replica that has not replayed the write yet answers 404: counted, not judged here.
-        thresholds: { error_rate: 1 },
+        // A replica that has not replayed the write yet answers 404: counted, not judged here; every create must pass.
+        thresholds: { error_rate: 1, steps: { create: { error_rate: 0 } } },
       }),
     );
     const json = join(dir, 'result.json');
@@ -170,6 +170,7 @@ describe('the reference system under test', function () {
     assert.equal(read.errors, missed, 'no other error on the read step');
     assert.equal(served + missed, 30);
     assert.equal(result.status, 'complete');
+    assert.deepEqual(result.thresholds.checks.filter((c) => c.name.startsWith('steps.')).map((c) => [c.text, c.passed]), [['step create: error rate 0% <= 0%', true]]);
     // unique: every row once, over the three drivers, as the database holds them.
     const password = readFileSync(join(stateDir, 'postgres', 'app-password'), 'utf8').trim();
     const writer = new pg.Client({ ...system.writer, user: 'sut', password, database: 'sut' });

@@ -4,6 +4,8 @@ import { join } from 'node:path';
 import { toTestConfig, validateDefinition } from '../../orchestrator/loadtest-definition';
 import { readTestData } from '../../orchestrator/scenarios/test-data-file';
 import { neededFeatures, notPickedReason } from '../../orchestrator/stages/agent-features';
+import { evaluateNamedThresholds } from '../../orchestrator/thresholds';
+import type { RequestStats } from '../../orchestrator/result-model';
 import { tempDir } from '../support/temp-dir';
 
 const journey = (steps: unknown[], extra: Record<string, unknown> = {}) => ({ test_type: 'AVALANCHE', message_count_per_driver: 10, scenario: { steps }, ...extra });
@@ -59,5 +61,29 @@ describe('a scenario in a definition', () => {
     assert.deepEqual(needed, ['scenario']);
     assert.equal(notPickedReason({ node_id: 'spec-1' }, needed), 'Not picked: spec-1 speaks only the spec; a scenario (steps) needs lt-agent');
     assert.equal(notPickedReason({ node_id: 'ours', features: ['duration', 'stages', 'control', 'scenario'] }, needed), undefined);
+  });
+
+  it('limits by step name: judged on the step’s own figures, check_failed counting as errors; a name that is no step is refused', () => {
+    const steps = [
+      { name: 'create', url: 'http://h/items', capture: { id: '$.id' } },
+      { name: 'read', url: 'http://h/items/{id}', check: { status: 200 } },
+    ];
+    assert.deepEqual(errors(journey(steps, { thresholds: { steps: { read: { p99_latency_ms: 50, error_rate: 0.01 } } } })), []);
+    assert.deepEqual(errors(journey(steps, { thresholds: { steps: { raed: { p99_latency_ms: 50 } } } })), ['thresholds.steps.raed: names no step; the test\'s are create, read']);
+    assert.deepEqual(errors({ test_type: 'AVALANCHE', message_count_per_driver: 1, target: 'http://h/', thresholds: { steps: { a: { error_rate: 0 } } } }), ['thresholds.steps.a: limits by step need a scenario']);
+    const latency = { mean: 20, median: 18, min: 1, max: 90, p90: 30, p95: 40, p99: 80, approximate: false, count: 100 };
+    const rows: RequestStats[] = [
+      { name: 'create', share: 0.5, requests_sent: 100, responses: 100, errors: 0, error_rate: 0, rate: 10, latency },
+      { name: 'read', share: 0.5, requests_sent: 100, responses: 100, errors: 5, errors_by_kind: { check_failed: 5 }, error_rate: 0.05, rate: 10, latency },
+    ];
+    const checks = evaluateNamedThresholds({ create: { p99_latency_ms: 100 }, read: { p99_latency_ms: 50, error_rate: 0.01 } }, rows, 'step');
+    assert.deepEqual(
+      checks.map((c) => [c.name, c.passed, c.text]),
+      [
+        ['steps.create.p99_latency_ms', true, 'step create: p99 latency 80 ms <= 100 ms'],
+        ['steps.read.p99_latency_ms', false, 'step read: p99 latency 80 ms <= 50 ms'],
+        ['steps.read.error_rate', false, 'step read: error rate 5% <= 1%'],
+      ],
+    );
   });
 });
