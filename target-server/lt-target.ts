@@ -34,7 +34,7 @@ const OPTIONS = {
 
 const HELP = formatHelp(
   'lt-target [options]',
-  'HTTP target for load tests.\n  GET /ping     {"message":"pong"}\n  GET /metrics  requests received and responses sent: Prometheus text, or JSON\n                {"requests_sent": n, "responses_sent": n} with Accept: application/json or ?format=json\n  POST /stall?ms=N  hold every response for N ms from now (a stalled server, for latency tests)',
+  'HTTP target for load tests.\n  GET /ping     {"message":"pong"}\n  POST /signin  {"user": "NAME"} gives {"token": "…"}; GET /account with Authorization: Bearer TOKEN gives {"user": "NAME"}, 401 without\n  GET /metrics  requests received and responses sent: Prometheus text, or JSON\n                {"requests_sent": n, "responses_sent": n} with Accept: application/json or ?format=json\n  POST /stall?ms=N  hold every response for N ms from now (a stalled server, for latency tests)',
   OPTIONS,
 );
 
@@ -71,7 +71,7 @@ runCli('lt-target', async () => {
     throw error;
   });
   const capacity = options.capacity && Number(options.capacity) > 0 ? `, capacity ${options.capacity} req/s, 503 beyond ${options['queue-limit']} ms of queue` : '';
-  process.stdout.write(`lt-target listening on ${target.url} (GET /ping, GET /metrics${capacity})\n`);
+  process.stdout.write(`lt-target listening on ${target.url} (GET /ping, POST /signin, GET /account, GET /metrics${capacity})\n`);
   await new Promise<void>((resolve) => {
     const stop = () => resolve();
     process.once('SIGINT', stop);

@@ -1,6 +1,8 @@
 // The HTTP target for trying the product and for its tests: GET /ping answers {"message":"pong"},
+// POST /signin {"user": NAME} gives a token that GET /account requires (a journey for scenarios),
 // GET /metrics counts what it received and answered (Prometheus text, or JSON). Plain node:http
 // rather than express: the target must never be the bottleneck when drivers are measured against it.
+import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Counter, Gauge, processRegistry, Registry, registerHdrHistogram, sendMetrics } from '../common/metrics-exposition';
@@ -47,6 +49,9 @@ const PONG = Buffer.from('{"message":"pong"}');
 const INJECTED_ERROR = Buffer.from('{"error":"injected failure"}');
 const NOT_FOUND = Buffer.from('{"error":"not found"}');
 const OVERLOADED = Buffer.from('{"error":"over capacity"}');
+const SIGN_IN_FIRST = Buffer.from('{"error":"sign in first: POST /signin {\\"user\\": \\"NAME\\"}, then send Authorization: Bearer TOKEN"}');
+const BAD_SIGN_IN = Buffer.from('{"error":"send {\\"user\\": \\"NAME\\"}, NAME of 1 to 100 letters, digits or _.@-"}');
+const USER = /^[A-Za-z0-9_.@-]{1,100}$/;
 
 export async function startTarget(options: Partial<TargetOptions> = {}): Promise<RunningTarget> {
   const settings: TargetOptions = { ...DEFAULT_TARGET_OPTIONS, ...options };
@@ -56,7 +61,14 @@ export async function startTarget(options: Partial<TargetOptions> = {}): Promise
   const registry = new Registry();
   const received = new Counter({ name: 'lt_target_requests_received_total', help: 'Load requests received (every request but GET /metrics).', registers: [registry] });
   const responses = new Counter({ name: 'lt_target_responses_sent_total', help: 'Responses sent to load requests, by status code.', labelNames: ['code'], registers: [registry] });
-  const byStatus = { 200: responses.labels('200'), 404: responses.labels('404'), 500: responses.labels('500'), 503: responses.labels('503') };
+  const byStatus = { 200: responses.labels('200'), 400: responses.labels('400'), 401: responses.labels('401'), 404: responses.labels('404'), 500: responses.labels('500'), 503: responses.labels('503') };
+  // Tokens this process signed: a user name and its HMAC under a key made at start.
+  const signingKey = randomBytes(32);
+  const mac = (user: string) => createHmac('sha256', signingKey).update(user).digest('base64url');
+  const tokenUser = (authorization: string | undefined): string | undefined => {
+    const match = /^Bearer ([A-Za-z0-9_.@-]{1,100})\.([A-Za-z0-9_-]{43})$/.exec(authorization ?? '');
+    return match && timingSafeEqual(Buffer.from(match[2]), Buffer.from(mac(match[1]))) ? match[1] : undefined;
+  };
   const inFlight = new Gauge({ name: 'lt_target_requests_in_flight', help: 'Load requests received and not answered yet.', registers: [registry] });
   new Gauge({ name: 'lt_target_uptime_seconds', help: 'Seconds since the target started.', registers: [registry], collect() { this.set((Date.now() - started) / 1000); } });
   // Time from a request's arrival to its answer, in µs: what the server itself adds, delays included.
@@ -98,18 +110,50 @@ export async function startTarget(options: Partial<TargetOptions> = {}): Promise
 
   const queue = settings.capacityRps > 0 ? new ServiceQueue(settings.capacityRps, settings.queueLimitMs) : undefined;
 
+  /** The body of a sign-in, at most 4 KiB (more is not a sign-in). */
+  const readSignIn = (req: IncomingMessage, then: (body: string | undefined) => void) => {
+    let body = '';
+    req.setEncoding('utf8');
+    req.on('data', (chunk: string) => (body = body.length < 4096 ? body + chunk : body));
+    req.on('end', () => then(body.length <= 4096 ? body : undefined));
+  };
+
+  /** The answer to a load request other than /ping. */
+  const journey = (req: IncomingMessage, path: string, body: string | undefined): [keyof typeof byStatus, Buffer] => {
+    if (path === '/signin' && req.method === 'POST') {
+      let user: unknown;
+      try {
+        user = (JSON.parse(body ?? '') as { user?: unknown }).user;
+      } catch {
+        user = undefined;
+      }
+      if (typeof user !== 'string' || !USER.test(user)) return [400, BAD_SIGN_IN];
+      return [200, Buffer.from(JSON.stringify({ token: `${user}.${mac(user)}` }))];
+    }
+    if (path === '/account' && req.method === 'GET') {
+      const user = tokenUser(req.headers.authorization);
+      return user ? [200, Buffer.from(JSON.stringify({ user }))] : [401, SIGN_IN_FIRST];
+    }
+    return [404, NOT_FOUND];
+  };
+
   const handle = (req: IncomingMessage, res: ServerResponse) => {
     const url = req.url ?? '/';
     const q = url.indexOf('?');
     const path = q === -1 ? url : url.slice(0, q);
     if (path === '/metrics' && req.method === 'GET') return serveMetrics(req, res, q === -1 ? '' : url.slice(q + 1));
     if (path === '/stall' && req.method === 'POST') return stall(res, q === -1 ? '' : url.slice(q + 1));
+    if (path === '/signin' && req.method === 'POST') return readSignIn(req, (body) => load(req, res, path, body));
+    // Drain any request body before answering so keep-alive connections stay usable.
+    req.resume();
+    load(req, res, path, undefined);
+  };
+
+  const load = (req: IncomingMessage, res: ServerResponse, path: string, body: string | undefined) => {
     counters.requests_sent++;
     received.inc();
     inFlight.inc();
     const arrivedAt = performance.now();
-    // Drain any request body before answering so keep-alive connections stay usable.
-    req.resume();
     const driver = req.headers[DRIVER_HEADER];
     // The capacity queue comes first: the normal latency is what a request sees once it is served.
     const admitted = queue ? queue.admit(arrivedAt) : 0;
@@ -121,7 +165,7 @@ export async function startTarget(options: Partial<TargetOptions> = {}): Promise
     const respond = (): void => {
       const wait = stalledUntil - Date.now();
       if (wait > 0) return void setTimeout(respond, wait);
-      if (path !== '/ping') return answer(res, 404, NOT_FOUND, arrivedAt);
+      if (path !== '/ping') return answer(res, ...journey(req, path, body), arrivedAt);
       if (settings.errorRate > 0 && Math.random() < settings.errorRate) return answer(res, 500, INJECTED_ERROR, arrivedAt);
       answer(res, 200, PONG, arrivedAt);
     };
