@@ -10,7 +10,7 @@
 // (figure-text.ts), so the report, the terminal and the summary never disagree.
 import { createHash } from 'node:crypto';
 import type { Comparison, ScopeComparison } from '../compare/comparison-model';
-import { int, msText, num, percentText } from '../figure-text';
+import { errorKindsText, int, iterationsText, msText, num, percentText } from '../figure-text';
 import type { DriverStats, LatencySummary, TestResult, TimePoint } from '../result-model';
 import { describeControl } from '../stages/control-log';
 import { describeEnding } from '../verdict';
@@ -153,8 +153,11 @@ ${table('drivers', ['driver', 'state', 'sent', 'responses', 'errors', 'req/s', .
 function requests(r: TestResult): string {
   if (!r.per_request?.length) return '';
   const rows = r.per_request.map((q) => ({ cells: [q.name, `${(q.share * 100).toFixed(0)}%`, int(q.requests_sent), int(q.responses), int(q.errors), percentText(q.error_rate), int(q.rate), ...latencyCells(q.latency)], key: q.name }));
-  return `<h2>By request <span class="note">all drivers</span></h2>
-${table('requests', ['request', 'share', 'sent', 'responses', 'errors', 'error rate', 'req/s', ...LATENCY_HEADER], 1, rows)}`;
+  const kind = r.config.scenario ? 'step' : 'request';
+  const kinds = r.per_request.filter((q) => q.errors > 0).map((q) => `<li>${esc(q.name)}: ${esc(errorKindsText(q.errors_by_kind))}</li>`);
+  return `<h2>By ${kind} <span class="note">all drivers</span></h2>
+${r.iterations ? `<p data-testid="iterations">${esc(iterationsText(r.iterations))}</p>` : ''}
+${table('requests', [kind, 'share', 'sent', 'responses', 'errors', 'error rate', 'req/s', ...LATENCY_HEADER], 1, rows)}${kinds.length ? `<ul class="warnings">${kinds.join('')}</ul>` : ''}`;
 }
 
 function server(r: TestResult): string {

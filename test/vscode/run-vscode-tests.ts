@@ -9,6 +9,8 @@
 //      the steps come into the dashboard one by one and the capacity is read at the end;
 //   2c. runs a file with stages and, on the dashboard, clicks Pause, Resume and sets a new rate:
 //      each change is in the control log, applied, and the result keeps the three in order;
+//   2d. clicks "Load test this request" above a .http file's request that uses a sign-in's
+//      token: the dashboard shows both steps and the iterations (http-file-step.ts);
 //   3. in the same window, switches to a broker of its own, stops it (the status bar, the tree and
 //      the dashboard must say Kafka is unreachable and since when) and starts it again (connected).
 // With --electron, step 1 runs in a downloaded desktop VS Code through @vscode/test-electron
@@ -24,6 +26,7 @@ import { kafkaBootstrap, securedKafka, stopKafkaFixture, uniquePrefix } from '..
 import { ROOT, startAgent, startAgents, startTargetProcess, stopAllProcesses, tempDir, waitFor } from '../support/processes';
 import { prometheusFixture, stopPrometheusFixture } from '../support/prometheus-fixture';
 import { launchBrowser, loopbackContext, openWorkspaceFile, packageVsix, runPaletteCommand, startCodeServer, webviewFrame, webviewLocator, type CodeServer } from './workbench';
+import { httpFileFromCodeLens } from './http-file-step';
 
 const ORCHESTRATOR_ID = 'vscode-test';
 const DRIVERS = 2;
@@ -608,6 +611,8 @@ async function main(): Promise<number> {
         outcomes.push(await capacityFromPalette(page, workspace, limited.url));
         say('pause, resume and a new rate from the dashboard');
         outcomes.push(await liveControlFromDashboard(page, workspace, target.url));
+        say('a .http file’s sign-in journey from its CodeLens');
+        outcomes.push(await httpFileFromCodeLens(page, workspace, target.url));
         say('runs from a terminal in the history, the CodeLens and the compare view');
         outcomes.push(await rememberAndCompareFromTerminal(page, workspace, { kafka, prefix, targetUrl: target.url }));
         say('stopping and starting a broker of its own under the workbench');
