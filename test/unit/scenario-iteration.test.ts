@@ -181,6 +181,25 @@ describe('a scenario on the load generator (against a local server)', () => {
     assert.equal(s.iterations!.failed, 5);
   });
 
+  it('a stop while iterations think ends them abandoned, and begins no further step', async () => {
+    const { url, seen } = await serve();
+    const scenario: Scenario = {
+      steps: [
+        { name: 'signin', url: `${url}/signin`, method: 'POST', body: '{"user": "u"}', capture: { token: '$.token' }, think_time_ms: 5_000 },
+        { name: 'create', url: `${url}/items`, method: 'POST', body: '{"name": "x"}' },
+      ],
+    };
+    const generator = new LoadGenerator(planFor(config(scenario, { message_count_per_driver: 100, concurrency: 3 }), url, {}, 'd1'));
+    const done = generator.start();
+    await new Promise((r) => setTimeout(r, 300));
+    generator.stop();
+    await done;
+    const s = generator.recorder.snapshot();
+    assert.deepEqual([s.iterations!.started, s.iterations!.abandoned, s.iterations!.completed], [3, 3, 0], 'three in flight, each thinking when stopped');
+    assert.equal(seen.filter((l) => l.startsWith('POST /items')).length, 0);
+    assert.equal(generator.wasStopped, true);
+  });
+
   it('unique data: each of 3 drivers takes its own rows, no row twice, and a driver whose rows ran out begins no more', async () => {
     const { url, seen } = await serve();
     const data: WireTestData = { mode: 'unique', columns: ['user'], rows: Array.from({ length: 10 }, (_, i) => [`user${i}`]) };
