@@ -126,6 +126,22 @@ describe('worker threads of one driver', () => {
       assert.equal(decodeHistogram(phases['stage 2'].histogram!).totalCount, 50);
     });
 
+    it('a scenario with unique data on two workers: every row of the driver’s share once, the iterations merged', async () => {
+      paths.length = 0;
+      // Driver d2 of 2 takes rows 1, 3, 5, ...: 10 rows of 20; the plan asks for more, so they run out.
+      const data = { mode: 'unique' as const, columns: ['row'], rows: Array.from({ length: 20 }, (_, i) => [String(i)]) };
+      const config = { test_id: 'sc', test_type: 'AVALANCHE', test_message_delay: 0, message_count_per_driver: 50, concurrency: 4, driver_ids: ['d1', 'd2'], target: { url: `${url}/r`, method: 'GET', timeout_ms: 2000 }, data,
+        scenario: { steps: [{ name: 'one', url: `${url}/r/{row}/one` }, { name: 'two', url: `${url}/r/{row}/two` }] } } as TestConfigMessage;
+      const load = workers.run(config, { defaultTarget: url, headers: {}, driver: 'd2' }, 2, true);
+      await load.start();
+      const s = load.recorder.snapshot();
+      const rows = paths.filter((p) => p.endsWith('/one')).map((p) => Number(p.split('/')[2])).sort((x, y) => x - y);
+      assert.deepEqual(rows, [1, 3, 5, 7, 9, 11, 13, 15, 17, 19]);
+      assert.deepEqual([s.iterations!.started, s.iterations!.completed, s.per_request!.one.responses, s.per_request!.two.responses], [10, 10, 10, 10]);
+      assert.equal(load.dataExhausted, true);
+      assert.equal(load.wasStopped, false);
+    });
+
     it('stop ends every worker’s share early', async () => {
       const config = { test_id: 't2', test_type: 'TSUNAMI', test_message_delay: 0.01, message_count_per_driver: 1000, target: { url: `${url}/s`, method: 'GET', timeout_ms: 2000 } } as TestConfigMessage;
       const load = workers.run(config, { defaultTarget: url, headers: {}, driver: 'd1' }, 2, true);
