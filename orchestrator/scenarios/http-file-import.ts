@@ -22,20 +22,11 @@ export const IMPORTED_LOAD = {
 /** A definition whose requests are a scenario (in place of `target` or `requests`). */
 export type ScenarioDefinition = Omit<LoadTestDefinition, 'target' | 'requests'> & { scenario: Scenario };
 
-export interface HttpRequestListing {
-  /** from 0, in file order */
-  index: number;
-  /** `# @name` */
-  name?: string;
-  /** the request line's number, from 0 (an editor's Range) */
-  line: number;
-  /** the first line of its block, from 0: the request a cursor from here on is in */
-  start: number;
-  method: string;
-  url: string;
-  /** its step's name in a scenario: its `@name`, else request_N (N its place in the file, from 1) */
+/** A request as a CodeLens lists it: where it is in the file, and its step's name in a scenario. */
+export type HttpRequestListing = Pick<HttpFileRequest, 'index' | 'name' | 'line' | 'start' | 'method' | 'url'> & {
+  /** its `@name`, else request_N (N its place in the file, from 1) */
   step: string;
-}
+};
 
 export interface HttpFileImport {
   definition: ScenarioDefinition;

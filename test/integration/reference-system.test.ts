@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { chmodSync, readFileSync, writeFileSync } from 'node:fs';
 import type { TestResult } from '../../orchestrator/result-model';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import pg from 'pg';
 import { isAlive } from '../../common/background-process';
 import { freePort } from '../../common/free-port';
@@ -37,6 +37,18 @@ describe('the reference system under test', function () {
     this.timeout(120_000);
     await stopReferenceSystem(stateDir);
   });
+
+  /** `lt-orchestrator run FILE` with its JSON and CSV outputs, as CI would run it; asserts it exits 0. */
+  const runFromCli = async (file: string, kafka: string, prefix: string, id: string) => {
+    const dir = dirname(file);
+    const [json, csv] = [join(dir, 'result.json'), join(dir, 'result.csv')];
+    const r = await runBin('lt-orchestrator', ['run', file, '--kafka', kafka, '--topic-prefix', prefix, '--id', id, '--store', join(dir, 'store'), '--json', json, '--csv', csv, '--quiet']);
+    assert.equal(r.code, 0, r.stdout + r.stderr);
+    return { stdout: r.stdout, result: JSON.parse(readFileSync(json, 'utf8')) as TestResult, csv: readFileSync(csv, 'utf8') };
+  };
+
+  /** A counter of the apps' /metrics summed over every instance (lines matching `pattern`). */
+  const appsCount = (pattern: RegExp) => Promise.all(system.apps.map((a) => counterOf(`${a.url}/metrics`, pattern))).then((n) => n.reduce((x, y) => x + y, 0));
 
   it('a write through the proxy is visible on the streaming reader, and read back through the proxy', async () => {
     const created = await fetch(`${system.proxyUrl}/items`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ name: 'written in a test', payload: { n: 42 } }) });
@@ -86,7 +98,7 @@ describe('the reference system under test', function () {
     const kafka = await kafkaBootstrap();
     const prefix = uniquePrefix('mix');
     await startAgents(2, 'mix', { kafka, prefix, orchestrator: 'mix-cli' });
-    const queries = () => Promise.all(['reader', 'writer'].map((role) => Promise.all(system.apps.map((a) => counterOf(`${a.url}/metrics`, new RegExp(`^sut_db_queries_total\\{role="${role}",outcome="ok"`)))).then((n) => n.reduce((x, y) => x + y, 0))));
+    const queries = () => Promise.all(['reader', 'writer'].map((role) => appsCount(new RegExp(`^sut_db_queries_total\\{role="${role}",outcome="ok"`))));
     const [readsBefore, writesBefore] = await queries();
     const dir = tempDir('mix');
     const file = join(dir, 'mix.loadtest.json');
@@ -105,18 +117,14 @@ describe('the reference system under test', function () {
         thresholds: { error_rate: 0 },
       }),
     );
-    const json = join(dir, 'result.json');
-    const csv = join(dir, 'result.csv');
-    const r = await runBin('lt-orchestrator', ['run', file, '--kafka', kafka, '--topic-prefix', prefix, '--id', 'mix-cli', '--store', join(dir, 'store'), '--json', json, '--csv', csv, '--quiet']);
-    assert.equal(r.code, 0, r.stdout + r.stderr);
-    const result = JSON.parse(readFileSync(json, 'utf8')) as TestResult;
+    const { stdout, result, csv } = await runFromCli(file, kafka, prefix, 'mix-cli');
     const [read, create] = result.per_request!;
     assert.deepEqual([read.name, read.requests_sent, read.errors, create.name, create.requests_sent, create.errors], ['read_item', 800, 0, 'create_item', 200, 0]);
     assert.equal(read.responses + create.responses, result.aggregate.responses, 'the names add up to the total');
     assert.equal(read.latency!.count! + create.latency!.count!, result.aggregate.latency!.count);
-    assert.match(r.stdout, /^read_item\s+80%\s+800\s+800\s+0\s/m);
-    assert.match(r.stdout, /^create_item\s+20%\s+200\s+200\s+0\s/m);
-    assert.match(readFileSync(csv, 'utf8'), /,\(request create_item\),complete,200,200,0,0,/);
+    assert.match(stdout, /^read_item\s+80%\s+800\s+800\s+0\s/m);
+    assert.match(stdout, /^create_item\s+20%\s+200\s+200\s+0\s/m);
+    assert.match(csv, /,\(request create_item\),complete,200,200,0,0,/);
     const [readsAfter, writesAfter] = await queries();
     assert.equal(readsAfter - readsBefore, 800, 'every read went to a reader');
     assert.equal(writesAfter - writesBefore, 200, 'every write went to the writer');
@@ -126,8 +134,8 @@ describe('the reference system under test', function () {
     const kafka = await kafkaBootstrap();
     const prefix = uniquePrefix('scenario');
     await startAgents(3, 'scenario', { kafka, prefix, orchestrator: 'scenario-cli' });
-    const reads404 = () => Promise.all(system.apps.map((a) => counterOf(`${a.url}/metrics`, /^sut_http_requests_total\{route="\/items\/\{id\}",method="GET",code="404"/))).then((n) => n.reduce((x, y) => x + y, 0));
-    const readsOk = () => Promise.all(system.apps.map((a) => counterOf(`${a.url}/metrics`, /^sut_http_requests_total\{route="\/items\/\{id\}",method="GET",code="200"/))).then((n) => n.reduce((x, y) => x + y, 0));
+    const reads404 = () => appsCount(/^sut_http_requests_total\{route="\/items\/\{id\}",method="GET",code="404"/);
+    const readsOk = () => appsCount(/^sut_http_requests_total\{route="\/items\/\{id\}",method="GET",code="200"/);
     const [missedBefore, readBefore] = [await reads404(), await readsOk()];
     const dir = tempDir('scenario');
     const run = `run-${Date.now()}`;
@@ -153,11 +161,7 @@ describe('the reference system under test', function () {
         thresholds: { error_rate: 1, steps: { create: { error_rate: 0 } } },
       }),
     );
-    const json = join(dir, 'result.json');
-    const csv = join(dir, 'result.csv');
-    const r = await runBin('lt-orchestrator', ['run', file, '--kafka', kafka, '--topic-prefix', prefix, '--id', 'scenario-cli', '--store', join(dir, 'store'), '--json', json, '--csv', csv, '--quiet']);
-    assert.equal(r.code, 0, r.stdout + r.stderr);
-    const result = JSON.parse(readFileSync(json, 'utf8')) as TestResult;
+    const { stdout, result, csv } = await runFromCli(file, kafka, prefix, 'scenario-cli');
     const [create, read] = result.per_request!;
     assert.deepEqual([create.name, create.requests_sent, create.errors, read.name, read.requests_sent], ['create', 30, 0, 'read', 30]);
     assert.equal(create.responses + read.responses, result.aggregate.responses, 'the steps add up to the total');
@@ -182,10 +186,10 @@ describe('the reference system under test', function () {
     } finally {
       await writer.end();
     }
-    assert.match(r.stdout, /^By step/m);
-    assert.match(r.stdout, /^Scenario iterations: 30 started, \d+ completed/m);
-    assert.match(readFileSync(csv, 'utf8'), /,\(step read\),complete,30,30,/);
-    assert.match(readFileSync(csv, 'utf8'), /,\(iterations\),complete,30,/);
+    assert.match(stdout, /^By step/m);
+    assert.match(stdout, /^Scenario iterations: 30 started, \d+ completed/m);
+    assert.match(csv, /,\(step read\),complete,30,30,/);
+    assert.match(csv, /,\(iterations\),complete,30,/);
   });
 
   it('a .http file’s sign-in and the request that uses its token, imported and run: every account read carried a valid token', async () => {
@@ -200,12 +204,9 @@ describe('the reference system under test', function () {
     const file = join(dir, 'account.loadtest.json');
     const imported = await runBin('lt-orchestrator', ['import-http', join(dir, 'api.http'), '--request', 'account', '--out', file]);
     assert.equal(imported.code, 0, imported.stdout + imported.stderr);
-    const account = () => Promise.all(['200', '401'].map((code) => Promise.all(system.apps.map((a) => counterOf(`${a.url}/metrics`, new RegExp(`^sut_http_requests_total\\{route="/account",method="GET",code="${code}"`)))).then((n) => n.reduce((x, y) => x + y, 0))));
+    const account = () => Promise.all(['200', '401'].map((code) => appsCount(new RegExp(`^sut_http_requests_total\\{route="/account",method="GET",code="${code}"`))));
     const [okBefore, refusedBefore] = await account();
-    const json = join(dir, 'result.json');
-    const r = await runBin('lt-orchestrator', ['run', file, '--kafka', kafka, '--topic-prefix', prefix, '--id', 'signin-cli', '--store', join(dir, 'store'), '--json', json, '--quiet']);
-    assert.equal(r.code, 0, r.stdout + r.stderr);
-    const result = JSON.parse(readFileSync(json, 'utf8')) as TestResult;
+    const { result } = await runFromCli(file, kafka, prefix, 'signin-cli');
     const [signin, read] = result.per_request!;
     assert.deepEqual([signin.name, read.name, signin.errors, read.errors], ['signin', 'account', 0, 0]);
     assert.equal(result.iterations!.started, 100, '10 iterations a second for 10 s, the imported load');
@@ -222,7 +223,7 @@ describe('the reference system under test', function () {
     const prefix = uniquePrefix('writer');
     await startAgents(2, 'writer', { kafka, prefix });
     const orchestrator = await startOrchestrator(kafka, prefix);
-    const created = (code: string) => Promise.all(system.apps.map((a) => counterOf(`${a.url}/metrics`, new RegExp(`^sut_http_requests_total\\{route="/items",method="POST",code="${code}"`)))).then((n) => n.reduce((x, y) => x + y, 0));
+    const created = (code: string) => appsCount(new RegExp(`^sut_http_requests_total\\{route="/items",method="POST",code="${code}"`));
     const [okBefore, failedBefore] = [await created('201'), await created('503')];
     const run = await orchestrator.startTest(
       {
