@@ -202,9 +202,30 @@ export class TestRun extends EventEmitter<TestRunEvents> {
    * (it counted the first plan's only, and a test set from 40/s to 80/s said "1,475 of 800").
    */
   get plannedRequests(): number {
-    if (this.plan.kind === 'count') return this.tracks.size * this.options.config.message_count_per_driver;
+    // A driver that ran a scenario unpicked (one that reads no driver_ids) ran its first step as a flat test, by count.
+    const outsiders = this.options.config.scenario && this.plan.kind === 'count' ? this.tracks.size - this.options.participants.length : 0;
+    return this.plannedArrivals * this.requestsPerArrival + outsiders * this.options.config.message_count_per_driver;
+  }
+
+  /** What the plan counts: requests, or a scenario's iterations (each of its steps' requests) on the drivers picked. */
+  private get plannedArrivals(): number {
+    if (this.plan.kind === 'count') return (this.options.config.scenario ? this.options.participants.length : this.tracks.size) * this.options.config.message_count_per_driver;
     if (this.plan.plannedRequests === undefined || !this.profile) return this.plan.plannedRequests ?? 0;
     return openPlannedRequests(this.profile, this.plan.shares.length);
+  }
+
+  /**
+   * Requests an arrival of the plan sends when nothing fails: a scenario's steps. Planned rates and
+   * counts are shown in requests, beside the requests achieved (an iteration that stops at a failed
+   * step shows as fewer requests than planned); the verdict counts iterations.
+   */
+  private get requestsPerArrival(): number {
+    return this.options.config.scenario?.steps.length ?? 1;
+  }
+
+  /** A planned value in requests: a rate (open model) times the requests per arrival; a concurrency as it is. */
+  private inRequests(planned: number | null): number | null {
+    return planned !== null && this.options.config.test_type === 'TSUNAMI' ? planned * this.requestsPerArrival : planned;
   }
 
   get paused(): boolean {
@@ -302,8 +323,8 @@ export class TestRun extends EventEmitter<TestRunEvents> {
     return {
       participants: this.settling(),
       now: this.clock.now(),
-      plannedOfPhase: profile ? (phase: string) => profile.phaseAverage(phase, this.clock.now() - origin) : undefined,
-      plannedAverage: profile ? (from: number, to: number) => plannedAverage(profile, from - origin, to - origin) : undefined,
+      plannedOfPhase: profile ? (phase: string) => this.inRequests(profile.phaseAverage(phase, this.clock.now() - origin)) : undefined,
+      plannedAverage: profile ? (from: number, to: number) => this.inRequests(plannedAverage(profile, from - origin, to - origin)) : undefined,
       server: server?.window ? (from: number, to: number) => server.window!(from, to) : undefined,
     };
   }
@@ -695,7 +716,7 @@ export class TestRun extends EventEmitter<TestRunEvents> {
   private plannedPoint(at: number): Pick<TimePoint, 'planned' | 'phase'> {
     if (!this.profile) return {};
     const ms = at - this.clockOrigin();
-    return { planned: plannedValueAt(this.profile, ms), phase: ms >= 0 ? this.profile.phaseAt(ms) : undefined };
+    return { planned: this.inRequests(plannedValueAt(this.profile, ms)) ?? undefined, phase: ms >= 0 ? this.profile.phaseAt(ms) : undefined };
   }
 
   /** Every part that ended without its final report, plus parts whose count (or send window) fell short of the plan. */
@@ -709,7 +730,9 @@ export class TestRun extends EventEmitter<TestRunEvents> {
       else if (track.part.state === 'complete') {
         // A scenario's plan counts iterations; a driver whose unique data ran out ended its part complete (dataWarnings says so).
         if (track.latest?.message.data_exhausted) continue;
-        const sent = this.options.config.scenario ? track.latest?.message.iterations?.started : track.latest?.message.requests_sent;
+        // A driver that reports no iterations ran it unpicked, as a flat test of its first step: checked as one.
+        const iterations = this.options.config.scenario ? track.latest?.message.iterations : undefined;
+        const sent = iterations ? iterations.started : track.latest?.message.requests_sent;
         // A flat TSUNAMI test by duration goes as a count: a driver that speaks only the spec (no
         // send window in its reports) ran it as one, and is checked against that count.
         const asCount = this.plan.kind === 'duration' && this.options.config.test_type === 'TSUNAMI' && track.latest?.message.send_window_ms === undefined;
@@ -720,7 +743,7 @@ export class TestRun extends EventEmitter<TestRunEvents> {
         } else if (sent === undefined && !this.stopRequested) {
           out.push({ node_id: id, state: 'complete', at: track.latest?.receivedAt ?? this.clock.now(), reason: 'its reports gave no request count, so its part cannot be checked against the plan' });
         } else if (sent !== undefined && sent < plan && !this.stopRequested) {
-          out.push({ node_id: id, state: 'complete', at: track.latest!.receivedAt, reason: `its final report counts ${sent.toLocaleString('en-US')} of ${plan.toLocaleString('en-US')} ${this.options.config.scenario ? 'iterations' : 'requests'}` });
+          out.push({ node_id: id, state: 'complete', at: track.latest!.receivedAt, reason: `its final report counts ${sent.toLocaleString('en-US')} of ${plan.toLocaleString('en-US')} ${iterations ? 'iterations' : 'requests'}` });
         }
       }
     }
@@ -786,7 +809,8 @@ export class TestRun extends EventEmitter<TestRunEvents> {
       thresholds: this.options.definition.thresholds,
       aggregate: snapshot.aggregate,
       throughput: snapshot.throughput,
-      plannedRequests: this.plannedRequests,
+      // A scenario's verdict counts iterations against the plan's.
+      plannedRequests: this.options.config.scenario ? this.plannedArrivals : this.plannedRequests,
       ending,
       stoppedBy: this.stoppedBy,
       warnings: snapshot.warnings,

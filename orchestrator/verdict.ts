@@ -15,6 +15,7 @@ export interface VerdictInput {
   thresholds: Thresholds | undefined;
   aggregate: AggregateStats;
   throughput: number;
+  /** requests the plan asks for; a scenario's iterations (then `iterations` is given) */
   plannedRequests: number;
   ending: DriverEnding[];
   /** set when the run was stopped: who or what stopped it */

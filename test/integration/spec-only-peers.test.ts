@@ -65,6 +65,28 @@ describe('with implementations that know only the spec', function () {
     assert.deepEqual([ping.requests_sent, missing.requests_sent, missing.errors], [75, 25, 25]);
   });
 
+  it('a scenario: their driver is not picked and the reason says so; running the first step unasked, it is named as such, and the steps are ours alone', async () => {
+    const { target, orchestrator } = await oursBesideTheirs('spec-scenario');
+    const scenario = {
+      steps: [
+        { name: 'signin', url: `${target.url}/signin`, method: 'POST', body: '{"user": "u{seq}"}', capture: { token: '$.token' } },
+        { name: 'account', url: `${target.url}/account`, headers: { authorization: 'Bearer {token}' }, check: { status: 200 } },
+      ],
+    };
+    await assert.rejects(orchestrator.startTest({ test_type: 'TSUNAMI', test_message_delay: 0.01, message_count_per_driver: 50, drivers: 2, scenario }), /needs 2 drivers but 1 is available .*Not picked: theirs speaks only the spec; a scenario \(steps\) needs lt-agent/);
+    const run = await orchestrator.startTest({ test_type: 'TSUNAMI', test_message_delay: 0.01, message_count_per_driver: 50, drivers: 1, scenario });
+    const result = await orchestrator.waitForEnd(run.testId);
+    assert.deepEqual(result.not_picked, ['Not picked: theirs speaks only the spec; a scenario (steps) needs lt-agent']);
+    // Their driver reads no driver_ids: it runs every test_config, here the wire's target (the first
+    // step) as a flat test. The result counts it as a driver that was not picked, and says so.
+    assert.ok(result.warnings.some((w) => /^theirs ran this test without being picked/.test(w)), result.warnings.join('\n'));
+    assert.equal(result.status, 'complete', result.verdict.reason);
+    assert.deepEqual(result.per_request!.map((r) => [r.name, r.responses, r.errors]), [['signin', 50, 0], ['account', 50, 0]], 'the steps are ours alone');
+    assert.equal(result.iterations!.completed, 50);
+    assert.equal(result.planned_requests, 150, 'planned in requests: 50 iterations of 2 steps, and their 50 of the first step');
+    assert.match(result.verdict.reason, /^PASSED: 50 of 50 iterations \(\d+ requests\)/);
+  });
+
   it('a warm-up their driver does not know: ours sends it apart, theirs sends none, and the result says whose figures include a cold start', async () => {
     const { target, orchestrator } = await oursBesideTheirs('spec-warm-up');
     const run = await orchestrator.startTest({ test_type: 'TSUNAMI', test_message_delay: 0.01, message_count_per_driver: 100, warm_up_count_per_driver: 50, drivers: 2, target: `${target.url}/ping` });
