@@ -8,7 +8,7 @@ import { capacityProblems, type CapacityConfig } from './capacity/capacity-confi
 import type { RegressionLimits } from './compare/regression-limits';
 import { placeholderProblems, staticFill } from '../protocol/request-mix';
 import type { Scenario, WireTestData } from '../protocol/scenario';
-import { scenarioProblems, type TestDataSource } from './scenarios/scenario-definition';
+import { scenarioProblems, wireScenario, type TestDataSource } from './scenarios/scenario-definition';
 import { MAX_CONCURRENCY, testConfigProblems } from '../protocol/test-config-limits';
 import { planFields } from './stages/test-plan';
 import { DEFAULT_MAX_CONNECTIONS, type HttpTarget, type MixRequest, type TestConfigMessage, type TestType } from '../protocol/wire-protocol';
@@ -340,7 +340,7 @@ export function mixOf(definition: LoadTestDefinition): MixRequest[] | undefined 
 
 /** The single target, or for a mix its heaviest request with fixed placeholders (for drivers that know no mix), or a scenario's first step. */
 export function targetOf(definition: LoadTestDefinition): HttpTarget {
-  const first = definition.scenario?.steps[0];
+  const first = definition.scenario ? wireScenario(definition.scenario).steps[0] : undefined;
   if (first) return { url: staticFill(first.url), method: first.method ?? 'GET', headers: first.headers, body: first.body === undefined ? undefined : staticFill(first.body), timeout_ms: first.timeout_ms ?? 10_000 };
   const mix = mixOf(definition);
   if (mix) {
@@ -368,7 +368,7 @@ export function toTestConfig(definition: LoadTestDefinition, testId: string, sen
     orchestrator_names: sender.names,
     target: targetOf(definition),
     requests: mixOf(definition),
-    ...(definition.scenario ? { scenario: definition.scenario } : {}),
+    ...(definition.scenario ? { scenario: wireScenario(definition.scenario) } : {}),
     ...(data ? { data } : {}),
     target_throughput: definition.target_throughput,
     concurrency: definition.concurrency,

@@ -7,13 +7,15 @@
 // filled from them, beside the placeholders of a request mix ({seq}, {driver}, {random:MIN:MAX}).
 
 export interface Scenario {
+  /** in a definition: the origin a step's url that is a path goes to; on the wire every url is absolute */
+  origin?: string;
   steps: ScenarioStep[];
 }
 
 export interface ScenarioStep {
   /** figures, errors and thresholds are kept per step under this name */
   name: string;
-  /** absolute URL; every step goes to the origin of the first */
+  /** absolute URL, or in a definition a path under the scenario's origin; every step goes to one origin */
   url: string;
   method?: string;
   headers?: Record<string, string>;

@@ -50,10 +50,14 @@ export function scenarioProblems(definition: ScenarioDefinition, columns?: reado
       }
     }
     let url: URL | undefined;
-    try {
-      url = new URL(staticFill(step.url).replace(/\{[A-Za-z_][A-Za-z0-9_]*\}/g, 'x'));
-    } catch {
-      errors.push(`${at}.url: "${step.url}" is not a valid URL`);
+    const base = definition.scenario?.origin;
+    if (step.url.startsWith('/') && !base) errors.push(`${at}.url: "${step.url}" is a path; give the scenario an "origin" (e.g. "origin": "http://127.0.0.1:8080"), or write the whole URL`);
+    else {
+      try {
+        url = new URL(staticFill(step.url).replace(/\{[A-Za-z_][A-Za-z0-9_]*\}/g, 'x'), base);
+      } catch {
+        errors.push(`${at}.url: "${step.url}" is not a valid URL`);
+      }
     }
     if (url) {
       origin ??= url.origin;
@@ -99,4 +103,13 @@ function regexProblem(pattern: string): string | undefined {
   } catch (error) {
     return `not a regular expression: ${(error as Error).message}`;
   }
+}
+
+/**
+ * The scenario as it goes on the wire: every step's url absolute (a path joined to the origin as
+ * written, so that its {NAME} and placeholders stay as they are), and no origin field.
+ */
+export function wireScenario(scenario: Scenario): Scenario {
+  const { origin, steps } = scenario;
+  return { steps: steps.map((step) => (step.url.startsWith('/') && origin ? { ...step, url: `${origin.replace(/\/$/, '')}${step.url}` } : step)) };
 }

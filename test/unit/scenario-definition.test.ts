@@ -28,6 +28,21 @@ describe('a scenario in a definition', () => {
     assert.equal(config.scenario?.steps.length, 2);
   });
 
+  it('steps may be paths under the scenario’s origin; on the wire every url is whole, its variables kept', () => {
+    const definition = { test_type: 'AVALANCHE', message_count_per_driver: 10, scenario: { origin: 'http://127.0.0.1:8800', steps: [
+      { name: 'create', url: '/items', method: 'POST', capture: { id: '$.id' } },
+      { name: 'read', url: '/items/{id}?n={seq}' },
+    ] } };
+    const checked = validateDefinition(definition);
+    assert.ok(checked.ok, JSON.stringify(checked));
+    const config = toTestConfig(checked.definition, 't', { id: 'o', names: [] }, ['d1']);
+    assert.deepEqual(config.scenario?.steps.map((s) => s.url), ['http://127.0.0.1:8800/items', 'http://127.0.0.1:8800/items/{id}?n={seq}']);
+    assert.equal(config.target?.url, 'http://127.0.0.1:8800/items');
+    assert.equal(Object.keys(config.scenario!).join(), 'steps');
+    assert.deepEqual(errors(journey([{ name: 'read', url: '/items' }])), ['scenario.steps[0].url: "/items" is a path; give the scenario an "origin" (e.g. "origin": "http://127.0.0.1:8080"), or write the whole URL']);
+    assert.match(errors({ test_type: 'AVALANCHE', message_count_per_driver: 1, scenario: { origin: 'http://a', steps: [{ name: 'a', url: '/x' }, { name: 'b', url: 'http://b/y' }] } })[0], /^scenario\.steps\[1\]\.url: every step goes to one origin \(http:\/\/a, as the first does\), not http:\/\/b/);
+  });
+
   it('names the field of each problem: a variable used before it is captured, a name twice, two origins, a bad path or pattern', () => {
     assert.deepEqual(errors(journey([{ name: 'read', url: 'http://h/items/{id}' }, { name: 'create', url: 'http://h/items', capture: { id: '$.id' } }])), [
       'scenario.steps[0].url: {id} is no variable of the iteration at this step; step create captures it, but only after this step is sent',
