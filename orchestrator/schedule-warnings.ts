@@ -51,10 +51,13 @@ export function scheduleWarnings(config: TestConfigMessage, drivers: DriverStats
         warnings.push(`${d.node_id}: ${int(w.errors)} of its ${int(w.requests_sent)} warm-up requests failed (they are not in the figures).`);
       }
     }
-    if (!open && config.target_throughput && d.average_rate !== null && d.elapsed_s && d.elapsed_s >= 1) {
+    // A scenario's cap counts iterations, each of its steps' requests: compared in requests.
+    const cap = config.target_throughput ? config.target_throughput * (config.scenario?.steps.length ?? 1) : undefined;
+    if (!open && cap && d.average_rate !== null && d.elapsed_s && d.elapsed_s >= 1) {
       const achieved = d.average_rate;
-      if (achieved < config.target_throughput * SHORT_OF_CAP) {
-        warnings.push(`${d.node_id}: reached ${achieved.toFixed(1)} req/s of its ${config.target_throughput} req/s cap: ${whyShortOfCap(config, d)}.`);
+      if (achieved < cap * SHORT_OF_CAP) {
+        const of = config.scenario ? `${int(cap)} req/s (its cap of ${config.target_throughput} iterations/s)` : `${config.target_throughput} req/s cap`;
+        warnings.push(`${d.node_id}: reached ${achieved.toFixed(1)} req/s of its ${of}: ${whyShortOfCap(config, d, cap)}.`);
       }
     }
   }
@@ -62,7 +65,7 @@ export function scheduleWarnings(config: TestConfigMessage, drivers: DriverStats
 }
 
 /** A closed model's shortfall has two causes, told apart by what its requests in flight allow at the latency seen. */
-function whyShortOfCap(config: TestConfigMessage, d: DriverStats): string {
+function whyShortOfCap(config: TestConfigMessage, d: DriverStats, cap: number): string {
   const inFlight = config.concurrency;
   const latencyMs = d.uncorrected?.mean ?? d.latency?.mean;
   if (inFlight === undefined || !latencyMs) {
@@ -70,6 +73,6 @@ function whyShortOfCap(config: TestConfigMessage, d: DriverStats): string {
   }
   const allowed = (inFlight * 1000) / latencyMs;
   const at = `${inFlight} requests in flight at a mean latency of ${ms(latencyMs)} ms`;
-  if (allowed < config.target_throughput! * CONCURRENCY_BOUND) return `${at} allow about ${int(allowed)} req/s; raise concurrency to reach the cap`;
+  if (allowed < cap * CONCURRENCY_BOUND) return `${at} allow about ${int(allowed)} req/s; raise concurrency to reach the cap`;
   return `${at} would allow about ${int(allowed)} req/s, so the driver itself fell behind (CPU or event loop, as on a machine it shares with the target): use more drivers, or lower the cap`;
 }
