@@ -45,7 +45,9 @@ export function pauseButton(paused: boolean | undefined): { action: 'pause' | 'r
 export function controlBar(t: TestSnapshot): string {
   if (t.status !== 'running') return '';
   const field = t.test_type === 'TSUNAMI' ? 'rate' : 'concurrency';
-  const unit = t.test_type === 'TSUNAMI' ? 'req/s over all drivers' : 'in flight over all drivers';
+  // A scenario's rate and concurrency count iterations, as its plan does.
+  const what = t.config.scenario ? 'iterations' : 'req';
+  const unit = t.test_type === 'TSUNAMI' ? `${what}/s over all drivers` : `${t.config.scenario ? 'iterations ' : ''}in flight over all drivers`;
   const pause = pauseButton(t.paused);
   return `<form class="control-bar" data-testid="control-bar" aria-label="Live control">
 <button type="button" id="pause-resume" class="secondary" data-action="${pause.action}">${pause.label}</button>
