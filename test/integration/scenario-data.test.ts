@@ -4,6 +4,7 @@
 import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { compareRuns, loadRun } from '../../orchestrator/compare/compare-runs';
 import { startFleet } from '../support/fleet';
 import { tempDir } from '../support/processes';
 
@@ -47,5 +48,34 @@ describe('a scenario’s test data on real agents', function () {
     await assert.rejects(orchestrator.startTest(definition('other.csv'), { sourceFile: join(dir, 'a.loadtest.json') }), /scenario\.steps\[0\]\.url: \{user\} is no variable of the iteration at this step; it is not a column of the data file either/);
     assert.equal((await target.counters()).requests_sent, 0);
     assert.deepEqual(orchestrator.listTests(), []);
+  });
+
+  it('two runs of a journey compare step by step: each step a scope of the comparison, its figures judged', async () => {
+    const { orchestrator, target } = await startFleet('scenario-compare', 1);
+    const definition = {
+      name: 'journey to compare',
+      test_type: 'TSUNAMI',
+      test_message_delay: 0.01,
+      message_count_per_driver: 300,
+      scenario: {
+        origin: target.url,
+        steps: [
+          { name: 'signin', url: '/signin', method: 'POST', body: '{"user": "u{seq}"}', capture: { token: '$.token' } },
+          { name: 'account', url: '/account', headers: { authorization: 'Bearer {token}' }, check: { status: 200 } },
+        ],
+      },
+    };
+    const ids: string[] = [];
+    for (let i = 0; i < 2; i++) {
+      const run = await orchestrator.startTest(definition, { waitForDriversMs: 30_000 });
+      ids.push((await orchestrator.waitForEnd(run.testId)).test_id);
+    }
+    const comparison = compareRuns(loadRun(orchestrator.store, ids[0]), loadRun(orchestrator.store, ids[1]));
+    const scopes = comparison.scopes.map((s) => `${s.scope}:${s.name}`);
+    assert.ok(scopes.includes('request:signin') && scopes.includes('request:account'), scopes.join(', '));
+    const account = comparison.scopes.find((s) => s.name === 'account')!;
+    const p99 = account.figures.find((f) => f.figure === 'p99_latency_ms')!;
+    assert.ok(p99.baseline !== null && p99.current !== null, 'the step’s p99 in both runs, from its stored histogram');
+    assert.equal(account.figures.find((f) => f.figure === 'error_rate')?.current, 0);
   });
 });
