@@ -16,6 +16,11 @@ export type RecorderSnapshot = Pick<
   'metrics' | 'p90_latency' | 'p95_latency' | 'p99_latency' | 'histogram' | 'uncorrected' | 'send_lag_ms' | 'send_window_ms' | 'waited_for_connection' | 'per_request' | 'iterations'
 > & { requests_sent: number; responses: number; errors: Record<string, number>; status_codes: Record<string, number> };
 
+/** What a request's deadline aborts it with (the load generator's sweep, a step's handler). */
+export class DeadlineExceeded extends Error {
+  readonly code = 'LT_DEADLINE';
+}
+
 /** Maps an undici or socket error to the kind reported in metrics. */
 export function classifyError(error: Error & { code?: string }): ErrorKind {
   switch (error.code) {

@@ -35,7 +35,7 @@ import type { AddressInfo } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import type { Client, Dispatcher } from 'undici';
 import { ConnectionPool } from './connection-pool';
-import { classifyError, LatencyRecorder, type ErrorKind } from './latency-recorder';
+import { classifyError, DeadlineExceeded, LatencyRecorder, type ErrorKind } from './latency-recorder';
 import type { LatencyLog } from './latency-log';
 import type { RequestPlan } from './request-plan';
 import { MAX_TIMER_MS } from '../protocol/test-config-limits';
@@ -415,7 +415,7 @@ export class LoadGenerator implements IterationHost {
         }
         this.tokens -= 1;
       }
-      if (this.plan.scenario?.data && !this.plan.scenario.data.rowFor(this.seqOf(this.next) - (this.plan.firstSeq ?? 0))) {
+      if (this.plan.scenario?.data && !this.plan.scenario.data.hasRow(this.seqOf(this.next) - (this.plan.firstSeq ?? 0))) {
         // unique data used up: no more iterations here, and the report says why.
         this.dataExhausted = true;
         this.count = this.next;
@@ -662,9 +662,6 @@ export async function warmUpHttpClient(): Promise<void> {
   }
 }
 
-class DeadlineExceeded extends Error {
-  readonly code = 'LT_DEADLINE';
-}
 
 /**
  * undici's core calls these (its "legacy" handler methods) directly. A handler written against

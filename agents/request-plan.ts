@@ -108,7 +108,7 @@ export function planFor(config: TestConfigMessage, defaultTarget: string, extraH
   const target = config.target;
   const mixed = config.requests && !config.scenario ? planMix(config.requests, extraHeaders, driver) : undefined;
   const scenario = config.scenario ? planScenario(config.scenario, config.data, driverShareOf(config, driver), driver, extraHeaders, DEFAULT_TIMEOUT_MS) : undefined;
-  const url = scenario ? new URL(config.scenario!.steps[0].url.replace(/\{[^}]*\}/g, 'x')) : (mixed?.url ?? new URL(target?.url ?? defaultTarget));
+  const url = scenario?.origin ?? mixed?.url ?? new URL(target?.url ?? defaultTarget);
   if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new Error(`target ${url.href} is not an http(s) URL`);
   // With stages the profile paces the test: test_message_delay and target_throughput are for drivers that know only the spec.
   const staged = config.stages !== undefined;

@@ -10,7 +10,7 @@ import { performance } from 'node:perf_hooks';
 import type { Client, Dispatcher } from 'undici';
 import type { Variables } from '../protocol/request-mix';
 import { MAX_CHECKED_BODY_BYTES } from '../protocol/scenario';
-import { classifyError, type ErrorKind, type LatencyRecorder } from './latency-recorder';
+import { classifyError, DeadlineExceeded, type ErrorKind, type LatencyRecorder } from './latency-recorder';
 import type { PlannedScenario, PlannedStep } from './scenario-plan';
 
 /** What an iteration needs of the generator that runs it. */
@@ -178,7 +178,7 @@ export class StepHandler {
 
   onConnect(abort: (error: Error) => void): void {
     if (this.finished) {
-      abort(Object.assign(new Error('deadline passed before the request was written'), { code: 'LT_DEADLINE' }));
+      abort(new DeadlineExceeded('deadline passed before the request was written'));
       return;
     }
     this.writtenAt = performance.now();

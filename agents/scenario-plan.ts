@@ -44,6 +44,8 @@ export interface StepJudgement {
 }
 
 export interface PlannedScenario {
+  /** the one origin every step goes to */
+  origin: URL;
   steps: PlannedStep[];
   /** the driver's rows of the test data, and how they are used */
   data?: DealtData;
@@ -56,14 +58,23 @@ export class DealtData {
     private readonly share: DriverShare,
   ) {}
 
+  /** Whether the driver's iteration `n` has a row: false once `unique` rows are used up. */
+  hasRow(n: number): boolean {
+    return this.rowIndex(n) < this.data.rows.length;
+  }
+
+  // unique: driver i of N takes rows i, i + N, i + 2N, ...: no row twice in the test.
+  // cycle: every driver goes through every row, each starting at its own so they do not move in step.
+  private rowIndex(n: number): number {
+    const { rows, mode } = this.data;
+    if (mode === 'unique') return this.share.index + n * this.share.of;
+    return rows.length === 0 ? Infinity : (this.share.index + n) % rows.length;
+  }
+
   /** The variables of the driver's iteration `n` (0, 1, ...); undefined once `unique` rows are used up. */
   rowFor(n: number): Variables | undefined {
-    const { rows, columns, mode } = this.data;
-    if (rows.length === 0) return mode === 'unique' ? undefined : {};
-    // unique: driver i of N takes rows i, i + N, i + 2N, ...: no row twice in the test.
-    // cycle: every driver goes through every row, each starting at its own so they do not move in step.
-    const index = mode === 'unique' ? this.share.index + n * this.share.of : (this.share.index + n) % rows.length;
-    const row = rows[index];
+    const { rows, columns } = this.data;
+    const row = rows[this.rowIndex(n)];
     if (!row) return undefined;
     const variables: Variables = {};
     for (const [i, column] of columns.entries()) variables[column] = row[i] ?? '';
@@ -78,7 +89,9 @@ export class DealtData {
 }
 
 export function planScenario(scenario: Scenario, data: WireTestData | undefined, share: DriverShare, driver: string, extraHeaders: Record<string, string>, defaultTimeoutMs: number): PlannedScenario {
-  const origin = new URL(scenario.steps[0].url.replace(/\{[^}]*\}/g, 'x')).origin;
+  // The first step's origin (its templated parts stood in for: a path's {NAME} cannot change the origin).
+  const originUrl = new URL(new URL(scenario.steps[0].url.replace(/\{[^}]*\}/g, 'x')).origin);
+  const origin = originUrl.origin;
   const steps = scenario.steps.map((step): PlannedStep => {
     const url = compileTemplate(step.url, driver);
     const headerFills = Object.entries({ ...(step.headers ?? {}), ...extraHeaders }).map(([name, value]) => [name, compileTemplate(value, driver)] as const);
@@ -108,7 +121,7 @@ export function planScenario(scenario: Scenario, data: WireTestData | undefined,
       judge: (response, seq, variables) => judge(response, { statuses, expected, checkRegex, captures, regexes }, seq, variables),
     };
   });
-  return { steps, data: data ? new DealtData(data, share) : undefined };
+  return { origin: originUrl, steps, data: data ? new DealtData(data, share) : undefined };
 }
 
 interface CompiledStep {

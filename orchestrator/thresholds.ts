@@ -116,23 +116,16 @@ function serverChecks(limits: Thresholds['server'], server: ServerMetrics | unde
  */
 export function evaluateStageThresholds(thresholds: Thresholds, phase: string, stage: StageStats | undefined): ThresholdCheck[] {
   const latency = stage?.latency;
-  const stats: AggregateStats = {
-    drivers: stage?.per_driver.length ?? 0,
-    drivers_reporting: stage?.per_driver.length ?? 0,
+  const stats = partStats({
+    reporting: stage?.per_driver.length ?? 0,
     requests_sent: stage?.requests_sent ?? 0,
     responses: stage?.responses ?? 0,
     errors: stage?.errors ?? 0,
     error_rate: stage?.error_rate ?? 0,
-    errors_unknown_from: [],
-    requests_with_unknown_errors: 0,
-    histogram_missing_from: [],
     rate: stage?.achieved_rate ?? 0,
     latency: latency ? { mean: latency.mean, median: latency.p50, min: latency.min, max: latency.max, p90: latency.p90, p95: latency.p95, p99: latency.p99, approximate: false, count: stage!.responses } : null,
-    uncorrected: null,
     error_kinds: stage?.error_kinds ?? {},
-    status_codes: {},
-    warm_up: null,
-  };
+  });
   const throughput = stage && stage.duration_s > 0 ? stage.responses / stage.duration_s : 0;
   const server: ServerMetrics | undefined = stage?.server
     ? { url: '', warnings: [], queries: Object.entries(stage.server).map(([name, w]) => ({ name, query: '', samples: w.samples, last: null, min: w.min, max: w.max, mean: w.mean })) }
@@ -150,25 +143,39 @@ export function evaluateStageThresholds(thresholds: Thresholds, phase: string, s
 export function evaluateNamedThresholds(limits: Record<string, Thresholds> | undefined, rows: RequestStats[] | undefined, kind: 'step' | 'request'): ThresholdCheck[] {
   return Object.entries(limits ?? {}).flatMap(([name, set]) => {
     const row = rows?.find((r) => r.name === name);
-    const stats: AggregateStats = {
-      drivers: 1,
-      drivers_reporting: row ? 1 : 0,
+    const stats = partStats({
+      reporting: row ? 1 : 0,
       requests_sent: row?.requests_sent ?? 0,
       responses: row?.responses ?? 0,
       errors: row?.errors ?? 0,
       error_rate: row?.error_rate ?? 0,
-      errors_unknown_from: [],
-      requests_with_unknown_errors: 0,
-      histogram_missing_from: [],
       rate: row?.rate ?? 0,
       latency: row?.latency ?? null,
-      uncorrected: null,
       error_kinds: row?.errors_by_kind ?? {},
-      status_codes: {},
-      warm_up: null,
-    };
+    });
     return evaluateThresholds(set, stats, row?.rate ?? 0)
       .checks.filter((c) => c.name !== 'default_error_rate')
       .map((c) => ({ ...c, name: `${kind}s.${name}.${c.name}`, text: `${kind} ${name}: ${c.text}` }));
   });
+}
+
+/** A part of a test (a stage's window, a step) as the figures its limits are judged on: what it measured, nothing unknown. */
+function partStats(p: { reporting: number; requests_sent: number; responses: number; errors: number; error_rate: number; rate: number; latency: AggregateStats['latency']; error_kinds: Record<string, number> }): AggregateStats {
+  return {
+    drivers: p.reporting,
+    drivers_reporting: p.reporting,
+    requests_sent: p.requests_sent,
+    responses: p.responses,
+    errors: p.errors,
+    error_rate: p.error_rate,
+    errors_unknown_from: [],
+    requests_with_unknown_errors: 0,
+    histogram_missing_from: [],
+    rate: p.rate,
+    latency: p.latency,
+    uncorrected: null,
+    error_kinds: p.error_kinds,
+    status_codes: {},
+    warm_up: null,
+  };
 }
