@@ -35,6 +35,7 @@ export function classifyError(error: Error & { code?: string }): ErrorKind {
     case 'EPIPE':
     case 'UND_ERR_SOCKET':
     case 'UND_ERR_CLOSED':
+    case 'LT_ERR_CLOSED':
       return 'connection_reset';
     default:
       // A certificate not trusted, expired or for another name: the same for every request.

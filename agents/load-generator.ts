@@ -1,5 +1,7 @@
-// Sends a test's requests to the target and records every outcome. The hot path is undici's
-// Client.dispatch with one small handler object per request: no promises, no body streams.
+// Sends a test's requests to the target and records every outcome. The hot path is a
+// connection's dispatch (the lean HTTP/1.1 engine's, or undici's for HTTP/2 and scenarios:
+// http-engine/http-connection.ts) with one small handler object per request: no promises, no
+// body streams.
 //
 // Each request goes to an idle connection or a new one (connection-pool.ts), so none waits in
 // undici's queues, where the wait would be invisible and counted as server latency. A request
@@ -33,8 +35,9 @@
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { performance } from 'node:perf_hooks';
-import type { Client, Dispatcher } from 'undici';
+import type { Dispatcher } from 'undici';
 import { ConnectionPool } from './connection-pool';
+import { chooseEngine, type EngineChoice, type HttpConnection } from './http-engine/http-connection';
 import { classifyError, DeadlineExceeded, LatencyRecorder, type ErrorKind } from './latency-recorder';
 import type { LatencyLog } from './latency-log';
 import type { RequestPlan } from './request-plan';
@@ -59,6 +62,8 @@ export class LoadGenerator implements IterationHost {
   startedAtEpoch = 0;
   finishedAt = 0;
   private readonly pool: ConnectionPool;
+  /** which engine carries the requests, and why (shown in the test's result) */
+  readonly engine: EngineChoice;
   /** the load over time (request-plan.ts); replaced by live control */
   private profile: LoadProfile | undefined;
   private readonly driverShare: DriverShare;
@@ -112,7 +117,8 @@ export class LoadGenerator implements IterationHost {
     private readonly latencyLog?: LatencyLog,
   ) {
     if (!Number.isInteger(plan.maxInFlight) || plan.maxInFlight < 1) throw new Error(`the in-flight limit must be a whole number of at least 1 (got ${plan.maxInFlight})`);
-    this.pool = new ConnectionPool(plan.url.origin, plan.maxInFlight, { connectTimeoutMs: plan.timeoutMs, tls: plan.tls });
+    this.engine = chooseEngine(plan);
+    this.pool = new ConnectionPool(plan.url.origin, plan.maxInFlight, { connectTimeoutMs: plan.timeoutMs, tls: plan.tls, engine: this.engine.engine });
     // A plan made without a profile (tests, the benchmark) is paced as a flat one: the driver's rate, the workers' interval × their number.
     this.profile = plan.profile ?? (plan.open && plan.intervalMs > 0 ? LoadProfile.constant((1000 * (plan.seqStride ?? 1)) / plan.intervalMs) : undefined);
     this.driverShare = plan.driverShare ?? { index: 0, of: 1 };
@@ -493,12 +499,12 @@ export class LoadGenerator implements IterationHost {
     iteration.begin(now, (this.plan.open ? dueAt : now) + firstTimeout);
   }
 
-  acquireConnection(): Client {
+  acquireConnection(): HttpConnection {
     // Iterations in flight never exceed the connection limit, and each holds at most one.
     return this.pool.acquire()!;
   }
 
-  releaseConnection(client: Client, failed: boolean, expired: boolean): void {
+  releaseConnection(client: HttpConnection, failed: boolean, expired: boolean): void {
     if (failed) this.pool.discard(client, expired ? new DeadlineExceeded('request deadline passed') : undefined);
     else this.pool.release(client);
   }
@@ -677,7 +683,7 @@ class ResponseHandler {
 
   constructor(
     private readonly generator: LoadGenerator,
-    readonly client: Client,
+    readonly client: HttpConnection,
     readonly dueAt: number,
     readonly dispatchedAt: number,
     readonly slot: number,

@@ -7,7 +7,8 @@
 // previous step's end plus think time). The iteration's own duration runs from its due time to
 // its last step's end. A stop lets a step in flight settle; the iteration then ends abandoned.
 import { performance } from 'node:perf_hooks';
-import type { Client, Dispatcher } from 'undici';
+import type { Dispatcher } from 'undici';
+import type { HttpConnection } from './http-engine/http-connection';
 import type { Variables } from '../protocol/request-mix';
 import { MAX_CHECKED_BODY_BYTES } from '../protocol/scenario';
 import { classifyError, DeadlineExceeded, type ErrorKind, type LatencyRecorder } from './latency-recorder';
@@ -22,9 +23,9 @@ export interface IterationHost {
   readonly stopping: boolean;
   /** options every request shares (origin, timeouts off: the generator's deadline rules) */
   readonly baseOptions: Dispatcher.DispatchOptions;
-  acquireConnection(): Client;
+  acquireConnection(): HttpConnection;
   /** a failed request's connection is discarded (`expired`: its deadline passed), an answered one reused */
-  releaseConnection(client: Client, failed: boolean, expired: boolean): void;
+  releaseConnection(client: HttpConnection, failed: boolean, expired: boolean): void;
   /** the step in flight in `slot`, for the deadline sweep (undefined while the iteration thinks) */
   holdSlot(slot: number, step: StepHandler | undefined): void;
   /** the first step reached the socket: the schedule's send lag */
@@ -156,7 +157,7 @@ export class StepHandler {
 
   constructor(
     private readonly iteration: ScenarioIteration,
-    readonly client: Client,
+    readonly client: HttpConnection,
     readonly step: PlannedStep,
     readonly index: number,
     /** performance.now() the step's latency runs from */

@@ -4,7 +4,8 @@
 // it beside the driver, so that what the driver adds and what undici and Node cost are told apart.
 //
 //   node dist/undici-floor.js URL CONNECTIONS REQUESTS   →   {"requests":…,"wall_s":…,"cpu_s":…}
-import type { Client, Dispatcher } from 'undici';
+import type { Dispatcher } from 'undici';
+import type { HttpConnection } from '../agents/http-engine/http-connection';
 import { ConnectionPool } from '../agents/connection-pool';
 import { dispatchOptionsFor } from '../agents/load-generator';
 
@@ -27,7 +28,7 @@ class FloorRun {
     });
   }
 
-  send(client: Client): void {
+  send(client: HttpConnection): void {
     this.sent++;
     client.dispatch(this.options, new FloorHandler(this, client));
   }
@@ -36,7 +37,7 @@ class FloorRun {
 class FloorHandler {
   constructor(
     private readonly run: FloorRun,
-    private readonly client: Client,
+    private readonly client: HttpConnection,
   ) {}
 
   onConnect(): void {}
@@ -64,7 +65,7 @@ class FloorHandler {
 
 /** Sends `count` requests over `connections` connections, as fast as they are answered. */
 function run(url: URL, connections: number, count: number): Promise<void> {
-  const floor = new FloorRun(new ConnectionPool(url.origin, connections, { connectTimeoutMs: 10_000 }), dispatchOptionsFor({ url, method: 'GET', headers: {} }), count);
+  const floor = new FloorRun(new ConnectionPool(url.origin, connections, { connectTimeoutMs: 10_000, engine: 'undici' }), dispatchOptionsFor({ url, method: 'GET', headers: {} }), count);
   for (let i = 0; i < Math.min(connections, count); i++) floor.send(floor.pool.acquire()!);
   return floor.done;
 }

@@ -1,0 +1,44 @@
+// What the load generator asks of a connection to the target, whichever engine carries it: the
+// lean HTTP/1.1 engine (lean-connection.ts) or an undici Client. Both take undici's dispatch
+// options and call the same handler methods, so the generator, its deadline and its error kinds
+// are one code path for both.
+import type { Dispatcher } from 'undici';
+import type { TargetTls } from '../request-plan';
+
+/** The handler methods both engines call, in undici's order: connect, headers, data, complete, or error. */
+export interface ConnectionHandler {
+  /** just before the request is written; `abort` fails the request (and its connection) */
+  onConnect(abort: (error: Error) => void): void;
+  onHeaders(statusCode: number, rawHeaders: Buffer[], resume: () => void, statusText: string): boolean;
+  onData(chunk: Buffer): boolean;
+  onComplete(trailers: string[] | Buffer[] | null): void;
+  onError(error: Error): void;
+}
+
+export interface HttpConnection {
+  dispatch(options: Dispatcher.DispatchOptions, handler: ConnectionHandler): boolean;
+  /** lets a request in flight finish, then closes */
+  close(): Promise<void>;
+  /** closes at once, failing a request in flight with `error` */
+  destroy(error?: Error): Promise<void>;
+}
+
+export type EngineName = 'lean-http1' | 'undici';
+
+/** An engine for a plan, and why, in words a result can show. */
+export interface EngineChoice {
+  engine: EngineName;
+  reason: string;
+}
+
+/**
+ * The lean engine takes plain and TLS HTTP/1.1 requests, single or in a mix. undici takes HTTP/2
+ * (ALPN, streams) and scenarios, whose steps read response headers and bodies for captures and
+ * checks; the lean engine reads only what framing needs.
+ */
+export function chooseEngine(plan: { tls?: TargetTls; scenario?: unknown; engine?: EngineName }): EngineChoice {
+  if (plan.tls?.http2) return { engine: 'undici', reason: 'HTTP/2 is offered (http2: true)' };
+  if (plan.scenario) return { engine: 'undici', reason: 'a scenario reads response headers and bodies' };
+  if (plan.engine) return { engine: plan.engine, reason: 'named by the test (http_engine)' };
+  return { engine: 'lean-http1', reason: 'HTTP/1.1 requests' };
+}
