@@ -30,6 +30,7 @@ import { WarmUpFirst } from './warm-up-first';
 import { ProcessStats } from './process-stats';
 import { ReportOutbox } from './report-outbox';
 import { planFor } from './request-plan';
+import { chooseEngine, type EngineName } from './http-engine/http-connection';
 import { testConfigProblems } from '../protocol/test-config-limits';
 import { CommandVerifier, signDriverMessage, type CommandKind, type DriverMessageKind } from '../protocol/command-signature';
 import { TargetRefused, type TargetAllowlist } from './target-allowlist';
@@ -73,6 +74,8 @@ interface RunningTest {
   controls: Map<string, { atMs: number } | { refused: string }>;
   /** phases already reported as settled: a report carries them only once (the final one all) */
   reportedSettled: Set<string>;
+  /** the engine that carries its requests (every thread of the driver makes the same choice from the same plan) */
+  engine: EngineName;
 }
 
 const REMEMBERED_CONFIGS = 100;
@@ -315,6 +318,7 @@ export class DriverAgent {
       return;
     }
     let generator: LoadRun;
+    let engine: EngineName;
     try {
       // Before anything is sized or timed from it: a config from Kafka may come from anyone.
       const problems = [...testConfigProblems(config), ...profileProblems(config)];
@@ -323,6 +327,7 @@ export class DriverAgent {
       const plan = planFor(config, this.options.defaultTarget, headers, this.options.nodeId, this.options.trustedCa);
       const refusal = this.options.allowlist?.refusal(plan.url);
       if (refusal) throw new TargetRefused(refusal);
+      engine = chooseEngine(plan).engine;
       const workers = this.options.workers;
       // The latency log is one file written in order: a test that keeps it runs on this thread.
       const threads = workers && !this.options.latencyLogDir ? usableWorkers(plan, workers.size) : 1;
@@ -360,6 +365,7 @@ export class DriverAgent {
       generator,
       controls: new Map(),
       reportedSettled: new Set(),
+      engine,
       reports: 0,
       reportTimer: this.clock.every(this.options.reportIntervalMs ?? 1000, () => this.report(test, 'running')),
     };
@@ -397,6 +403,7 @@ export class DriverAgent {
         ...snapshot,
         warm_up,
         connection_limit: test.generator.connectionLimit,
+        http_engine: test.engine,
         elapsed_ms: Math.round(test.generator.elapsedMs),
         first_send_at: test.generator.firstSendEpoch,
         stopped: status === 'complete' && test.generator.wasStopped ? true : undefined,

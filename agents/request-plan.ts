@@ -6,6 +6,7 @@
 import type { LoadProfile } from '../protocol/load-profile';
 import { compileFill, staticFill, weightedCycle, type Fill } from '../protocol/request-mix';
 import { closedCapacity, closedProfileFor, driverShareOf, openProfileFor, type DriverShare } from './plan-profile';
+import type { EngineName } from './http-engine/http-connection';
 import { planScenario, type PlannedScenario } from './scenario-plan';
 import { DEFAULT_CONCURRENCY, DEFAULT_MAX_CONNECTIONS, type MixRequest, type TestConfigMessage } from '../protocol/wire-protocol';
 
@@ -53,6 +54,8 @@ export interface RequestPlan {
   scenario?: PlannedScenario;
   /** for an https target: offer HTTP/2, what to trust */
   tls?: TargetTls;
+  /** the engine the test names (http_engine); absent: chooseEngine picks (http-engine/http-connection.ts) */
+  engine?: EngineName;
   /**
    * One worker's share of a driver's plan (plan-share.ts): its requests are numbers
    * seqOffset, seqOffset + seqStride, …, of the driver's, due phaseMs later than its own k × intervalMs.
@@ -136,6 +139,7 @@ export function planFor(config: TestConfigMessage, defaultTarget: string, extraH
     mix: mixed?.mix,
     scenario,
     tls: url.protocol === 'https:' ? { http2: config.http2 === true, ca: trustedCa, insecure: config.tls_insecure === true } : undefined,
+    engine: config.http_engine,
     profile,
     driverShare,
   };

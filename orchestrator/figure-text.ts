@@ -25,3 +25,24 @@ export const errorKindsText = (kinds: Record<string, number> | undefined) =>
     .filter(([, n]) => n > 0)
     .map(([kind, n]) => `${kind} ${int(n)}`)
     .join(', ');
+
+const ENGINE_LABELS: Record<string, string> = { 'lean-http1': 'lean HTTP/1.1', undici: 'undici' };
+
+/**
+ * Which engine carried each driver's requests (agents/http-engine/): one line for the result's
+ * surfaces, or undefined when no driver said (drivers that know only the spec).
+ */
+export function engineText(drivers: readonly { node_id: string; http_engine: string | null }[]): string | undefined {
+  const byEngine = new Map<string, string[]>();
+  for (const d of drivers) {
+    const key = d.http_engine ?? '';
+    byEngine.set(key, [...(byEngine.get(key) ?? []), d.node_id]);
+  }
+  if (![...byEngine.keys()].some((k) => k !== '')) return undefined;
+  const parts = [...byEngine]
+    .filter(([engine]) => engine !== '')
+    .map(([engine, names]) => `${ENGINE_LABELS[engine] ?? engine} (${byEngine.size === 1 ? 'every driver' : names.join(', ')})`);
+  const unsaid = byEngine.get('');
+  if (unsaid) parts.push(`not said by ${unsaid.join(', ')}`);
+  return `HTTP engine: ${parts.join('; ')}`;
+}

@@ -11,7 +11,7 @@ import type { Scenario, WireTestData } from '../protocol/scenario';
 import { scenarioProblems, wireScenario, type TestDataSource } from './scenarios/scenario-definition';
 import { MAX_CONCURRENCY, testConfigProblems } from '../protocol/test-config-limits';
 import { planFields } from './stages/test-plan';
-import { DEFAULT_MAX_CONNECTIONS, type HttpTarget, type MixRequest, type TestConfigMessage, type TestType } from '../protocol/wire-protocol';
+import { DEFAULT_MAX_CONNECTIONS, type HttpEngineName, type HttpTarget, type MixRequest, type TestConfigMessage, type TestType } from '../protocol/wire-protocol';
 
 export interface Thresholds {
   mean_latency_ms?: number;
@@ -98,6 +98,8 @@ export interface LoadTestDefinition {
   thresholds?: Thresholds;
   prometheus?: PrometheusSource;
   http2?: boolean;
+  /** the engine drivers send HTTP/1.1 with (agents/http-engine/); absent: the lean one */
+  http_engine?: HttpEngineName;
   tls_insecure?: boolean;
   /** a capacity search of these requests (orchestrator/capacity/); `run` ignores it */
   capacity?: Partial<CapacityConfig>;
@@ -375,6 +377,7 @@ export function toTestConfig(definition: LoadTestDefinition, testId: string, sen
     max_connections: definition.max_connections,
     driver_ids: driverIds,
     http2: definition.http2 || undefined,
+    http_engine: definition.http_engine,
     tls_insecure: definition.tls_insecure || undefined,
   };
 }

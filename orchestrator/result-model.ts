@@ -2,7 +2,7 @@
 // API, the dashboard, the drivers tree, CSV and the metrics store all read these types and no
 // others. Latency is in milliseconds throughout.
 import type { Comparison } from './compare/comparison-model';
-import type { AgentFeature, TestConfigMessage, SendLag, WarmUpCounts } from '../protocol/wire-protocol';
+import type { AgentFeature, HttpEngineName, TestConfigMessage, SendLag, WarmUpCounts } from '../protocol/wire-protocol';
 import type { ControlLogEntry } from './stages/control-log';
 import type { StageStats } from './stages/stage-stats';
 
@@ -76,6 +76,8 @@ export interface DriverStats {
   waited_for_connection: number | null;
   /** the most connections the driver would open (TSUNAMI's max_connections) */
   connection_limit: number | null;
+  /** the engine that carried its requests; null for a driver that does not say (other implementations) */
+  http_engine: HttpEngineName | null;
   /** epoch ms of its first request */
   first_send_at: number | null;
   /** milliseconds from its first request to its latest */

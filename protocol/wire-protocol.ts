@@ -102,6 +102,8 @@ export interface TestConfigMessage {
   http2?: boolean;
   /** accept any certificate from an https target (self-signed test servers) */
   tls_insecure?: boolean;
+  /** Ours: the engine a driver sends HTTP/1.1 with (agents/http-engine/); absent: the lean one where it can */
+  http_engine?: HttpEngineName;
   /**
    * Ours: the test runs for this long (its measured part; pauses not counted) rather than to
    * `message_count_per_driver`, which then only bounds it. With `stages`, their sum.
@@ -258,6 +260,8 @@ export interface MetricsMessage {
   waited_for_connection?: number;
   /** the most connections the driver would open (TSUNAMI's max_connections) */
   connection_limit?: number;
+  /** Ours: the engine that carried the requests (agents/http-engine/http-connection.ts) */
+  http_engine?: HttpEngineName;
   /** a mix's figures by request name, or a scenario's by step name (cumulative, like the rest) */
   per_request?: Record<string, RequestCounts>;
   /** a scenario's iterations so far (cumulative) */
@@ -638,6 +642,7 @@ export function parseTestConfig(raw: Buffer | string | null | undefined): ParseR
       driver_ids: stringList(driverIds),
       http2: fields.raw('http2') === undefined ? undefined : isYes(fields.raw('http2')),
       tls_insecure: fields.raw('tls_insecure') === undefined ? undefined : isYes(fields.raw('tls_insecure')),
+      http_engine: engineName(fields.raw('http_engine')),
       ...profile,
     },
   };
@@ -866,6 +871,7 @@ export function parseMetrics(raw: Buffer | string | null | undefined, origin?: M
       send_lag_ms: parseSendLag(fields.record('send_lag_ms')),
       waited_for_connection: fields.number('waited_for_connection'),
       connection_limit: fields.number('connection_limit'),
+      http_engine: engineName(fields.raw('http_engine')),
       per_request: parseRequestCounts(fields.record('per_request')),
       iterations: parseIterations(fields.record('iterations')),
       data_exhausted: fields.raw('data_exhausted') === undefined ? undefined : isYes(fields.raw('data_exhausted')),
@@ -1086,4 +1092,12 @@ export function encodeHeartbeat(message: HeartbeatMessage): string {
   requireNodeId(message.node_id);
   requireNumber('timestamp', message.timestamp, 0);
   return JSON.stringify({ ...message, heartbeat: 'YES' });
+}
+
+export const HTTP_ENGINES = ['lean-http1', 'undici'] as const;
+export type HttpEngineName = (typeof HTTP_ENGINES)[number];
+
+/** An engine name this agent knows; any other value is left out (a newer peer's engine means nothing here). */
+function engineName(value: unknown): HttpEngineName | undefined {
+  return HTTP_ENGINES.find((e) => e === value);
 }

@@ -3,6 +3,7 @@
 // options and call the same handler methods, so the generator, its deadline and its error kinds
 // are one code path for both.
 import type { Dispatcher } from 'undici';
+import type { HttpEngineName } from '../../protocol/wire-protocol';
 import type { TargetTls } from '../request-plan';
 
 /** The handler methods both engines call, in undici's order: connect, headers, data, complete, or error. */
@@ -23,7 +24,7 @@ export interface HttpConnection {
   destroy(error?: Error): Promise<void>;
 }
 
-export type EngineName = 'lean-http1' | 'undici';
+export type EngineName = HttpEngineName;
 
 /** An engine for a plan, and why, in words a result can show. */
 export interface EngineChoice {

@@ -164,14 +164,14 @@ export class LeanConnection implements HttpConnection {
       this.dropSocket();
       return true;
     }
-    let end: number;
+    let leftOver: number;
     try {
-      end = this.parser.execute(data, 0, length);
+      leftOver = this.parser.execute(data, 0, length);
     } catch (error) {
       this.fail(error as Error);
       return true;
     }
-    if (end >= 0) this.complete(handler, end === length && this.parser.keepAlive);
+    if (leftOver >= 0) this.complete(handler, leftOver === 0 && this.parser.keepAlive);
     return true;
   }
 

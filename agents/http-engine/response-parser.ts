@@ -61,8 +61,9 @@ export class ResponseParser {
   }
 
   /**
-   * Reads `data[start, end)`. Returns the offset just past the response when it ended within this
-   * data, or -1 when more is needed. Throws MalformedResponse.
+   * Reads `data[start, end)`. Returns how many of its bytes follow the end of the response when
+   * it ended within this data (0 for a response that ended with the data), or -1 when more is
+   * needed. Throws MalformedResponse.
    */
   execute(data: Buffer, start: number, end: number): number {
     if (this.pending) {
@@ -82,14 +83,14 @@ export class ResponseParser {
           this.readHead(data, pos, at + 2);
           pos = at + 4;
           // A response without a body (HEAD, 204, 304, a length of 0) ends at its head.
-          if ((this.state as State) === State.Idle) return pos;
+          if ((this.state as State) === State.Idle) return end - pos;
           break;
         }
         case State.Length: {
           const n = Math.min(this.remaining, end - pos);
           pos += n;
           this.remaining -= n;
-          if (this.remaining === 0) return this.finish(pos);
+          if (this.remaining === 0) return this.finish(end - pos);
           return -1;
         }
         case State.ChunkSize: {
@@ -127,7 +128,7 @@ export class ResponseParser {
           if (this.trailerBytes > MAX_HEAD_BYTES) throw new MalformedResponse(`the trailers are longer than ${MAX_HEAD_BYTES} bytes`);
           const empty = at === pos;
           pos = at + 2;
-          if (empty) return this.finish(pos);
+          if (empty) return this.finish(end - pos);
           break;
         }
         case State.UntilClose:
@@ -153,9 +154,9 @@ export class ResponseParser {
     this.pending = undefined;
   }
 
-  private finish(pos: number): number {
+  private finish(leftOver: number): number {
     this.state = State.Idle;
-    return pos;
+    return leftOver;
   }
 
   private wait(data: Buffer, pos: number, end: number, what: string): number {
@@ -226,8 +227,9 @@ export class ResponseParser {
     if (this.headRequest || status === 204 || status === 304) {
       this.state = State.Idle;
     } else if (transferEncoded) {
-      // Transfer-Encoding overrides Content-Length; a message with both may be a smuggling attempt, so the connection is not reused.
-      if (length >= 0) this.keepAlive = false;
+      // RFC 9112 6.3 lets Transfer-Encoding override Content-Length but calls a message with both a
+      // likely smuggling attempt, best handled as an error; undici refuses it too.
+      if (length >= 0) throw new MalformedResponse('both Transfer-Encoding and Content-Length');
       if (chunked) this.state = State.ChunkSize;
       else {
         this.keepAlive = false;

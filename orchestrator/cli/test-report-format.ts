@@ -3,7 +3,7 @@ import type { BusHealth } from '../../protocol/message-bus';
 import type { LatencySummary, TestResult, TestSnapshot } from '../result-model';
 import { describeEnding } from '../verdict';
 import { describeControl } from '../stages/control-log';
-import { errorKindsText, int, iterationsText, msText, num, percentText } from '../figure-text';
+import { engineText, errorKindsText, int, iterationsText, msText, num, percentText } from '../figure-text';
 
 /** The phase under way (the latest that has not ended on every driver), with its planned and achieved rate. */
 function currentPhase(s: TestSnapshot): string {
@@ -118,6 +118,8 @@ export function summaryTable(r: TestResult): string {
     table(rows, 2),
     '          latency in milliseconds; req/s is responses per second over each driver’s run' + (a.latency?.approximate ? '; global percentiles are approximate (a driver sent no histogram)' : ''),
   ];
+  const engine = engineText(r.per_driver);
+  if (engine) lines.push(engine);
   if (a.uncorrected && a.latency && a.uncorrected.p99 !== a.latency.p99) {
     lines.push(`Measured from the socket write instead of the due time (uncorrected): p50 ${msText(a.uncorrected.median)} ms, p99 ${msText(a.uncorrected.p99)} ms, max ${msText(a.uncorrected.max)} ms`);
   }

@@ -10,7 +10,7 @@
 // (figure-text.ts), so the report, the terminal and the summary never disagree.
 import { createHash } from 'node:crypto';
 import type { Comparison, ScopeComparison } from '../compare/comparison-model';
-import { errorKindsText, int, iterationsText, msText, num, percentText } from '../figure-text';
+import { engineText, errorKindsText, int, iterationsText, msText, num, percentText } from '../figure-text';
 import type { DriverStats, LatencySummary, TestResult, TimePoint } from '../result-model';
 import { describeControl } from '../stages/control-log';
 import { describeEnding } from '../verdict';
@@ -146,8 +146,9 @@ function drivers(r: TestResult): string {
   const row = (d: DriverStats) => ({ cells: [d.node_id, d.state.replace('_', ' '), int(d.requests_sent), int(d.responses), int(d.errors), int(d.average_rate), ...latencyCells(d.latency)], key: d.node_id });
   const a = r.aggregate;
   const all = { cells: ['all drivers', r.status, int(a.requests_sent), int(a.responses), int(a.errors), int(r.throughput), ...latencyCells(a.latency)], className: 'total' };
+  const engine = engineText(r.per_driver);
   return `<h2>By driver <span class="note">req/s is responses per second over each driver's run</span></h2>
-${table('drivers', ['driver', 'state', 'sent', 'responses', 'errors', 'req/s', ...LATENCY_HEADER], 2, [...r.per_driver.map(row), all])}`;
+${table('drivers', ['driver', 'state', 'sent', 'responses', 'errors', 'req/s', ...LATENCY_HEADER], 2, [...r.per_driver.map(row), all])}${engine ? `<p class="note" data-testid="http-engine">${esc(engine)}</p>` : ''}`;
 }
 
 function requests(r: TestResult): string {

@@ -31,6 +31,7 @@ function driver(node_id: string, sent: number, errors: number, p99: number): Dri
     send_lag_ms: null,
     waited_for_connection: 0,
     connection_limit: 64,
+    http_engine: 'lean-http1',
     first_send_at: T0 + 40,
     send_window_ms: 19_980,
     report_timestamp: T0 + 20_400,

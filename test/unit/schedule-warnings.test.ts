@@ -23,6 +23,7 @@ const driver = (fields: Partial<DriverStats>): DriverStats => withRates({
   send_lag_ms: { p50: 0.5, p99: 2, max: 5 },
   waited_for_connection: 0,
   connection_limit: 1000,
+  http_engine: 'lean-http1',
   first_send_at: null,
   send_window_ms: null,
   report_timestamp: null,
