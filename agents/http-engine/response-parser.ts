@@ -24,7 +24,6 @@ const enum State {
 const CR = 13;
 const LF = 10;
 const CRLF = Buffer.from('\r\n', 'latin1');
-const END_OF_HEAD = Buffer.from('\r\n\r\n', 'latin1');
 /** a head (or a chunk-size line, or the trailers) longer than this is malformed, not awaited */
 const MAX_HEAD_BYTES = 64 * 1024;
 
@@ -78,10 +77,9 @@ export class ResponseParser {
         case State.Idle:
           throw new MalformedResponse('the server sent bytes no request asked for');
         case State.Head: {
-          const at = boundedIndexOf(data, END_OF_HEAD, pos, end);
-          if (at < 0) return this.wait(data, pos, end, 'response head');
-          this.readHead(data, pos, at + 2);
-          pos = at + 4;
+          const after = this.readHead(data, pos, end);
+          if (after < 0) return this.wait(data, pos, end, 'response head');
+          pos = after;
           // A response without a body (HEAD, 204, 304, a length of 0) ends at its head.
           if ((this.state as State) === State.Idle) return end - pos;
           break;
@@ -166,53 +164,66 @@ export class ResponseParser {
     return -1;
   }
 
-  /** Reads a head whose last header line ends at `headEnd` (its CRLF included); sets the state for the body. */
-  private readHead(data: Buffer, pos: number, headEnd: number): void {
+  /**
+   * Reads a head from `pos`: one pass, a line at a time. Returns the offset just past it, or -1
+   * when it has not all arrived (nothing is kept: it is read again whole with the rest). Sets the
+   * state for the body.
+   */
+  private readHead(data: Buffer, pos: number, end: number): number {
+    const statusEnd = lineEndAt(data, pos, end);
+    if (statusEnd < 0) return -1;
     // "HTTP/1.x SSS" then a space and a reason, or the end of the line.
     if (
-      headEnd - pos < 14 ||
+      statusEnd - pos < 12 ||
       data[pos] !== 72 || data[pos + 1] !== 84 || data[pos + 2] !== 84 || data[pos + 3] !== 80 ||
       data[pos + 4] !== 47 || data[pos + 5] !== 49 || data[pos + 6] !== 46
     ) {
-      throw new MalformedResponse(`not an HTTP/1.x status line: ${JSON.stringify(data.toString('latin1', pos, Math.min(headEnd, pos + 40)))}`);
+      throw new MalformedResponse(`not an HTTP/1.x status line: ${quote(data, pos, statusEnd)}`);
     }
     const minor = data[pos + 7] - 48;
     const d1 = data[pos + 9] - 48;
     const d2 = data[pos + 10] - 48;
     const d3 = data[pos + 11] - 48;
-    const after = data[pos + 12];
-    if ((minor !== 0 && minor !== 1) || data[pos + 8] !== 32 || !digit(d1) || !digit(d2) || !digit(d3) || (after !== 32 && after !== CR) || d1 < 1) {
-      throw new MalformedResponse(`a malformed status line: ${JSON.stringify(data.toString('latin1', pos, Math.min(headEnd, pos + 40)))}`);
+    if ((minor !== 0 && minor !== 1) || data[pos + 8] !== 32 || !digit(d1) || !digit(d2) || !digit(d3) || (statusEnd > pos + 12 && data[pos + 12] !== 32) || d1 < 1) {
+      throw new MalformedResponse(`a malformed status line: ${quote(data, pos, statusEnd)}`);
     }
     const status = d1 * 100 + d2 * 10 + d3;
     let length = -1;
     let chunked = false;
     let transferEncoded = false;
     let keepAlive = minor === 1;
-    let line = boundedIndexOf(data, CRLF, pos, headEnd) + 2;
-    while (line < headEnd) {
-      const lineEnd = boundedIndexOf(data, CRLF, line, headEnd);
-      const colon = boundedIndexOf1(data, 58, line, lineEnd);
-      if (colon <= line) throw new MalformedResponse(`a malformed header line: ${JSON.stringify(data.toString('latin1', line, Math.min(lineEnd, line + 40)))}`);
+    let line = statusEnd + 2;
+    for (;;) {
+      const lineEnd = lineEndAt(data, line, end);
+      if (lineEnd < 0) return -1;
+      if (lineEnd === line) {
+        line += 2;
+        break;
+      }
+      let colon = line;
+      while (colon < lineEnd && data[colon] !== 58) colon++;
+      if (colon === line || colon === lineEnd) throw new MalformedResponse(`a malformed header line: ${quote(data, line, lineEnd)}`);
       const nameLength = colon - line;
       // Whitespace before the colon (or a line folded onto the one before) is refused, as RFC 9112 says.
       if (data[colon - 1] === 32 || data[colon - 1] === 9 || data[line] === 32 || data[line] === 9) {
-        throw new MalformedResponse(`whitespace in a header name: ${JSON.stringify(data.toString('latin1', line, Math.min(lineEnd, line + 40)))}`);
+        throw new MalformedResponse(`whitespace in a header name: ${quote(data, line, lineEnd)}`);
       }
       if (nameLength === 14 && sameName(data, line, 'content-length')) {
-        const value = headerValue(data, colon + 1, lineEnd);
-        if (!/^\d{1,15}$/.test(value)) throw new MalformedResponse(`an invalid content-length: ${JSON.stringify(value)}`);
-        const n = Number(value);
+        const n = decimal(data, colon + 1, lineEnd);
         if (length >= 0 && length !== n) throw new MalformedResponse('two different content-length headers');
         length = n;
       } else if (nameLength === 17 && sameName(data, line, 'transfer-encoding')) {
         transferEncoded = true;
         // Chunked must be the last coding applied; any other framing ends with the connection.
-        chunked = /(^|,)\s*chunked\s*$/i.test(headerValue(data, colon + 1, lineEnd));
+        chunked = valueIs(data, colon + 1, lineEnd, 'chunked') || /(^|,)\s*chunked\s*$/i.test(data.toString('latin1', colon + 1, lineEnd));
       } else if (nameLength === 10 && sameName(data, line, 'connection')) {
-        const value = headerValue(data, colon + 1, lineEnd).toLowerCase();
-        if (/(^|,)\s*close\s*(,|$)/.test(value)) keepAlive = false;
-        else if (/(^|,)\s*keep-alive\s*(,|$)/.test(value)) keepAlive = true;
+        if (valueIs(data, colon + 1, lineEnd, 'keep-alive')) keepAlive = true;
+        else if (valueIs(data, colon + 1, lineEnd, 'close')) keepAlive = false;
+        else {
+          const value = data.toString('latin1', colon + 1, lineEnd).toLowerCase();
+          if (/(^|,)\s*close\s*(,|$)/.test(value)) keepAlive = false;
+          else if (/(^|,)\s*keep-alive\s*(,|$)/.test(value)) keepAlive = true;
+        }
       }
       line = lineEnd + 2;
     }
@@ -220,7 +231,7 @@ export class ResponseParser {
       if (status === 101) throw new MalformedResponse('the server switched protocols (101), which a load test does not ask for');
       // 100 Continue, 103 Early Hints: an interim head; the response follows.
       this.state = State.Head;
-      return;
+      return line;
     }
     this.status = status;
     this.keepAlive = keepAlive;
@@ -242,6 +253,7 @@ export class ResponseParser {
       this.keepAlive = false;
       this.state = State.UntilClose;
     }
+    return line;
   }
 }
 
@@ -256,10 +268,6 @@ function boundedIndexOf(data: Buffer, needle: Buffer, from: number, end: number)
   return at >= 0 && at + needle.length <= end ? at : -1;
 }
 
-function boundedIndexOf1(data: Buffer, byte: number, from: number, end: number): number {
-  const at = data.indexOf(byte, from);
-  return at >= 0 && at < end ? at : -1;
-}
 
 /** The header name at `at` equals `lower` (already lower case, of the same length), ignoring case. */
 function sameName(data: Buffer, at: number, lower: string): boolean {
@@ -267,8 +275,48 @@ function sameName(data: Buffer, at: number, lower: string): boolean {
   return true;
 }
 
-function headerValue(data: Buffer, from: number, to: number): string {
-  return data.toString('latin1', from, to).trim();
+/**
+ * Where the line at `from` ends (its CR), or -1 when its LF has not arrived. A bare LF, or a CR
+ * not followed by LF, is malformed (RFC 9112 lets a recipient refuse both; undici does).
+ */
+function lineEndAt(data: Buffer, from: number, end: number): number {
+  // A loop over the bytes: a head's lines are short, and a native indexOf per line costs more.
+  for (let i = from; i < end; i++) {
+    const c = data[i];
+    if (c === CR) {
+      if (i + 1 >= end) return -1;
+      if (data[i + 1] !== LF) throw new MalformedResponse(`a CR without LF: ${quote(data, from, i)}`);
+      return i;
+    }
+    if (c === LF) throw new MalformedResponse(`a line ended by LF alone: ${quote(data, from, i)}`);
+  }
+  return -1;
+}
+
+/** The header value in [from, to), optional whitespace around it, is `lower` ignoring case. */
+function valueIs(data: Buffer, from: number, to: number, lower: string): boolean {
+  while (from < to && (data[from] === 32 || data[from] === 9)) from++;
+  while (to > from && (data[to - 1] === 32 || data[to - 1] === 9)) to--;
+  return to - from === lower.length && sameName(data, from, lower);
+}
+
+/** A Content-Length value: decimal digits, optional whitespace around them. */
+function decimal(data: Buffer, from: number, to: number): number {
+  let i = from;
+  while (i < to && (data[i] === 32 || data[i] === 9)) i++;
+  let n = 0;
+  let digits = 0;
+  for (; i < to && data[i] >= 48 && data[i] <= 57; i++) {
+    n = n * 10 + data[i] - 48;
+    digits++;
+  }
+  while (i < to && (data[i] === 32 || data[i] === 9)) i++;
+  if (digits === 0 || digits > 15 || i !== to) throw new MalformedResponse(`an invalid content-length: ${quote(data, from, to)}`);
+  return n;
+}
+
+function quote(data: Buffer, from: number, to: number): string {
+  return JSON.stringify(data.toString('latin1', from, Math.min(to, from + 40)));
 }
 
 /** A chunk-size line: hex digits, then optional extensions after ';' (ignored). */

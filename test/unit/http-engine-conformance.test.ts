@@ -143,6 +143,7 @@ const CASES: Case[] = [
   { name: 'malformed: two different Content-Lengths', answer: (s) => s.write('HTTP/1.1 200 OK\r\nContent-Length: 2\r\nContent-Length: 3\r\n\r\nokk'), expect: failed(6, 'other') },
   { name: 'malformed: a chunk size that is not hexadecimal', answer: (s) => s.write('HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\nabc\r\n0\r\n\r\n'), expect: failed(6, 'other') },
   { name: 'malformed: a chunk longer than its size', answer: (s) => s.write('HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nabc\r\n0\r\n\r\n'), expect: failed(6, 'other') },
+  { name: 'malformed: lines ended by LF alone', answer: (s) => s.write('HTTP/1.1 200 OK\nContent-Length: 2\n\nok'), expect: failed(6, 'other') },
   { name: 'malformed: whitespace before a header\'s colon', answer: (s) => s.write('HTTP/1.1 200 OK\r\nContent-Length : 2\r\n\r\nok'), expect: failed(6, 'other') },
   { name: 'no answer at all: a timeout at the deadline', answer: () => {}, plan: { timeoutMs: 300 }, expect: failed(6, 'timeout') },
 ];

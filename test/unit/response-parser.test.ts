@@ -55,6 +55,8 @@ const RESPONSES: [string, string, Outcome][] = [
   ['a folded header', 'HTTP/1.1 200 OK\r\nX-A: 1\r\n  2\r\nContent-Length: 0\r\n\r\n', 'malformed'],
   ['a negative length', 'HTTP/1.1 200 OK\r\nContent-Length: -1\r\n\r\n', 'malformed'],
   ['a chunk without its CRLF', 'HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabcd0\r\n\r\n', 'malformed'],
+  ['a line ended by LF alone', 'HTTP/1.1 200 OK\nContent-Length: 0\n\n', 'malformed'],
+  ['a CR without LF', 'HTTP/1.1 200 OK\rContent-Length: 0\r\n\r\n', 'malformed'],
   ['a chunk size line of junk', 'HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n;x\r\n', 'malformed'],
 ];
 
