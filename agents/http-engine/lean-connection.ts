@@ -1,8 +1,8 @@
 // The lean HTTP/1.1 engine: one keep-alive connection on a `net` or `tls` socket, carrying one
 // request at a time. A request is one write of bytes encoded once (request-bytes.ts); a response
 // is framed by response-parser.ts, which reads the status and the three framing headers and
-// counts the body without copying it. A plain connection reads into one buffer shared by every
-// connection of the process (`onread`), so a response costs no allocation.
+// counts the body without copying it. Every connection of the process, plain or TLS, reads into
+// one shared buffer (`onread`), so a response costs no allocation.
 //
 // What it does, the same as an undici Client with pipelining 1:
 // - connects on the first request, and again on the next request after the server closed it
@@ -108,6 +108,8 @@ export class LeanConnection implements HttpConnection {
 
   private open(): void {
     this.socketError = undefined;
+    // Both read into the shared buffer: a TLS socket hands over its decrypted bytes the same way.
+    const onread = { buffer: sharedReadBuffer, callback: (n: number, buffer: Uint8Array) => this.onData(socket, buffer as Buffer, n) };
     let socket: Socket | TLSSocket;
     if (this.tls) {
       socket = tlsConnect({
@@ -117,15 +119,12 @@ export class LeanConnection implements HttpConnection {
         ALPNProtocols: ['http/1.1'],
         rejectUnauthorized: this.tls.rejectUnauthorized,
         ...(this.tls.ca ? { ca: this.tls.ca } : {}),
+        // tls.connect documents `onread` (as net's); @types/node's ConnectionOptions lacks it.
+        ...({ onread } as object),
       });
       socket.once('secureConnect', () => this.onConnected(socket));
-      socket.on('data', (data: Buffer) => this.onData(socket, data, data.length));
     } else {
-      socket = netConnect({
-        host: this.hostname,
-        port: this.port,
-        onread: { buffer: sharedReadBuffer, callback: (n: number, buffer: Uint8Array) => this.onData(socket, buffer as Buffer, n) },
-      });
+      socket = netConnect({ host: this.hostname, port: this.port, onread });
       socket.once('connect', () => this.onConnected(socket));
     }
     socket.setNoDelay(true);
