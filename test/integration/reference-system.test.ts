@@ -13,6 +13,8 @@ import { ROOT, runBin, startAgent, startAgents, startOrchestrator, startTargetPr
 import { startPrometheus } from '../../monitoring/prometheus-server';
 import { startRestApi } from '../../orchestrator/rest-api/rest-api';
 import { queryValue } from '../support/prometheus-fixture';
+import { LoadGenerator } from '../../agents/load-generator';
+import type { EngineName } from '../../agents/http-engine/http-connection';
 
 async function counterOf(url: string, pattern: RegExp): Promise<number> {
   const text = await (await fetch(url)).text();
@@ -92,6 +94,26 @@ describe('the reference system under test', function () {
     await waitFor(async () => (await queryValue(url, 'sum(sut_http_requests_total{route="/items/{id}",code="200"})')) === total, `Prometheus to count ${total} item reads`, 30_000);
     await waitFor(async () => ((await queryValue(url, 'sum(haproxy_backend_http_responses_total{proxy="apps",code="2xx"})')) ?? 0) >= 1200, 'HAProxy’s own count in Prometheus', 30_000);
     assert.equal(await queryValue(url, 'count(sut_replication_lag_seconds{reader="reader-1"})'), 3, 'every app exports the reader’s replication lag');
+  });
+
+  it('both HTTP engines through HAProxy to the apps: reads, writes, 404s and bad bodies, counted alike', async () => {
+    const requests = [
+      { url: `${system.proxyUrl}/items/7`, method: 'GET', status: '200' },
+      { url: `${system.proxyUrl}/items/999999999`, method: 'GET', status: '404' },
+      { url: `${system.proxyUrl}/items`, method: 'POST', body: '{"name": "from both engines"}', status: '201' },
+      { url: `${system.proxyUrl}/items`, method: 'POST', body: '{"nam": "x"}', status: '400' },
+    ];
+    for (const r of requests) {
+      const seen = [];
+      for (const engine of ['lean-http1', 'undici'] as EngineName[]) {
+        const generator = new LoadGenerator({ url: new URL(r.url), method: r.method, headers: r.body ? { 'content-type': 'application/json' } : {}, body: r.body, timeoutMs: 10_000, count: 150, intervalMs: 0, open: false, maxInFlight: 6, engine });
+        await generator.start();
+        const { requests_sent, responses, status_codes } = generator.recorder.snapshot();
+        seen.push({ requests_sent, responses, status_codes });
+      }
+      assert.deepEqual(seen[0], { requests_sent: 150, responses: 150, status_codes: { [r.status]: 150 } }, `${r.method} ${r.url}: lean`);
+      assert.deepEqual(seen[1], seen[0], `${r.method} ${r.url}: undici`);
+    }
   });
 
   it('a mix of reads and writes loads the reader and the writer in their shares, with figures per request that add up to the totals', async () => {
