@@ -1,15 +1,17 @@
 // The tools people compare us with, run against the same target in the same run: autocannon
-// (npm) and wrk (Debian's package, when installed). Each runs on the client core, and its CPU
-// time is read as the shell's `times` sees its children. A peer starts a process per run, so its
-// CPU would include its start-up where ours (an agent already running) does not: each counted run
-// is paired with a start-up run of the same command doing the least it can, whose CPU and
-// requests are subtracted (requestsPerCpuSecond).
+// (npm) and wrk (Debian's package, when installed), and the floors: undici alone and Node's bare
+// net and http2 clients (Locust, Artillery and h2load have files of their own). Each runs on the
+// client core, and its CPU time is read as the shell's `times` sees its children. A peer that
+// starts a process per run would count its start-up where ours (an agent already running) does
+// not: each counted run is paired with a start-up run of the same command doing the least it
+// can, whose CPU and requests are subtracted (requestsPerCpuSecond). A floor measures itself.
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { projectRoot } from '../common/project-root';
-import { DIST, has, pinned } from './bench-environment';
+import { benchScript, DIST, has, pinned } from './bench-environment';
+import type { FloorResult } from './floor-measurement';
 
 export interface ClientRun {
   client: string;
@@ -32,14 +34,14 @@ export function requestsPerCpuSecond(run: ClientRun): number {
   return requests > 0 && cpu > 0 ? requests / cpu : run.requests / run.cpu_s;
 }
 
-/** Runs a command and returns its output and the CPU seconds its process tree used. */
-async function runWithCpuTime(command: string, args: string[]): Promise<{ stdout: string; cpu: number; wall: number }> {
+/** Runs a command (with `env` added to ours) and returns its output and the CPU seconds its process tree used. */
+export async function runWithCpuTime(command: string, args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ stdout: string; cpu: number; wall: number }> {
   // `times` prints the shell's own times, then its children's: "0m1.250s 0m0.310s".
   const script = '"$@" > "$OUT"; status=$?; times >&2; exit $status';
   const outDir = mkdtempSync(join(tmpdir(), 'lt-bench-peer-'));
   const out = join(outDir, 'stdout');
   const started = process.hrtime.bigint();
-  const child = spawn('bash', ['-c', script, 'bench', command, ...args], { env: { ...process.env, OUT: out }, stdio: ['ignore', 'ignore', 'pipe'] });
+  const child = spawn('bash', ['-c', script, 'bench', command, ...args], { env: { ...process.env, ...env, OUT: out }, stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
   child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
   const code: number = await new Promise((r) => child.once('exit', (c) => r(c ?? 1)));
@@ -75,16 +77,35 @@ export async function runAutocannonWith(url: string, flags: string[]): Promise<C
 }
 
 /**
- * undici alone (undici-floor.ts): the driver's connections and nothing else. Its CPU is what it
- * measured itself around the counted requests, warm, as the agent's is (the other peers' warm
- * figure is their run less their start-up run).
+ * A floor client (floor-measurement.ts): its CPU is what it measured itself around the counted
+ * requests, warm, as the agent's is (the other peers' warm figure is their run less their
+ * start-up run).
  */
+async function runFloor(client: string, script: string, args: string[]): Promise<ClientRun> {
+  const [command, argv] = pinned('client', process.execPath, [script, ...args]);
+  const { stdout } = await runWithCpuTime(command, argv);
+  const result = JSON.parse(stdout) as FloorResult;
+  return { client, requests: result.requests, wall_s: result.wall_s, cpu_s: result.cpu_s, p50_ms: result.p50_ms, p99_ms: result.p99_ms };
+}
+
+/** undici alone (undici-floor.ts): the driver's connection pool on undici Clients, and nothing else. */
 export async function runUndiciFloor(url: string, connections: number, count: number): Promise<ClientRun> {
-  const [command, args] = pinned('client', process.execPath, [join(DIST(), 'undici-floor.js'), url, String(connections), String(count)]);
-  const { stdout } = await runWithCpuTime(command, args);
-  const result = JSON.parse(stdout) as { requests: number; wall_s: number; cpu_s: number };
   const { version } = JSON.parse(readFileSync(join(projectRoot(), 'node_modules', 'undici', 'package.json'), 'utf8')) as { version: string };
-  return { client: `undici ${version} alone (floor)`, requests: result.requests, wall_s: result.wall_s, cpu_s: result.cpu_s, p50_ms: null, p99_ms: null };
+  return runFloor(`undici ${version} alone (floor)`, join(DIST(), 'undici-floor.js'), [url, String(connections), String(count)]);
+}
+
+const NODE_VERSION = process.version.slice(1);
+
+/** The bare net client (bare-net-client.ts): keep-alive GETs on Node's net or tls sockets, the floor Node allows for HTTP/1.1. */
+export async function runBareNetClient(url: string, connections: number, count: number, caFile?: string): Promise<ClientRun> {
+  const client = `bare net client${url.startsWith('https:') ? ' over tls' : ''} (Node ${NODE_VERSION})`;
+  return runFloor(client, benchScript('bare-net-client'), [url, String(connections), String(count), ...(caFile ? [caFile] : [])]);
+}
+
+/** The bare http2 client (bare-http2-client.ts): Node's own http2 sessions, `streams` requests in flight on each. */
+export async function runBareHttp2Client(url: string, sessions: number, streams: number, count: number, caFile?: string): Promise<ClientRun> {
+  const client = `bare http2 client (Node ${NODE_VERSION}, ${streams} ${streams === 1 ? 'stream' : 'streams'})`;
+  return runFloor(client, benchScript('bare-http2-client'), [url, String(sessions), String(streams), String(count), ...(caFile ? [caFile] : [])]);
 }
 
 function wrkMs(text: string): number {

@@ -1,5 +1,6 @@
-// `npm run bench`: measures the driver against autocannon and wrk on the same target in the same
-// run, and checks that the numbers it reports are true. Prints one table and writes
+// `npm run bench`: measures the driver against what people would use instead (autocannon, wrk,
+// Locust, Artillery, h2load) and against the floors Node and undici allow, on the same target in
+// the same run, and checks that the numbers it reports are true. Prints one table and writes
 // benchmarks.json and BENCHMARKS.md. It asserts nothing: it measures.
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
@@ -15,8 +16,11 @@ import { startBroker } from '../kafka-broker/local-kafka';
 import { cpuSeconds, DIST, machineBusySeconds, machineInfo, manage, pinned, rssMiB, startAgent, startLtTarget, startNginxTarget, treeCpuSeconds, waitForOutput, type Agent, type Core, type Target } from './bench-environment';
 import { summarizeProfileFile } from './cpu-profile-summary';
 import { FLEET_TEST_SECONDS, startFleet } from './driver-fleet';
-import { requestsPerCpuSecond, runAutocannon, runUndiciFloor, runAutocannonWith, runWrk, type ClientRun } from './peer-clients';
-import { renderTable, writeReport, type BenchReport, type Section } from './bench-report';
+import { requestsPerCpuSecond, runAutocannon, runBareHttp2Client, runBareNetClient, runUndiciFloor, runAutocannonWith, runWrk, type ClientRun } from './peer-clients';
+import { locustMissing, runLocust } from './locust-peer';
+import { prepareArtillery, runArtillery } from './artillery-peer';
+import { h2loadMissing, runH2load } from './h2load-peer';
+import { renderTable, writeReport, type BenchReport, type Cell, type Section } from './bench-report';
 import { workersReading, type WorkersRun } from './workers-reading';
 import type { StageStats, TestResult, TestSnapshot } from '../orchestrator/result-model';
 import { startCapacitySearch } from '../orchestrator/capacity/capacity-session';
@@ -36,10 +40,12 @@ const OPTIONS = {
 
 const HELP = formatHelp(
   'npm run bench -- [options]',
-  'Benchmarks the driver against autocannon and wrk (when installed) and checks its numbers:\n' +
-    '  efficiency   requests per client CPU-second at 32 and 256 connections, against autocannon and wrk\n' +
+  'Benchmarks the driver against the tools people use instead (each that is missing is skipped, with the reason) and checks its numbers:\n' +
+    '  efficiency   requests per client CPU-second at 32 and 256 connections, against autocannon, wrk, Locust,\n' +
+    '               Artillery (installed on demand; not in --quick), undici alone and a bare Node client\n' +
     '  workers      one agent with --workers 1 and 2: requests per second and per CPU-second\n' +
-    '  tls          the same load over HTTP/1.1, HTTPS (HTTP/1.1) and HTTPS with HTTP/2\n' +
+    '  tls          the same load over HTTP/1.1, HTTPS (HTTP/1.1) and HTTPS with HTTP/2, beside Node\'s bare\n' +
+    '               clients and h2load\n' +
     '  rate         achieved rate and send-time spread for TSUNAMI and capped AVALANCHE\n' +
     '  stages       a ramp, a plateau and a step down over 2 drivers: each stage\'s achieved rate against its plan\n' +
     '  capacity     the capacity search against nginx refusing above N req/s, for a few N\n' +
@@ -57,6 +63,8 @@ const round = (n: number, digits = 1) => Math.round(n * 10 ** digits) / 10 ** di
 
 interface Context {
   scale: number;
+  /** --quick: Artillery is neither installed nor run */
+  quick: boolean;
   kafka: string;
   work: string;
   orchestrator: Orchestrator;
@@ -103,14 +111,55 @@ function medianRun(runs: ClientRun[]): ClientRun {
   return runs[perCpu.indexOf(median(perCpu))];
 }
 
-/** Requests per client CPU-second of ours, autocannon and wrk, alternating, at each connection count. */
+/**
+ * A peer that may be missing (Locust, Artillery, h2load): rows when the tool is there, a printed
+ * reason when it is not or when it fails, and never a failed benchmark.
+ */
+class OptionalPeer {
+  private skipped: string | undefined;
+
+  constructor(
+    readonly name: string,
+    why: string | undefined,
+  ) {
+    this.skip(why);
+  }
+
+  skip(why: string | undefined): void {
+    if (!why || this.skipped) return;
+    this.skipped = why;
+    say(`no ${this.name} rows: ${why}`);
+  }
+
+  /** Runs the peer unless it was skipped; a failure skips it from then on. */
+  async measure(run: () => Promise<ClientRun>, into: ClientRun[]): Promise<ClientRun | undefined> {
+    if (this.skipped) return undefined;
+    try {
+      const r = await run();
+      into.push(r);
+      return r;
+    } catch (error) {
+      // The tool's own output can run long: its last lines say why.
+      const message = error instanceof Error ? error.message : String(error);
+      this.skip(`it failed: ${message.trim().split('\n').slice(-5).join(' | ')}`);
+      return undefined;
+    }
+  }
+}
+
+/** Requests per client CPU-second of ours and each peer, alternating, at each connection count. */
 async function efficiency(ctx: Context): Promise<Section> {
   const count = scaled(ctx, 400_000);
+  // Artillery sends some 2,000 requests per CPU-second: a tenth of the others' count keeps its runs near theirs in time.
+  const artilleryCount = Math.round(count / 10);
   const repeats = ctx.scale < 0.5 ? 1 : 3;
   const url = `${ctx.fastTarget.url}/ping`;
+  const locustPeer = new OptionalPeer('Locust', locustMissing());
+  // Each Artillery run spends some 7 s starting and stopping, longer than a quick run's whole section.
+  const artilleryPeer = new OptionalPeer('Artillery', ctx.quick ? 'left out of --quick (each of its runs takes some 7 s to start and stop)' : await prepareArtillery(say));
   const a = await agent(ctx, 'efficiency', [], 'client', ctx.profileDir ? ['--cpu-prof', '--cpu-prof-dir', ctx.profileDir] : []);
   const rows: (string | number | null)[][] = [];
-  const data: Record<string, { ours: ClientRun[]; undici: ClientRun[]; autocannon: ClientRun[]; wrk: ClientRun[] }> = {};
+  const data: Record<string, Record<string, ClientRun[]>> = {};
   const floorNotes: string[] = [];
   for (const connections of EFFICIENCY_CONNECTIONS) {
     // One short run first, so that ours is measured warm (JIT, connections); the peers start a
@@ -120,20 +169,32 @@ async function efficiency(ctx: Context): Promise<Section> {
     const undici: ClientRun[] = [];
     const autocannon: ClientRun[] = [];
     const wrk: ClientRun[] = [];
+    const bareNet: ClientRun[] = [];
+    const locust: ClientRun[] = [];
+    const artillery: ClientRun[] = [];
     // Alternating the clients spreads any drift of the machine over all of them.
     for (let i = 0; i < repeats; i++) {
       const before = cpuSeconds(a.pid);
       const d = (await runOn(ctx, [a], { test_type: 'AVALANCHE', message_count_per_driver: count, concurrency: connections, target: url })).per_driver[0];
       ours.push({ client: 'lt-agent (ours)', requests: d.requests_sent!, wall_s: d.elapsed_s!, cpu_s: cpuSeconds(a.pid) - before, p50_ms: d.uncorrected?.median ?? null, p99_ms: d.uncorrected?.p99 ?? null });
+      // wrk and Locust cannot stop at a count: they run for as long as ours took.
+      const seconds = Math.max(2, Math.round(d.elapsed_s!));
       undici.push(await runUndiciFloor(url, connections, count));
       autocannon.push(await runAutocannon(url, connections, count));
-      const w = await runWrk(url, connections, Math.max(2, Math.round(d.elapsed_s!)));
+      const w = await runWrk(url, connections, seconds);
       if (w) wrk.push(w);
+      bareNet.push(await runBareNetClient(url, connections, count));
+      const l = await locustPeer.measure(() => runLocust(url, connections, seconds), locust);
+      const art = await artilleryPeer.measure(() => runArtillery(url, connections, artilleryCount), artillery);
       const perCpu = (r: ClientRun) => round(requestsPerCpuSecond(r), 0);
       const startup = (r: ClientRun) => ` (${round(r.requests / r.cpu_s, 0)} with its start-up run of ${round(r.startup!.cpu_s, 2)} CPU-s)`;
-      say(`efficiency, ${connections} connections, ${i + 1}/${repeats}, warm req/CPU-s: ours ${perCpu(ours[i])}, undici alone ${perCpu(undici[i])}, autocannon ${perCpu(autocannon[i])}${startup(autocannon[i])}${w ? `, wrk ${perCpu(w)}${startup(w)}` : ''}`);
+      const peer = (name: string, r: ClientRun | undefined) => (r ? `, ${name} ${perCpu(r)}${startup(r)}` : '');
+      say(
+        `efficiency, ${connections} connections, ${i + 1}/${repeats}, warm req/CPU-s: ours ${perCpu(ours[i])}, undici alone ${perCpu(undici[i])}, bare net client ${perCpu(bareNet[i])}` +
+          `${peer('autocannon', autocannon[i])}${peer('wrk', w)}${peer('Locust', l)}${peer('Artillery', art)}`,
+      );
     }
-    const runs = [ours, undici, autocannon, wrk].filter((r) => r.length);
+    const runs = [ours, undici, autocannon, wrk, bareNet, locust, artillery].filter((r) => r.length);
     const oursPerCpu = medianPerCpu(ours);
     for (const r of runs) {
       const m = medianRun(r);
@@ -141,8 +202,9 @@ async function efficiency(ctx: Context): Promise<Section> {
       const startupCpu = m.startup ? round(median(r.map((x) => x.startup!.cpu_s)), 3) : '—';
       rows.push([connections, m.client, m.requests, round(m.requests / m.wall_s, 0), round(perCpu, 0), r === ours ? '—' : round(oursPerCpu / perCpu, 2), r.map((x) => round(requestsPerCpuSecond(x), 0)).join(' / '), startupCpu, m.p50_ms, m.p99_ms]);
     }
-    data[String(connections)] = { ours, undici, autocannon, wrk };
-    if (wrk.length) floorNotes.push(`${connections} connections: undici alone ${round(medianPerCpu(undici) / medianPerCpu(wrk), 2)}× wrk, ours ${round(oursPerCpu / medianPerCpu(undici), 2)}× undici alone`);
+    data[String(connections)] = { ours, undici, autocannon, wrk, bare_net: bareNet, locust, artillery };
+    const besideWrk = (name: string, theirs: ClientRun[]) => (wrk.length ? `, ${name} ${round(medianPerCpu(theirs) / medianPerCpu(wrk), 2)}× wrk` : '');
+    floorNotes.push(`${connections} connections: ours ${round(oursPerCpu / medianPerCpu(bareNet), 2)}× the bare net client${besideWrk('the bare net client', bareNet)}${besideWrk('undici alone', undici)}`);
   }
   await stopAgents(ctx, [a]);
   return {
@@ -152,10 +214,11 @@ async function efficiency(ctx: Context): Promise<Section> {
     rows,
     notes: [
       'Goal: our requests per client CPU-second at least 1.2× autocannon’s and 0.6× wrk’s, while recording every latency into the HDR histogram.',
-      'Each client is pinned to the last core; the target to the first. Ours is one agent with --workers 1 (one thread on one core, as the peers run). wrk runs for as long as our driver took (it cannot stop at a count).',
-      'Every client’s CPU is counted warm. Ours is the whole agent process’s during the test (/proc), Kafka heartbeats and reports included, in an agent already running that has done a short run of the same test first. autocannon and wrk start a process per run, so each of their runs is followed by a start-up run of the same command doing the least it can (autocannon: one request per connection; wrk: stopped at its first response by bench/wrk-startup-run.lua), and that run’s CPU and requests are taken off: req per CPU-s = (requests − start-up requests) ÷ (CPU − start-up CPU), CPU as the shell’s `times` reads the process’s. The start-up column is the median CPU so taken off.' +
+      'Each client is pinned to the last core; the target to the first. Ours is one agent with --workers 1 (one thread on one core, as the peers run). wrk and Locust run for as long as our driver took (they cannot stop at a count); Artillery sends a tenth of the others’ count (it is that much slower).',
+      'Every client’s CPU is counted warm, in one of two ways. Ours and the floors (undici alone, the bare net client) are measured around the counted requests alone: ours is the whole agent process’s CPU during the test (/proc), Kafka heartbeats and reports included, in an agent already running that has done a short run of the same test first; a floor measures its own process (process.cpuUsage) after a warm-up run of 30,000 requests. Both open their connections inside the counted run. autocannon, wrk, Locust and Artillery start a process per run, so each of their runs is followed by a start-up run of the same command doing the least it can, and that run’s CPU and requests are taken off: req per CPU-s = (requests − start-up requests) ÷ (CPU − start-up CPU), CPU as the shell’s `times` reads the process’s. Their start-up runs: autocannon, one request per connection; wrk, stopped at its first response by bench/wrk-startup-run.lua; Locust, each user sends one request and idles for 2 s (the same spawning); Artillery, one request per virtual user. The start-up column is the median CPU so taken off.' +
         startupNote(data),
-      'undici alone (bench/undici-floor.ts) is the floor under any driver built on undici: the driver’s own connections carrying the same requests with a handler that only sends the next one (no clock, no histogram, no Kafka), its CPU measured warm around the counted requests. Whatever ours costs beyond it is the driver’s; what it costs itself is undici’s and Node’s.' +
+      'Locust: Debian’s python3-locust, bench/locustfile.py, FastHttpUser with no wait, one user per connection (-u and -r the connections), headless in one process; its percentiles are whole milliseconds (its own rounding). Artillery: npm’s artillery@2, installed on demand outside the repository (a quick run leaves it out), one worker thread; it is an open model, so the connections’ count of virtual users arrive in the first second (arrivalRate × 1 s) and each sends its share of GETs back to back on its own keep-alive connection, which keeps it bound by its CPU.',
+      'The bare net client (bench/bare-net-client.ts) is the floor Node allows for HTTP/1.1, beside wrk: keep-alive GETs on net sockets, each request encoded once, each response framed by its Content-Length, every latency recorded into an HDR histogram, nothing else. undici alone (bench/undici-floor.ts) is the floor under a driver built on undici: the driver’s connection pool on undici Clients (what ours sent HTTP/1.1 through before its lean engine, and still sends HTTP/2 through) with a handler that only sends the next request (no clock, no histogram, no Kafka). Whatever ours costs beyond the bare net client is the driver’s; what that costs itself is Node’s and the kernel’s.' +
         (floorNotes.length ? ` In this run: ${floorNotes.join('; ')}.` : ''),
       EFFICIENCY_PROFILE_HINT,
     ],
@@ -251,18 +314,46 @@ async function workerThreads(ctx: Context): Promise<Section> {
   };
 }
 
-/** The driver's cost per request in plain HTTP/1.1, HTTP/1.1 over TLS and HTTP/2 over TLS, against nginx. */
+/** One row of the TLS section besides ours: a peer measured at a protocol. */
+interface TlsPeer {
+  protocol: string;
+  /** the key of its runs in the section's data */
+  key: string;
+  /** the key of the same client's plain HTTP/1.1 runs, for the ÷ HTTP/1.1 column */
+  plainKey?: string;
+  peer?: OptionalPeer;
+  measure: () => Promise<ClientRun>;
+}
+
+/**
+ * The driver's cost per request in plain HTTP/1.1, HTTP/1.1 over TLS and HTTP/2 over TLS, against
+ * nginx, beside Node's bare clients and h2load at the same protocols.
+ */
 async function tlsCost(ctx: Context): Promise<Section> {
   const https = ctx.fastTarget.https;
   if (!https) return { name: 'tls', title: 'HTTPS and HTTP/2: skipped (needs nginx)', columns: [], rows: [], notes: [], data: null };
   const connections = 32;
   const count = scaled(ctx, 200_000);
   const repeats = ctx.scale < 0.5 ? 1 : 3;
+  const plainUrl = `${ctx.fastTarget.url}/ping`;
+  const httpsUrl = `${https.url}/ping`;
   const a = await agent(ctx, 'tls', ['--target-ca', https.caFile]);
   const variants: { label: string; definition: Omit<LoadTestDefinition, 'drivers'> }[] = [
-    { label: 'HTTP/1.1', definition: { test_type: 'AVALANCHE', message_count_per_driver: count, concurrency: connections, target: `${ctx.fastTarget.url}/ping` } },
-    { label: 'HTTPS, HTTP/1.1', definition: { test_type: 'AVALANCHE', message_count_per_driver: count, concurrency: connections, target: `${https.url}/ping` } },
-    { label: 'HTTPS, HTTP/2', definition: { test_type: 'AVALANCHE', message_count_per_driver: count, concurrency: connections, target: `${https.url}/ping`, http2: true } },
+    { label: 'HTTP/1.1', definition: { test_type: 'AVALANCHE', message_count_per_driver: count, concurrency: connections, target: plainUrl } },
+    { label: 'HTTPS, HTTP/1.1', definition: { test_type: 'AVALANCHE', message_count_per_driver: count, concurrency: connections, target: httpsUrl } },
+    { label: 'HTTPS, HTTP/2', definition: { test_type: 'AVALANCHE', message_count_per_driver: count, concurrency: connections, target: httpsUrl, http2: true } },
+  ];
+  const h2load = new OptionalPeer('h2load', h2loadMissing());
+  const multiplexed = (streams: number) => (streams === 1 ? 'HTTPS, HTTP/2' : `HTTPS, HTTP/2, ${streams} streams per connection`);
+  const bareNet = 'HTTP/1.1: bare net client';
+  const peers: TlsPeer[] = [
+    { protocol: 'HTTP/1.1', key: bareNet, plainKey: bareNet, measure: () => runBareNetClient(plainUrl, connections, count) },
+    { protocol: 'HTTPS, HTTP/1.1', key: 'HTTPS, HTTP/1.1: bare net client', plainKey: bareNet, measure: () => runBareNetClient(httpsUrl, connections, count, https.caFile) },
+    ...[1, TLS_STREAMS].flatMap((streams): TlsPeer[] => [
+      // Node's http2 against Node's net: both floors, so the ratio is what HTTP/2 costs Node.
+      { protocol: multiplexed(streams), key: `${multiplexed(streams)}: bare http2 client`, plainKey: bareNet, measure: () => runBareHttp2Client(httpsUrl, connections, streams, count, https.caFile) },
+      { protocol: multiplexed(streams), key: `${multiplexed(streams)}: h2load`, peer: h2load, measure: () => runH2load(httpsUrl, connections, streams, count) },
+    ]),
   ];
   for (const v of variants) await runOn(ctx, [a], { ...v.definition, message_count_per_driver: Math.min(count, 20_000) });
   const runs: Record<string, ClientRun[]> = {};
@@ -270,26 +361,46 @@ async function tlsCost(ctx: Context): Promise<Section> {
     for (const v of variants) {
       const before = cpuSeconds(a.pid);
       const d = (await runOn(ctx, [a], v.definition)).per_driver[0];
-      (runs[v.label] ??= []).push({ client: v.label, requests: d.responses!, wall_s: d.elapsed_s!, cpu_s: cpuSeconds(a.pid) - before, p50_ms: d.uncorrected?.median ?? null, p99_ms: d.uncorrected?.p99 ?? null });
+      (runs[v.label] ??= []).push({ client: 'lt-agent (ours)', requests: d.responses!, wall_s: d.elapsed_s!, cpu_s: cpuSeconds(a.pid) - before, p50_ms: d.uncorrected?.median ?? null, p99_ms: d.uncorrected?.p99 ?? null });
     }
+    for (const p of peers) {
+      const into = (runs[p.key] ??= []);
+      if (p.peer) await p.peer.measure(p.measure, into);
+      else into.push(await p.measure());
+    }
+    say(`tls, ${i + 1}/${repeats}, req/CPU-s: ${Object.entries(runs).map(([key, r]) => (r[i] ? `${key} ${round(requestsPerCpuSecond(r[i]), 0)}` : '')).filter(Boolean).join(', ')}`);
   }
   await stopAgents(ctx, [a]);
-  const plain = medianRun(runs['HTTP/1.1']);
+  const row = (protocol: string, key: string, plainKey: string | undefined): Cell[] => {
+    const r = medianRun(runs[key]);
+    const perCpu = medianPerCpu(runs[key]);
+    const startupCpu = r.startup ? round(median(runs[key].map((x) => x.startup!.cpu_s)), 3) : '—';
+    const plain = plainKey && runs[plainKey]?.length ? round(perCpu / medianPerCpu(runs[plainKey]), 2) : '—';
+    return [protocol, r.client, r.requests, round(r.requests / r.wall_s, 0), round(perCpu, 0), plain, runs[key].map((x) => round(requestsPerCpuSecond(x), 0)).join(' / '), startupCpu, r.p50_ms, r.p99_ms];
+  };
+  // Ours first at each protocol, then the peers measured at it.
+  const rows: Cell[][] = [];
+  for (const protocol of [...new Set([...variants.map((v) => v.label), ...peers.map((p) => p.protocol)])]) {
+    if (runs[protocol]) rows.push(row(protocol, protocol, 'HTTP/1.1'));
+    for (const p of peers) if (p.protocol === protocol && runs[p.key]?.length) rows.push(row(protocol, p.key, p.plainKey));
+  }
   return {
     name: 'tls',
-    title: `HTTPS and HTTP/2: one driver, AVALANCHE, ${connections} connections, against ${ctx.fastTarget.kind} (median of ${repeats})`,
-    columns: ['protocol', 'responses', 'req/s', 'req per CPU-s', '÷ HTTP/1.1', 'all runs, req per CPU-s', 'p50 ms', 'p99 ms'],
-    rows: variants.map((v) => {
-      const r = medianRun(runs[v.label]);
-      return [v.label, r.requests, round(r.requests / r.wall_s, 0), round(r.requests / r.cpu_s, 0), round(r.requests / r.cpu_s / (plain.requests / plain.cpu_s), 2), runs[v.label].map((x) => round(x.requests / x.cpu_s, 0)).join(' / '), r.p50_ms, r.p99_ms];
-    }),
+    title: `HTTPS and HTTP/2: one driver, AVALANCHE, ${connections} connections, against ${ctx.fastTarget.kind}, beside Node’s bare clients and h2load (median of ${repeats})`,
+    columns: ['protocol', 'client', 'responses', 'req/s', 'req per CPU-s', '÷ HTTP/1.1', 'all runs, req per CPU-s', 'start-up CPU-s taken off', 'p50 ms', 'p99 ms'],
+    rows,
     notes: [
       'The agent trusts nginx’s private certificate authority with --target-ca. Connections are kept alive, so the TLS handshake is paid once per connection and the figures are the cost of encryption per request.',
-      'With HTTP/2 each connection still carries one request at a time, as with HTTP/1.1: 32 connections, 32 requests in flight.',
+      'With HTTP/2 each of our connections still carries one request at a time, as with HTTP/1.1: 32 connections, 32 requests in flight. The peers are measured with 1 stream per connection (the same load) and with 10 (what multiplexing saves).',
+      '÷ HTTP/1.1: req per CPU-s against the same client’s plain HTTP/1.1 row; the bare http2 client’s against the bare net client’s (both Node’s floor); h2load has none.',
+      'CPU is counted warm, as in the efficiency section. Ours is the agent process’s during the test, after a short run of each protocol first. The bare net client (bench/bare-net-client.ts, on tls sockets for HTTPS) and the bare http2 client (bench/bare-http2-client.ts: Node’s http2 sessions, N streams in flight on each, every latency into an HDR histogram) measure their own process around the counted requests, after a warm-up run of 30,000; like ours, they open their connections inside the counted run. h2load (Debian’s nghttp2-client, one thread, -m streams per connection) starts a process per run and counts its requests, so a start-up run of the same command with one request per connection is taken off its CPU and requests; it reports no percentiles.',
     ],
     data: runs,
   };
 }
+
+/** Streams per connection of the HTTP/2 peers' multiplexed rows (h2load -m, the bare http2 client). */
+const TLS_STREAMS = 10;
 
 async function rateAccuracy(ctx: Context): Promise<Section> {
   const url = `${ctx.fastTarget.url}/ping`;
@@ -814,7 +925,7 @@ runCli('bench', async () => {
   const orchestrator = await Orchestrator.start({ brokers: [broker.bootstrap], topicPrefix: 'bench.', storeDir: join(work, 'store'), id: 'bench', logger: createLogger('bench', 'warn') });
   const profileDir = options['cpu-prof'] ? resolve(options['cpu-prof']) : undefined;
   if (profileDir) mkdirSync(profileDir, { recursive: true });
-  const ctx: Context = { scale, kafka: broker.bootstrap, work, orchestrator, fastTarget, agents: [], nextId: 0, profileDir };
+  const ctx: Context = { scale, quick: options.quick, kafka: broker.bootstrap, work, orchestrator, fastTarget, agents: [], nextId: 0, profileDir };
   const sections: Section[] = [];
   try {
     const runners: Record<SectionName, (c: Context) => Promise<Section>> = { efficiency, workers: workerThreads, tls: tlsCost, rate: rateAccuracy, open: openModel, stages: stageAccuracy, capacity: capacityFound, latency: latencyTruth, aggregation: aggregationTruth, memory, control: controlPlane, fleet };

@@ -3,11 +3,12 @@
 // the next request. No clock, no histogram, no schedule, no Kafka. The efficiency benchmark runs
 // it beside the driver, so that what the driver adds and what undici and Node cost are told apart.
 //
-//   node dist/undici-floor.js URL CONNECTIONS REQUESTS   →   {"requests":…,"wall_s":…,"cpu_s":…}
+//   node dist/undici-floor.js URL CONNECTIONS REQUESTS   →   {"requests":…,"wall_s":…,"cpu_s":…} (floor-measurement.ts)
 import type { Dispatcher } from 'undici';
 import type { HttpConnection } from '../agents/http-engine/http-connection';
 import { ConnectionPool } from '../agents/connection-pool';
 import { dispatchOptionsFor } from '../agents/load-generator';
+import { floorMain, measureWarm } from './floor-measurement';
 
 /** One run's state; each request's handler is as small as the driver's, with no closure per request. */
 class FloorRun {
@@ -70,23 +71,9 @@ function run(url: URL, connections: number, count: number): Promise<void> {
   return floor.done;
 }
 
-async function main(): Promise<void> {
-  const [target, connections, count] = process.argv.slice(2);
-  if (!target || !Number(connections) || !Number(count)) {
-    process.stderr.write('usage: node dist/undici-floor.js URL CONNECTIONS REQUESTS\n');
-    process.exit(2);
-  }
+floorMain('node dist/undici-floor.js URL CONNECTIONS REQUESTS', async ([target, connections, count]) => {
+  if (!target || !Number(connections) || !Number(count)) return 'usage';
   const url = new URL(target);
-  // Warm, as the driver is when it runs a test: the JIT has compiled the hot paths.
-  await run(url, Number(connections), 30_000);
-  const cpuBefore = process.cpuUsage();
-  const started = process.hrtime.bigint();
-  await run(url, Number(connections), Number(count));
-  const cpu = process.cpuUsage(cpuBefore);
-  process.stdout.write(`${JSON.stringify({ requests: Number(count), wall_s: Number(process.hrtime.bigint() - started) / 1e9, cpu_s: (cpu.user + cpu.system) / 1e6 })}\n`);
-}
-
-main().catch((error: unknown) => {
-  process.stderr.write(`${error instanceof Error ? error.message : String(error)}\n`);
-  process.exit(1);
+  // A pool of its own for each run: the counted run opens its connections, as an agent's test does.
+  await measureWarm(Number(count), (n) => run(url, Number(connections), n));
 });
