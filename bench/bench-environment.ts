@@ -3,7 +3,6 @@
 // own core, CPU seconds and peak memory of a process from /proc, and a description of the machine.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { cpus, totalmem, release } from 'node:os';
 import { join } from 'node:path';
 import { freePort } from '../common/free-port';
@@ -13,23 +12,6 @@ import { HAS_ECHO_MODULE, NGINX, writeNginxConfig, makeTestCertificates, type Ng
 const CLOCK_TICKS_PER_SECOND = Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).stdout.trim()) || 100;
 
 export const DIST = () => join(projectRoot(), 'dist');
-
-const bundled = new Set<string>();
-
-/**
- * dist/NAME.js, bundled from bench/NAME.ts with esbuild (as scripts/build.mjs bundles the rest)
- * the first time a run asks for it: the benchmark's own clients, which nothing but the benchmark
- * runs, are not among the build's entry points.
- */
-export function benchScript(name: string): string {
-  const file = join(DIST(), `${name}.js`);
-  if (bundled.has(name)) return file;
-  // The project's esbuild, loaded at run time: bundled into this file, it would not find its binary.
-  const esbuild = createRequire(join(projectRoot(), 'package.json'))('esbuild') as typeof import('esbuild');
-  esbuild.buildSync({ entryPoints: [join(projectRoot(), 'bench', `${name}.ts`)], bundle: true, platform: 'node', target: 'node20', format: 'cjs', outfile: file, logLevel: 'warning' });
-  bundled.add(name);
-  return file;
-}
 
 export function has(command: string): boolean {
   return spawnSync('sh', ['-c', `command -v ${command}`], { stdio: 'ignore' }).status === 0;

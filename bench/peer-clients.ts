@@ -10,7 +10,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { projectRoot } from '../common/project-root';
-import { benchScript, DIST, has, pinned } from './bench-environment';
+import { DIST, has, pinned } from './bench-environment';
 import type { FloorResult } from './floor-measurement';
 
 export interface ClientRun {
@@ -99,13 +99,13 @@ const NODE_VERSION = process.version.slice(1);
 /** The bare net client (bare-net-client.ts): keep-alive GETs on Node's net or tls sockets, the floor Node allows for HTTP/1.1. */
 export async function runBareNetClient(url: string, connections: number, count: number, caFile?: string): Promise<ClientRun> {
   const client = `bare net client${url.startsWith('https:') ? ' over tls' : ''} (Node ${NODE_VERSION})`;
-  return runFloor(client, benchScript('bare-net-client'), [url, String(connections), String(count), ...(caFile ? [caFile] : [])]);
+  return runFloor(client, join(DIST(), 'bare-net-client.js'), [url, String(connections), String(count), ...(caFile ? [caFile] : [])]);
 }
 
 /** The bare http2 client (bare-http2-client.ts): Node's own http2 sessions, `streams` requests in flight on each. */
 export async function runBareHttp2Client(url: string, sessions: number, streams: number, count: number, caFile?: string): Promise<ClientRun> {
   const client = `bare http2 client (Node ${NODE_VERSION}, ${streams} ${streams === 1 ? 'stream' : 'streams'})`;
-  return runFloor(client, benchScript('bare-http2-client'), [url, String(sessions), String(streams), String(count), ...(caFile ? [caFile] : [])]);
+  return runFloor(client, join(DIST(), 'bare-http2-client.js'), [url, String(sessions), String(streams), String(count), ...(caFile ? [caFile] : [])]);
 }
 
 function wrkMs(text: string): number {

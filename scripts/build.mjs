@@ -17,6 +17,8 @@ await build({
     demo: 'scripts/demo.ts',
     bench: 'bench/run-benchmarks.ts',
     'undici-floor': 'bench/undici-floor.ts',
+    'bare-net-client': 'bench/bare-net-client.ts',
+    'bare-http2-client': 'bench/bare-http2-client.ts',
     sut: 'system-under-test/sut.ts',
     'sut-app': 'system-under-test/sut-app.ts',
     // lt-agent's worker threads load it from beside their own bundle.
