@@ -14,7 +14,7 @@
 //   the connection after the response;
 // - a malformed response fails its request (`other`) and closes the connection.
 import { connect as netConnect, isIP, type Socket } from 'node:net';
-import { connect as tlsConnect, type TLSSocket } from 'node:tls';
+import { connect as tlsConnect, type SecureContext, type TLSSocket } from 'node:tls';
 import type { Dispatcher } from 'undici';
 import type { ConnectionHandler, HttpConnection } from './http-connection';
 import { requestBytes } from './request-bytes';
@@ -27,7 +27,10 @@ export class ConnectionClosed extends Error {
 
 export interface LeanTlsOptions {
   rejectUnauthorized: boolean;
-  ca?: string[];
+  /** the authorities to trust, built once for every connection of a pool */
+  secureContext?: SecureContext;
+  /** the latest TLS session a connection of the pool was given, to resume on the next connect */
+  session?: Buffer;
 }
 
 // Read callbacks run one at a time and the parser copies what it keeps, so one buffer serves all.
@@ -118,11 +121,15 @@ export class LeanConnection implements HttpConnection {
         ...(isIP(this.hostname) ? {} : { servername: this.hostname }),
         ALPNProtocols: ['http/1.1'],
         rejectUnauthorized: this.tls.rejectUnauthorized,
-        ...(this.tls.ca ? { ca: this.tls.ca } : {}),
+        ...(this.tls.secureContext ? { secureContext: this.tls.secureContext } : {}),
+        // A reconnect (after a Connection: close, say) resumes a session instead of a full handshake, as undici does.
+        ...(this.tls.session ? { session: this.tls.session } : {}),
         // tls.connect documents `onread` (as net's); @types/node's ConnectionOptions lacks it.
         ...({ onread } as object),
       });
+      const tls = this.tls;
       socket.once('secureConnect', () => this.onConnected(socket));
+      socket.on('session', (session: Buffer) => (tls.session = session));
     } else {
       socket = netConnect({ host: this.hostname, port: this.port, onread });
       socket.once('connect', () => this.onConnected(socket));
