@@ -54,7 +54,7 @@ interface ArtilleryReport {
   aggregate: { counters: Record<string, number>; summaries: Record<string, { p50: number; p99: number } | undefined> };
 }
 
-async function artilleryOnce(url: URL, users: number, requestsPerUser: number): Promise<{ requests: number; p50: number | null; p99: number | null; cpu: number; wall: number }> {
+async function artilleryOnce(url: URL, users: number, requestsPerUser: number): Promise<{ requests: number; p50: number | null; p99: number | null; cpu: number; system: number; wall: number }> {
   const dir = mkdtempSync(join(tmpdir(), 'lt-bench-artillery-'));
   try {
     // JSON is YAML too.
@@ -64,13 +64,13 @@ async function artilleryOnce(url: URL, users: number, requestsPerUser: number): 
     const report = join(dir, 'report.json');
     const [command, args] = pinned('client', process.execPath, [ARTILLERY_BIN, 'run', '--quiet', '--output', report, script]);
     // One worker thread: the run is on one core, as every client's is.
-    const { cpu, wall } = await runWithCpuTime(command, args, { ARTILLERY_DISABLE_TELEMETRY: 'true', WORKERS: '1' });
+    const { cpu, system, wall } = await runWithCpuTime(command, args, { ARTILLERY_DISABLE_TELEMETRY: 'true', WORKERS: '1' });
     const { counters, summaries } = (JSON.parse(readFileSync(report, 'utf8')) as ArtilleryReport).aggregate;
     const requests = counters['http.requests'] ?? 0;
     const errors = Object.entries(counters).filter(([name, n]) => n && (name.startsWith('errors.') || name === 'vusers.failed'));
     if (errors.length || counters['http.codes.200'] !== requests) throw new Error(`artillery saw errors: ${JSON.stringify(counters)}`);
     const latency = summaries['http.response_time'];
-    return { requests, p50: latency?.p50 ?? null, p99: latency?.p99 ?? null, cpu, wall };
+    return { requests, p50: latency?.p50 ?? null, p99: latency?.p99 ?? null, cpu, system, wall };
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
@@ -87,8 +87,9 @@ export async function runArtillery(url: string, connections: number, requests: n
     requests: run.requests,
     wall_s: run.wall,
     cpu_s: run.cpu,
+    system_s: run.system,
     p50_ms: run.p50,
     p99_ms: run.p99,
-    startup: { requests: startup.requests, cpu_s: startup.cpu, wall_s: startup.wall },
+    startup: { requests: startup.requests, cpu_s: startup.cpu, wall_s: startup.wall, system_s: startup.system },
   };
 }

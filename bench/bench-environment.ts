@@ -33,6 +33,13 @@ export function cpuSeconds(pid: number): number {
   return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS_PER_SECOND; // utime, stime
 }
 
+/** CPU seconds in the kernel (system time) a live process has used so far. */
+export function systemCpuSeconds(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return Number(fields[12]) / CLOCK_TICKS_PER_SECOND; // stime
+}
+
 /** CPU seconds of a live process and of its live children (nginx's master and its worker). */
 export function treeCpuSeconds(pid: number): number {
   const children = readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number);

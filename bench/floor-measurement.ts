@@ -10,6 +10,8 @@ export interface FloorResult {
   requests: number;
   wall_s: number;
   cpu_s: number;
+  /** of which in the kernel */
+  system_s: number;
   p50_ms: number | null;
   p99_ms: number | null;
 }
@@ -33,6 +35,7 @@ export async function measureWarm(count: number, send: (count: number) => Promis
     requests: count,
     wall_s: Number(process.hrtime.bigint() - started) / 1e9,
     cpu_s: (cpu.user + cpu.system) / 1e6,
+    system_s: cpu.system / 1e6,
     p50_ms: histogram ? ms(histogram.getValueAtPercentile(50)) : null,
     p99_ms: histogram ? ms(histogram.getValueAtPercentile(99)) : null,
   };

@@ -11,16 +11,16 @@ export function h2loadMissing(): string | undefined {
   return has('h2load') ? undefined : 'h2load is not installed (Debian: nghttp2-client)';
 }
 
-async function h2loadOnce(url: string, connections: number, streams: number, count: number): Promise<{ requests: number; cpu: number; wall: number }> {
+async function h2loadOnce(url: string, connections: number, streams: number, count: number): Promise<{ requests: number; cpu: number; system: number; wall: number }> {
   // h2load does not check the server's certificate, so nginx's private authority needs no flag.
   const [command, args] = pinned('client', 'h2load', ['-t', '1', '-c', String(connections), '-m', String(streams), '-n', String(count), url]);
-  const { stdout, cpu, wall } = await runWithCpuTime(command, args);
+  const { stdout, cpu, system, wall } = await runWithCpuTime(command, args);
   // requests: 20000 total, 20000 started, 20000 done, 20000 succeeded, 0 failed, 0 errored, 0 timeout
   const line = /requests: \d+ total, \d+ started, \d+ done, (\d+) succeeded, (\d+) failed, (\d+) errored/.exec(stdout);
   if (!line) throw new Error(`h2load printed no request counts:\n${stdout}`);
   const status = /status codes: \d+ 2xx, (\d+) 3xx, (\d+) 4xx, (\d+) 5xx/.exec(stdout);
   if (Number(line[2]) || Number(line[3]) || !status || status.slice(1).some(Number)) throw new Error(`h2load saw failed requests:\n${stdout}`);
-  return { requests: Number(line[1]), cpu, wall };
+  return { requests: Number(line[1]), cpu, system, wall };
 }
 
 /** h2load sending `count` requests with `streams` in flight per connection, and its start-up run. */
@@ -34,8 +34,9 @@ export async function runH2load(url: string, connections: number, streams: numbe
     requests: run.requests,
     wall_s: run.wall,
     cpu_s: run.cpu,
+    system_s: run.system,
     p50_ms: null,
     p99_ms: null,
-    startup: { requests: startup.requests, cpu_s: startup.cpu, wall_s: startup.wall },
+    startup: { requests: startup.requests, cpu_s: startup.cpu, wall_s: startup.wall, system_s: startup.system },
   };
 }

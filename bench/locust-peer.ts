@@ -29,17 +29,17 @@ interface LocustResult {
   p99_ms: number | null;
 }
 
-async function locustOnce(url: URL, users: number, seconds: number, oneRequest: boolean): Promise<{ result: LocustResult; cpu: number; wall: number }> {
+async function locustOnce(url: URL, users: number, seconds: number, oneRequest: boolean): Promise<{ result: LocustResult; cpu: number; system: number; wall: number }> {
   const locustfile = join(projectRoot(), 'bench', 'locustfile.py');
   // A spawn rate of `users` per second starts them all within the first second (Locust warns above 100; harmless here).
   const [command, args] = pinned('client', 'locust', ['-f', locustfile, '--headless', '-u', String(users), '-r', String(users), '--host', url.origin, '-t', `${seconds}s`, '--only-summary', '--loglevel', 'ERROR']);
   const env = { LT_BENCH_PATH: `${url.pathname}${url.search}`, ...(oneRequest ? { LT_BENCH_ONE_REQUEST: '1' } : {}) };
-  const { stdout, cpu, wall } = await runWithCpuTime(command, args, env);
+  const { stdout, cpu, system, wall } = await runWithCpuTime(command, args, env);
   const line = /^lt-bench-result (.*)$/m.exec(stdout)?.[1];
   if (!line) throw new Error(`locust printed no result:\n${stdout}`);
   const result = JSON.parse(line) as LocustResult;
   if (result.failures) throw new Error(`locust saw ${result.failures} failed requests`);
-  return { result, cpu, wall };
+  return { result, cpu, system, wall };
 }
 
 /** Locust for `seconds`, and its start-up run: one request per user, the users spawned the same way. */
@@ -53,8 +53,9 @@ export async function runLocust(url: string, users: number, seconds: number): Pr
     requests: run.result.requests,
     wall_s: run.wall,
     cpu_s: run.cpu,
+    system_s: run.system,
     p50_ms: run.result.p50_ms,
     p99_ms: run.result.p99_ms,
-    startup: { requests: startup.result.requests, cpu_s: startup.cpu, wall_s: startup.wall },
+    startup: { requests: startup.result.requests, cpu_s: startup.cpu, wall_s: startup.wall, system_s: startup.system },
   };
 }
