@@ -10,7 +10,9 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { LoadGenerator } from '../../agents/load-generator';
-import type { RequestPlan } from '../../agents/request-plan';
+import { planFor, type RequestPlan } from '../../agents/request-plan';
+import type { Scenario } from '../../protocol/scenario';
+import type { TestConfigMessage } from '../../protocol/wire-protocol';
 import { makeTestCertificates } from '../../target-server/nginx-target';
 
 interface SessionSeen {
@@ -245,6 +247,33 @@ describe('HTTP/2 streams (against a local node:http2 server with TLS)', function
         assert.ok(target.sessions[1].streams >= 250 - reset);
       });
     }
+  });
+
+  it('a scenario’s steps share connections too, each iteration holding one stream at a time; captures read the HTTP/2 responses', async () => {
+    let created = 0;
+    const target = await h2Target((stream, headers) => {
+      stream.on('end', () => {
+        if (stream.destroyed || stream.closed) return;
+        target.answered++;
+        const read = /^\/items\/(\d+)$/.exec(String(headers[':path']));
+        // A read of an id never created (a capture gone wrong) is a 404.
+        stream.respond({ ':status': read ? (Number(read[1]) <= created ? 200 : 404) : 201, 'content-type': 'application/json' });
+        stream.end(JSON.stringify({ id: read ? Number(read[1]) : ++created }));
+      });
+    });
+    const origin = new URL(target.url).origin;
+    const scenario: Scenario = {
+      steps: [
+        { name: 'create', url: `${origin}/items`, method: 'POST', body: '{"name": "n"}', capture: { id: '$.id' }, check: { status: 201 } },
+        { name: 'read', url: `${origin}/items/{id}`, check: { status: 200 } },
+      ],
+    };
+    const config: TestConfigMessage = { test_id: 't', test_type: 'AVALANCHE', test_message_delay: 0, message_count_per_driver: 100, concurrency: 10, http2: true, max_streams: 5, target: { url: `${origin}/items`, method: 'POST', timeout_ms: 5000 }, scenario };
+    const { snapshot } = await run(planFor(config, origin, {}, 'd1', [tls.ca]));
+    assert.deepEqual(snapshot.errors, {});
+    assert.deepEqual({ ...snapshot.iterations, histogram: undefined }, { started: 100, completed: 100, failed: 0, abandoned: 0, histogram: undefined });
+    assert.equal(target.sessions.length, 2, 'ceil(10 iterations in flight / 5 streams)');
+    assert.deepEqual(target.methods, { POST: 100, GET: 100 });
   });
 
   it('a server that answers in HTTP/1.1 gets one request per connection, as many connections as requests in flight', async () => {
