@@ -19,8 +19,9 @@
 //   undici fails every request on it with the connection's error (connection_reset,
 //   connection_refused, tls), and the pool drops it at once, destroying its Client so that none of
 //   them is sent again on a reconnect: the next requests open a new connection. undici 7 closes the
-//   socket on any GOAWAY, graceful or not, so the requests in flight then fail even where the server
-//   would still have answered them (nginx sends one after keepalive_requests, 1000 by default).
+//   socket on any GOAWAY, graceful or not, so every request in flight then fails: those the server
+//   would still have answered, and those it never took (which a browser would send again). nginx
+//   sends one after keepalive_requests (1000 by default): with 10 streams, about 0.9% of requests.
 // - Over HTTP/2, any other failure (one the connection may or may not survive): the connection is
 //   retired, so that no request is sent on it again and none is failed by the pool.
 import { rootCertificates } from 'node:tls';
