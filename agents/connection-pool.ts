@@ -1,11 +1,33 @@
-// The driver's connections to the target: one connection (the lean engine's, or an undici
-// Client) each carrying one request at a time. undici's own Pool may hand a request to a
-// connection that is still connecting or busy, where it waits unseen behind another request; here
-// a request goes to an idle connection or a new one, so a request handed over is a request on the
-// wire (or connecting), and any wait for a connection happens in the load generator, where it is measured.
+// The driver's connections to the target. Over HTTP/1.1 (the lean engine's, or an undici Client)
+// a connection carries one request at a time; over HTTP/2 (an undici Client) up to `streams` at
+// once. undici's own Pool may hand a request to a connection that is still connecting or busy,
+// where it waits unseen behind another request; here a request goes to a connection with a free
+// stream, or a new one, so a request handed over is a request on the wire (or connecting), and
+// any wait for a connection happens in the load generator, where it is measured.
+//
+// A request that fails takes with it what it failed on, and no more:
+// - Over HTTP/1.1 its connection: a request refused, reset or past its deadline leaves a
+//   connection undici (or the lean engine) is still unwinding, or a response half read.
+// - Over HTTP/2, a request past its deadline: its stream alone is cancelled (RST_STREAM, by its
+//   handler) and freed; the other requests on the connection carry on. If the connection answered
+//   nothing at all while that request was on it, it looks stuck: it is retired (no new request
+//   goes to it, those in flight end as they will, answered or at their own deadlines, then it
+//   closes), and the next requests open a new one, as over HTTP/1.1.
+// - Over HTTP/2, a stream the server reset (RST_STREAM): that request fails (stream_reset); the
+//   connection carries on.
+// - Over HTTP/2, the connection failing (GOAWAY, a reset or closed socket, a connect or TLS error):
+//   undici fails every request on it with the connection's error (connection_reset,
+//   connection_refused, tls), and the pool drops it at once, destroying its Client so that none of
+//   them is sent again on a reconnect: the next requests open a new connection. undici 7 closes the
+//   socket on any GOAWAY, graceful or not, so every request in flight then fails: those the server
+//   would still have answered, and those it never took (which a browser would send again). nginx
+//   sends one after keepalive_requests (1000 by default): with 10 streams, about 0.9% of requests.
+// - Over HTTP/2, any other failure (one the connection may or may not survive): the connection is
+//   retired, so that no request is sent on it again and none is failed by the pool.
 import { createSecureContext, rootCertificates, type SecureContext } from 'node:tls';
-import { Client } from 'undici';
-import type { EngineName, HttpConnection } from './http-engine/http-connection';
+import { buildConnector, Client, type Dispatcher } from 'undici';
+import type { ConnectionHandler, EngineName, HttpConnection } from './http-engine/http-connection';
+import type { ErrorKind } from './latency-recorder';
 import { LeanConnection } from './http-engine/lean-connection';
 import type { TargetTls } from './request-plan';
 
@@ -15,34 +37,115 @@ export interface ConnectionOptions {
   tls?: TargetTls;
   /** the lean HTTP/1.1 engine unless named otherwise (http-connection.ts chooses) */
   engine?: EngineName;
+  /** requests in flight at once on one HTTP/2 connection (max_streams); absent: 1 */
+  streams?: number;
+  /**
+   * The most connections, whatever the protocol (TSUNAMI's max_connections). Absent: as many as
+   * the requests in flight need, `limit` over the streams of a connection (AVALANCHE's
+   * concurrency, which a server answering in HTTP/1.1 gets on as many connections).
+   */
+  maxConnections?: number;
+}
+
+/** One connection of the pool and the requests it carries; the handle a request is sent on. */
+export class PooledConnection implements HttpConnection {
+  /** requests on it now */
+  active = 0;
+  /** requests it has answered; a request notes the count when sent, to tell at its deadline whether any answer came meanwhile */
+  answered = 0;
+  /** open: takes requests; retired: ends those it has, then closes; closed: dropped by the pool */
+  state: 'open' | 'retired' | 'closed' = 'open';
+
+  constructor(
+    readonly connection: HttpConnection,
+    /** requests it may carry at once: the pool's streams, 1 once the server answered in HTTP/1.1 */
+    public capacity: number,
+    /** the undici Client under an HTTP/2 connection, for its state */
+    readonly client?: Client,
+  ) {}
+
+  /** more than one request at a time: a failed request's stream, not the connection, is what ends */
+  get multiplexed(): boolean {
+    return this.capacity > 1;
+  }
+
+  dispatch(options: Dispatcher.DispatchOptions, handler: ConnectionHandler): boolean {
+    return this.connection.dispatch(options, handler);
+  }
+
+  close(): Promise<void> {
+    return this.connection.close();
+  }
+
+  destroy(error?: Error): Promise<void> {
+    return error ? this.connection.destroy(error) : this.connection.destroy();
+  }
 }
 
 export class ConnectionPool {
-  private readonly idle: HttpConnection[] = [];
-  private readonly all = new Set<HttpConnection>();
+  /** open connections with a free stream; the last is taken first, so requests gather on few connections */
+  private readonly available: PooledConnection[] = [];
+  /** every connection not yet closed, retired ones included (close and destroy reach them) */
+  private readonly all = new Set<PooledConnection>();
+  /** connections taking requests */
+  private open = 0;
+  /** requests a new connection carries: the option's streams, 1 once the server answered in HTTP/1.1 */
+  private streams: number;
+  private readonly connect: { rejectUnauthorized: boolean; secureContext?: SecureContext } | undefined;
+  private readonly url: URL;
+  /** one connector for the HTTP/2 connections: TLS sessions resumed across them, and ALPN's choice seen */
+  private readonly connector: ReturnType<typeof buildConnector> | undefined;
 
   constructor(
     private readonly origin: string,
+    /** requests in flight at once over all connections */
     private limit: number,
     private readonly options: ConnectionOptions,
   ) {
     this.url = new URL(origin);
+    this.streams = Math.max(1, options.streams ?? 1);
     const tls = options.tls;
     // Node's own authorities stay trusted beside the ones given. One context for every connection:
     // built per connection from ~140 certificates, it costs tens of milliseconds of CPU each.
     this.connect = tls ? { rejectUnauthorized: !tls.insecure, ...(tls.ca?.length ? { secureContext: createSecureContext({ ca: [...rootCertificates, ...tls.ca] }) } : {}) } : undefined;
+    if (options.engine === 'undici' && tls?.http2) this.connector = buildConnector({ ...this.connect, allowH2: true, timeout: options.connectTimeoutMs });
   }
 
-  private readonly connect: { rejectUnauthorized: boolean; secureContext?: SecureContext } | undefined;
-  private readonly url: URL;
+  /**
+   * A connection with a free stream, else a new one. The load generator asks only when a request
+   * may go (`full` is false), except a scenario's later steps, which take one even past the limit
+   * for the moment a server answering in HTTP/1.1 lowers it (see noteHttp1).
+   */
+  acquire(): PooledConnection {
+    const available = this.available;
+    const last = available.length - 1;
+    if (last >= 0) {
+      const c = available[last];
+      if (++c.active >= c.capacity) available.pop();
+      return c;
+    }
+    const created = this.create();
+    created.active = 1;
+    if (created.capacity > 1) available.push(created);
+    return created;
+  }
 
-  /** An idle connection, or a new one while under the limit; undefined when all are busy. */
-  acquire(): HttpConnection | undefined {
-    const client = this.idle.pop();
-    if (client) return client;
-    if (this.all.size >= this.limit) return undefined;
-    const created = this.options.engine === 'undici' ? this.undiciClient() : new LeanConnection(this.url, this.connect);
+  /** No free stream, and no room for another connection: a request must wait for one to settle. */
+  get full(): boolean {
+    return this.available.length === 0 && this.open >= this.connectionLimit;
+  }
+
+  private get connectionLimit(): number {
+    return this.options.maxConnections ?? Math.ceil(this.limit / this.streams);
+  }
+
+  private create(): PooledConnection {
+    let created: PooledConnection;
+    if (this.options.engine !== 'undici') created = new PooledConnection(new LeanConnection(this.url, this.connect), 1);
+    else if (!this.options.tls?.http2) created = new PooledConnection(this.undiciClient(), 1);
+    else created = this.http2Connection();
     this.all.add(created);
+    this.open++;
     return created;
   }
 
@@ -56,9 +159,55 @@ export class ConnectionPool {
       headersTimeout: 0,
       bodyTimeout: 0,
       ...(this.connect ? { connect: this.connect } : {}),
-      // With HTTP/2 the connection still carries one request at a time: a connection per request in flight, as with HTTP/1.1.
-      ...(this.options.tls?.http2 ? { allowH2: true, maxConcurrentStreams: 1 } : {}),
     });
+  }
+
+  /**
+   * HTTP/2 offered: undici writes up to `streams` requests at once on the connection (its
+   * `pipelining`; maxConcurrentStreams only tells nghttp2 what to assume before the server's
+   * SETTINGS). A request the pool hands over is written at once, never queued in undici behind
+   * the others, as long as the server allows `streams` concurrent streams (RFC 9113 recommends at
+   * least 100; MAX_STREAMS is 100).
+   */
+  private http2Connection(): PooledConnection {
+    const connector = this.connector!;
+    const client: Client = new Client(this.origin, {
+      pipelining: this.streams,
+      maxConcurrentStreams: this.streams,
+      allowH2: true,
+      keepAliveTimeout: 30_000,
+      headersTimeout: 0,
+      bodyTimeout: 0,
+      connect: (options, callback) =>
+        connector(options, (...result) => {
+          const socket = result[1] as { alpnProtocol?: string | false } | null;
+          if (socket && socket.alpnProtocol !== 'h2') this.noteHttp1(created);
+          callback(...result);
+        }),
+    });
+    const created = new PooledConnection(client, this.streams, client);
+    // A connection that closes leaves the pool at once, and its Client goes with it (see the top of
+    // the file). undici has just put the requests that were in flight on it back in its queue to
+    // send again on a new connection; destroyed, it fails them instead, with the connection's error.
+    client.on('disconnect', (_origin, _targets, error) => {
+      this.drop(created);
+      if (!client.destroyed) client.destroy(error).catch(() => {});
+    });
+    return created;
+  }
+
+  /**
+   * The server chose HTTP/1.1: this connection, and every one opened after it, carries one request
+   * at a time. A connection opened before the first answer came may have been given more; they
+   * wait in undici behind each other, once, at the start (their wait counts in their latency).
+   */
+  private noteHttp1(c: PooledConnection): void {
+    this.streams = 1;
+    c.client!.pipelining = 1;
+    if (c.capacity === 1) return;
+    c.capacity = 1;
+    const at = this.available.indexOf(c);
+    if (at >= 0 && c.active >= 1) this.available.splice(at, 1);
   }
 
   /** A live change to a closed test's concurrency may need more connections than it started with. */
@@ -66,34 +215,96 @@ export class ConnectionPool {
     this.limit = Math.max(this.limit, limit);
   }
 
-  /** The connection's request is over: it serves the next one (either engine reconnects it if it closed). */
-  release(client: HttpConnection): void {
-    if (this.all.has(client)) this.idle.push(client);
+  /** The request on `c` was answered: its stream serves the next one (either engine reconnects a connection that closed). */
+  release(c: PooledConnection): void {
+    c.answered++;
+    this.free(c);
   }
 
-  /** Closes a connection whose request failed or passed its deadline, wherever the request was. */
-  discard(client: HttpConnection, error?: Error): void {
-    if (!this.all.delete(client)) return;
-    (error ? client.destroy(error) : client.destroy()).catch(() => {});
+  /** One request fewer on `c`. An open connection is in `available` exactly while it carries fewer than its capacity. */
+  private free(c: PooledConnection): void {
+    if (c.active-- === c.capacity && c.state === 'open') this.available.push(c);
   }
 
+  /**
+   * The request on `c` failed with `kind`: `expired` when its deadline passed (its handler has
+   * cancelled its stream), `answeredAtSend` being `c.answered` when it was sent. The rules are at
+   * the top of the file.
+   */
+  failed(c: PooledConnection, kind: ErrorKind, expired: boolean, error: Error | undefined, answeredAtSend: number): void {
+    if (c.state === 'closed') return;
+    if (!c.multiplexed) {
+      c.active--;
+      this.discard(c, error);
+      return;
+    }
+    if (expired) {
+      if (c.answered === answeredAtSend) this.retire(c);
+    } else if (kind === 'stream_reset' && c.client?.stats.connected) {
+      // The server reset this stream, and is alive.
+      c.answered++;
+    } else {
+      // The connection failed under this request, or may have. undici is still inside its handler
+      // of the failure: for a lost connection it emits 'disconnect' next, and that listener
+      // destroys the Client (destroyed here, it would be destroyed with the requests undici is
+      // about to queue again). Whatever else the connection carries ends as it will.
+      this.retire(c);
+    }
+    this.free(c);
+  }
+
+  /** No new request goes to `c`; it closes once those it carries have ended. */
+  private retire(c: PooledConnection): void {
+    if (c.state !== 'open') return;
+    c.state = 'retired';
+    this.open--;
+    const at = this.available.indexOf(c);
+    if (at >= 0) this.available.splice(at, 1);
+    c.close()
+      .catch(() => {})
+      .finally(() => this.all.delete(c));
+  }
+
+  /** Closes `c` at once, failing whatever it still carries with `error`. */
+  private discard(c: PooledConnection, error?: Error): void {
+    if (c.state === 'closed') return;
+    this.drop(c);
+    c.destroy(error).catch(() => {});
+  }
+
+  /** `c` takes no more requests and is no longer the pool's to close. */
+  private drop(c: PooledConnection): void {
+    if (c.state === 'closed') return;
+    if (c.state === 'open') this.open--;
+    c.state = 'closed';
+    this.all.delete(c);
+    const at = this.available.indexOf(c);
+    if (at >= 0) this.available.splice(at, 1);
+  }
+
+  /** connections taking requests */
   get size(): number {
-    return this.all.size;
+    return this.open;
   }
 
   /** Lets requests in flight finish, then closes every connection. */
   async close(): Promise<void> {
-    const clients = [...this.all];
-    this.all.clear();
-    this.idle.length = 0;
-    await Promise.all(clients.map((c) => c.close().catch(() => {})));
+    const all = this.take();
+    await Promise.all(all.map((c) => c.close().catch(() => {})));
   }
 
   /** Closes every connection at once, failing requests in flight. */
   async destroy(): Promise<void> {
-    const clients = [...this.all];
+    const all = this.take();
+    await Promise.all(all.map((c) => c.destroy().catch(() => {})));
+  }
+
+  private take(): PooledConnection[] {
+    const all = [...this.all];
+    for (const c of all) c.state = 'closed';
     this.all.clear();
-    this.idle.length = 0;
-    await Promise.all(clients.map((c) => c.destroy().catch(() => {})));
+    this.available.length = 0;
+    this.open = 0;
+    return all;
   }
 }

@@ -5,7 +5,7 @@ import type { MetricsMessage, RequestCounts, SendLag } from '../protocol/wire-pr
 import { PhaseFigures } from './phase-figures';
 
 // check_failed: a scenario step's response that its check refused (or that lacked a value to capture).
-export const ERROR_KINDS = ['timeout', 'connection_refused', 'connection_reset', 'tls', 'http_4xx', 'http_5xx', 'check_failed', 'other'] as const;
+export const ERROR_KINDS = ['timeout', 'connection_refused', 'connection_reset', 'stream_reset', 'tls', 'http_4xx', 'http_5xx', 'check_failed', 'other'] as const;
 export type ErrorKind = (typeof ERROR_KINDS)[number];
 
 /** every kind at zero, so that a report or a metric names each one whether or not it happened */
@@ -37,6 +37,16 @@ export function classifyError(error: Error & { code?: string }): ErrorKind {
     case 'UND_ERR_CLOSED':
     case 'LT_ERR_CLOSED':
       return 'connection_reset';
+    // HTTP/2: the server reset this request's stream (RST_STREAM with an error code); the
+    // connection and its other requests carried on.
+    case 'ERR_HTTP2_STREAM_ERROR':
+      return 'stream_reset';
+    case 'UND_ERR_INFO':
+      // undici gives a stream reset without an error code (CANCEL, NO_ERROR) only this code and a
+      // message. A stream ended with no response at all ("HTTP/2: stream half-closed (remote)") is
+      // what the first request sees of a server closing the connection.
+      if (error.message.startsWith('HTTP/2: stream closed before the response')) return 'stream_reset';
+      return error.message.startsWith('HTTP/2: stream half-closed') ? 'connection_reset' : 'other';
     default:
       // A certificate not trusted, expired or for another name: the same for every request.
       return /^(CERT_|UNABLE_TO_|DEPTH_ZERO_SELF_SIGNED_CERT|SELF_SIGNED_CERT_IN_CHAIN|ERR_TLS_|ERR_SSL_)/.test(error.code ?? '') ? 'tls' : 'other';

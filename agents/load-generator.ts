@@ -3,9 +3,10 @@
 // http-engine/http-connection.ts) with one small handler object per request: no promises, no
 // body streams.
 //
-// Each request goes to an idle connection or a new one (connection-pool.ts), so none waits in
-// undici's queues, where the wait would be invisible and counted as server latency. A request
-// that cannot go out when due waits here instead, and that wait is measured (send lag) and counted.
+// Each request goes to a connection with a free stream (one per connection over HTTP/1.1,
+// max_streams over HTTP/2) or a new one (connection-pool.ts), so none waits in undici's queues,
+// where the wait would be invisible and counted as server latency. A request that cannot go out
+// when due waits here instead, and that wait is measured (send lag) and counted.
 //
 // Pacing policy, a schedule and a token bucket:
 // - open (TSUNAMI): the driver's request j is due at start + profile.dueAt(j), where the integral
@@ -36,11 +37,11 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import type { Dispatcher } from 'undici';
-import { ConnectionPool } from './connection-pool';
-import { chooseEngine, type EngineChoice, type HttpConnection } from './http-engine/http-connection';
+import { ConnectionPool, type PooledConnection } from './connection-pool';
+import { chooseEngine, type EngineChoice } from './http-engine/http-connection';
 import { classifyError, DeadlineExceeded, LatencyRecorder, type ErrorKind } from './latency-recorder';
 import type { LatencyLog } from './latency-log';
-import type { RequestPlan } from './request-plan';
+import { connectionsOf, type RequestPlan } from './request-plan';
 import { MAX_TIMER_MS } from '../protocol/test-config-limits';
 import { LoadProfile, type ProfileChange } from '../protocol/load-profile';
 import type { PhaseCounts } from '../protocol/wire-protocol';
@@ -118,7 +119,14 @@ export class LoadGenerator implements IterationHost {
   ) {
     if (!Number.isInteger(plan.maxInFlight) || plan.maxInFlight < 1) throw new Error(`the in-flight limit must be a whole number of at least 1 (got ${plan.maxInFlight})`);
     this.engine = chooseEngine(plan);
-    this.pool = new ConnectionPool(plan.url.origin, plan.maxInFlight, { connectTimeoutMs: plan.timeoutMs, tls: plan.tls, engine: this.engine.engine });
+    this.pool = new ConnectionPool(plan.url.origin, plan.maxInFlight, {
+      connectTimeoutMs: plan.timeoutMs,
+      tls: plan.tls,
+      engine: this.engine.engine,
+      streams: plan.maxStreams,
+      // TSUNAMI's max_connections holds whatever protocol the server picks; AVALANCHE's concurrency is its requests in flight.
+      maxConnections: plan.open ? connectionsOf(plan) : undefined,
+    });
     // A plan made without a profile (tests, the benchmark) is paced as a flat one: the driver's rate, the workers' interval × their number.
     this.profile = plan.profile ?? (plan.open && plan.intervalMs > 0 ? LoadProfile.constant((1000 * (plan.seqStride ?? 1)) / plan.intervalMs) : undefined);
     this.driverShare = plan.driverShare ?? { index: 0, of: 1 };
@@ -315,7 +323,7 @@ export class LoadGenerator implements IterationHost {
 
   /** The most connections an open test opens; undefined for a closed one (its concurrency). */
   get connectionLimit(): number | undefined {
-    return this.plan.open ? this.plan.maxInFlight : undefined;
+    return this.plan.open ? connectionsOf(this.plan) : undefined;
   }
 
   get elapsedMs(): number {
@@ -369,7 +377,7 @@ export class LoadGenerator implements IterationHost {
           return;
         }
         const limit = concurrencyShare(profile.valueAt(clock), this.driverShare, this.workerShare);
-        if (this.inFlight >= limit || this.inFlight >= this.capacity) {
+        if (this.inFlight >= limit || this.inFlight >= this.capacity || this.pool.full) {
           // A settle pumps again; a ramp or the plan's end needs a look with time.
           if (limit < this.capacity || Number.isFinite(profile.endMs)) this.pollLimit(clock, profile.endMs);
           return;
@@ -387,7 +395,9 @@ export class LoadGenerator implements IterationHost {
           return;
         }
       }
-      if (this.inFlight >= this.capacity) {
+      // Full: every stream of every connection it may open is busy (over HTTP/1.1, once the
+      // server declined HTTP/2, TSUNAMI's max_connections carry one request each).
+      if (this.inFlight >= this.capacity || this.pool.full) {
         // A settling request pumps again.
         if (open) this.waitingForConnection = true;
         return;
@@ -460,8 +470,8 @@ export class LoadGenerator implements IterationHost {
 
   private send(dueAt: number, now: number, phase: number): void {
     if (this.plan.scenario) return this.startIteration(dueAt, now, phase);
-    // In flight never exceeds the limit, so a connection is free or can be opened.
-    const client = this.pool.acquire()!;
+    // The pump checked that a stream is free or a connection can be opened.
+    const client = this.pool.acquire();
     const slot = this.freeSlots.pop()!;
     const mix = this.plan.mix;
     let options = this.dispatchOptions;
@@ -499,13 +509,13 @@ export class LoadGenerator implements IterationHost {
     iteration.begin(now, (this.plan.open ? dueAt : now) + firstTimeout);
   }
 
-  acquireConnection(): HttpConnection {
-    // Iterations in flight never exceed the connection limit, and each holds at most one.
-    return this.pool.acquire()!;
+  acquireConnection(): PooledConnection {
+    // Iterations in flight never exceed the streams of the connections the pool may open, and each holds at most one.
+    return this.pool.acquire();
   }
 
-  releaseConnection(client: HttpConnection, failed: boolean, expired: boolean): void {
-    if (failed) this.pool.discard(client, expired ? new DeadlineExceeded('request deadline passed') : undefined);
+  releaseConnection(client: PooledConnection, failure: ErrorKind | undefined, error: Error | undefined, expired: boolean, answeredAtSend: number): void {
+    if (failure) this.pool.failed(client, failure, expired, error, answeredAtSend);
     else this.pool.release(client);
   }
 
@@ -558,16 +568,17 @@ export class LoadGenerator implements IterationHost {
     if (this.plan.open) this.recorder.recordSendLag(handler.writtenAt - handler.dueAt, handler.phase);
   }
 
-  /** Called exactly once per request sent, by its handler or (`expired`) by the deadline sweep. */
-  settle(handler: ResponseHandler, status: number, failure?: ErrorKind, expired = false): void {
+  /** Called exactly once per request sent, by its handler or (`expired`) by the deadline sweep; `error` is what failed it. */
+  settle(handler: ResponseHandler, status: number, failure?: ErrorKind, error?: Error, expired = false): void {
     this.inFlight--;
     this.settled++;
     this.slots[handler.slot] = undefined;
     this.freeSlots.push(handler.slot);
     // A request that failed (refused, reset, past its deadline: connecting, written or half
-    // answered) takes its connection with it; undici is still unwinding it, so it must not be
-    // handed the next request. An answered request leaves it for the next one.
-    if (failure) this.pool.discard(handler.client, expired ? new DeadlineExceeded('request deadline passed') : undefined);
+    // answered) takes its connection with it over HTTP/1.1, and only its stream over HTTP/2
+    // unless the connection itself failed (connection-pool.ts). An answered request leaves its
+    // connection, or stream, for the next one.
+    if (failure) this.pool.failed(handler.client, failure, expired, error, handler.answeredAtSend);
     else this.pool.release(handler.client);
     const endAt = performance.now();
     if (handler.phase >= 0) this.recorder.phases[handler.phase].pending--;
@@ -633,7 +644,7 @@ export class LoadGenerator implements IterationHost {
  * undici's options for a plan's request. One object serves every request (undici copies what it
  * needs); the benchmark's "undici alone" sends the same ones.
  */
-export function dispatchOptionsFor(plan: Pick<RequestPlan, 'url' | 'method' | 'headers' | 'body'>): Dispatcher.DispatchOptions {
+export function dispatchOptionsFor(plan: Pick<RequestPlan, 'url' | 'method' | 'headers' | 'body' | 'maxStreams'>): Dispatcher.DispatchOptions {
   return {
     origin: plan.url.origin,
     path: plan.url.pathname + plan.url.search,
@@ -644,8 +655,12 @@ export function dispatchOptionsFor(plan: Pick<RequestPlan, 'url' | 'method' | 'h
     headersTimeout: 0,
     bodyTimeout: 0,
     // "Blocking" holds back pipelined requests until this one's headers arrive, at the cost of
-    // an extra pass through undici's queue per response; a connection here never carries two.
+    // an extra pass through undici's queue per response; an HTTP/1.1 connection here never carries two.
     blocking: false,
+    // Over HTTP/2 undici holds a request it takes for non-idempotent (anything but GET and HEAD)
+    // until the connection's other streams end, to be free to retry it; nothing here retries, and
+    // a POST must share the connection as a GET does.
+    ...((plan.maxStreams ?? 1) > 1 ? { idempotent: true } : {}),
   };
 }
 
@@ -678,12 +693,16 @@ export async function warmUpHttpClient(): Promise<void> {
 class ResponseHandler {
   private status = 0;
   private finished = false;
+  /** undici's (or the lean engine's) to fail this request: over HTTP/2 it cancels the stream alone */
+  private abort: ((error: Error) => void) | undefined;
   /** performance.now() when undici wrote the request to the socket; 0 until then */
   writtenAt = 0;
+  /** the connection's answers when this request was sent: none since, at its deadline, and the connection looks stuck */
+  readonly answeredAtSend: number;
 
   constructor(
     private readonly generator: LoadGenerator,
-    readonly client: HttpConnection,
+    readonly client: PooledConnection,
     readonly dueAt: number,
     readonly dispatchedAt: number,
     readonly slot: number,
@@ -693,7 +712,9 @@ class ResponseHandler {
     readonly deadline: number,
     /** the recorder's index of the request's phase, -1 for none */
     readonly phase: number,
-  ) {}
+  ) {
+    this.answeredAtSend = client.answered;
+  }
 
   /** undici calls this just before it writes the request to the socket. */
   onConnect(abort: (error: Error) => void): void {
@@ -701,6 +722,7 @@ class ResponseHandler {
       abort(new DeadlineExceeded('deadline passed before the request was written'));
       return;
     }
+    this.abort = abort;
     this.writtenAt = performance.now();
     this.generator.written(this);
   }
@@ -723,13 +745,18 @@ class ResponseHandler {
   onError(error: Error): void {
     if (this.finished) return;
     this.finished = true;
-    this.generator.settle(this, this.status, classifyError(error));
+    this.generator.settle(this, this.status, classifyError(error), error);
   }
 
-  /** The deadline passed: the request is a timeout, and its connection is closed. */
+  /**
+   * The deadline passed: the request is a timeout. Over HTTP/2 its stream is cancelled here and
+   * its siblings carry on; over HTTP/1.1 the pool closes its connection.
+   */
   expire(): void {
     if (this.finished) return;
     this.finished = true;
-    this.generator.settle(this, this.status, 'timeout', true);
+    const error = new DeadlineExceeded('request deadline passed');
+    if (this.client.multiplexed) this.abort?.(error);
+    this.generator.settle(this, this.status, 'timeout', error, true);
   }
 }

@@ -2,13 +2,15 @@
 // model. TSUNAMI is open: request k is due when the profile's integral reaches k (k × interval on
 // a flat test) whatever happened to the requests before it, and connections grow up to
 // `max_connections` to send it on time. AVALANCHE is closed: at most its share of the
-// concurrency of the moment in flight, and a cap is only a ceiling.
+// concurrency of the moment in flight, and a cap is only a ceiling. With HTTP/2 a connection
+// carries `max_streams` requests at once: the requests in flight stay the model's (TSUNAMI's
+// limit becomes max_connections × max_streams), the connections they need fewer.
 import type { LoadProfile } from '../protocol/load-profile';
 import { compileFill, staticFill, weightedCycle, type Fill } from '../protocol/request-mix';
 import { closedCapacity, closedProfileFor, driverShareOf, openProfileFor, type DriverShare } from './plan-profile';
 import type { EngineName } from './http-engine/http-connection';
 import { planScenario, type PlannedScenario } from './scenario-plan';
-import { DEFAULT_CONCURRENCY, DEFAULT_MAX_CONNECTIONS, type MixRequest, type TestConfigMessage } from '../protocol/wire-protocol';
+import { DEFAULT_CONCURRENCY, DEFAULT_MAX_CONNECTIONS, streamsPerConnection, type MixRequest, type TestConfigMessage } from '../protocol/wire-protocol';
 
 /** One request of a mix, ready to send: its path and body filled per request. */
 export interface PlannedRequest {
@@ -43,8 +45,13 @@ export interface RequestPlan {
   intervalMs: number;
   /** true for an open model (TSUNAMI): requests are due on the schedule, not after each other */
   open: boolean;
-  /** requests in flight at once, each on a connection of its own: never more connections than this */
+  /**
+   * requests in flight at once: AVALANCHE's concurrency, TSUNAMI's max_connections × maxStreams.
+   * They go on connectionsOf(plan) connections, maxStreams on each (one each over HTTP/1.1).
+   */
   maxInFlight: number;
+  /** requests in flight at once on one HTTP/2 connection (max_streams); absent: 1 */
+  maxStreams?: number;
   /** a weighted mix to `url`'s origin, instead of the one request above */
   mix?: PlannedMix;
   /**
@@ -83,6 +90,14 @@ export interface TargetTls {
 }
 
 export const DEFAULT_TIMEOUT_MS = 10_000;
+
+/**
+ * The connections a plan's requests in flight need, each carrying maxStreams: TSUNAMI's
+ * max_connections exactly, AVALANCHE's ceil(concurrency / max_streams).
+ */
+export function connectionsOf(plan: Pick<RequestPlan, 'maxInFlight' | 'maxStreams'>): number {
+  return Math.ceil(plan.maxInFlight / (plan.maxStreams ?? 1));
+}
 
 function planMix(requests: MixRequest[], extraHeaders: Record<string, string>, driver: string): { url: URL; mix: PlannedMix } {
   // The one origin every request goes to: connections are shared, and an allowlist checks it once.
@@ -126,6 +141,7 @@ export function planFor(config: TestConfigMessage, defaultTarget: string, extraH
       ? closedProfileFor(config, driverShare, config.concurrency ?? DEFAULT_CONCURRENCY)
       : undefined;
   const one = { index: 0, of: 1 };
+  const maxStreams = streamsPerConnection(config, url.protocol === 'https:');
   return {
     url,
     method: target?.method ?? 'GET',
@@ -135,7 +151,8 @@ export function planFor(config: TestConfigMessage, defaultTarget: string, extraH
     count: config.message_count_per_driver,
     intervalMs,
     open,
-    maxInFlight: open ? (config.max_connections ?? DEFAULT_MAX_CONNECTIONS) : profile ? closedCapacity(profile, driverShare, one) : (config.concurrency ?? DEFAULT_CONCURRENCY),
+    maxInFlight: open ? (config.max_connections ?? DEFAULT_MAX_CONNECTIONS) * maxStreams : profile ? closedCapacity(profile, driverShare, one) : (config.concurrency ?? DEFAULT_CONCURRENCY),
+    maxStreams,
     mix: mixed?.mix,
     scenario,
     tls: url.protocol === 'https:' ? { http2: config.http2 === true, ca: trustedCa, insecure: config.tls_insecure === true } : undefined,

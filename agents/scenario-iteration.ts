@@ -8,7 +8,7 @@
 // its last step's end. A stop lets a step in flight settle; the iteration then ends abandoned.
 import { performance } from 'node:perf_hooks';
 import type { Dispatcher } from 'undici';
-import type { HttpConnection } from './http-engine/http-connection';
+import type { PooledConnection } from './connection-pool';
 import type { Variables } from '../protocol/request-mix';
 import { MAX_CHECKED_BODY_BYTES } from '../protocol/scenario';
 import { classifyError, DeadlineExceeded, type ErrorKind, type LatencyRecorder } from './latency-recorder';
@@ -23,9 +23,9 @@ export interface IterationHost {
   readonly stopping: boolean;
   /** options every request shares (origin, timeouts off: the generator's deadline rules) */
   readonly baseOptions: Dispatcher.DispatchOptions;
-  acquireConnection(): HttpConnection;
-  /** a failed request's connection is discarded (`expired`: its deadline passed), an answered one reused */
-  releaseConnection(client: HttpConnection, failed: boolean, expired: boolean): void;
+  acquireConnection(): PooledConnection;
+  /** an answered request's connection (or stream) is reused; a failed one's, `failure`, is dealt with by the pool's rules (`expired`: its deadline passed) */
+  releaseConnection(client: PooledConnection, failure: ErrorKind | undefined, error: Error | undefined, expired: boolean, answeredAtSend: number): void;
   /** the step in flight in `slot`, for the deadline sweep (undefined while the iteration thinks) */
   holdSlot(slot: number, step: StepHandler | undefined): void;
   /** the first step reached the socket: the schedule's send lag */
@@ -91,10 +91,10 @@ export class ScenarioIteration {
   }
 
   /** Called once per step, by its handler or by the deadline sweep (`expired`). */
-  settled(handler: StepHandler, status: number, failure: ErrorKind | undefined, expired: boolean): void {
+  settled(handler: StepHandler, status: number, failure: ErrorKind | undefined, error: Error | undefined, expired: boolean): void {
     const endAt = performance.now();
     this.host.holdSlot(this.slot, undefined);
-    this.host.releaseConnection(handler.client, failure !== undefined, expired);
+    this.host.releaseConnection(handler.client, failure, error, expired, handler.answeredAtSend);
     const recorder = this.host.recorder;
     const step = handler.step;
     let stepFailed = false;
@@ -149,7 +149,11 @@ export class ScenarioIteration {
 export class StepHandler {
   private status = 0;
   private finished = false;
+  /** to fail this step: over HTTP/2 it cancels the stream alone */
+  private abort: ((error: Error) => void) | undefined;
   writtenAt = 0;
+  /** the connection's answers when this step was sent (connection-pool.ts: a connection that answered none since, at the deadline, looks stuck) */
+  readonly answeredAtSend: number;
   headers: Map<string, string> | undefined;
   private chunks: Buffer[] | undefined;
   private bodyBytes = 0;
@@ -157,7 +161,7 @@ export class StepHandler {
 
   constructor(
     private readonly iteration: ScenarioIteration,
-    readonly client: HttpConnection,
+    readonly client: PooledConnection,
     readonly step: PlannedStep,
     readonly index: number,
     /** performance.now() the step's latency runs from */
@@ -166,6 +170,7 @@ export class StepHandler {
     readonly deadline: number,
   ) {
     if (step.readsBody) this.chunks = [];
+    this.answeredAtSend = client.answered;
   }
 
   /** the schedule's due time, for the send lag of a first step */
@@ -182,6 +187,7 @@ export class StepHandler {
       abort(new DeadlineExceeded('deadline passed before the request was written'));
       return;
     }
+    this.abort = abort;
     this.writtenAt = performance.now();
     this.iteration.written(this);
   }
@@ -213,19 +219,21 @@ export class StepHandler {
   onComplete(): void {
     if (this.finished) return;
     this.finished = true;
-    this.iteration.settled(this, this.status, undefined, false);
+    this.iteration.settled(this, this.status, undefined, undefined, false);
   }
 
   onError(error: Error): void {
     if (this.finished) return;
     this.finished = true;
-    this.iteration.settled(this, this.status, classifyError(error), false);
+    this.iteration.settled(this, this.status, classifyError(error), error, false);
   }
 
-  /** The deadline passed: the step is a timeout, and its connection is closed. */
+  /** The deadline passed: the step is a timeout; its stream is cancelled over HTTP/2, its connection closed over HTTP/1.1. */
   expire(): void {
     if (this.finished) return;
     this.finished = true;
-    this.iteration.settled(this, this.status, 'timeout', true);
+    const error = new DeadlineExceeded('request deadline passed');
+    if (this.client.multiplexed) this.abort?.(error);
+    this.iteration.settled(this, this.status, 'timeout', error, true);
   }
 }

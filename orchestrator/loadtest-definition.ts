@@ -86,6 +86,8 @@ export interface LoadTestDefinition {
   concurrency?: number;
   /** TSUNAMI: the most connections a driver opens to keep its schedule */
   max_connections?: number;
+  /** HTTP/2 (http2): requests in flight at once on one connection; default DEFAULT_MAX_STREAMS */
+  max_streams?: number;
   drivers?: number;
   /** the one endpoint; absent when `requests` gives a mix */
   target?: string | { url: string; method?: string; headers?: Record<string, string>; body?: string; timeout_ms?: number };
@@ -224,8 +226,10 @@ export function validateDefinition(value: unknown): DefinitionResult {
     return { ok: false, errors: [`concurrency: applies to AVALANCHE only; a TSUNAMI driver opens connections as its schedule needs. To bound them, use max_connections (default ${DEFAULT_MAX_CONNECTIONS}).`] };
   }
   if (definition.test_type === 'AVALANCHE' && definition.max_connections !== undefined) {
-    return { ok: false, errors: ['max_connections: applies to TSUNAMI only; an AVALANCHE driver keeps concurrency requests in flight on as many connections.'] };
+    return { ok: false, errors: ['max_connections: applies to TSUNAMI only; an AVALANCHE driver keeps concurrency requests in flight on as many connections (ceil(concurrency / max_streams) with HTTP/2).'] };
   }
+  const streamErrors = maxStreamsProblems(definition);
+  if (streamErrors.length) return { ok: false, errors: streamErrors };
   // The bounds every agent applies to the test_config (the schema states the same numbers, so
   // the editor warns as well): a definition an agent would refuse is refused here, by field.
   // Without "drivers" the test takes every idle driver: the per-driver limits are checked again on the drivers picked.
@@ -265,6 +269,19 @@ function lengthProblems(d: LoadTestDefinition): string[] {
     if (!tsunami && d.concurrency !== undefined) errors.push('concurrency: an AVALANCHE test with stages takes its requests in flight from target_concurrency; leave concurrency out');
   }
   return errors;
+}
+
+/** max_streams is HTTP/2's: it needs http2 and an https:// target, where ALPN can choose HTTP/2. */
+function maxStreamsProblems(d: LoadTestDefinition): string[] {
+  if (d.max_streams === undefined) return [];
+  if (d.http2 !== true) {
+    return ['max_streams: applies to HTTP/2 only; add "http2": true (to an https:// target that offers HTTP/2), or leave max_streams out: over HTTP/1.1 each connection carries one request at a time'];
+  }
+  const url = new URL(targetOf(d).url);
+  if (url.protocol !== 'https:') {
+    return [`max_streams: HTTP/2 is offered to https:// targets only, and ${url.origin} is plain http, where each connection carries one request at a time; use an https:// target or leave max_streams out`];
+  }
+  return [];
 }
 
 /** Limits by step or request name: each names one of the test's, on the figures a step or request has. */
@@ -375,6 +392,7 @@ export function toTestConfig(definition: LoadTestDefinition, testId: string, sen
     target_throughput: definition.target_throughput,
     concurrency: definition.concurrency,
     max_connections: definition.max_connections,
+    max_streams: definition.max_streams,
     driver_ids: driverIds,
     http2: definition.http2 || undefined,
     http_engine: definition.http_engine,

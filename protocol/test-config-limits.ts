@@ -4,12 +4,17 @@
 // them, whoever sent it, before it allocates or arms anything for it (driver-agent.ts). A
 // config from Kafka is input like any other: `concurrency: 1e9` would allocate arrays of that
 // size, and a wait past MAX_TIMER_MS is cut by Node to 1 ms.
-import type { TestConfigMessage } from './wire-protocol';
+import { DEFAULT_MAX_CONNECTIONS, streamsPerConnection, type TestConfigMessage } from './wire-protocol';
 
 /** AVALANCHE's requests in flight per driver: each holds a connection and a slot. */
 export const MAX_CONCURRENCY = 10_000;
-/** TSUNAMI's connections per driver. */
+/** TSUNAMI's connections per driver; with HTTP/2 also its requests in flight (max_connections × max_streams), each a slot. */
 export const MAX_CONNECTIONS = 100_000;
+/**
+ * Requests in flight on one HTTP/2 connection. RFC 9113 recommends servers allow at least 100
+ * concurrent streams; a server that advertises fewer holds the rest in the client, unseen.
+ */
+export const MAX_STREAMS = 100;
 /** Requests (and warm-up requests) per driver. */
 export const MAX_MESSAGE_COUNT = 1_000_000_000;
 /** A request's deadline, in milliseconds: at least 1, at most ten minutes. */
@@ -40,6 +45,17 @@ function above(field: string, value: number, max: number, unit = ''): string | u
   return value > max ? `${field}: ${number(value)}${unit} is above the limit of ${number(max)}${unit}` : undefined;
 }
 
+/** A TSUNAMI driver holds a slot for every request it may have in flight: max_connections × max_streams. */
+function tsunamiInFlightProblem(config: TestConfigMessage): string | undefined {
+  const streams = streamsPerConnection(config);
+  const connections = config.max_connections ?? DEFAULT_MAX_CONNECTIONS;
+  // Each part above its own limit is named by its own check.
+  if (config.test_type !== 'TSUNAMI' || streams <= 1 || streams > MAX_STREAMS || connections > MAX_CONNECTIONS) return undefined;
+  const inFlight = connections * streams;
+  if (inFlight <= MAX_CONNECTIONS) return undefined;
+  return `max_streams: ${number(connections)} connections × ${number(streams)} streams is ${number(inFlight)} requests in flight per driver, above the limit of ${number(MAX_CONNECTIONS)}; lower max_streams or max_connections`;
+}
+
 /**
  * What is outside the bounds in a config, one text per field, each naming it (as the definition
  * names it too). Empty when the config is within them. Lower bounds the parser already enforces
@@ -51,6 +67,8 @@ export function testConfigProblems(config: TestConfigMessage): string[] {
     config.warm_up_count_per_driver !== undefined ? above('warm_up_count_per_driver', config.warm_up_count_per_driver, MAX_MESSAGE_COUNT) : undefined,
     config.concurrency !== undefined ? above('concurrency', config.concurrency, MAX_CONCURRENCY) : undefined,
     config.max_connections !== undefined ? above('max_connections', config.max_connections, MAX_CONNECTIONS) : undefined,
+    config.max_streams !== undefined ? above('max_streams', config.max_streams, MAX_STREAMS) : undefined,
+    tsunamiInFlightProblem(config),
     config.test_type === 'TSUNAMI' ? above('test_message_delay', config.test_message_delay, MAX_TEST_MESSAGE_DELAY_S, ' s') : undefined,
     config.target_throughput !== undefined && config.target_throughput < MIN_TARGET_THROUGHPUT
       ? `target_throughput: ${number(config.target_throughput)} requests per second is below the limit of ${number(MIN_TARGET_THROUGHPUT)} (one request every ${number(MAX_REQUEST_INTERVAL_S)} s)`

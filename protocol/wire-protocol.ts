@@ -92,10 +92,15 @@ export interface TestConfigMessage {
   data?: WireTestData;
   /** requests per second per driver; absent means uncapped */
   target_throughput?: number;
-  /** AVALANCHE: requests in flight at once per driver (and so connections) */
+  /** AVALANCHE: requests in flight at once per driver (on ceil(concurrency / max_streams) connections with HTTP/2) */
   concurrency?: number;
   /** TSUNAMI: the most connections a driver opens to keep its schedule */
   max_connections?: number;
+  /**
+   * Ours: with http2, the requests in flight at once on one HTTP/2 connection (its streams);
+   * absent: DEFAULT_MAX_STREAMS. A connection the server answers in HTTP/1.1 carries one.
+   */
+  max_streams?: number;
   /** The drivers that take part; absent means every driver that receives it. */
   driver_ids?: string[];
   /** offer HTTP/2 to an https target (ALPN); it answers in the version it picks */
@@ -176,6 +181,22 @@ export const DEFAULT_CONCURRENCY = 16;
 
 /** TSUNAMI's connection limit when a config names none. Generous: 10,000/s against a 50 ms target needs 500. */
 export const DEFAULT_MAX_CONNECTIONS = 1000;
+
+/**
+ * Requests in flight on one HTTP/2 connection when a config with http2 names none: a tenth of the
+ * connections (and TLS handshakes) for the same concurrency, and well under the 100 streams RFC
+ * 9113 recommends every server allow.
+ */
+export const DEFAULT_MAX_STREAMS = 10;
+
+/**
+ * Requests a config puts in flight at once on one connection: its max_streams when HTTP/2 is
+ * offered (http2, to an https target), else one. A server that answers in HTTP/1.1 gets one per
+ * connection whatever this says (agents/connection-pool.ts).
+ */
+export function streamsPerConnection(config: Pick<TestConfigMessage, 'http2' | 'max_streams'>, https = true): number {
+  return config.http2 && https ? (config.max_streams ?? DEFAULT_MAX_STREAMS) : 1;
+}
 
 export interface TriggerMessage {
   test_id: string;
@@ -614,6 +635,7 @@ export function parseTestConfig(raw: Buffer | string | null | undefined): ParseR
   const throughput = fields.number('target_throughput');
   const concurrency = fields.number('concurrency');
   const maxConnections = fields.number('max_connections');
+  const maxStreams = fields.number('max_streams');
   const driverIds = fields.raw('driver_ids');
   const profile = parseProfile(fields, test_id, test_type);
   if (typeof profile === 'string') return { ok: false, reason: profile };
@@ -639,6 +661,7 @@ export function parseTestConfig(raw: Buffer | string | null | undefined): ParseR
       target_throughput: throughput !== undefined && throughput > 0 ? throughput : undefined,
       concurrency: concurrency !== undefined && concurrency >= 1 ? Math.floor(concurrency) : undefined,
       max_connections: maxConnections !== undefined && maxConnections >= 1 ? Math.floor(maxConnections) : undefined,
+      max_streams: maxStreams !== undefined && maxStreams >= 1 ? Math.floor(maxStreams) : undefined,
       driver_ids: stringList(driverIds),
       http2: fields.raw('http2') === undefined ? undefined : isYes(fields.raw('http2')),
       tls_insecure: fields.raw('tls_insecure') === undefined ? undefined : isYes(fields.raw('tls_insecure')),
@@ -1049,6 +1072,10 @@ export function encodeTestConfig(message: TestConfigMessage): string {
     if (!Number.isInteger(message.warm_up_count_per_driver)) throw new EncodeError('warm_up_count_per_driver must be a whole number');
   }
   if (message.target_throughput !== undefined) requireNumber('target_throughput', message.target_throughput, 0);
+  if (message.max_streams !== undefined) {
+    requireNumber('max_streams', message.max_streams, 1);
+    if (!Number.isInteger(message.max_streams)) throw new EncodeError('max_streams must be a whole number');
+  }
   return JSON.stringify(message);
 }
 

@@ -124,6 +124,17 @@ export async function nginxRequestCount(url: string, statusReadsBefore: number):
   return Number(match[1]) - statusReadsBefore - 1;
 }
 
+/**
+ * Connections nginx has accepted (on both servers), from its stub_status page, less this status
+ * request's own: it is sent on a connection of its own, closed after it.
+ */
+export async function nginxAcceptedConnections(url: string): Promise<number> {
+  const text = await (await fetch(`${url}${STATUS_PATH}`, { headers: { connection: 'close' } })).text();
+  const match = /\n\s*(\d+)\s+\d+\s+\d+\s*\n/.exec(text);
+  if (!match) throw new Error(`unexpected nginx status page: ${text}`);
+  return Number(match[1]) - 1;
+}
+
 /** Requests the HTTPS server received, by protocol ("HTTP/1.1", "HTTP/2.0"), from its log. */
 export function nginxProtocols(dir: string): Record<string, number> {
   const counts: Record<string, number> = {};

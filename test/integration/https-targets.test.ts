@@ -28,6 +28,19 @@ describe('https targets', function () {
     assert.equal(h2.verdict.passed, true, h2.verdict.reason);
     assert.deepEqual(https.protocols(), { 'HTTP/1.1': 600, 'HTTP/2.0': 600 }, 'with http2 every request went over HTTP/2');
 
+    // Streams: 8 requests in flight per driver, 4 on each connection, so 2 connections per driver where one stream each takes 8.
+    const connectionsOf = async (definition: Partial<LoadTestDefinition>) => {
+      const before = await nginx.acceptedConnections();
+      const result = await run({ http2: true, concurrency: 8, ...definition });
+      assert.equal(result.verdict.passed, true, result.verdict.reason);
+      assert.equal(result.aggregate.responses, 600);
+      // less the connection of the first status read
+      return (await nginx.acceptedConnections()) - before - 1;
+    };
+    assert.equal(await connectionsOf({ max_streams: 4 }), 2 * 2);
+    assert.equal(await connectionsOf({ max_streams: 1 }), 2 * 8);
+    assert.deepEqual(https.protocols(), { 'HTTP/1.1': 600, 'HTTP/2.0': 1800 });
+
     // Agents that do not trust the authority: every request fails, named as a TLS error.
     const otherPrefix = uniquePrefix('https-untrusted');
     await startAgents(1, 'untrusting', { kafka, prefix: otherPrefix });

@@ -4,7 +4,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { join, resolve } from 'node:path';
 import { createLogger, type Logger } from '../../common/logger';
 import { freePort } from '../../common/free-port';
-import { NGINX, nginxRequestCount, writeNginxConfig, makeTestCertificates, nginxProtocols, type NginxRateLimit } from '../../target-server/nginx-target';
+import { NGINX, nginxAcceptedConnections, nginxRequestCount, writeNginxConfig, makeTestCertificates, nginxProtocols, type NginxRateLimit } from '../../target-server/nginx-target';
 import { tempDir } from './temp-dir';
 
 export { tempDir };
@@ -124,7 +124,9 @@ export async function startTargetProcess(args: string[] = []): Promise<TargetPro
 }
 
 /** nginx on loopback (target-server/nginx-target.ts): a target that is never the bottleneck, counting what it receives. */
-export async function startNginxProcess(options: { tls?: boolean; rateLimit?: NginxRateLimit } = {}): Promise<TargetProcess & { https?: { url: string; caFile: string; protocols(): Record<string, number> } }> {
+export async function startNginxProcess(
+  options: { tls?: boolean; rateLimit?: NginxRateLimit } = {},
+): Promise<TargetProcess & { https?: { url: string; caFile: string; protocols(): Record<string, number> }; acceptedConnections(): Promise<number> }> {
   if (!NGINX) throw new Error('nginx is not installed (apt-get install nginx-light; .ci/run does)');
   const port = await freePort();
   const dir = tempDir('nginx');
@@ -138,6 +140,7 @@ export async function startNginxProcess(options: { tls?: boolean; rateLimit?: Ng
     ...p,
     url,
     https: tls && { url: `https://127.0.0.1:${tls.port}`, caFile: certificates!.caFile, protocols: () => nginxProtocols(dir) },
+    acceptedConnections: () => nginxAcceptedConnections(url),
     counters: async () => {
       const received = await nginxRequestCount(url, statusReads++);
       return { requests_sent: received - 1, responses_sent: received - 1 }; // less the readiness probe

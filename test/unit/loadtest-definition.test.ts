@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { parseDefinition, toTestConfig, validateDefinition } from '../../orchestrator/loadtest-definition';
+import { parseDefinition, toTestConfig, validateDefinition, type LoadTestDefinition } from '../../orchestrator/loadtest-definition';
 import { ROOT } from '../support/processes';
 import schema from '../../schemas/loadtest.schema.json';
-import { MAX_CONCURRENCY, MAX_CONNECTIONS, MAX_MESSAGE_COUNT, MAX_TEST_MESSAGE_DELAY_S, MAX_TIMEOUT_MS, MIN_TARGET_THROUGHPUT, MIN_TIMEOUT_MS } from '../../protocol/test-config-limits';
+import { MAX_CONCURRENCY, MAX_CONNECTIONS, MAX_MESSAGE_COUNT, MAX_STREAMS, MAX_TEST_MESSAGE_DELAY_S, MAX_TIMEOUT_MS, MIN_TARGET_THROUGHPUT, MIN_TIMEOUT_MS } from '../../protocol/test-config-limits';
 
 const errorsOf = (value: unknown): string[] => {
   const r = validateDefinition(value);
@@ -85,6 +85,35 @@ describe('.loadtest.json definitions', () => {
     assert.match((avalanche as { errors: string[] }).errors[0], /^max_connections: applies to TSUNAMI only/);
   });
 
+  describe('max_streams: requests in flight on one HTTP/2 connection', () => {
+    const https = { ...base, target: 'https://127.0.0.1:8443/ping', http2: true };
+
+    it('is taken with http2 and an https target, and reaches the drivers', () => {
+      assert.equal(validateDefinition({ ...https, max_streams: 32 }).ok, true);
+      assert.equal(toTestConfig({ ...https, max_streams: 32 } as LoadTestDefinition, 't', { id: 'o', names: [] }, ['a']).max_streams, 32);
+      assert.equal(toTestConfig(https as LoadTestDefinition, 't', { id: 'o', names: [] }, ['a']).max_streams, undefined, 'absent: the drivers’ default');
+    });
+
+    it('without http2, or to a plain http target, is refused, saying what to do', () => {
+      assert.deepEqual(errorsOf({ ...https, http2: undefined, max_streams: 8 }), [
+        'max_streams: applies to HTTP/2 only; add "http2": true (to an https:// target that offers HTTP/2), or leave max_streams out: over HTTP/1.1 each connection carries one request at a time',
+      ]);
+      assert.deepEqual(errorsOf({ ...base, http2: true, max_streams: 8 }), [
+        'max_streams: HTTP/2 is offered to https:// targets only, and http://127.0.0.1:8080 is plain http, where each connection carries one request at a time; use an https:// target or leave max_streams out',
+      ]);
+    });
+
+    it('past 100 streams, or past 100,000 requests in flight for TSUNAMI (max_connections × max_streams), is refused', () => {
+      assert.ok(errorsOf({ ...https, max_streams: 101 }).some((e) => e.startsWith('max_streams: must be <= 100')));
+      assert.ok(errorsOf({ ...https, max_streams: 0 }).some((e) => e.startsWith('max_streams: must be >= 1')));
+      const tsunami = { ...https, test_type: 'TSUNAMI', test_message_delay: 0.001 };
+      assert.deepEqual(errorsOf({ ...tsunami, max_connections: 20_000, max_streams: 10 }), [
+        'max_streams: 20,000 connections × 10 streams is 200,000 requests in flight per driver, above the limit of 100,000; lower max_streams or max_connections',
+      ]);
+      assert.equal(validateDefinition({ ...tsunami, max_connections: 10_000, max_streams: 10 }).ok, true);
+    });
+  });
+
   describe('the bounds an agent applies, refused here first, by field', () => {
     it('a concurrency or a connection limit of a billion is refused, naming the field', () => {
       assert.ok(errorsOf({ ...base, concurrency: 1e9 }).some((e) => e.startsWith('concurrency: must be <= 10000')));
@@ -107,6 +136,7 @@ describe('.loadtest.json definitions', () => {
       const mixRequest = schema.properties.requests.items.properties.timeout_ms;
       assert.equal(properties.concurrency.maximum, MAX_CONCURRENCY);
       assert.equal(properties.max_connections.maximum, MAX_CONNECTIONS);
+      assert.equal(properties.max_streams.maximum, MAX_STREAMS);
       assert.equal(properties.message_count_per_driver.maximum, MAX_MESSAGE_COUNT);
       assert.equal(properties.warm_up_count_per_driver.maximum, MAX_MESSAGE_COUNT);
       assert.equal(properties.target_throughput.minimum, MIN_TARGET_THROUGHPUT);

@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { changeOf, controlRefusal } from '../../agents/control-check';
 import { profileProblems } from '../../agents/plan-profile';
-import { planFor } from '../../agents/request-plan';
+import { connectionsOf, planFor } from '../../agents/request-plan';
 import type { ControlMessage, TestConfigMessage } from '../../protocol/wire-protocol';
 
 const base = { test_id: 't', message_count_per_driver: 1000, target: { url: 'http://127.0.0.1:1/', method: 'GET', timeout_ms: 1000 } };
@@ -33,6 +33,16 @@ describe('a driver’s plan of a test over time', () => {
     assert.equal(planFor(config, 'http://x/', {}, 'd2').maxInFlight, 4);
     assert.equal(planFor(avalanche({ concurrency: 3, driver_ids: ['d1', 'd2'] }), 'http://x/', {}, 'd2').maxInFlight, 3, 'a flat test’s concurrency is per driver, as the spec says');
     assert.equal(planFor(avalanche({ concurrency: 3, duration_s: 5 }), 'http://x/', {}).profile!.endMs, 5000);
+  });
+
+  it('HTTP/2 streams: the requests in flight stay the model’s, the connections they need fewer', () => {
+    const https = { target: { url: 'https://127.0.0.1:8443/', method: 'GET', timeout_ms: 1000 }, http2: true };
+    const closed = planFor(avalanche({ ...https, concurrency: 25 }), 'http://x/', {});
+    assert.deepEqual([closed.maxInFlight, closed.maxStreams, connectionsOf(closed)], [25, 10, 3], 'AVALANCHE: concurrency in flight on ceil(25 / 10) connections (the default max_streams)');
+    const open = planFor(tsunami({ ...https, max_connections: 4, max_streams: 5 }), 'http://x/', {});
+    assert.deepEqual([open.maxInFlight, open.maxStreams, connectionsOf(open)], [20, 5, 4], 'TSUNAMI: max_connections × max_streams in flight');
+    assert.equal(planFor(avalanche({ max_streams: 5, http2: true }), 'http://x/', {}).maxStreams, 1, 'plain http: no HTTP/2, one request per connection');
+    assert.equal(planFor(avalanche({ ...https, http2: false, max_streams: 5 }), 'http://x/', {}).maxStreams, 1);
   });
 
   it('refuses a profile it cannot run, naming the field', () => {

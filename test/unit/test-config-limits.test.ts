@@ -30,6 +30,15 @@ describe('the bounds of a test_config', () => {
     assert.deepEqual(testConfigProblems({ ...tsunami, max_connections: 1e9 }), ['max_connections: 1,000,000,000 is above the limit of 100,000']);
   });
 
+  it('max_streams: at most 100 streams on a connection, and a TSUNAMI driver’s max_connections × max_streams within its 100,000 slots', () => {
+    const h2 = { http2: true, target: { url: 'https://127.0.0.1:8443/ping', method: 'GET', timeout_ms: 1000 } };
+    assert.deepEqual(testConfigProblems({ ...base, ...h2, max_streams: 101 }), ['max_streams: 101 is above the limit of 100']);
+    assert.deepEqual(testConfigProblems({ ...tsunami, ...h2, max_connections: 50_000 }), [
+      'max_streams: 50,000 connections × 10 streams is 500,000 requests in flight per driver, above the limit of 100,000; lower max_streams or max_connections',
+    ]);
+    assert.deepEqual(testConfigProblems({ ...tsunami, max_connections: 50_000 }), [], 'without HTTP/2 a connection carries one');
+  });
+
   it('a deadline of 0 or less, or beyond ten minutes, is refused', () => {
     assert.deepEqual(testConfigProblems({ ...base, target: { ...base.target!, timeout_ms: 0 } }), ['target.timeout_ms: 0 ms is no deadline; give at least 1 ms']);
     assert.deepEqual(testConfigProblems({ ...base, target: { ...base.target!, timeout_ms: -5 } }), ['target.timeout_ms: -5 ms is no deadline; give at least 1 ms']);

@@ -171,6 +171,15 @@ describe('wire protocol', () => {
       assert.deepEqual(ok(parseMetrics(text)).warm_up, warm_up);
     });
 
+    it('max_streams as a whole number of at least 1, or not at all', () => {
+      const streams = (value: string) => ok(parseTestConfig(`{"test_id":"t","test_type":"AVALANCHE","message_count_per_driver":1,"http2":true,"max_streams":${value}}`)).max_streams;
+      assert.equal(streams('16'), 16);
+      assert.equal(streams('"8"'), 8);
+      assert.equal(streams('3.7'), 3);
+      for (const nothing of ['0', '-2', '"many"', 'null']) assert.equal(streams(nothing), undefined, nothing);
+      assert.throws(() => encodeTestConfig({ test_id: 't', test_type: 'AVALANCHE', test_message_delay: 0, message_count_per_driver: 1, http2: true, max_streams: 2.5 }), EncodeError);
+    });
+
     it('a trigger whose value is yes in any case', () => {
       assert.equal(ok(parseTrigger('{"test_id":"t","trigger":"yes"}')).trigger, 'YES');
     });

@@ -28,6 +28,15 @@ describe('worker threads of one driver', () => {
     assert.equal(usableWorkers(plan({ open: true, intervalMs: 20, maxInFlight: 3 }), 2), 2);
   });
 
+  it('with HTTP/2 streams, an open plan deals its connections (each with its streams) and a closed one its requests in flight; never more workers than connections', () => {
+    const open = plan({ count: 1000, intervalMs: 1, open: true, maxInFlight: 30, maxStreams: 10 });
+    assert.deepEqual([0, 1].map((i) => shareOfPlan(open, i, 2).maxInFlight), [20, 10], 'max_connections 3: two connections to one worker, one to the other');
+    const closed = plan({ count: 1000, maxInFlight: 25, maxStreams: 10 });
+    assert.deepEqual([0, 1].map((i) => shareOfPlan(closed, i, 2).maxInFlight), [13, 12]);
+    assert.equal(usableWorkers(plan({ maxInFlight: 10, maxStreams: 10 }), 4), 1, 'one connection carries the concurrency: one worker');
+    assert.equal(usableWorkers(plan({ open: true, intervalMs: 1, maxInFlight: 20, maxStreams: 10 }), 4), 2);
+  });
+
   it('a driver’s phase is settled only when every worker’s part of it is: one that has not reached it holds it open until its share ends', () => {
     const phase = (name: string, sent: number, settled: boolean) => ({ phase: name, started_at: 1000, ended_at: settled ? 2000 : undefined, requests_sent: sent, responses: sent, errors: { http_5xx: 1 }, settled });
     const part = (phases: ReturnType<typeof phase>[], final: boolean): WorkerPart => ({ snapshot: { requests_sent: 0, responses: 0, errors: {}, status_codes: {}, metrics: null }, inFlight: 0, elapsedMs: 0, wasStopped: false, final, phases });
