@@ -55,6 +55,12 @@ const SWEEP_MS = 100;
 const STALL_MS = 1000;
 /** Drivers whose last heartbeats lie within this span fell silent together. */
 const FLEET_SILENCE_SPREAD_MS = 2000;
+/**
+ * Every alive driver silent this long at once (each has missed a heartbeat: they come every
+ * second) may be a fleet silence beginning: none of them is judged until it is told (see
+ * fleetSilenceForming).
+ */
+const FLEET_SILENCE_FORMING_MS = 1500;
 /** How long a whole fleet's common silence is put down to the bus before its drivers are lost. */
 export const FLEET_SILENCE_GRACE_MS = 15_000;
 /**
@@ -331,9 +337,10 @@ export class DriverRegistry extends EventEmitter<RegistryEvents> {
     const listeningSince = Math.max(health.since, this.stallEndedAt);
     if (health.reachable) this.pruneInstances(now);
     this.updateFleetSilence(now, health);
+    const forming = this.fleetSilenceForming(now);
     for (const driver of [...this.drivers.values()]) {
       const silentFor = now - driver.last_seen;
-      if (driver.health === 'alive' && health.reachable && !this.inFleetSilence(driver, now) && now - Math.max(driver.last_seen, listeningSince) > this.lostAfterMs) {
+      if (driver.health === 'alive' && health.reachable && !forming && !this.inFleetSilence(driver, now) && now - Math.max(driver.last_seen, listeningSince) > this.lostAfterMs) {
         driver.health = 'lost';
         driver.activity = 'idle';
         driver.current_test = undefined;
@@ -371,6 +378,22 @@ export class DriverRegistry extends EventEmitter<RegistryEvents> {
     if (now - newest > this.lostAfterMs && newest - oldest <= FLEET_SILENCE_SPREAD_MS) {
       this.fleetSilence = { members: new Set(alive.map((d) => d.node_id)), startedAt: newest, until: newest + FLEET_SILENCE_GRACE_MS };
     }
+  }
+
+  /**
+   * Every alive driver (two or more) has been silent for FLEET_SILENCE_FORMING_MS, their silences
+   * beginning within FLEET_SILENCE_SPREAD_MS: a fleet silence may be under way. Its drivers' last
+   * heartbeats are up to a second apart, so the first of them passes lostAfterMs before the last
+   * does and the silence can be told (updateFleetSilence); until then nobody is judged. A driver
+   * still heard meanwhile ends it, and whoever was silent is judged as usual.
+   */
+  private fleetSilenceForming(now: number): boolean {
+    if (this.fleetSilence) return false;
+    const alive = [...this.drivers.values()].filter((d) => d.health === 'alive');
+    if (alive.length < 2) return false;
+    const newest = Math.max(...alive.map((d) => d.last_seen));
+    const oldest = Math.min(...alive.map((d) => d.last_seen));
+    return now - newest > FLEET_SILENCE_FORMING_MS && newest - oldest <= FLEET_SILENCE_SPREAD_MS;
   }
 
   /** Whether a driver's silence is part of a fleet silence still within its grace. */

@@ -70,6 +70,30 @@ describe('driver registry', () => {
     assert.deepEqual(lost.sort(), ['a', 'b'], 'a common silence past the grace is a loss');
   });
 
+  it('a fleet silence whose heartbeats were a second apart: the first driver is not lost before the last one falls silent too', () => {
+    beat('a');
+    clock.advance(900);
+    beat('b'); // the broker stops: a's next heartbeat (at 1 s) and every later one are refused, b's too
+    clock.advance(2_300); // a silent 3.2 s, b 2.3 s
+    assert.deepEqual(lost, [], 'a is not judged while b, silent too, may be part of the same silence');
+    clock.advance(5_000);
+    assert.deepEqual(lost, [], 'the fleet silence is told once b passes 3 s, and covers both');
+    beat('a');
+    beat('b');
+    clock.advance(1_000);
+    assert.equal(registry.get('a')!.health, 'alive');
+  });
+
+  it('a driver falls silent while another still heartbeats a little late: the silent one is lost, the late one is not', () => {
+    beat('a');
+    clock.advance(900);
+    beat('b');
+    clock.advance(1_700); // b late by 0.7 s (a busy agent), a silent 2.6 s
+    beat('b');
+    clock.advance(600); // a silent 3.2 s; b heard 0.6 s ago: no fleet silence
+    assert.deepEqual(lost, ['a']);
+  });
+
   it('after a fleet silence, a driver that reconnects later than the others still has the grace', () => {
     beat('a');
     beat('b');
