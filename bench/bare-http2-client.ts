@@ -8,25 +8,16 @@
 import { readFileSync } from 'node:fs';
 import { connect, constants, type ClientHttp2Session, type OutgoingHttpHeaders } from 'node:http2';
 import { createLatencyHistogram, type Histogram } from '../protocol/latency-histogram';
-import { floorMain, measureWarm } from './floor-measurement';
+import { CountedRun, floorMain, measureWarm } from './floor-measurement';
 
 /** One run: `count` requests over the sessions. */
-class Http2Run {
-  sent = 0;
-  answered = 0;
-  readonly done: Promise<void>;
-  resolve!: () => void;
-  reject!: (error: Error) => void;
-
+class Http2Run extends CountedRun {
   constructor(
     readonly headers: OutgoingHttpHeaders,
-    readonly count: number,
+    count: number,
     readonly histogram: Histogram,
   ) {
-    this.done = new Promise((resolve, reject) => {
-      this.resolve = resolve;
-      this.reject = reject;
-    });
+    super(count);
   }
 
   /** Opens one stream; when it ends, the next on the same session. */

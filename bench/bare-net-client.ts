@@ -9,7 +9,7 @@ import { readFileSync } from 'node:fs';
 import { connect as netConnect, type Socket } from 'node:net';
 import { connect as tlsConnect } from 'node:tls';
 import { createLatencyHistogram, type Histogram } from '../protocol/latency-histogram';
-import { floorMain, measureWarm } from './floor-measurement';
+import { CountedRun, floorMain, measureWarm } from './floor-measurement';
 
 const HEAD_END = Buffer.from('\r\n\r\n');
 // Plain sockets read into one buffer shared by every connection (`onread`), as the lean engine
@@ -17,22 +17,13 @@ const HEAD_END = Buffer.from('\r\n\r\n');
 const sharedReadBuffer = Buffer.allocUnsafe(64 * 1024);
 
 /** One run: `count` requests over the connections, each sent as the one before it on its connection is answered. */
-class BareRun {
-  sent = 0;
-  answered = 0;
-  readonly done: Promise<void>;
-  resolve!: () => void;
-  reject!: (error: Error) => void;
-
+class BareRun extends CountedRun {
   constructor(
     readonly request: Buffer,
-    readonly count: number,
+    count: number,
     readonly histogram: Histogram,
   ) {
-    this.done = new Promise((resolve, reject) => {
-      this.resolve = resolve;
-      this.reject = reject;
-    });
+    super(count);
   }
 }
 

@@ -16,6 +16,25 @@ export interface FloorResult {
   p99_ms: number | null;
 }
 
+/**
+ * What every floor client's run keeps: how many it sent and how many were answered of `count`,
+ * and a promise its last answer (or first failure) settles.
+ */
+export class CountedRun {
+  sent = 0;
+  answered = 0;
+  readonly done: Promise<void>;
+  resolve!: () => void;
+  reject!: (error: Error) => void;
+
+  constructor(readonly count: number) {
+    this.done = new Promise((resolve, reject) => {
+      this.resolve = resolve;
+      this.reject = reject;
+    });
+  }
+}
+
 const WARM_UP_REQUESTS = 30_000;
 
 /**

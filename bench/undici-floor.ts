@@ -8,25 +8,16 @@ import type { Dispatcher } from 'undici';
 import type { HttpConnection } from '../agents/http-engine/http-connection';
 import { ConnectionPool } from '../agents/connection-pool';
 import { dispatchOptionsFor } from '../agents/load-generator';
-import { floorMain, measureWarm } from './floor-measurement';
+import { CountedRun, floorMain, measureWarm } from './floor-measurement';
 
 /** One run's state; each request's handler is as small as the driver's, with no closure per request. */
-class FloorRun {
-  sent = 0;
-  answered = 0;
-  readonly done: Promise<void>;
-  resolve!: () => void;
-  reject!: (error: Error) => void;
-
+class FloorRun extends CountedRun {
   constructor(
     readonly pool: ConnectionPool,
     readonly options: Dispatcher.DispatchOptions,
-    readonly count: number,
+    count: number,
   ) {
-    this.done = new Promise((resolve, reject) => {
-      this.resolve = resolve;
-      this.reject = reject;
-    });
+    super(count);
   }
 
   send(client: HttpConnection): void {
