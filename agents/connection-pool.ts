@@ -1,6 +1,6 @@
 // The driver's connections to the target. Over HTTP/1.1 (the lean engine's, or an undici Client)
-// a connection carries one request at a time; over HTTP/2 (an undici Client) up to `streams` at
-// once. undici's own Pool may hand a request to a connection that is still connecting or busy,
+// a connection carries one request at a time; over HTTP/2 (the HTTP/2 engine's, or an undici
+// Client) up to `streams` at once. undici's own Pool may hand a request to a connection that is still connecting or busy,
 // where it waits unseen behind another request; here a request goes to a connection with a free
 // stream, or a new one, so a request handed over is a request on the wire (or connecting), and
 // any wait for a connection happens in the load generator, where it is measured.
@@ -16,26 +16,29 @@
 // - Over HTTP/2, a stream the server reset (RST_STREAM): that request fails (stream_reset); the
 //   connection carries on.
 // - Over HTTP/2, the connection failing (GOAWAY, a reset or closed socket, a connect or TLS error):
-//   undici fails every request on it with the connection's error (connection_reset,
-//   connection_refused, tls), and the pool drops it at once, destroying its Client so that none of
-//   them is sent again on a reconnect: the next requests open a new connection. undici 7 closes the
-//   socket on any GOAWAY, graceful or not, so every request in flight then fails: those the server
-//   would still have answered, and those it never took (which a browser would send again). nginx
-//   sends one after keepalive_requests (1000 by default): with 10 streams, about 0.9% of requests.
+//   the requests on it fail with the connection's error (connection_reset, connection_refused,
+//   tls), and the pool drops it at once: the next requests open a new connection. An undici
+//   Client is destroyed then, so that none of them is sent again on a reconnect. A graceful
+//   GOAWAY (NO_ERROR) is no failure on the HTTP/2 engine: the streams the server took finish, and
+//   the connection opens a new session for the next requests and sends again the ones the server
+//   refused unprocessed (http2-connection.ts). undici 7 closes the socket on any GOAWAY, failing
+//   every request in flight, those the server would still have answered too. nginx sends one after
+//   keepalive_requests (1000 by default): with undici and 10 streams, about 0.9% of requests.
 // - Over HTTP/2, any other failure (one the connection may or may not survive): the connection is
 //   retired, so that no request is sent on it again and none is failed by the pool.
-import { createSecureContext, rootCertificates, type SecureContext } from 'node:tls';
+import { createSecureContext, rootCertificates } from 'node:tls';
 import { buildConnector, Client, type Dispatcher } from 'undici';
 import type { ConnectionHandler, EngineName, HttpConnection } from './http-engine/http-connection';
+import { Http2Connection } from './http-engine/http2-connection';
 import type { ErrorKind } from './latency-recorder';
-import { LeanConnection } from './http-engine/lean-connection';
+import { LeanConnection, type LeanTlsOptions } from './http-engine/lean-connection';
 import type { TargetTls } from './request-plan';
 
 export interface ConnectionOptions {
   /** milliseconds allowed to connect */
   connectTimeoutMs: number;
   tls?: TargetTls;
-  /** the lean HTTP/1.1 engine unless named otherwise (http-connection.ts chooses) */
+  /** the lean HTTP/1.1 engine unless named otherwise (http-connection.ts chooses); node-http2 needs tls.http2 */
   engine?: EngineName;
   /** requests in flight at once on one HTTP/2 connection (max_streams); absent: 1 */
   streams?: number;
@@ -69,6 +72,12 @@ export class PooledConnection implements HttpConnection {
     return this.capacity > 1;
   }
 
+  /** an HTTP/2 connection still up (a stream reset on it leaves it serving) */
+  get connected(): boolean {
+    if (this.client) return Boolean(this.client.stats.connected);
+    return this.connection instanceof Http2Connection && this.connection.connected;
+  }
+
   dispatch(options: Dispatcher.DispatchOptions, handler: ConnectionHandler): boolean {
     return this.connection.dispatch(options, handler);
   }
@@ -91,7 +100,10 @@ export class ConnectionPool {
   private open = 0;
   /** requests a new connection carries: the option's streams, 1 once the server answered in HTTP/1.1 */
   private streams: number;
-  private readonly connect: { rejectUnauthorized: boolean; secureContext?: SecureContext } | undefined;
+  /** TLS settings of every connection, and (the engines' own) the latest session to resume */
+  private readonly connect: LeanTlsOptions | undefined;
+  /** the server answered an HTTP/2 connection in HTTP/1.1: the lean engine opens the next ones */
+  private serverSpeaksHttp1 = false;
   private readonly url: URL;
   /** one connector for the HTTP/2 connections: TLS sessions resumed across them, and ALPN's choice seen */
   private readonly connector: ReturnType<typeof buildConnector> | undefined;
@@ -141,8 +153,10 @@ export class ConnectionPool {
 
   private create(): PooledConnection {
     let created: PooledConnection;
-    if (this.options.engine !== 'undici') created = new PooledConnection(new LeanConnection(this.url, this.connect), 1);
-    else if (!this.options.tls?.http2) created = new PooledConnection(this.undiciClient(), 1);
+    const { engine, tls } = this.options;
+    if (engine === 'node-http2' && tls?.http2 && !this.serverSpeaksHttp1) created = this.nodeHttp2Connection();
+    else if (engine !== 'undici') created = new PooledConnection(new LeanConnection(this.url, this.connect), 1);
+    else if (!tls?.http2) created = new PooledConnection(this.undiciClient(), 1);
     else created = this.http2Connection();
     this.all.add(created);
     this.open++;
@@ -160,6 +174,16 @@ export class ConnectionPool {
       bodyTimeout: 0,
       ...(this.connect ? { connect: this.connect } : {}),
     });
+  }
+
+  /** HTTP/2 offered, on the driver's HTTP/2 engine: the pool hears when it takes no new stream, or is answered in HTTP/1.1. */
+  private nodeHttp2Connection(): PooledConnection {
+    const connection = new Http2Connection(this.url, this.connect!, this.options.connectTimeoutMs, {
+      http1: () => this.noteHttp1(created),
+      gone: () => this.drop(created),
+    });
+    const created = new PooledConnection(connection, this.streams);
+    return created;
   }
 
   /**
@@ -203,7 +227,8 @@ export class ConnectionPool {
    */
   private noteHttp1(c: PooledConnection): void {
     this.streams = 1;
-    c.client!.pipelining = 1;
+    this.serverSpeaksHttp1 = true;
+    if (c.client) c.client.pipelining = 1;
     if (c.capacity === 1) return;
     c.capacity = 1;
     const at = this.available.indexOf(c);
@@ -240,7 +265,7 @@ export class ConnectionPool {
     }
     if (expired) {
       if (c.answered === answeredAtSend) this.retire(c);
-    } else if (kind === 'stream_reset' && c.client?.stats.connected) {
+    } else if (kind === 'stream_reset' && c.connected) {
       // The server reset this stream, and is alive.
       c.answered++;
     } else {

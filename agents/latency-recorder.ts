@@ -36,6 +36,11 @@ export function classifyError(error: Error & { code?: string }): ErrorKind {
     case 'UND_ERR_SOCKET':
     case 'UND_ERR_CLOSED':
     case 'LT_ERR_CLOSED':
+    // HTTP/2 (Node's http2): a GOAWAY with an error code, or the stream ended with its session.
+    case 'ERR_HTTP2_SESSION_ERROR':
+    case 'ERR_HTTP2_STREAM_CANCEL':
+    case 'ERR_HTTP2_GOAWAY_SESSION':
+    case 'ERR_HTTP2_INVALID_SESSION':
       return 'connection_reset';
     // HTTP/2: the server reset this request's stream (RST_STREAM with an error code); the
     // connection and its other requests carried on.

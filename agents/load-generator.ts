@@ -727,6 +727,11 @@ class ResponseHandler {
     this.generator.written(this);
   }
 
+  /** only the status is read: an engine may skip building the headers list and handing over the body */
+  get readsResponse(): boolean {
+    return false;
+  }
+
   onHeaders(statusCode: number): boolean {
     this.status = statusCode;
     return true;

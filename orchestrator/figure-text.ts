@@ -26,7 +26,7 @@ export const errorKindsText = (kinds: Record<string, number> | undefined) =>
     .map(([kind, n]) => `${kind} ${int(n)}`)
     .join(', ');
 
-const ENGINE_LABELS: Record<string, string> = { 'lean-http1': 'lean HTTP/1.1', undici: 'undici' };
+const ENGINE_LABELS: Record<string, string> = { 'lean-http1': 'lean HTTP/1.1', 'node-http2': "HTTP/2 on Node's http2", undici: 'undici' };
 
 /**
  * Which engine carried each driver's requests (agents/http-engine/): one line for the result's

@@ -228,7 +228,7 @@ export function validateDefinition(value: unknown): DefinitionResult {
   if (definition.test_type === 'AVALANCHE' && definition.max_connections !== undefined) {
     return { ok: false, errors: ['max_connections: applies to TSUNAMI only; an AVALANCHE driver keeps concurrency requests in flight on as many connections (ceil(concurrency / max_streams) with HTTP/2).'] };
   }
-  const streamErrors = maxStreamsProblems(definition);
+  const streamErrors = [...maxStreamsProblems(definition), ...engineProblems(definition)];
   if (streamErrors.length) return { ok: false, errors: streamErrors };
   // The bounds every agent applies to the test_config (the schema states the same numbers, so
   // the editor warns as well): a definition an agent would refuse is refused here, by field.
@@ -280,6 +280,17 @@ function maxStreamsProblems(d: LoadTestDefinition): string[] {
   const url = new URL(targetOf(d).url);
   if (url.protocol !== 'https:') {
     return [`max_streams: HTTP/2 is offered to https:// targets only, and ${url.origin} is plain http, where each connection carries one request at a time; use an https:// target or leave max_streams out`];
+  }
+  return [];
+}
+
+/** An engine carries one protocol: node-http2 HTTP/2, lean-http1 HTTP/1.1 (undici both). */
+function engineProblems(d: LoadTestDefinition): string[] {
+  if (d.http_engine === 'node-http2' && d.http2 !== true) {
+    return ['http_engine: node-http2 is the HTTP/2 engine; add "http2": true (to an https:// target that offers HTTP/2), or leave http_engine out for HTTP/1.1'];
+  }
+  if (d.http_engine === 'lean-http1' && d.http2 === true) {
+    return ['http_engine: lean-http1 sends HTTP/1.1 only, and this test offers HTTP/2 (http2: true); leave http_engine out (HTTP/2 goes to node-http2), name undici, or leave http2 out'];
   }
   return [];
 }

@@ -1121,7 +1121,7 @@ export function encodeHeartbeat(message: HeartbeatMessage): string {
   return JSON.stringify({ ...message, heartbeat: 'YES' });
 }
 
-export const HTTP_ENGINES = ['lean-http1', 'undici'] as const;
+export const HTTP_ENGINES = ['lean-http1', 'node-http2', 'undici'] as const;
 export type HttpEngineName = (typeof HTTP_ENGINES)[number];
 
 /** An engine name this agent knows; any other value is left out (a newer peer's engine means nothing here). */

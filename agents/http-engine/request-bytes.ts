@@ -60,7 +60,7 @@ function encode(options: Dispatcher.DispatchOptions, host: string): Buffer {
   return body.length === 0 ? headBytes : Buffer.concat([headBytes, body]);
 }
 
-function flatHeaders(headers: Dispatcher.DispatchOptions['headers']): string[] {
+export function flatHeaders(headers: Dispatcher.DispatchOptions['headers']): string[] {
   if (!headers) return [];
   if (Array.isArray(headers)) return headers.map(String);
   const out: string[] = [];
@@ -71,10 +71,10 @@ function flatHeaders(headers: Dispatcher.DispatchOptions['headers']): string[] {
   return out;
 }
 
-function bodyBytes(body: Dispatcher.DispatchOptions['body']): Buffer {
+export function bodyBytes(body: Dispatcher.DispatchOptions['body']): Buffer {
   if (body === null || body === undefined) return Buffer.alloc(0);
   if (typeof body === 'string') return Buffer.from(body, 'utf8');
   if (Buffer.isBuffer(body)) return body;
   if (body instanceof Uint8Array) return Buffer.from(body.buffer, body.byteOffset, body.byteLength);
-  throw new InvalidRequest('the lean engine sends string and byte bodies only');
+  throw new InvalidRequest('the driver sends string and byte bodies only');
 }

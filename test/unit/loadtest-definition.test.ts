@@ -94,6 +94,18 @@ describe('.loadtest.json definitions', () => {
       assert.equal(toTestConfig(https as LoadTestDefinition, 't', { id: 'o', names: [] }, ['a']).max_streams, undefined, 'absent: the drivers’ default');
     });
 
+    it('http_engine names an engine of the protocol offered, or is refused saying what to do', () => {
+      assert.equal(validateDefinition({ ...https, http_engine: 'node-http2' }).ok, true);
+      assert.equal(validateDefinition({ ...https, http_engine: 'undici' }).ok, true);
+      assert.equal(toTestConfig({ ...https, http_engine: 'node-http2' } as LoadTestDefinition, 't', { id: 'o', names: [] }, ['a']).http_engine, 'node-http2');
+      assert.deepEqual(errorsOf({ ...https, http2: undefined, http_engine: 'node-http2' }), [
+        'http_engine: node-http2 is the HTTP/2 engine; add "http2": true (to an https:// target that offers HTTP/2), or leave http_engine out for HTTP/1.1',
+      ]);
+      assert.deepEqual(errorsOf({ ...https, http_engine: 'lean-http1' }), [
+        'http_engine: lean-http1 sends HTTP/1.1 only, and this test offers HTTP/2 (http2: true); leave http_engine out (HTTP/2 goes to node-http2), name undici, or leave http2 out',
+      ]);
+    });
+
     it('without http2, or to a plain http target, is refused, saying what to do', () => {
       assert.deepEqual(errorsOf({ ...https, http2: undefined, max_streams: 8 }), [
         'max_streams: applies to HTTP/2 only; add "http2": true (to an https:// target that offers HTTP/2), or leave max_streams out: over HTTP/1.1 each connection carries one request at a time',
