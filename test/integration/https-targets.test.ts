@@ -2,6 +2,7 @@
 // a private authority that agents trust with --target-ca, and a self-signed one for tls_insecure.
 // nginx logs each request's protocol, so the test knows which version carried the load.
 import assert from 'node:assert/strict';
+import { summaryTable } from '../../orchestrator/cli/test-report-format';
 import type { LoadTestDefinition } from '../../orchestrator/loadtest-definition';
 import { kafkaBootstrap, uniquePrefix } from '../support/kafka-fixture';
 import { startAgents, startNginxProcess, startOrchestrator } from '../support/processes';
@@ -27,6 +28,12 @@ describe('https targets', function () {
     const h2 = await run({ http2: true });
     assert.equal(h2.verdict.passed, true, h2.verdict.reason);
     assert.deepEqual(https.protocols(), { 'HTTP/1.1': 600, 'HTTP/2.0': 600 }, 'with http2 every request went over HTTP/2');
+    assert.deepEqual(h2.per_driver.map((d) => d.http_engine), ['node-http2', 'node-http2'], 'HTTP/2 goes to the driver’s HTTP/2 engine');
+    assert.match(summaryTable(h2), /^HTTP engine: HTTP\/2 on Node's http2 \(every driver\)$/m);
+    const h2OnUndici = await run({ http2: true, http_engine: 'undici' });
+    assert.equal(h2OnUndici.verdict.passed, true, h2OnUndici.verdict.reason);
+    assert.deepEqual(h2OnUndici.per_driver.map((d) => d.http_engine), ['undici', 'undici'], 'a test may name undici for HTTP/2');
+    assert.deepEqual(https.protocols(), { 'HTTP/1.1': 600, 'HTTP/2.0': 1200 }, 'undici spoke HTTP/2 too');
 
     // Streams: 8 requests in flight per driver, 4 on each connection, so 2 connections per driver where one stream each takes 8.
     const connectionsOf = async (definition: Partial<LoadTestDefinition>) => {
@@ -39,7 +46,7 @@ describe('https targets', function () {
     };
     assert.equal(await connectionsOf({ max_streams: 4 }), 2 * 2);
     assert.equal(await connectionsOf({ max_streams: 1 }), 2 * 8);
-    assert.deepEqual(https.protocols(), { 'HTTP/1.1': 600, 'HTTP/2.0': 1800 });
+    assert.deepEqual(https.protocols(), { 'HTTP/1.1': 600, 'HTTP/2.0': 2400 });
 
     // Agents that do not trust the authority: every request fails, named as a TLS error.
     const otherPrefix = uniquePrefix('https-untrusted');
