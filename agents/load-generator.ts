@@ -1,6 +1,6 @@
 // Sends a test's requests to the target and records every outcome. The hot path is a
-// connection's dispatch (the lean HTTP/1.1 engine's, or undici's for HTTP/2 and scenarios:
-// http-engine/http-connection.ts) with one small handler object per request: no promises, no
+// connection's dispatch (the lean HTTP/1.1 engine's, the HTTP/2 engine's, or undici's for
+// scenarios: http-engine/http-connection.ts) with one small handler object per request: no promises, no
 // body streams.
 //
 // Each request goes to a connection with a free stream (one per connection over HTTP/1.1,
@@ -693,9 +693,9 @@ export async function warmUpHttpClient(): Promise<void> {
 class ResponseHandler {
   private status = 0;
   private finished = false;
-  /** undici's (or the lean engine's) to fail this request: over HTTP/2 it cancels the stream alone */
+  /** the engine's to fail this request: over HTTP/2 it cancels the stream alone */
   private abort: ((error: Error) => void) | undefined;
-  /** performance.now() when undici wrote the request to the socket; 0 until then */
+  /** performance.now() when the engine wrote the request to the socket; 0 until then */
   writtenAt = 0;
   /** the connection's answers when this request was sent: none since, at its deadline, and the connection looks stuck */
   readonly answeredAtSend: number;

@@ -2,7 +2,7 @@
 // GETs in flight (a stream answered, the next one opened on its session), every latency recorded
 // into an HDR histogram, as the driver records it. Nothing else: no pool, no error kinds, no
 // deadlines (any error ends the run). The benchmark runs it beside h2load and the driver, whose
-// HTTP/2 goes through undici.
+// HTTP/2 engine runs on the same module.
 //
 //   node dist/bare-http2-client.js URL SESSIONS STREAMS REQUESTS [CA-FILE]   →   one JSON line (floor-measurement.ts)
 import { readFileSync } from 'node:fs';

@@ -35,7 +35,7 @@ const OPTIONS = {
   only: { type: 'string', value: 'LIST', description: `Comma-separated sections to run: ${SECTIONS.join(', ')}.` },
   scale: { type: 'string', value: 'FACTOR', default: '1', description: 'Multiplies every request count and duration (e.g. 0.5 or 3).' },
   out: { type: 'string', value: 'DIR', description: 'Where to write benchmarks.json and BENCHMARKS.md. Default: the repository for a full run; for --quick, a new directory under the system’s temporary one, so that a quick run never replaces the committed figures.' },
-  'cpu-prof': { type: 'string', value: 'DIR', description: 'Profile the efficiency section’s agent (node --cpu-prof) into DIR, and write a summary and folded stacks beside each profile.' },
+  'cpu-prof': { type: 'string', value: 'DIR', description: 'Profile the agent of the efficiency and tls sections (node --cpu-prof) into DIR, and write a summary and folded stacks beside each profile.' },
 } as const;
 
 const HELP = formatHelp(
@@ -220,7 +220,7 @@ async function efficiency(ctx: Context): Promise<Section> {
       'Every client’s CPU is counted warm, in one of two ways. Ours and the floors (undici alone, the bare net client) are measured around the counted requests alone: ours is the whole agent process’s CPU during the test (/proc), Kafka heartbeats and reports included, in an agent already running that has done a short run of the same test first; a floor measures its own process (process.cpuUsage) after a warm-up run of 30,000 requests. Both open their connections inside the counted run. autocannon, wrk, Locust and Artillery start a process per run, so each of their runs is followed by a start-up run of the same command doing the least it can, and that run’s CPU and requests are taken off: req per CPU-s = (requests − start-up requests) ÷ (CPU − start-up CPU), CPU as the shell’s `times` reads the process’s. Their start-up runs: autocannon, one request per connection; wrk, stopped at its first response by bench/wrk-startup-run.lua; Locust, each user sends one request and idles for 2 s (the same spawning); Artillery, one request per virtual user. The start-up column is the median CPU so taken off.' +
         startupNote(data),
       'Locust: Debian’s python3-locust, bench/locustfile.py, FastHttpUser with no wait, one user per connection (-u and -r the connections), headless in one process; its percentiles are whole milliseconds (its own rounding). Artillery: npm’s artillery@2, installed on demand outside the repository (a quick run leaves it out), one worker thread; it is an open model, so the connections’ count of virtual users arrive in the first second (arrivalRate × 1 s) and each sends its share of GETs back to back on its own keep-alive connection, which keeps it bound by its CPU.',
-      'The bare net client (bench/bare-net-client.ts) is the floor Node allows for HTTP/1.1, beside wrk: keep-alive GETs on net sockets, each request encoded once, each response framed by its Content-Length, every latency recorded into an HDR histogram, nothing else. undici alone (bench/undici-floor.ts) is the floor under a driver built on undici: the driver’s connection pool on undici Clients (what ours sent HTTP/1.1 through before its lean engine, and still sends HTTP/2 through) with a handler that only sends the next request (no clock, no histogram, no Kafka). Whatever ours costs beyond the bare net client is the driver’s; what that costs itself is Node’s and the kernel’s.' +
+      'The bare net client (bench/bare-net-client.ts) is the floor Node allows for HTTP/1.1, beside wrk: keep-alive GETs on net sockets, each request encoded once, each response framed by its Content-Length, every latency recorded into an HDR histogram, nothing else. undici alone (bench/undici-floor.ts) is the floor under a driver built on undici: the driver’s connection pool on undici Clients (what ours sent HTTP/1.1 through before its lean engine, and HTTP/2 before its HTTP/2 engine) with a handler that only sends the next request (no clock, no histogram, no Kafka). Whatever ours costs beyond the bare net client is the driver’s; what that costs itself is Node’s and the kernel’s.' +
         (floorNotes.length ? ` In this run: ${floorNotes.join('; ')}.` : ''),
       '“In the kernel” is the share of that CPU spent in system calls and the kernel’s network stack (system time; warm, the start-up run’s taken off too): the part every client pays for its sockets alike, on loopback the target’s receive included. The rest is the client’s own work.',
       EFFICIENCY_PROFILE_HINT,
@@ -260,7 +260,7 @@ async function workerThreads(ctx: Context): Promise<Section> {
   const repeats = ctx.scale < 0.5 ? 1 : 3;
   const https = ctx.fastTarget.https;
   // Plain HTTP costs the target about half what it costs the driver, HTTPS a little less; HTTP/2
-  // (through undici) costs the driver several times what it costs nginx: there the driver is the bottleneck.
+  // costs the driver several times what it costs nginx: there the driver is the bottleneck.
   const protocols = [
     { label: 'HTTP/1.1', url: `${ctx.fastTarget.url}/ping`, args: [] as string[], http2: false, count },
     ...(https
@@ -340,14 +340,17 @@ async function tlsCost(ctx: Context): Promise<Section> {
   const repeats = ctx.scale < 0.5 ? 1 : 3;
   const plainUrl = `${ctx.fastTarget.url}/ping`;
   const httpsUrl = `${https.url}/ping`;
-  const a = await agent(ctx, 'tls', ['--target-ca', https.caFile]);
+  const a = await agent(ctx, 'tls', ['--target-ca', https.caFile], 'client', ctx.profileDir ? ['--cpu-prof', '--cpu-prof-dir', ctx.profileDir] : []);
   const multiplexed = (streams: number) => (streams === 1 ? 'HTTPS, HTTP/2' : `HTTPS, HTTP/2, ${streams} streams per connection`);
-  const variants: { label: string; definition: Omit<LoadTestDefinition, 'drivers'> }[] = [
+  // key: where the runs go (the label for ours on the engine the driver picks)
+  const variants: { label: string; key?: string; client?: string; definition: Omit<LoadTestDefinition, 'drivers'> }[] = [
     { label: 'HTTP/1.1', definition: { test_type: 'AVALANCHE', message_count_per_driver: count, concurrency: connections, target: plainUrl } },
     { label: 'HTTPS, HTTP/1.1', definition: { test_type: 'AVALANCHE', message_count_per_driver: count, concurrency: connections, target: httpsUrl } },
     { label: 'HTTPS, HTTP/2', definition: { test_type: 'AVALANCHE', message_count_per_driver: count, concurrency: connections, target: httpsUrl, http2: true, max_streams: 1 } },
     // The same 32 connections, each carrying TLS_STREAMS requests at once, as the peers' multiplexed rows.
     { label: multiplexed(TLS_STREAMS), definition: { test_type: 'AVALANCHE', message_count_per_driver: count, concurrency: connections * TLS_STREAMS, target: httpsUrl, http2: true, max_streams: TLS_STREAMS } },
+    // The same on undici, the HTTP/2 engine the driver had before its own.
+    { label: multiplexed(TLS_STREAMS), key: `${multiplexed(TLS_STREAMS)}: ours on undici`, client: 'lt-agent on undici (http_engine)', definition: { test_type: 'AVALANCHE', message_count_per_driver: count, concurrency: connections * TLS_STREAMS, target: httpsUrl, http2: true, max_streams: TLS_STREAMS, http_engine: 'undici' } },
   ];
   const h2load = new OptionalPeer('h2load', h2loadMissing());
   const bareNet = 'HTTP/1.1: bare net client';
@@ -366,7 +369,7 @@ async function tlsCost(ctx: Context): Promise<Section> {
     for (const v of variants) {
       const before = cpuSeconds(a.pid);
       const d = (await runOn(ctx, [a], v.definition)).per_driver[0];
-      (runs[v.label] ??= []).push({ client: 'lt-agent (ours)', requests: d.responses!, wall_s: d.elapsed_s!, cpu_s: cpuSeconds(a.pid) - before, p50_ms: d.uncorrected?.median ?? null, p99_ms: d.uncorrected?.p99 ?? null });
+      (runs[v.key ?? v.label] ??= []).push({ client: v.client ?? 'lt-agent (ours)', requests: d.responses!, wall_s: d.elapsed_s!, cpu_s: cpuSeconds(a.pid) - before, p50_ms: d.uncorrected?.median ?? null, p99_ms: d.uncorrected?.p99 ?? null });
     }
     for (const p of peers) {
       const into = (runs[p.key] ??= []);
@@ -386,7 +389,7 @@ async function tlsCost(ctx: Context): Promise<Section> {
   // Ours first at each protocol, then the peers measured at it.
   const rows: Cell[][] = [];
   for (const protocol of [...new Set([...variants.map((v) => v.label), ...peers.map((p) => p.protocol)])]) {
-    if (runs[protocol]) rows.push(row(protocol, protocol, 'HTTP/1.1'));
+    for (const v of variants) if (v.label === protocol && runs[v.key ?? v.label]) rows.push(row(protocol, v.key ?? v.label, 'HTTP/1.1'));
     for (const p of peers) if (p.protocol === protocol && runs[p.key]?.length) rows.push(row(protocol, p.key, p.plainKey));
   }
   return {
@@ -396,7 +399,7 @@ async function tlsCost(ctx: Context): Promise<Section> {
     rows,
     notes: [
       'The agent trusts nginx’s private certificate authority with --target-ca. Connections are kept alive, so the TLS handshake is paid once per connection and the figures are the cost of encryption per request.',
-      `HTTP/2 rows: 32 connections with one stream each (max_streams 1: 32 requests in flight, the same load as HTTP/1.1), and with ${TLS_STREAMS} each (max_streams ${TLS_STREAMS}, concurrency ${connections * TLS_STREAMS}: what multiplexing saves); every client the same way. Ours sends HTTP/2 through undici, the lean engine being HTTP/1.1 only.`,
+      `HTTP/2 rows: 32 connections with one stream each (max_streams 1: 32 requests in flight, the same load as HTTP/1.1), and with ${TLS_STREAMS} each (max_streams ${TLS_STREAMS}, concurrency ${connections * TLS_STREAMS}: what multiplexing saves); every client the same way. Ours sends HTTP/2 on its HTTP/2 engine (agents/http-engine/http2-connection.ts, on Node’s http2 module, as the bare http2 client), and with ${TLS_STREAMS} streams on undici too (http_engine: "undici").`,
       '÷ HTTP/1.1: req per CPU-s against the same client’s plain HTTP/1.1 row; the bare http2 client’s against the bare net client’s (both Node’s floor); h2load has none.',
       'CPU is counted warm, as in the efficiency section. Ours is the agent process’s during the test, after a short run of each protocol first. The bare net client (bench/bare-net-client.ts, on tls sockets for HTTPS) and the bare http2 client (bench/bare-http2-client.ts: Node’s http2 sessions, N streams in flight on each, every latency into an HDR histogram) measure their own process around the counted requests, after a warm-up run of 30,000; like ours, they open their connections inside the counted run. h2load (Debian’s nghttp2-client, one thread, -m streams per connection) starts a process per run and counts its requests, so a start-up run of the same command with one request per connection is taken off its CPU and requests; it reports no percentiles.',
     ],
