@@ -18,18 +18,17 @@
 //   error, a reset or closed socket fails every stream with the connection's error, and the pool
 //   hears at once that the connection is gone, so that it opens another for the next request.
 import { connect as http2Connect, constants, type ClientHttp2Session, type ClientHttp2Stream, type IncomingHttpHeaders, type OutgoingHttpHeaders } from 'node:http2';
-import { isIP } from 'node:net';
-import { connect as tlsConnect, type TLSSocket } from 'node:tls';
+import type { TLSSocket } from 'node:tls';
 import { Client, type Dispatcher } from 'undici';
 import type { ConnectionHandler, HttpConnection } from './http-connection';
-import { ConnectionClosed, type LeanTlsOptions } from './lean-connection';
-import { bodyBytes, flatHeaders, InvalidRequest } from './request-bytes';
+import { ConnectionClosed, connectTls, socketHost, type LeanTlsOptions } from './lean-connection';
+import { bodyBytes, checkHeader, checkRequestLine, flatHeaders } from './request-bytes';
 
 /** What the pool hears from one of its HTTP/2 connections. */
 export interface Http2ConnectionEvents {
   /** the server chose HTTP/1.1 for this connection (ALPN) */
   http1(): void;
-  /** the connection takes no new stream: GOAWAY, or closed */
+  /** the connection takes no new stream: closed, failed to connect, or a GOAWAY with an error (a graceful one opens a new session) */
   gone(): void;
 }
 
@@ -49,8 +48,6 @@ type Buildable = Dispatcher.DispatchOptions & { [built]?: Http2Request };
 
 // Headers that mean something to an HTTP/1.1 connection only; HTTP/2 forbids them (RFC 9113 §8.2.2).
 const CONNECTION_HEADERS = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'upgrade']);
-const TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
-const UNSAFE = /[\r\n\0]/;
 
 export function http2Request(options: Dispatcher.DispatchOptions): Http2Request {
   const cached = (options as Buildable)[built];
@@ -62,15 +59,13 @@ export function http2Request(options: Dispatcher.DispatchOptions): Http2Request 
 
 function buildRequest(options: Dispatcher.DispatchOptions): Http2Request {
   const { method, path } = options;
-  if (!TOKEN.test(method)) throw new InvalidRequest(`invalid request method ${JSON.stringify(method)}`);
-  if (UNSAFE.test(path) || path.includes(' ')) throw new InvalidRequest(`invalid request path ${JSON.stringify(path)}`);
+  checkRequestLine(method, path);
   const headers: OutgoingHttpHeaders = { ':method': method, ':path': path };
   const flat = flatHeaders(options.headers);
   for (let i = 0; i < flat.length; i += 2) {
-    const name = flat[i].toLowerCase();
     const value = flat[i + 1];
-    if (!TOKEN.test(name)) throw new InvalidRequest(`invalid header name ${JSON.stringify(flat[i])}`);
-    if (UNSAFE.test(value)) throw new InvalidRequest(`invalid value for header ${flat[i]}`);
+    checkHeader(flat[i], value);
+    const name = flat[i].toLowerCase();
     if (CONNECTION_HEADERS.has(name)) continue;
     // Host is the :authority pseudo-header over HTTP/2.
     const key = name === 'host' ? ':authority' : name;
@@ -151,7 +146,7 @@ function onError(this: TaggedStream, error: Error): void {
   if (exchange.settled || exchange.stream !== this) return;
   if (this.rstCode === constants.NGHTTP2_REFUSED_STREAM && exchange.status === 0 && exchange.retries < MAX_RETRIES) {
     exchange.retries++;
-    exchange.connection.sendAgain(exchange);
+    exchange.connection.send(exchange);
   } else exchange.fail(error);
 }
 
@@ -216,7 +211,7 @@ export class Http2Connection implements HttpConnection {
     private readonly connectTimeoutMs: number,
     private readonly events: Http2ConnectionEvents,
   ) {
-    this.hostname = url.hostname.startsWith('[') ? url.hostname.slice(1, -1) : url.hostname;
+    this.hostname = socketHost(url);
     this.port = Number(url.port) || 443;
   }
 
@@ -234,13 +229,13 @@ export class Http2Connection implements HttpConnection {
         process.nextTick(() => handler.onError(new ConnectionClosed('the connection was closed')));
         return false;
       default:
-        this.sendAgain(new Exchange(options, handler, this));
+        this.send(new Exchange(options, handler, this));
         return true;
     }
   }
 
-  /** Sends `exchange` on the session if one takes streams, else once one does. */
-  sendAgain(exchange: Exchange): void {
+  /** Sends `exchange` (new, or refused and going again) on the session if one takes streams, else once one does. */
+  send(exchange: Exchange): void {
     switch (this.state) {
       case 'ready':
         this.start(exchange);
@@ -327,18 +322,8 @@ export class Http2Connection implements HttpConnection {
 
   private open(): void {
     this.state = 'connecting';
-    const tls = this.tls;
-    const socket = tlsConnect({
-      host: this.hostname,
-      port: this.port,
-      ...(isIP(this.hostname) ? {} : { servername: this.hostname }),
-      ALPNProtocols: ['h2', 'http/1.1'],
-      rejectUnauthorized: tls.rejectUnauthorized,
-      ...(tls.secureContext ? { secureContext: tls.secureContext } : {}),
-      ...(tls.session ? { session: tls.session } : {}),
-    });
+    const socket = connectTls(this.hostname, this.port, this.tls, ['h2', 'http/1.1']);
     socket.setNoDelay(true);
-    socket.on('session', (session: Buffer) => (tls.session = session));
     const timer = setTimeout(() => socket.destroy(new ConnectTimeout(`no connection to ${this.url.host} within ${this.connectTimeoutMs} ms`)), this.connectTimeoutMs);
     const failed = (error: Error) => {
       clearTimeout(timer);

@@ -38,6 +38,30 @@ const sharedReadBuffer = Buffer.allocUnsafe(64 * 1024);
 const noHeaders: Buffer[] = [];
 const noop = (): void => {};
 
+/** The host of `url` as a socket connects to it: an IPv6 address without its brackets. */
+export function socketHost(url: URL): string {
+  return url.hostname.startsWith('[') ? url.hostname.slice(1, -1) : url.hostname;
+}
+
+/**
+ * A TLS connection to the target as both of the driver's engines open it: the pool's trust, SNI
+ * for a name, and the latest session resumed (a reconnect skips the full handshake, as undici's do).
+ */
+export function connectTls(host: string, port: number, tls: LeanTlsOptions, alpn: string[], extra: object = {}): TLSSocket {
+  const socket = tlsConnect({
+    host,
+    port,
+    ...(isIP(host) ? {} : { servername: host }),
+    ALPNProtocols: alpn,
+    rejectUnauthorized: tls.rejectUnauthorized,
+    ...(tls.secureContext ? { secureContext: tls.secureContext } : {}),
+    ...(tls.session ? { session: tls.session } : {}),
+    ...extra,
+  });
+  socket.on('session', (session: Buffer) => (tls.session = session));
+  return socket;
+}
+
 export class LeanConnection implements HttpConnection {
   private socket: Socket | TLSSocket | undefined;
   private connected = false;
@@ -59,7 +83,7 @@ export class LeanConnection implements HttpConnection {
     private readonly tls?: LeanTlsOptions,
   ) {
     this.host = url.host;
-    this.hostname = url.hostname.startsWith('[') ? url.hostname.slice(1, -1) : url.hostname;
+    this.hostname = socketHost(url);
     this.port = Number(url.port) || (url.protocol === 'https:' ? 443 : 80);
   }
 
@@ -115,21 +139,9 @@ export class LeanConnection implements HttpConnection {
     const onread = { buffer: sharedReadBuffer, callback: (n: number, buffer: Uint8Array) => this.onData(socket, buffer as Buffer, n) };
     let socket: Socket | TLSSocket;
     if (this.tls) {
-      socket = tlsConnect({
-        host: this.hostname,
-        port: this.port,
-        ...(isIP(this.hostname) ? {} : { servername: this.hostname }),
-        ALPNProtocols: ['http/1.1'],
-        rejectUnauthorized: this.tls.rejectUnauthorized,
-        ...(this.tls.secureContext ? { secureContext: this.tls.secureContext } : {}),
-        // A reconnect (after a Connection: close, say) resumes a session instead of a full handshake, as undici does.
-        ...(this.tls.session ? { session: this.tls.session } : {}),
-        // tls.connect documents `onread` (as net's); @types/node's ConnectionOptions lacks it.
-        ...({ onread } as object),
-      });
-      const tls = this.tls;
+      // tls.connect documents `onread` (as net's); @types/node's ConnectionOptions lacks it.
+      socket = connectTls(this.hostname, this.port, this.tls, ['http/1.1'], { onread } as object);
       socket.once('secureConnect', () => this.onConnected(socket));
-      socket.on('session', (session: Buffer) => (tls.session = session));
     } else {
       socket = netConnect({ host: this.hostname, port: this.port, onread });
       socket.once('connect', () => this.onConnected(socket));

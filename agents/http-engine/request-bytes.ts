@@ -28,11 +28,22 @@ export function requestBytes(options: Dispatcher.DispatchOptions, host: string):
   return bytes;
 }
 
+/** Refuses a method or path that is not one (both engines check the same). */
+export function checkRequestLine(method: string, path: string): void {
+  if (!TOKEN.test(method)) throw new InvalidRequest(`invalid request method ${JSON.stringify(method)}`);
+  if (UNSAFE.test(path) || path.includes(' ')) throw new InvalidRequest(`invalid request path ${JSON.stringify(path)}`);
+}
+
+/** Refuses a header name that is not a token, or a value that would write another header. */
+export function checkHeader(name: string, value: string): void {
+  if (!TOKEN.test(name)) throw new InvalidRequest(`invalid header name ${JSON.stringify(name)}`);
+  if (UNSAFE.test(value)) throw new InvalidRequest(`invalid value for header ${name}`);
+}
+
 function encode(options: Dispatcher.DispatchOptions, host: string): Buffer {
   const method = options.method;
   const path = options.path;
-  if (!TOKEN.test(method)) throw new InvalidRequest(`invalid request method ${JSON.stringify(method)}`);
-  if (UNSAFE.test(path) || path.includes(' ')) throw new InvalidRequest(`invalid request path ${JSON.stringify(path)}`);
+  checkRequestLine(method, path);
   let head = `${method} ${path} HTTP/1.1\r\n`;
   let hasHost = false;
   let hasLength = false;
@@ -41,8 +52,7 @@ function encode(options: Dispatcher.DispatchOptions, host: string): Buffer {
   for (let i = 0; i < headers.length; i += 2) {
     const name = headers[i];
     const value = headers[i + 1];
-    if (!TOKEN.test(name)) throw new InvalidRequest(`invalid header name ${JSON.stringify(name)}`);
-    if (UNSAFE.test(value)) throw new InvalidRequest(`invalid value for header ${name}`);
+    checkHeader(name, value);
     const lower = name.toLowerCase();
     if (lower === 'host') hasHost = true;
     else if (lower === 'content-length') hasLength = true;
